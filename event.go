@@ -1,0 +1,94 @@
+package hookwatch
+
+import (
+	"context"
+	"net/http"
+	"time"
+)
+
+// Event is one webhook accepted on a source: verified, stored, and from then
+// on never lost.
+type Event struct {
+	// ID is Hookwatch's own ID ("evt_" + ULID). It is sent to destinations as
+	// webhook-id, stable across retries and replays.
+	ID string
+	// Source is the configured source name (the {source} of /in/{source}).
+	Source string
+	// Provider is the scheme that verified it (stripe, github...).
+	Provider string
+	// ProviderEventID is the provider's own event ID, used for dedupe. Empty
+	// when the provider sends none.
+	ProviderEventID string
+	// Type is the provider's event type, empty when unknown.
+	Type string
+	// Headers are the request headers as received.
+	Headers http.Header
+	// Body is the exact body received.
+	Body []byte
+	// ReceivedAt is when Hookwatch received the request.
+	ReceivedAt time.Time
+	// Malformed is set when the signature verified but the body did not parse
+	// as the provider's format.
+	Malformed bool
+	// Test marks events a provider flags as test (Stripe livemode=false...) or
+	// sent by `hookwatch send`.
+	Test bool
+	// Trace is the trace propagation header of the ingest request (for the
+	// error tracker), continued by the event's deliveries. May be empty.
+	Trace string
+
+	// Destinations is set by ingest only: the destinations the event is routed
+	// to. InsertEvents creates one pending delivery per name, in the same
+	// transaction as the event. It is not read back by GetEvent.
+	Destinations []string
+	// DedupeUntil is set by ingest only: until when ProviderEventID is
+	// remembered for dedupe. Zero means the default horizon.
+	DedupeUntil time.Time
+}
+
+// DefaultDedupeHorizon is how long a provider event ID is remembered: longer
+// than Stripe's three days of retries.
+const DefaultDedupeHorizon = 7 * 24 * time.Hour
+
+// InsertResult is the outcome of inserting one event.
+type InsertResult struct {
+	// Duplicate is set when the source already had an event with the same
+	// provider event ID within its dedupe horizon; nothing new was stored.
+	Duplicate bool
+	// ID is the stored event's ID: the new one, or the first one's for a
+	// duplicate.
+	ID string
+}
+
+// EventFilter selects events for listing. Zero fields do not filter.
+type EventFilter struct {
+	Source          string
+	Type            string
+	ProviderEventID string
+	Since, Until    time.Time
+	// Before is a cursor: only events with an ID lower than it (older).
+	Before string
+	// Limit caps the number returned; zero means 100.
+	Limit int
+}
+
+// EventStore stores and reads events.
+type EventStore interface {
+	// InsertEvents stores a batch of events, and one pending delivery for each
+	// of an event's Destinations, in one transaction: when it returns nil,
+	// every result is durable (committed and synced). Results are in the
+	// order of events. An event whose (Source, ProviderEventID) is remembered
+	// and not expired is not stored: its result is Duplicate with the first
+	// event's ID. Two events of one batch with the same key: the first wins.
+	// On failure nothing of the batch is stored and the error has code
+	// EUNAVAILABLE when retrying later may succeed (disk full, busy), else
+	// EINTERNAL.
+	InsertEvents(ctx context.Context, events []*Event) ([]InsertResult, error)
+
+	// GetEvent returns the event with the given ID, or an error with code
+	// ENOTFOUND.
+	GetEvent(ctx context.Context, id string) (*Event, error)
+
+	// ListEvents returns events matching f, newest first.
+	ListEvents(ctx context.Context, f EventFilter) ([]*Event, error)
+}
