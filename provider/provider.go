@@ -38,6 +38,10 @@ type Result struct {
 	// as the provider's format. The event is still stored: the signature
 	// proves the provider sent it.
 	Malformed bool
+	// Test is set when the provider marks the event as a test (Stripe's
+	// livemode false, a provider's "test" webhook...). Failures of test events
+	// never notify in production.
+	Test bool
 	// Handshake, when not nil, is the answer to a provider's verification
 	// request (Slack url_verification, Discord PING...). It is sent as is and
 	// the request is not stored as an event.
