@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/config"
+)
+
+// eventJSON is an event as the CLI and admin API print it. Credential
+// headers are redacted.
+type eventJSON struct {
+	ID              string      `json:"id"`
+	Source          string      `json:"source"`
+	Provider        string      `json:"provider"`
+	ProviderEventID string      `json:"provider_event_id,omitempty"`
+	Type            string      `json:"type,omitempty"`
+	ReceivedAt      time.Time   `json:"received_at"`
+	Size            int         `json:"size"`
+	Malformed       bool        `json:"malformed,omitempty"`
+	Test            bool        `json:"test,omitempty"`
+	Headers         http.Header `json:"headers,omitempty"`
+	Body            string      `json:"body,omitempty"`
+	BodyEncoding    string      `json:"body_encoding,omitempty"`
+}
+
+func toEventJSON(e *hookwatch.Event, full bool) eventJSON {
+	j := eventJSON{
+		ID: e.ID, Source: e.Source, Provider: e.Provider, ProviderEventID: e.ProviderEventID, Type: e.Type,
+		ReceivedAt: e.ReceivedAt, Size: len(e.Body), Malformed: e.Malformed, Test: e.Test,
+	}
+	if full {
+		j.Headers = hookwatch.RedactHeaders(e.Headers, false)
+		if utf8.Valid(e.Body) {
+			j.Body = string(e.Body)
+		} else {
+			j.Body, j.BodyEncoding = fmt.Sprintf("%x", e.Body), "hex"
+		}
+	}
+	return j
+}
+
+// parseSince accepts a duration back from now ("1h", "7d") or an RFC 3339 time.
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	d, err := config.ParseDuration(s)
+	if err != nil {
+		return time.Time{}, hookwatch.Errorf(hookwatch.EINVALID, "--since %q: use a duration back from now (30m, 24h, 7d) or an RFC 3339 time", s)
+	}
+	return now.Add(-d), nil
+}
+
+func runEventsList(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "events list", "Lists stored events, newest first.")
+	path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
+	source := fs.String("source", "", "only this source")
+	typ := fs.String("type", "", "only this event type")
+	pid := fs.String("provider-id", "", "only the event with this provider event ID")
+	since := fs.String("since", "", "only events received since: a duration (30m, 24h, 7d) or an RFC 3339 time")
+	limit := fs.Int("limit", 50, "at most this many events")
+	asJSON := fs.Bool("json", false, "print one JSON object per line")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	sinceT, err := parseSince(*since, time.Now())
+	if err != nil {
+		return err
+	}
+	store, err := openCLIStore(ctx, env, *path)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	events, err := store.ListEvents(ctx, hookwatch.EventFilter{Source: *source, Type: *typ, ProviderEventID: *pid, Since: sinceT, Limit: *limit})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSONLines(env.Stdout, events, func(e *hookwatch.Event) any { return toEventJSON(e, false) })
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tRECEIVED\tSOURCE\tTYPE\tPROVIDER ID\tSIZE\tFLAGS")
+	for _, e := range events {
+		var flags []string
+		if e.Malformed {
+			flags = append(flags, "malformed")
+		}
+		if e.Test {
+			flags = append(flags, "test")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", e.ID, e.ReceivedAt.Local().Format("2006-01-02 15:04:05"),
+			e.Source, dash(e.Type), dash(e.ProviderEventID), len(e.Body), strings.Join(flags, ","))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(events) == 0 {
+		fmt.Fprintln(env.Stderr, "no events match")
+	}
+	return nil
+}
+
+func runEventsShow(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "events show", "Shows one event: metadata, headers (credentials redacted) and the exact body.\n\nUsage: hookwatch events show [flags] EVENT_ID")
+	path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
+	asJSON := fs.Bool("json", false, "print as one JSON object")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return fmt.Errorf("events show needs one event ID: %w", errUsage)
+	}
+	store, err := openCLIStore(ctx, env, *path)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	e, err := store.GetEvent(ctx, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	j := toEventJSON(e, true)
+	if *asJSON {
+		return json.NewEncoder(env.Stdout).Encode(j)
+	}
+	w := env.Stdout
+	fmt.Fprintf(w, "ID:           %s\nSource:       %s (%s)\nType:         %s\nProvider ID:  %s\nReceived:     %s\nSize:         %d bytes\n",
+		j.ID, j.Source, j.Provider, dash(j.Type), dash(j.ProviderEventID), j.ReceivedAt.Format(time.RFC3339Nano), j.Size)
+	if e.Malformed {
+		fmt.Fprintln(w, "Flags:        malformed (signature valid, body not in the provider's format)")
+	}
+	if e.Test {
+		fmt.Fprintln(w, "Flags:        test")
+	}
+	fmt.Fprintln(w, "\nHeaders:")
+	names := make([]string, 0, len(j.Headers))
+	for k := range j.Headers {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		for _, v := range j.Headers[k] {
+			fmt.Fprintf(w, "  %s: %s\n", k, v)
+		}
+	}
+	fmt.Fprintln(w, "\nBody:")
+	if j.BodyEncoding != "" {
+		fmt.Fprintf(w, "  (%s, not UTF-8)\n", j.BodyEncoding)
+	}
+	fmt.Fprintln(w, j.Body)
+	return nil
+}
+
+// openCLIStore opens the config's store for a read command.
+func openCLIStore(ctx context.Context, env *Env, path string) (hookwatch.Store, error) {
+	cfg, err := loadConfig(env, path)
+	if err != nil {
+		return nil, err
+	}
+	return openStore(ctx, cfg)
+}
+
+// writeJSONLines writes one JSON object per line, for scripts.
+func writeJSONLines[T any](w io.Writer, items []T, conv func(T) any) error {
+	enc := json.NewEncoder(w)
+	for _, it := range items {
+		if err := enc.Encode(conv(it)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

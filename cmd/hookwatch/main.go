@@ -1,0 +1,152 @@
+// Command hookwatch is the Hookwatch binary: it receives webhooks, stores
+// them durably, delivers them, and gives operators a CLI over the store.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/hookwatch/hookwatch"
+)
+
+// command is one subcommand: "events list" is the path ["events", "list"].
+type command struct {
+	summary string
+	run     func(ctx context.Context, env *Env, args []string) error
+}
+
+// commands lists every subcommand by its path.
+var commands = map[string]command{
+	"serve":        {"receive, store and deliver webhooks (the server)", runServe},
+	"send":         {"sign a payload with a source's secret and post it to the server", runSend},
+	"config check": {"validate a config file and say what to fix", runConfigCheck},
+	"config show":  {"print the effective config with secrets redacted", runConfigShow},
+	"events list":  {"list stored events (filters: --source, --type, --since)", runEventsList},
+	"events show":  {"show one stored event with its headers and body", runEventsShow},
+	"version":      {"print the version", runVersion},
+}
+
+// Env is what a command may touch of the outside world: main builds it from
+// the process; tests build their own.
+type Env struct {
+	Stdout, Stderr io.Writer
+	Getenv         func(string) (string, bool)
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	env := &Env{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.LookupEnv}
+	err := Run(ctx, env, os.Args[1:])
+	stop()
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "hookwatch:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+// exitCode maps an error to the process exit status: 2 for usage and
+// invalid input, 1 for everything else.
+func exitCode(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if errors.Is(err, errUsage) || hookwatch.ErrorCode(err) == hookwatch.EINVALID {
+		return 2
+	}
+	return 1
+}
+
+var errUsage = errors.New("usage")
+
+// Run runs the command named by args.
+func Run(ctx context.Context, env *Env, args []string) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(env.Stdout)
+		if len(args) == 0 {
+			return errUsage
+		}
+		return nil
+	}
+	for _, n := range []int{2, 1} {
+		if len(args) < n {
+			continue
+		}
+		if c, ok := commands[strings.Join(args[:n], " ")]; ok {
+			return c.run(ctx, env, args[n:])
+		}
+	}
+	// A group name alone ("events") lists its subcommands.
+	var sub []string
+	for name := range commands {
+		if strings.HasPrefix(name, args[0]+" ") {
+			sub = append(sub, name)
+		}
+	}
+	if len(sub) > 0 {
+		sort.Strings(sub)
+		fmt.Fprintf(env.Stderr, "hookwatch %s needs a subcommand:\n", args[0])
+		for _, name := range sub {
+			fmt.Fprintf(env.Stderr, "  hookwatch %-16s %s\n", name, commands[name].summary)
+		}
+		return errUsage
+	}
+	usage(env.Stderr)
+	return fmt.Errorf("unknown command %q: %w", args[0], errUsage)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `Hookwatch receives webhooks, verifies them, stores them durably, and
+delivers them to your app with retries.
+
+Usage: hookwatch <command> [flags]   (every command takes --help)
+
+Commands:
+`)
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-16s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprint(w, `
+The config file is hookwatch.yaml unless --config says otherwise.
+Start here: hookwatch serve, then hookwatch send --source stripe --file examples/stripe-invoice.json
+`)
+}
+
+func runVersion(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "version", "")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, "hookwatch", hookwatch.Version)
+	return nil
+}
+
+// newFlags returns a flag set whose --help prints a usage line, the
+// description and the flags.
+func newFlags(env *Env, name, description string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(env.Stderr, "Usage: hookwatch %s [flags]\n", name)
+		if description != "" {
+			fmt.Fprintf(env.Stderr, "\n%s\n", description)
+		}
+		fmt.Fprintln(env.Stderr, "\nFlags:")
+		fs.PrintDefaults()
+	}
+	return fs
+}

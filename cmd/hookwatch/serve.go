@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/config"
+	"github.com/hookwatch/hookwatch/ingest"
+	"github.com/hookwatch/hookwatch/provider"
+	"github.com/hookwatch/hookwatch/server"
+	"github.com/hookwatch/hookwatch/sqlite"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+func runServe(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "serve", `Runs the server: receives webhooks on POST /in/{source} (listen), and serves
+health, metrics and the admin API on admin_listen. SIGTERM or Ctrl-C drains:
+no new requests, in-flight commits finish, then it exits.`)
+	path := fs.String("config", "hookwatch.yaml", "config file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(env, *path)
+	if err != nil {
+		return err
+	}
+	m := &Main{Config: cfg, Logger: newLogger(env, cfg.Log)}
+	if err := m.Open(ctx); err != nil {
+		m.Close()
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		m.Logger.Info("shutting down: draining in-flight requests")
+		return m.Close()
+	case err := <-m.served:
+		m.Close()
+		return fmt.Errorf("server stopped: %w", err)
+	}
+}
+
+// loadConfig reads the config file; HOOKWATCH_STORE, when set, overrides
+// the store (for containers and tests).
+func loadConfig(env *Env, path string) (*config.Config, error) {
+	cfg, err := config.Load(path, env.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	if s, ok := env.Getenv("HOOKWATCH_STORE"); ok && s != "" {
+		cfg.Store = s
+		if err := cfg.Validate(); err != nil {
+			return nil, fmt.Errorf("HOOKWATCH_STORE: %w", err)
+		}
+	}
+	return cfg, nil
+}
+
+func newLogger(env *Env, c config.Log) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "text" {
+		return slog.New(slog.NewTextHandler(env.Stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(env.Stderr, opts))
+}
+
+// openStore opens the configured store.
+func openStore(ctx context.Context, cfg *config.Config) (hookwatch.Store, error) {
+	kind, loc, err := config.ParseStore(cfg.Store)
+	if err != nil {
+		return nil, hookwatch.Errorf(hookwatch.EINVALID, "store: %v", err)
+	}
+	switch kind {
+	case "sqlite":
+		return sqlite.Open(ctx, loc)
+	}
+	return nil, hookwatch.Errorf(hookwatch.EINVALID, "store: %s is not supported by this build yet", kind)
+}
+
+// Main is the running server. Open starts it; Close drains and stops it.
+// Tests run the real program through it with listeners on ":0".
+type Main struct {
+	Config *config.Config
+	Logger *slog.Logger
+
+	Store     hookwatch.Store
+	committer *ingest.Committer
+	public    *http.Server
+	admin     *http.Server
+	publicLn  net.Listener
+	adminLn   net.Listener
+	served    chan error
+}
+
+// Open opens the store, builds the receive path and starts both listeners.
+func (m *Main) Open(ctx context.Context) error {
+	cfg := m.Config
+	if m.Logger == nil {
+		m.Logger = slog.New(slog.DiscardHandler)
+	}
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	m.Store = store
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := ingest.NewMetrics(reg)
+
+	sources := make([]ingest.Source, 0, len(cfg.Sources))
+	for _, s := range cfg.Sources {
+		scheme, err := provider.New(s.Provider, s.ProviderConfig())
+		if err != nil {
+			return hookwatch.Errorf(hookwatch.EINVALID, "source %s: %v", s.Name, err)
+		}
+		sources = append(sources, ingest.Source{
+			Name: s.Name, Provider: s.Provider, Scheme: scheme,
+			MaxBody: int64(s.MaxBody), PublicURL: s.PublicURL, DedupeHorizon: s.DedupeHorizon.D(),
+		})
+	}
+	m.committer = ingest.NewCommitter(store, cfg.Ingest.MaxBatch, metrics.ObserveCommit)
+	handler := ingest.NewHandler(ingest.Options{
+		Sources:    sources,
+		Committer:  m.committer,
+		RetryAfter: cfg.Ingest.RetryAfter.D(),
+		Logger:     m.Logger,
+		Metrics:    metrics,
+	})
+	opts := server.Options{Ingest: handler, Store: store, AdminToken: cfg.AdminToken, Gatherer: reg, Logger: m.Logger}
+
+	if m.publicLn, err = server.Listen(cfg.Listen); err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	if m.adminLn, err = server.Listen(cfg.AdminListen); err != nil {
+		return fmt.Errorf("admin_listen %s: %w", cfg.AdminListen, err)
+	}
+	m.public = server.New(cfg.Listen, server.Public(opts), m.Logger)
+	m.admin = server.New(cfg.AdminListen, server.Admin(opts), m.Logger)
+	m.served = make(chan error, 2)
+	for _, s := range []struct {
+		srv *http.Server
+		ln  net.Listener
+	}{{m.public, m.publicLn}, {m.admin, m.adminLn}} {
+		go func() {
+			if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				m.served <- err
+			}
+		}()
+	}
+	names := make([]string, 0, len(sources))
+	for _, s := range sources {
+		names = append(names, s.Name)
+	}
+	m.Logger.Info("hookwatch started", "version", hookwatch.Version, "listen", m.publicLn.Addr().String(),
+		"admin_listen", m.adminLn.Addr().String(), "store", storeKind(cfg.Store), "sources", names)
+	return nil
+}
+
+// PublicAddr is the address the public listener is bound to.
+func (m *Main) PublicAddr() string { return m.publicLn.Addr().String() }
+
+// AdminAddr is the address the admin listener is bound to.
+func (m *Main) AdminAddr() string { return m.adminLn.Addr().String() }
+
+// Close stops accepting requests, waits for in-flight ones (their commits
+// finish), then closes the committer and the store.
+func (m *Main) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var errs []error
+	for _, s := range []*http.Server{m.public, m.admin} {
+		if s != nil {
+			if err := s.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("shutdown %s: %w", s.Addr, err))
+			}
+		}
+	}
+	if m.committer != nil {
+		m.committer.Close()
+	}
+	if m.Store != nil {
+		errs = append(errs, m.Store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func storeKind(s string) string {
+	kind, _, _ := config.ParseStore(s)
+	return kind
+}

@@ -1,0 +1,142 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/hookwatch/hookwatch"
+)
+
+// ErrClosed is returned by Committer.Commit after Close.
+var ErrClosed = &hookwatch.Error{Code: hookwatch.EUNAVAILABLE, Message: "shutting down"}
+
+// Committer is the single writer of the receive path: it batches whatever
+// events are waiting into one InsertEvents call (group commit), so many
+// concurrent requests share one transaction and one fsync. A request is
+// answered only after its batch has committed.
+type Committer struct {
+	store    hookwatch.EventStore
+	maxBatch int
+	timeout  time.Duration
+	observe  func(size int, took time.Duration, err error)
+
+	queue chan *pending
+	mu    sync.RWMutex // guards closed against sends on a closed queue
+	done  chan struct{}
+	closed bool
+}
+
+type pending struct {
+	event  *hookwatch.Event
+	result hookwatch.InsertResult
+	err    error
+	done   chan struct{}
+}
+
+// NewCommitter starts a committer writing to store in batches of at most
+// maxBatch events. observe, if not nil, is called after every batch.
+func NewCommitter(store hookwatch.EventStore, maxBatch int, observe func(size int, took time.Duration, err error)) *Committer {
+	if maxBatch < 1 {
+		maxBatch = 1
+	}
+	c := &Committer{
+		store:    store,
+		maxBatch: maxBatch,
+		timeout:  30 * time.Second,
+		observe:  observe,
+		queue:    make(chan *pending, maxBatch*4),
+		done:     make(chan struct{}),
+	}
+	go c.run()
+	return c
+}
+
+var pendingPool = sync.Pool{New: func() any { return &pending{done: make(chan struct{}, 1)} }}
+
+// Commit queues e for the next batch and waits until that batch committed
+// (or failed). It returns the insert result; on error nothing was stored.
+// Cancelling ctx stops the wait, not the commit.
+func (c *Committer) Commit(ctx context.Context, e *hookwatch.Event) (hookwatch.InsertResult, error) {
+	p := pendingPool.Get().(*pending)
+	p.event, p.err = e, nil
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		pendingPool.Put(p)
+		return hookwatch.InsertResult{}, ErrClosed
+	}
+	c.queue <- p
+	c.mu.RUnlock()
+	select {
+	case <-p.done:
+		res, err := p.result, p.err
+		p.event = nil
+		pendingPool.Put(p)
+		return res, err
+	case <-ctx.Done():
+		// The writer still owns p and will signal its buffered done channel;
+		// p is then garbage, not reused.
+		return hookwatch.InsertResult{}, &hookwatch.Error{Code: hookwatch.EUNAVAILABLE, Message: "request cancelled before commit", Err: ctx.Err()}
+	}
+}
+
+func (c *Committer) run() {
+	defer close(c.done)
+	batch := make([]*pending, 0, c.maxBatch)
+	events := make([]*hookwatch.Event, 0, c.maxBatch)
+	for {
+		p, ok := <-c.queue
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], p)
+	fill:
+		for len(batch) < c.maxBatch {
+			select {
+			case p, ok := <-c.queue:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, p)
+			default:
+				break fill
+			}
+		}
+		events = events[:0]
+		for _, p := range batch {
+			events = append(events, p.event)
+		}
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+		results, err := c.store.InsertEvents(ctx, events)
+		cancel()
+		if err != nil && hookwatch.ErrorCode(err) == hookwatch.EINTERNAL && errors.Is(err, context.DeadlineExceeded) {
+			err = &hookwatch.Error{Code: hookwatch.EUNAVAILABLE, Message: "store commit timed out", Err: err}
+		}
+		if c.observe != nil {
+			c.observe(len(batch), time.Since(start), err)
+		}
+		for i, p := range batch {
+			if err != nil {
+				p.err = err
+			} else {
+				p.result = results[i]
+			}
+			p.done <- struct{}{}
+		}
+	}
+}
+
+// Close stops accepting events, commits every event already queued, and
+// returns when the last batch is done.
+func (c *Committer) Close() {
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		close(c.queue)
+	}
+	c.mu.Unlock()
+	<-c.done
+}

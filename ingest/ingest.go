@@ -1,0 +1,230 @@
+// Package ingest is the receive path: POST /in/{source} reads at most the
+// source's size limit, verifies the provider's signature, and answers 2xx
+// only after the event has been committed durably by the group committer.
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/provider"
+)
+
+// Source is one configured source, ready to verify.
+type Source struct {
+	Name     string
+	Provider string
+	Scheme   provider.Scheme
+	// MaxBody is the largest body accepted; larger requests get 413.
+	MaxBody int64
+	// PublicURL is the URL the provider calls, for schemes that sign the URL.
+	PublicURL string
+	// DedupeHorizon is how long the provider's event ID is remembered.
+	DedupeHorizon time.Duration
+}
+
+// Router picks the destinations an event is delivered to. It must be fast:
+// it runs on the receive path.
+type Router func(source, eventType string) []string
+
+// Rejection is a request that failed verification, handed to Options.Reject
+// (quarantine, issue grouping, the error tracker).
+type Rejection struct {
+	Source     string
+	Provider   string
+	Reason     provider.Reason
+	Err        error
+	Headers    http.Header
+	Body       []byte
+	ReceivedAt time.Time
+}
+
+// Options configure a Handler.
+type Options struct {
+	Sources   []Source
+	Committer *Committer
+	Router    Router
+	// RetryAfter is sent with 503 answers.
+	RetryAfter time.Duration
+	Logger     *slog.Logger
+	Metrics    *Metrics
+	Now        func() time.Time
+	// Reject, if set, is called for every request that failed verification,
+	// after the 401 has been decided. It must not block for long.
+	Reject func(ctx context.Context, r Rejection)
+}
+
+// Handler serves POST /in/{source}.
+type Handler struct {
+	opts    Options
+	sources map[string]*Source
+}
+
+// NewHandler returns the receive handler.
+func NewHandler(opts Options) *Handler {
+	h := &Handler{opts: opts, sources: map[string]*Source{}}
+	for i := range opts.Sources {
+		h.sources[opts.Sources[i].Name] = &opts.Sources[i]
+	}
+	if h.opts.Now == nil {
+		h.opts.Now = time.Now
+	}
+	if h.opts.Logger == nil {
+		h.opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if h.opts.RetryAfter <= 0 {
+		h.opts.RetryAfter = 5 * time.Second
+	}
+	if h.opts.Metrics == nil {
+		h.opts.Metrics = NewMetrics(nil)
+	}
+	return h
+}
+
+// answer is the JSON body of every receive response.
+type answer struct {
+	ID        string `json:"id,omitempty"`
+	Duplicate bool   `json:"duplicate,omitempty"`
+	Error     string `json:"error,omitempty"`
+	Message   string `json:"message,omitempty"`
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := h.opts.Now()
+	name := r.PathValue("source")
+	src, ok := h.sources[name]
+	if !ok {
+		h.opts.Metrics.request("", "unknown_source", start)
+		writeAnswer(w, http.StatusNotFound, answer{Error: "unknown_source", Message: "no source named " + strconv.Quote(name) + " is configured"})
+		return
+	}
+	if r.ContentLength > src.MaxBody {
+		h.tooLarge(w, src, start)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, src.MaxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			h.tooLarge(w, src, start)
+			return
+		}
+		h.opts.Metrics.request(src.Name, "read_error", start)
+		writeAnswer(w, http.StatusBadRequest, answer{Error: "read_error", Message: "could not read the request body"})
+		return
+	}
+
+	preq := provider.Request{Method: r.Method, URL: requestURL(src, r), Header: r.Header, Body: body, Now: start}
+	res, err := src.Scheme.Verify(&preq)
+	if err != nil {
+		h.reject(r.Context(), w, src, err, r.Header, body, start)
+		return
+	}
+	if res.Handshake != nil {
+		h.opts.Metrics.request(src.Name, "handshake", start)
+		if res.Handshake.ContentType != "" {
+			w.Header().Set("Content-Type", res.Handshake.ContentType)
+		}
+		w.WriteHeader(res.Handshake.Status)
+		w.Write(res.Handshake.Body)
+		return
+	}
+
+	e := &hookwatch.Event{
+		ID:              hookwatch.NewID("evt", start),
+		Source:          src.Name,
+		Provider:        src.Provider,
+		ProviderEventID: res.EventID,
+		Type:            res.EventType,
+		Headers:         r.Header,
+		Body:            body,
+		ReceivedAt:      start.UTC(),
+		Malformed:       res.Malformed,
+		Test:            res.Test || r.Header.Get(TestHeader) != "",
+		DedupeUntil:     start.Add(src.DedupeHorizon),
+	}
+	if src.DedupeHorizon <= 0 {
+		e.DedupeUntil = time.Time{}
+	}
+	if h.opts.Router != nil {
+		e.Destinations = h.opts.Router(src.Name, res.EventType)
+	}
+	ir, err := h.opts.Committer.Commit(r.Context(), e)
+	if err != nil {
+		h.opts.Metrics.request(src.Name, "unavailable", start)
+		h.opts.Logger.LogAttrs(r.Context(), slog.LevelError, "event not committed: answering 503 so the provider retries",
+			slog.String("source", src.Name), slog.String("provider_event_id", res.EventID), slog.Any("error", err))
+		w.Header().Set("Retry-After", strconv.Itoa(int(h.opts.RetryAfter.Round(time.Second)/time.Second)))
+		writeAnswer(w, http.StatusServiceUnavailable, answer{Error: "unavailable", Message: "the event could not be stored; retry later"})
+		return
+	}
+	if ir.Duplicate {
+		h.opts.Metrics.request(src.Name, "duplicate", start)
+		writeAnswer(w, http.StatusOK, answer{ID: ir.ID, Duplicate: true})
+		return
+	}
+	outcome := "accepted"
+	if res.Malformed {
+		outcome = "accepted_malformed"
+	}
+	h.opts.Metrics.request(src.Name, outcome, start)
+	writeAnswer(w, http.StatusOK, answer{ID: ir.ID})
+}
+
+// TestHeader marks a request as a test event (set by `hookwatch send`).
+const TestHeader = "X-Hookwatch-Test"
+
+func (h *Handler) tooLarge(w http.ResponseWriter, src *Source, start time.Time) {
+	h.opts.Metrics.request(src.Name, "too_large", start)
+	w.Header().Set("Connection", "close")
+	writeAnswer(w, http.StatusRequestEntityTooLarge, answer{Error: "too_large", Message: "body exceeds this source's max_body of " + strconv.FormatInt(src.MaxBody, 10) + " bytes"})
+}
+
+func (h *Handler) reject(ctx context.Context, w http.ResponseWriter, src *Source, err error, header http.Header, body []byte, start time.Time) {
+	reason := provider.ReasonOf(err)
+	if reason == "" {
+		reason = provider.ReasonBadSignature
+	}
+	h.opts.Metrics.rejected(src.Name, string(reason), start)
+	h.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "webhook rejected",
+		slog.String("source", src.Name), slog.String("reason", string(reason)), slog.String("detail", err.Error()))
+	if h.opts.Reject != nil {
+		h.opts.Reject(ctx, Rejection{Source: src.Name, Provider: src.Provider, Reason: reason, Err: err, Headers: header, Body: body, ReceivedAt: start.UTC()})
+	}
+	writeAnswer(w, http.StatusUnauthorized, answer{Error: string(reason), Message: err.Error()})
+}
+
+// requestURL is the URL the provider signed: the public URL when configured
+// (a reverse proxy changes what the server sees), plus the raw query.
+func requestURL(src *Source, r *http.Request) string {
+	base := src.PublicURL
+	if base == "" {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		base = scheme + "://" + r.Host + r.URL.Path
+	}
+	if r.URL.RawQuery != "" {
+		if strings.Contains(base, "?") {
+			return base + "&" + r.URL.RawQuery
+		}
+		return base + "?" + r.URL.RawQuery
+	}
+	return base
+}
+
+func writeAnswer(w http.ResponseWriter, status int, a answer) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(a)
+}

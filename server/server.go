@@ -1,0 +1,170 @@
+// Package server builds Hookwatch's two HTTP listeners: the public one that
+// receives webhooks, and the admin one (health, metrics, admin API) that is
+// on loopback by default and requires a token. Every route is registered in
+// routes(), and every error becomes an HTTP status in writeError.
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hookwatch/hookwatch"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Options configure the servers.
+type Options struct {
+	// Ingest serves POST /in/{source}.
+	Ingest http.Handler
+	// Store is pinged by /readyz.
+	Store hookwatch.Store
+	// AdminToken authenticates /api/ calls. Empty: the admin API refuses
+	// every call with a message saying how to set it.
+	AdminToken string
+	// Gatherer serves /metrics on the admin listener.
+	Gatherer prometheus.Gatherer
+	Logger   *slog.Logger
+	// API registers additional admin API routes (delivery, issues...); each
+	// pattern must start with a method and "/api/".
+	API map[string]http.HandlerFunc
+}
+
+// Public returns the handler of the public listener.
+func Public(o Options) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("POST /in/{source}", o.Ingest)
+	mux.HandleFunc("/in/{source}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", "POST")
+		WriteError(w, r, hookwatch.Errorf(hookwatch.EMETHOD, "webhooks are received with POST, not %s", r.Method))
+	})
+	mux.HandleFunc("GET /healthz", healthz)
+	mux.HandleFunc("GET /readyz", readyz(o.Store))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		WriteError(w, r, hookwatch.Errorf(hookwatch.ENOTFOUND, "no such endpoint: webhooks are received on POST /in/{source}"))
+	})
+	return mux
+}
+
+// Admin returns the handler of the admin listener.
+func Admin(o Options) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", healthz)
+	mux.HandleFunc("GET /readyz", readyz(o.Store))
+	if o.Gatherer != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
+	}
+	for pattern, h := range o.API {
+		mux.Handle(pattern, RequireToken(o.AdminToken, h))
+	}
+	mux.Handle("/api/", RequireToken(o.AdminToken, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		WriteError(w, r, hookwatch.Errorf(hookwatch.ENOTFOUND, "no such API endpoint: %s %s", r.Method, r.URL.Path))
+	})))
+	return mux
+}
+
+// RequireToken wraps h so that it answers only requests carrying
+// "Authorization: Bearer <token>". The comparison is constant-time.
+func RequireToken(token string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if token == "" {
+			WriteError(w, r, hookwatch.Errorf(hookwatch.EFORBIDDEN, "the admin API is disabled: set admin_token in the config"))
+			return
+		}
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="hookwatch"`)
+			WriteError(w, r, hookwatch.Errorf(hookwatch.EUNAUTHORIZED, "missing or wrong admin token (Authorization: Bearer <admin_token>)"))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func healthz(w http.ResponseWriter, r *http.Request) {
+	WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func readyz(s hookwatch.Store) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.Ping(ctx); err != nil {
+			WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": hookwatch.ErrorMessage(err)})
+			return
+		}
+		WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	}
+}
+
+// statusOf maps error codes to HTTP statuses: the one place that does.
+var statusOf = map[string]int{
+	hookwatch.ECONFLICT:     http.StatusConflict,
+	hookwatch.EINVALID:      http.StatusBadRequest,
+	hookwatch.ENOTFOUND:     http.StatusNotFound,
+	hookwatch.EUNAUTHORIZED: http.StatusUnauthorized,
+	hookwatch.EFORBIDDEN:    http.StatusForbidden,
+	hookwatch.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	hookwatch.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	hookwatch.EMETHOD:       http.StatusMethodNotAllowed,
+	hookwatch.EINTERNAL:     http.StatusInternalServerError,
+}
+
+// ErrorReporter, if set, receives internal errors (the error tracker).
+var ErrorReporter func(ctx context.Context, err error)
+
+// WriteError writes err as {"error": code, "message": ...} with its status.
+// Internal errors are logged and reported; their details are not shown.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	code := hookwatch.ErrorCode(err)
+	status, ok := statusOf[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	if code == hookwatch.EINTERNAL {
+		slog.Default().ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "error", err)
+		if ErrorReporter != nil {
+			ErrorReporter(r.Context(), err)
+		}
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
+	WriteJSON(w, status, map[string]string{"error": code, "message": hookwatch.ErrorMessage(err)})
+}
+
+// WriteJSON writes v as JSON with the given status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+// New returns an *http.Server with timeouts on every phase: a slow or
+// stalled client cannot hold a connection forever.
+func New(addr string, h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// Listen opens addr; ":0" picks a free port (tests).
+func Listen(addr string) (net.Listener, error) {
+	return net.Listen("tcp", addr)
+}
