@@ -8,15 +8,15 @@ import (
 // Error codes. Each maps to one HTTP status in one place (see the http
 // handlers' error writer) and to one exit code in the CLI.
 const (
-	ECONFLICT     = "conflict"      // the action conflicts with the current state
-	EINTERNAL     = "internal"      // a bug or an unexpected failure: reported to the error tracker
-	EINVALID      = "invalid"       // the input is wrong; the message says what to fix
-	ENOTFOUND     = "not_found"     // the thing asked for does not exist
-	EUNAUTHORIZED = "unauthorized"  // missing or wrong credentials or signature
-	ETOOLARGE     = "too_large"     // a body over its size limit
-	EUNAVAILABLE  = "unavailable"   // temporarily unable (store cannot commit): retry later
-	EFORBIDDEN    = "forbidden"     // authenticated but not allowed
-	EMETHOD       = "method"        // wrong HTTP method
+	ECONFLICT     = "conflict"     // the action conflicts with the current state
+	EINTERNAL     = "internal"     // a bug or an unexpected failure: reported to the error tracker
+	EINVALID      = "invalid"      // the input is wrong; the message says what to fix
+	ENOTFOUND     = "not_found"    // the thing asked for does not exist
+	EUNAUTHORIZED = "unauthorized" // missing or wrong credentials or signature
+	ETOOLARGE     = "too_large"    // a body over its size limit
+	EUNAVAILABLE  = "unavailable"  // temporarily unable (store cannot commit): retry later
+	EFORBIDDEN    = "forbidden"    // authenticated but not allowed
+	EMETHOD       = "method"       // wrong HTTP method
 )
 
 // Error is Hookwatch's coded error. Message is safe to show to a caller;

@@ -22,9 +22,9 @@ type Committer struct {
 	timeout  time.Duration
 	observe  func(size int, took time.Duration, err error)
 
-	queue chan *pending
-	mu    sync.RWMutex // guards closed against sends on a closed queue
-	done  chan struct{}
+	queue  chan *pending
+	mu     sync.RWMutex // guards closed against sends on a closed queue
+	done   chan struct{}
 	closed bool
 }
 

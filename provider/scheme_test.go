@@ -284,6 +284,7 @@ type vector struct {
 	EventID   string            `json:"event_id"`
 	EventType string            `json:"event_type"`
 	Malformed bool              `json:"malformed"`
+	Test      bool              `json:"test"`
 }
 
 // TestPublicVectors verifies the providers' own published examples (see the
@@ -324,8 +325,8 @@ func TestPublicVectors(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
-			if res.EventID != v.EventID || res.EventType != v.EventType || res.Malformed != v.Malformed {
-				t.Errorf("result = %+v, want id %q type %q malformed %v", res, v.EventID, v.EventType, v.Malformed)
+			if res.EventID != v.EventID || res.EventType != v.EventType || res.Malformed != v.Malformed || res.Test != v.Test {
+				t.Errorf("result = %+v, want id %q type %q malformed %v test %v", res, v.EventID, v.EventType, v.Malformed, v.Test)
 			}
 
 			r := req()

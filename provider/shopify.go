@@ -65,7 +65,13 @@ func (s *shopifyScheme) Verify(r *Request) (Result, error) {
 	}
 	// Legacy REST subscriptions may be in XML; only JSON is checked.
 	malformed := !strings.Contains(strings.ToLower(r.Header.Get("Content-Type")), "xml") && !json.Valid(r.Body)
-	return Result{EventID: id, EventType: r.Header.Get(shopifyTopicHeader), Malformed: malformed}, nil
+	return Result{
+		EventID:   id,
+		EventType: r.Header.Get(shopifyTopicHeader),
+		Malformed: malformed,
+		// "Send test notification" in the admin sets X-Shopify-Test: true.
+		Test: strings.EqualFold(r.Header.Get("X-Shopify-Test"), "true"),
+	}, nil
 }
 
 // Sign implements Signer. It also sets random X-Shopify-Webhook-Id and

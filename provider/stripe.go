@@ -3,6 +3,7 @@ package provider
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -106,8 +107,15 @@ func (s *stripeScheme) Verify(r *Request) (Result, error) {
 	if err := checkTimestamp(time.Unix(sig.timestamp, 0), r.Now, s.tolerance); err != nil {
 		return Result{}, err
 	}
-	vals, ok := jsonTopStrings(r.Body, "id", "type")
-	return Result{EventID: vals[0], EventType: vals[1], Malformed: !ok}, nil
+	var ev struct {
+		ID       string `json:"id"`
+		Type     string `json:"type"`
+		Livemode *bool  `json:"livemode"`
+	}
+	if err := json.Unmarshal(r.Body, &ev); err != nil {
+		return Result{Malformed: true}, nil
+	}
+	return Result{EventID: ev.ID, EventType: ev.Type, Test: ev.Livemode != nil && !*ev.Livemode}, nil
 }
 
 // Sign implements Signer.

@@ -3,8 +3,8 @@ package sqlite_test
 import (
 	"context"
 	"path/filepath"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/sqlite"
