@@ -1,0 +1,152 @@
+package config_test
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookwatch/hookwatch/config"
+)
+
+func env(vars map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := vars[k]
+		return v, ok
+	}
+}
+
+func TestExampleConfigWorksWithoutEnvironment(t *testing.T) {
+	cfg, err := config.Load("../hookwatch.yaml", env(nil))
+	if err != nil {
+		t.Fatalf("the committed example config must load with no environment: %v", err)
+	}
+	if len(cfg.Sources) == 0 || cfg.Store != "sqlite:./data/hookwatch.db" {
+		t.Errorf("example: %d sources, store %q", len(cfg.Sources), cfg.Store)
+	}
+}
+
+func TestDefaultsAndEnv(t *testing.T) {
+	cfg, err := config.Parse([]byte(`
+sources:
+  - name: stripe
+    provider: stripe
+    secrets: ["${STRIPE_SECRET}", "${OLD:-whsec_old}"]
+    tolerance: 10m
+    max_body: 2MiB
+    dedupe_horizon: 3d
+  - name: gh
+    provider: github
+    secrets: [plain]
+`), env(map[string]string{"STRIPE_SECRET": "whsec_from_env"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen != ":8080" || cfg.AdminListen != "127.0.0.1:8081" || cfg.Store != config.DefaultStore {
+		t.Errorf("defaults: %q %q %q", cfg.Listen, cfg.AdminListen, cfg.Store)
+	}
+	s := cfg.Sources[0]
+	if s.Secrets[0] != "whsec_from_env" || s.Secrets[1] != "whsec_old" {
+		t.Errorf("secrets = %v", s.Secrets)
+	}
+	if s.Tolerance.D() != 10*time.Minute || s.MaxBody != 2<<20 || s.DedupeHorizon.D() != 72*time.Hour {
+		t.Errorf("source settings: %v %v %v", s.Tolerance, s.MaxBody, s.DedupeHorizon)
+	}
+	if g := cfg.Sources[1]; g.MaxBody != config.DefaultMaxBody || g.DedupeHorizon.D() != 7*24*time.Hour {
+		t.Errorf("source defaults: %v %v", g.MaxBody, g.DedupeHorizon)
+	}
+}
+
+// Every mistake is reported with its line and what to fix, all at once.
+func TestValidationNamesLineAndField(t *testing.T) {
+	cases := []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"unknown key", "listen: \":8080\"\nlisten_port: 9\n", []string{"line 2", `unknown key "listen_port"`}},
+		{"unknown nested key", "sources:\n  - name: a\n    provider: github\n    secret: x\n", []string{"line 4", `"secret"`, "in sources[0]", "secrets"}},
+		{"unknown provider", "sources:\n  - name: a\n    provider: strype\n    secrets: [x]\n", []string{"line 3", "sources[0].provider", `"strype"`, "stripe"}},
+		{"missing secret", "sources:\n  - name: a\n    provider: github\n", []string{"line 2", "sources[0].secrets", "at least one secret"}},
+		{"unset env", "sources:\n  - name: a\n    provider: github\n    secrets: [\"${GH_SECRET}\"]\n", []string{"line 4", "GH_SECRET is not set"}},
+		{"bad duration", "sources:\n  - name: a\n    provider: stripe\n    secrets: [x]\n    tolerance: 5 minutes\n", []string{"line 5", "bad duration", "5m"}},
+		{"bad size", "sources:\n  - name: a\n    provider: stripe\n    secrets: [x]\n    max_body: lots\n", []string{"line 5", "bad size"}},
+		{"duplicate name", "sources:\n  - name: a\n    provider: github\n    secrets: [x]\n  - name: a\n    provider: github\n    secrets: [y]\n", []string{"line 5", "used by two sources"}},
+		{"bad name", "sources:\n  - name: Bad Name\n    provider: github\n    secrets: [x]\n", []string{"line 2", "lowercase"}},
+		{"bad store", "store: mysql://x\n", []string{"line 1", "store", "sqlite:PATH"}},
+		{"same listeners", "listen: \"127.0.0.1:9\"\nadmin_listen: \"127.0.0.1:9\"\n", []string{"line 2", "must differ"}},
+		{"hmac option", "sources:\n  - name: a\n    provider: hmac\n    secrets: [x]\n    options: {header: X-Sig, colour: red}\n", []string{"line 2", "colour"}},
+		{"yaml syntax", "sources: [\n", []string{"config:"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := config.Parse([]byte(tc.yaml), env(nil))
+			if err == nil {
+				t.Fatalf("no error for:\n%s", tc.yaml)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestSeveralProblemsReportedTogether(t *testing.T) {
+	_, err := config.Parse([]byte("sources:\n  - name: a\n    provider: nope\n    secrets: [x]\n  - name: b\n    provider: github\n"), env(nil))
+	if err == nil || !strings.Contains(err.Error(), "line 3") || !strings.Contains(err.Error(), "line 5") {
+		t.Fatalf("want both problems (lines 3 and 5), got %v", err)
+	}
+}
+
+func TestRedactedHidesEverySecret(t *testing.T) {
+	cfg, err := config.Parse([]byte(`
+admin_token: tok-SECRET-1
+store: postgres://hw:pw-SECRET-2@db/hookwatch
+sources:
+  - name: a
+    provider: stripe
+    secrets: [whsec_SECRET-3, whsec_SECRET-4]
+  - name: b
+    provider: hmac
+    secrets: [SECRET-5]
+    options: {header: X-Sig}
+`), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cfg.Redacted()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "SECRET") {
+		t.Fatalf("redacted config still shows a secret:\n%s", out)
+	}
+	if !strings.Contains(string(out), "hw:[redacted]@db") || !strings.Contains(string(out), "X-Sig") {
+		t.Errorf("redaction removed too much:\n%s", out)
+	}
+	// The live config is untouched.
+	if cfg.Sources[0].Secrets[0] != "whsec_SECRET-3" || cfg.AdminToken != "tok-SECRET-1" {
+		t.Errorf("Redacted changed the config itself")
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := config.Load(filepath.Join(t.TempDir(), "nope.yaml"), env(nil))
+	if err == nil || !strings.Contains(err.Error(), "nope.yaml") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{"30s": 30 * time.Second, "7d": 168 * time.Hour, "1d12h": 36 * time.Hour, "5m": 5 * time.Minute} {
+		if got, err := config.ParseDuration(in); err != nil || got != want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "d", "5 minutes", "xd"} {
+		if _, err := config.ParseDuration(in); err == nil {
+			t.Errorf("ParseDuration(%q) accepted", in)
+		}
+	}
+}
