@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hookwatch/hookwatch/provider"
+)
+
+const benchSecret = "whsec_bench_secret"
+
+func runIngest(args []string) error {
+	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
+	conns := fs.Int("conns", 64, "concurrent connections")
+	dur := fs.Duration("duration", 10*time.Second, "measured time per server")
+	warm := fs.Duration("warmup", 2*time.Second, "warm-up before measuring")
+	size := fs.Int("size", 1024, "body size in bytes")
+	store := fs.String("store", "", "Hookwatch store (default: a fresh SQLite file in a temp dir); e.g. postgres://...")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "hookwatch-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin, err := buildHookwatch(dir)
+	if err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("ingest benchmark: %d connections, %d-byte bodies, %s warm-up + %s measured per server, GOMAXPROCS=%s, %d CPUs\n",
+		*conns, *size, *warm, *dur, os.Getenv("GOMAXPROCS"), numCPU())
+
+	// The ceiling: a bare net/http server that reads the body and answers 200.
+	bareAddr := freeAddr()
+	bare := exec.Command(self, "bare-server", bareAddr)
+	bare.Stderr = os.Stderr
+	if err := bare.Start(); err != nil {
+		return err
+	}
+	defer bare.Process.Kill()
+	if err := waitReady("http://" + bareAddr + "/"); err != nil {
+		return err
+	}
+	body := bytes.Repeat([]byte("x"), *size)
+	ceiling := load("bare net/http (ceiling)", *conns, *warm, *dur, func(w, i int) *http.Request {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+bareAddr+"/in/x", bytes.NewReader(body))
+		return req
+	})
+	ceiling.peakRSS = peakRSS(bare.Process.Pid)
+	bare.Process.Kill()
+	bare.Wait()
+	fmt.Println(ceiling)
+
+	// Hookwatch: signed Stripe events, each with a unique ID, durable commit.
+	storeURL := *store
+	if storeURL == "" {
+		storeURL = "sqlite:" + filepath.Join(dir, "bench.db")
+	}
+	public, admin := freeAddr(), freeAddr()
+	cfg := fmt.Sprintf("listen: %q\nadmin_listen: %q\nstore: %q\nlog: {level: error}\nsources:\n  - name: stripe\n    provider: stripe\n    secrets: [%q]\n",
+		public, admin, storeURL, benchSecret)
+	cfgPath := filepath.Join(dir, "hookwatch.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		return err
+	}
+	hw := exec.Command(bin, "serve", "--config", cfgPath)
+	hw.Stderr = os.Stderr
+	if err := hw.Start(); err != nil {
+		return err
+	}
+	defer hw.Process.Kill()
+	if err := waitReady("http://" + public + "/readyz"); err != nil {
+		return err
+	}
+	scheme, err := provider.New("stripe", provider.Config{Secrets: []string{benchSecret}})
+	if err != nil {
+		return err
+	}
+	signer := scheme.(provider.Signer)
+	prefix := fmt.Sprintf(`{"id":"evt_bench_%d_`, time.Now().UnixNano())
+	hook := load("hookwatch ingest ("+strings.SplitN(storeURL, ":", 2)[0]+")", *conns, *warm, *dur, func(w, i int) *http.Request {
+		b := stripeBody(prefix, w, i, *size)
+		req, _ := http.NewRequest(http.MethodPost, "http://"+public+"/in/stripe", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		signer.Sign(req.Header, "", b, time.Now())
+		return req
+	})
+	hook.peakRSS = peakRSS(hw.Process.Pid)
+	fmt.Println(hook)
+	fmt.Printf("ratio: %.2f of the ceiling's throughput\n", hook.rps()/ceiling.rps())
+	return nil
+}
+
+// stripeBody builds a Stripe-shaped event of about size bytes with a unique ID.
+func stripeBody(prefix string, w, i, size int) []byte {
+	head := fmt.Sprintf(`%s%d_%d","object":"event","type":"invoice.paid","livemode":true,"data":{"object":{"pad":"`, prefix, w, i)
+	tail := `"}}}`
+	pad := size - len(head) - len(tail)
+	if pad < 0 {
+		pad = 0
+	}
+	return []byte(head + strings.Repeat("a", pad) + tail)
+}
+
+func runBareServer(args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("bare-server ADDR")
+	}
+	srv := &http.Server{
+		Addr:              args[0],
+		ReadHeaderTimeout: 10 * time.Second,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, 1<<20))
+			w.WriteHeader(http.StatusOK)
+		}),
+	}
+	return srv.ListenAndServe()
+}
+
+func freeAddr() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func waitReady(url string) error {
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("%s not ready after 20s", url)
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// result is what one load run measured.
+type result struct {
+	name      string
+	requests  int
+	errors    int
+	non2xx    int
+	elapsed   time.Duration
+	latencies []time.Duration
+	peakRSS   int64 // bytes, of the server process
+}
+
+func (r result) rps() float64 { return float64(r.requests) / r.elapsed.Seconds() }
+
+func (r result) pct(p float64) time.Duration {
+	if len(r.latencies) == 0 {
+		return 0
+	}
+	i := int(float64(len(r.latencies)-1) * p)
+	return r.latencies[i]
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("%-28s %9.0f req/s   p50 %7s   p99 %7s   errors %d   non-2xx %d   peak RSS %s",
+		r.name, r.rps(), r.pct(0.50).Round(10*time.Microsecond), r.pct(0.99).Round(10*time.Microsecond),
+		r.errors, r.non2xx, mib(r.peakRSS))
+}
+
+func mib(b int64) string {
+	if b <= 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
+}
+
+// load runs `conns` closed-loop clients for d (after a warm-up of warm),
+// each sending the requests mk builds, and measures every answer.
+func load(name string, conns int, warm, d time.Duration, mk func(worker, i int) *http.Request) result {
+	tr := &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, IdleConnTimeout: time.Minute}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+
+	var (
+		measuring atomic.Bool
+		stop      atomic.Bool
+		wg        sync.WaitGroup
+		mu        sync.Mutex
+		res       = result{name: name}
+	)
+	for w := 0; w < conns; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var lat []time.Duration
+			var errs, non2xx, n int
+			for i := 0; !stop.Load(); i++ {
+				req := mk(w, i)
+				start := time.Now()
+				resp, err := client.Do(req)
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				took := time.Since(start)
+				if !measuring.Load() {
+					continue
+				}
+				n++
+				switch {
+				case err != nil:
+					errs++
+				case resp.StatusCode/100 != 2:
+					non2xx++
+				}
+				lat = append(lat, took)
+			}
+			mu.Lock()
+			res.latencies = append(res.latencies, lat...)
+			res.errors += errs
+			res.non2xx += non2xx
+			res.requests += n
+			mu.Unlock()
+		}()
+	}
+	time.Sleep(warm)
+	measuring.Store(true)
+	start := time.Now()
+	time.Sleep(d)
+	measuring.Store(false)
+	res.elapsed = time.Since(start)
+	stop.Store(true)
+	wg.Wait()
+	sort.Slice(res.latencies, func(i, j int) bool { return res.latencies[i] < res.latencies[j] })
+	return res
+}
+
+// peakRSS reads a process's peak resident set size (VmHWM) from /proc.
+func peakRSS(pid int) int64 {
+	return procStatus(pid, "VmHWM:")
+}
+
+// currentRSS reads a process's resident set size (VmRSS) from /proc.
+func currentRSS(pid int) int64 {
+	return procStatus(pid, "VmRSS:")
+}
+
+func procStatus(pid int, key string) int64 {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, key) {
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				kb, _ := strconv.ParseInt(f[1], 10, 64)
+				return kb * 1024
+			}
+		}
+	}
+	return 0
+}
+
+func numCPU() int { return runtime.NumCPU() }
