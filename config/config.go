@@ -181,7 +181,7 @@ func (c *Config) Validate() error {
 			bad(f.path, "%q is not host:port (for example \":8080\" or \"127.0.0.1:8081\")", f.addr)
 		}
 	}
-	if c.Listen == c.AdminListen {
+	if c.Listen == c.AdminListen && !strings.HasSuffix(c.Listen, ":0") {
 		bad("admin_listen", "must differ from listen: the admin API is never on the public listener")
 	}
 	if _, _, err := ParseStore(c.Store); err != nil {
