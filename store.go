@@ -6,6 +6,7 @@ import "context"
 // implement it, and both pass the storetest suite.
 type Store interface {
 	EventStore
+	DeliveryStore
 
 	// Ping checks that the store can be reached and written; /readyz uses it.
 	// It returns an error with code EUNAVAILABLE when it cannot.

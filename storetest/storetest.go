@@ -21,6 +21,7 @@ type Opener func(t *testing.T) hookwatch.Store
 // Run runs the whole suite against stores made by open.
 func Run(t *testing.T, open Opener) {
 	t.Run("Events", func(t *testing.T) { testEvents(t, open) })
+	t.Run("Deliveries", func(t *testing.T) { testDeliveries(t, open) })
 }
 
 // base is a fixed time for test events, with microseconds (the stores'

@@ -1,0 +1,542 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hookwatch/hookwatch"
+)
+
+// The delivery queue. Every write goes through the single writer connection
+// with BEGIN IMMEDIATE (_txlock=immediate), so a claim's select-and-lease is
+// one serialised transaction: two claimers can never lease the same row.
+
+const deliveryColumns = `id, event_id, destination, status, attempts, next_attempt_at, lease_owner, lease_until,
+	last_class, last_status, last_error, created_at, updated_at, queued_at, completed_at`
+
+func scanDelivery(row interface{ Scan(...any) error }) (*hookwatch.Delivery, error) {
+	var (
+		d                                                  hookwatch.Delivery
+		status, class                                      string
+		next, lease, created, updated, queued, completedAt int64
+	)
+	if err := row.Scan(&d.ID, &d.EventID, &d.Destination, &status, &d.Attempts, &next, &d.LeaseOwner, &lease,
+		&class, &d.LastStatus, &d.LastError, &created, &updated, &queued, &completedAt); err != nil {
+		return nil, err
+	}
+	d.Status, d.LastClass = hookwatch.DeliveryStatus(status), hookwatch.ErrorClass(class)
+	d.NextAttemptAt, d.LeaseUntil = fromMicros(next), fromMicros(lease)
+	d.CreatedAt, d.UpdatedAt, d.CompletedAt = fromMicros(created), fromMicros(updated), fromMicros(completedAt)
+	d.QueuedAt = fromMicros(queued)
+	if queued == 0 {
+		d.QueuedAt = d.CreatedAt
+	}
+	return &d, nil
+}
+
+// ClaimDeliveries leases due deliveries; see hookwatch.DeliveryStore.
+func (s *Store) ClaimDeliveries(ctx context.Context, r hookwatch.ClaimRequest) ([]*hookwatch.Delivery, error) {
+	if r.Limit <= 0 {
+		return nil, nil
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, writeError("claim: begin", err)
+	}
+	defer tx.Rollback()
+	var blocked int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM destination_state WHERE name = ? AND (paused <> 0 OR disabled_at <> 0)`,
+		r.Destination).Scan(&blocked); err != nil {
+		return nil, writeError("claim: destination state", err)
+	}
+	if blocked > 0 {
+		return nil, nil
+	}
+	now := micros(r.Now)
+	rows, err := tx.QueryContext(ctx, `UPDATE deliveries SET lease_owner = ?, lease_until = ?, updated_at = ?
+		WHERE id IN (SELECT id FROM deliveries
+			WHERE destination = ? AND status = 'pending' AND next_attempt_at <= ? AND lease_until <= ?
+			ORDER BY next_attempt_at, id LIMIT ?)
+		RETURNING `+deliveryColumns,
+		r.Owner, micros(r.Now.Add(r.Lease)), now, r.Destination, now, now, r.Limit)
+	if err != nil {
+		return nil, writeError("claim", err)
+	}
+	var (
+		out      []*hookwatch.Delivery
+		eventIDs []any
+		marks    []string
+	)
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			rows.Close()
+			return nil, writeError("claim: scan", err)
+		}
+		out = append(out, d)
+		eventIDs = append(eventIDs, d.EventID)
+		marks = append(marks, "?")
+	}
+	if err := rows.Close(); err != nil {
+		return nil, writeError("claim", err)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, writeError("claim", err)
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	events := make(map[string]*hookwatch.Event, len(out))
+	erows, err := tx.QueryContext(ctx, `SELECT `+eventColumns+` FROM events WHERE id IN (`+strings.Join(marks, ",")+`)`, eventIDs...)
+	if err != nil {
+		return nil, writeError("claim: events", err)
+	}
+	for erows.Next() {
+		e, err := scanEvent(erows)
+		if err != nil {
+			erows.Close()
+			return nil, writeError("claim: events", err)
+		}
+		events[e.ID] = e
+	}
+	erows.Close()
+	if err := erows.Err(); err != nil {
+		return nil, writeError("claim: events", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, writeError("claim: commit", err)
+	}
+	for _, d := range out {
+		d.Event = events[d.EventID]
+	}
+	sortDue(out)
+	return out, nil
+}
+
+// sortDue orders claimed deliveries as the claim chose them (RETURNING does
+// not keep the subquery's order).
+func sortDue(ds []*hookwatch.Delivery) {
+	for i := 1; i < len(ds); i++ {
+		for j := i; j > 0 && dueBefore(ds[j], ds[j-1]); j-- {
+			ds[j], ds[j-1] = ds[j-1], ds[j]
+		}
+	}
+}
+
+func dueBefore(a, b *hookwatch.Delivery) bool {
+	if !a.NextAttemptAt.Equal(b.NextAttemptAt) {
+		return a.NextAttemptAt.Before(b.NextAttemptAt)
+	}
+	return a.ID < b.ID
+}
+
+// FinishDeliveries records attempts and outcomes; see hookwatch.DeliveryStore.
+func (s *Store) FinishDeliveries(ctx context.Context, fs []hookwatch.Finish) ([]error, error) {
+	results := make([]error, len(fs))
+	if len(fs) == 0 {
+		return results, nil
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, writeError("finish: begin", err)
+	}
+	defer tx.Rollback()
+	upd, err := tx.PrepareContext(ctx, `UPDATE deliveries SET status = ?, attempts = attempts + ?, next_attempt_at = ?,
+		lease_owner = '', lease_until = 0, last_class = ?, last_status = ?, last_error = ?, updated_at = ?, completed_at = ?
+		WHERE id = ? AND status = 'pending' AND lease_owner = ?`)
+	if err != nil {
+		return nil, writeError("finish: prepare", err)
+	}
+	defer upd.Close()
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO attempts (delivery_id, n, owner, at, latency_us, class, http_status, error, response)
+		VALUES (?, (SELECT coalesce(max(n), 0) + 1 FROM attempts WHERE delivery_id = ?), ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return nil, writeError("finish: prepare", err)
+	}
+	defer ins.Close()
+	now := micros(s.now())
+	for i, f := range fs {
+		a := f.Attempt
+		status, completed, next := hookwatch.DeliveryPending, int64(0), micros(f.NextAttemptAt)
+		switch f.Outcome {
+		case hookwatch.OutcomeSucceeded:
+			status, completed = hookwatch.DeliverySucceeded, micros(a.At.Add(a.Latency))
+		case hookwatch.OutcomeDead:
+			status, completed = hookwatch.DeliveryDead, micros(a.At.Add(a.Latency))
+		case hookwatch.OutcomeRetry:
+		default:
+			results[i] = hookwatch.Errorf(hookwatch.EINVALID, "unknown outcome %q", f.Outcome)
+			continue
+		}
+		if f.Outcome != hookwatch.OutcomeRetry {
+			next = micros(a.At)
+		}
+		count := 1
+		if f.NoCount {
+			count = 0
+		}
+		res, err := upd.ExecContext(ctx, string(status), count, next, string(a.Class), a.StatusCode, truncate(a.Error, 500),
+			now, completed, a.DeliveryID, f.Owner)
+		if err != nil {
+			return nil, writeError("finish: update", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			var st, owner string
+			err := tx.QueryRowContext(ctx, `SELECT status, lease_owner FROM deliveries WHERE id = ?`, a.DeliveryID).Scan(&st, &owner)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				results[i] = hookwatch.Errorf(hookwatch.ENOTFOUND, "delivery %s not found", a.DeliveryID)
+			case err != nil:
+				return nil, writeError("finish: lookup", err)
+			default:
+				results[i] = hookwatch.Errorf(hookwatch.ECONFLICT, "delivery %s is %s and leased by %q, not %q", a.DeliveryID, st, owner, f.Owner)
+			}
+			continue
+		}
+		resp := a.Response
+		if len(resp) > hookwatch.MaxResponseBody {
+			resp = resp[:hookwatch.MaxResponseBody]
+		}
+		if resp == nil {
+			resp = []byte{}
+		}
+		if _, err := ins.ExecContext(ctx, a.DeliveryID, a.DeliveryID, a.Owner, micros(a.At), a.Latency.Microseconds(),
+			string(a.Class), a.StatusCode, truncate(a.Error, 2000), resp); err != nil {
+			return nil, writeError("finish: insert attempt", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, writeError("finish: commit", err)
+	}
+	return results, nil
+}
+
+// prefixed qualifies every column of a column list with p ("d.").
+func prefixed(cols, p string) string {
+	parts := strings.Split(cols, ",")
+	for i := range parts {
+		parts[i] = p + strings.TrimSpace(parts[i])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// ReleaseDeliveries clears leases; see hookwatch.DeliveryStore.
+func (s *Store) ReleaseDeliveries(ctx context.Context, owner string, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return writeError("release: begin", err)
+	}
+	defer tx.Rollback()
+	now := micros(s.now())
+	for _, id := range ids {
+		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET lease_owner = '', lease_until = 0, updated_at = ?
+			WHERE id = ? AND lease_owner = ? AND status = 'pending'`, now, id, owner); err != nil {
+			return writeError("release", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return writeError("release: commit", err)
+	}
+	return nil
+}
+
+// GetDelivery returns a delivery and its attempts.
+func (s *Store) GetDelivery(ctx context.Context, id string) (*hookwatch.Delivery, []*hookwatch.Attempt, error) {
+	d, err := scanDelivery(s.r.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, hookwatch.Errorf(hookwatch.ENOTFOUND, "delivery %s not found", id)
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("sqlite: get delivery: %w", err)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT n, owner, at, latency_us, class, http_status, error, response
+		FROM attempts WHERE delivery_id = ? ORDER BY n`, id)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlite: get attempts: %w", err)
+	}
+	defer rows.Close()
+	var attempts []*hookwatch.Attempt
+	for rows.Next() {
+		a := &hookwatch.Attempt{DeliveryID: id}
+		var at, latency int64
+		var class string
+		if err := rows.Scan(&a.N, &a.Owner, &at, &latency, &class, &a.StatusCode, &a.Error, &a.Response); err != nil {
+			return nil, nil, fmt.Errorf("sqlite: get attempts: %w", err)
+		}
+		a.At, a.Latency, a.Class = fromMicros(at), time.Duration(latency)*time.Microsecond, hookwatch.ErrorClass(class)
+		attempts = append(attempts, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("sqlite: get attempts: %w", err)
+	}
+	return d, attempts, nil
+}
+
+// filterSQL renders f as a FROM clause and a WHERE condition on deliveries
+// d (joined with events e when the filter needs the event).
+func filterSQL(f hookwatch.DeliveryFilter) (from, where string, args []any) {
+	var conds []string
+	add := func(cond string, a ...any) {
+		conds = append(conds, cond)
+		args = append(args, a...)
+	}
+	from = "deliveries d"
+	if f.Source != "" || f.Type != "" || !f.Since.IsZero() || !f.Until.IsZero() {
+		from = "deliveries d JOIN events e ON e.id = d.event_id"
+	}
+	if len(f.EventIDs) > 0 {
+		marks := make([]string, len(f.EventIDs))
+		ids := make([]any, len(f.EventIDs))
+		for i, id := range f.EventIDs {
+			marks[i], ids[i] = "?", id
+		}
+		add("d.event_id IN ("+strings.Join(marks, ",")+")", ids...)
+	}
+	if f.Destination != "" {
+		add("d.destination = ?", f.Destination)
+	}
+	if f.Status != "" {
+		add("d.status = ?", string(f.Status))
+	}
+	if f.Source != "" {
+		add("e.source = ?", f.Source)
+	}
+	if f.Type != "" {
+		add("e.type = ?", f.Type)
+	}
+	if !f.Since.IsZero() {
+		add("e.received_at >= ?", micros(f.Since))
+	}
+	if !f.Until.IsZero() {
+		add("e.received_at < ?", micros(f.Until))
+	}
+	if f.Before != "" {
+		add("d.id < ?", f.Before)
+	}
+	where = "1 = 1"
+	if len(conds) > 0 {
+		where = strings.Join(conds, " AND ")
+	}
+	return from, where, args
+}
+
+// ListDeliveries returns deliveries matching f, newest first.
+func (s *Store) ListDeliveries(ctx context.Context, f hookwatch.DeliveryFilter) ([]*hookwatch.Delivery, error) {
+	from, where, args := filterSQL(f)
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+prefixed(deliveryColumns, "d.")+` FROM `+from+` WHERE `+where+` ORDER BY d.id DESC LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []*hookwatch.Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list deliveries: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// CountDeliveries counts deliveries matching f by destination and status.
+func (s *Store) CountDeliveries(ctx context.Context, f hookwatch.DeliveryFilter) (map[string]map[hookwatch.DeliveryStatus]int, error) {
+	f.Before = ""
+	from, where, args := filterSQL(f)
+	rows, err := s.r.QueryContext(ctx, `SELECT d.destination, d.status, count(*) FROM `+from+` WHERE `+where+` GROUP BY d.destination, d.status`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: count deliveries: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]map[hookwatch.DeliveryStatus]int{}
+	for rows.Next() {
+		var dest, status string
+		var n int
+		if err := rows.Scan(&dest, &status, &n); err != nil {
+			return nil, fmt.Errorf("sqlite: count deliveries: %w", err)
+		}
+		if out[dest] == nil {
+			out[dest] = map[hookwatch.DeliveryStatus]int{}
+		}
+		out[dest][hookwatch.DeliveryStatus(status)] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: count deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// emptyFilter reports whether f selects every delivery.
+func emptyFilter(f hookwatch.DeliveryFilter) bool {
+	return len(f.EventIDs) == 0 && f.Source == "" && f.Destination == "" && f.Type == "" && f.Status == "" &&
+		f.Since.IsZero() && f.Until.IsZero()
+}
+
+// ReplayDeliveries re-queues deliveries; see hookwatch.DeliveryStore.
+func (s *Store) ReplayDeliveries(ctx context.Context, r hookwatch.ReplayRequest) (*hookwatch.Replay, error) {
+	if emptyFilter(r.Filter) {
+		return nil, hookwatch.Errorf(hookwatch.EINVALID, "a replay needs a filter (event IDs, source, destination, type, status or time range)")
+	}
+	f := r.Filter
+	f.Before, f.Limit = "", 0
+	from, where, args := filterSQL(f)
+	now := micros(r.Now)
+	// A delivery in flight (leased) is left alone: its worker finishes it.
+	where += " AND NOT (d.status = 'pending' AND d.lease_until > ?)"
+	args = append(args, now)
+	rep := &hookwatch.Replay{ID: hookwatch.NewID("rpl", r.Now), Actor: r.Actor, At: r.Now, Filter: f, Rate: r.Rate, DryRun: r.DryRun}
+	if r.DryRun {
+		if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM `+from+` WHERE `+where, args...).Scan(&rep.Count); err != nil {
+			return nil, fmt.Errorf("sqlite: replay count: %w", err)
+		}
+		return rep, nil
+	}
+	step := int64(0)
+	if r.Rate > 0 {
+		step = int64(1e6 / r.Rate)
+	}
+	filterJSON, err := json.Marshal(f)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: replay: encode filter: %w", err)
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, writeError("replay: begin", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'pending', attempts = 0, lease_owner = '', lease_until = 0,
+			next_attempt_at = ? + r.rn * ?, queued_at = ?, completed_at = 0, updated_at = ?
+		FROM (SELECT d.id AS id, row_number() OVER (ORDER BY d.id) - 1 AS rn FROM `+from+` WHERE `+where+`) AS r
+		WHERE deliveries.id = r.id`,
+		append([]any{now, step, now, now}, args...)...)
+	if err != nil {
+		return nil, writeError("replay", err)
+	}
+	n, _ := res.RowsAffected()
+	rep.Count = int(n)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO replays (id, actor, at, filter, rate, count) VALUES (?, ?, ?, ?, ?, ?)`,
+		rep.ID, rep.Actor, now, string(filterJSON), r.Rate, rep.Count); err != nil {
+		return nil, writeError("replay: record", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, writeError("replay: commit", err)
+	}
+	return rep, nil
+}
+
+// ListReplays returns replay records, newest first.
+func (s *Store) ListReplays(ctx context.Context, limit int) ([]*hookwatch.Replay, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT id, actor, at, filter, rate, count FROM replays ORDER BY id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list replays: %w", err)
+	}
+	defer rows.Close()
+	var out []*hookwatch.Replay
+	for rows.Next() {
+		var r hookwatch.Replay
+		var at int64
+		var filter string
+		if err := rows.Scan(&r.ID, &r.Actor, &at, &filter, &r.Rate, &r.Count); err != nil {
+			return nil, fmt.Errorf("sqlite: list replays: %w", err)
+		}
+		r.At = fromMicros(at)
+		if err := json.Unmarshal([]byte(filter), &r.Filter); err != nil {
+			return nil, fmt.Errorf("sqlite: list replays: decode filter of %s: %w", r.ID, err)
+		}
+		out = append(out, &r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list replays: %w", err)
+	}
+	return out, nil
+}
+
+// DestinationStates returns every stored destination state.
+func (s *Store) DestinationStates(ctx context.Context) (map[string]hookwatch.DestinationState, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT name, paused, disabled_at, disabled_reason, circuit, failures, probe_at, updated_at FROM destination_state`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: destination states: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]hookwatch.DestinationState{}
+	for rows.Next() {
+		var st hookwatch.DestinationState
+		var disabled, probe, updated int64
+		var circuit string
+		if err := rows.Scan(&st.Name, &st.Paused, &disabled, &st.DisabledReason, &circuit, &st.Failures, &probe, &updated); err != nil {
+			return nil, fmt.Errorf("sqlite: destination states: %w", err)
+		}
+		st.DisabledAt, st.ProbeAt, st.UpdatedAt = fromMicros(disabled), fromMicros(probe), fromMicros(updated)
+		st.Circuit = hookwatch.CircuitState(circuit)
+		out[st.Name] = st
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: destination states: %w", err)
+	}
+	return out, nil
+}
+
+// SetDestinationPaused pauses or resumes a destination.
+func (s *Store) SetDestinationPaused(ctx context.Context, name string, paused bool, now time.Time) error {
+	q := `INSERT INTO destination_state (name, paused, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET paused = excluded.paused, updated_at = excluded.updated_at`
+	if !paused {
+		q += `, disabled_at = 0, disabled_reason = ''`
+	}
+	if _, err := s.w.ExecContext(ctx, q, name, paused, micros(now)); err != nil {
+		return writeError("set paused", err)
+	}
+	return nil
+}
+
+// DisableDestination marks a destination disabled.
+func (s *Store) DisableDestination(ctx context.Context, name, reason string, now time.Time) error {
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO destination_state (name, disabled_at, disabled_reason, updated_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET disabled_at = excluded.disabled_at, disabled_reason = excluded.disabled_reason, updated_at = excluded.updated_at`,
+		name, micros(now), truncate(reason, 500), micros(now)); err != nil {
+		return writeError("disable destination", err)
+	}
+	return nil
+}
+
+// SetCircuit stores a destination's circuit breaker state.
+func (s *Store) SetCircuit(ctx context.Context, st hookwatch.DestinationState) error {
+	circuit := st.Circuit
+	if circuit == "" {
+		circuit = hookwatch.CircuitClosed
+	}
+	now := micros(st.UpdatedAt)
+	if now == 0 {
+		now = micros(s.now())
+	}
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO destination_state (name, circuit, failures, probe_at, updated_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET circuit = excluded.circuit, failures = excluded.failures, probe_at = excluded.probe_at, updated_at = excluded.updated_at`,
+		st.Name, string(circuit), st.Failures, micros(st.ProbeAt), now); err != nil {
+		return writeError("set circuit", err)
+	}
+	return nil
+}
