@@ -132,7 +132,7 @@ func parseSignedTemplate(t string) ([]string, error) {
 	return parts, nil
 }
 
-// parseHMACHeader strips the configured prefix and decodes the digest.
+// parseHeader strips the configured prefix and decodes the digest.
 func (s *hmacScheme) parseHeader(header string) ([]byte, error) {
 	v := strings.TrimSpace(header)
 	if s.prefix != "" {
