@@ -8,7 +8,7 @@ var registry = map[string]Info{
 	"github":           {Name: "github", Summary: "GitHub: X-Hub-Signature-256 sha256= HMAC-SHA256 hex of the body", New: newGitHub},
 	"shopify":          {Name: "shopify", Summary: "Shopify: X-Shopify-Hmac-Sha256 HMAC-SHA256 base64 of the body", New: newShopify},
 	"slack":            {Name: "slack", Summary: "Slack: X-Slack-Signature v0= HMAC-SHA256 hex of v0:{timestamp}:{body}; answers url_verification", New: newSlack},
-	"standardwebhooks": {Name: "standardwebhooks", Summary: "Standard Webhooks: webhook-signature v1, HMAC-SHA256 base64 of {id}.{timestamp}.{body}, whsec_ base64 key", New: newStandardWebhooks},
+	"standardwebhooks": {Name: "standardwebhooks", Summary: "Standard Webhooks: webhook-signature v1, HMAC-SHA256 base64 of {id}.{timestamp}.{body}, whsec_ base64 key; v1a Ed25519 with whpk_ public keys", New: newStandardWebhooksAny},
 	"svix":             {Name: "svix", Summary: "Svix: Standard Webhooks with svix-* (or webhook-*) headers", New: newSvix},
 	"hmac":             {Name: "hmac", Summary: "Generic HMAC of the body (or a {timestamp}.{body} template) in one header; see options", New: newHMAC},
 	"twilio":           {Name: "twilio", Summary: "Twilio: X-Twilio-Signature HMAC-SHA1 base64 of the URL + sorted POST params (JSON: bodySHA256 URL param)", NeedsPublicURL: true, New: newTwilio},
