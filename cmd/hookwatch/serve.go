@@ -12,6 +12,7 @@ import (
 	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/config"
 	"github.com/hookwatch/hookwatch/ingest"
+	"github.com/hookwatch/hookwatch/postgres"
 	"github.com/hookwatch/hookwatch/provider"
 	"github.com/hookwatch/hookwatch/server"
 	"github.com/hookwatch/hookwatch/sqlite"
@@ -81,6 +82,8 @@ func openStore(ctx context.Context, cfg *config.Config) (hookwatch.Store, error)
 	switch kind {
 	case "sqlite":
 		return sqlite.Open(ctx, loc)
+	case "postgres":
+		return postgres.Open(ctx, loc)
 	}
 	return nil, hookwatch.Errorf(hookwatch.EINVALID, "store: %s is not supported by this build yet", kind)
 }

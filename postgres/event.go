@@ -1,0 +1,269 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hookwatch/hookwatch"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// insertBatch writes a whole ingest batch in one statement, so one round
+// trip and one commit whatever the batch size. A single statement is its
+// own transaction: it stores all of the batch or nothing.
+//
+// keys takes the dedupe key of each event that carries one (in-batch
+// duplicates already removed, sorted so that concurrent batches lock keys
+// in the same order and cannot deadlock). A key that is new or expired is
+// taken for the proposed event; a live key is left as it is. The update
+// always happens, so that RETURNING yields the key's event ID in both cases:
+// the proposed ID means taken, another ID means duplicate of that one.
+//
+// ev inserts the events without a key and those whose key was taken; dl
+// inserts the deliveries of the events inserted.
+const insertBatch = `
+WITH keys AS (
+    INSERT INTO dedupe AS d (source, provider_event_id, event_id, expires_at, received_at)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])
+    ON CONFLICT (source, provider_event_id) DO UPDATE SET
+        event_id    = CASE WHEN d.expires_at <= excluded.received_at THEN excluded.event_id    ELSE d.event_id    END,
+        expires_at  = CASE WHEN d.expires_at <= excluded.received_at THEN excluded.expires_at  ELSE d.expires_at  END,
+        received_at = CASE WHEN d.expires_at <= excluded.received_at THEN excluded.received_at ELSE d.received_at END
+    RETURNING d.source, d.provider_event_id, d.event_id
+), ev AS (
+    INSERT INTO events (id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace)
+    SELECT e.id, e.source, e.provider, e.pid, e.type, e.headers, e.body, e.received_at, e.malformed, e.test, e.trace
+    FROM unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bytea[],
+                $13::timestamptz[], $14::bool[], $15::bool[], $16::text[])
+        AS e(id, source, provider, pid, type, headers, body, received_at, malformed, test, trace)
+    WHERE e.pid = '' OR e.id IN (SELECT event_id FROM keys)
+    RETURNING id
+), dl AS (
+    INSERT INTO deliveries (id, event_id, destination, next_attempt_at, created_at, updated_at)
+    SELECT x.id, x.event_id, x.destination, x.next_attempt_at, $21::timestamptz, $21::timestamptz
+    FROM unnest($17::text[], $18::text[], $19::text[], $20::timestamptz[]) AS x(id, event_id, destination, next_attempt_at)
+    WHERE x.event_id IN (SELECT id FROM ev)
+)
+SELECT source, provider_event_id, event_id FROM keys`
+
+// dedupeKey is one (source, provider event ID) of a batch.
+type dedupeKey struct{ source, id string }
+
+// InsertEvents stores a batch in one statement; see hookwatch.EventStore.
+func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]hookwatch.InsertResult, error) {
+	results := make([]hookwatch.InsertResult, len(events))
+	if len(events) == 0 {
+		return results, nil
+	}
+	n := len(events)
+	var (
+		ids, sources, providers, pids, types, headers, traces = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		bodies                                                = make([][]byte, n)
+		received                                              = make([]time.Time, n)
+		malformed, test                                       = make([]bool, n), make([]bool, n)
+		dlvIDs, dlvEvents, dlvDests                           []string
+		dlvNext                                               []time.Time
+		first                                                 = map[dedupeKey]int{} // key -> index of the first event with it
+		order                                                 []int                 // indexes of first events with a key
+	)
+	for i, e := range events {
+		h, err := json.Marshal(e.Headers)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: encode headers: %w", err)
+		}
+		ids[i], sources[i], providers[i], pids[i] = e.ID, text(e.Source), text(e.Provider), text(e.ProviderEventID)
+		types[i], headers[i], traces[i] = text(e.Type), string(h), text(e.Trace)
+		bodies[i] = e.Body
+		if bodies[i] == nil {
+			bodies[i] = []byte{}
+		}
+		received[i], malformed[i], test[i] = e.ReceivedAt, e.Malformed, e.Test
+		if pids[i] != "" {
+			k := dedupeKey{sources[i], pids[i]}
+			if _, ok := first[k]; !ok {
+				first[k] = i
+				order = append(order, i)
+			}
+		}
+		for _, d := range e.Destinations {
+			dlvIDs = append(dlvIDs, hookwatch.NewID("dlv", e.ReceivedAt))
+			dlvEvents = append(dlvEvents, e.ID)
+			dlvDests = append(dlvDests, text(d))
+			dlvNext = append(dlvNext, e.ReceivedAt)
+		}
+	}
+	sort.Slice(order, func(a, b int) bool {
+		ka, kb := order[a], order[b]
+		if sources[ka] != sources[kb] {
+			return sources[ka] < sources[kb]
+		}
+		return pids[ka] < pids[kb]
+	})
+	kSources, kIDs, kEvents := make([]string, len(order)), make([]string, len(order)), make([]string, len(order))
+	kExpires, kReceived := make([]time.Time, len(order)), make([]time.Time, len(order))
+	for j, i := range order {
+		e := events[i]
+		until := e.DedupeUntil
+		if until.IsZero() {
+			until = e.ReceivedAt.Add(hookwatch.DefaultDedupeHorizon)
+		}
+		kSources[j], kIDs[j], kEvents[j], kExpires[j], kReceived[j] = sources[i], pids[i], e.ID, until, e.ReceivedAt
+	}
+	args := []any{kSources, kIDs, kEvents, kExpires, kReceived,
+		ids, sources, providers, pids, types, headers, bodies, received, malformed, test, traces,
+		dlvIDs, dlvEvents, dlvDests, dlvNext, s.now()}
+
+	holder := make(map[dedupeKey]string, len(order)) // key -> event ID holding it
+	err := retry(ctx, func() error {
+		clear(holder)
+		rows, err := s.pool.Query(ctx, insertBatch, args...)
+		if err != nil {
+			return err
+		}
+		var k dedupeKey
+		var id string
+		_, err = pgx.ForEachRow(rows, []any{&k.source, &k.id, &id}, func() error {
+			holder[k] = id
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		return nil, storeError("insert events", err)
+	}
+	for i, e := range events {
+		if pids[i] == "" {
+			results[i] = hookwatch.InsertResult{ID: e.ID}
+			continue
+		}
+		id, ok := holder[dedupeKey{sources[i], pids[i]}]
+		if !ok {
+			return nil, fmt.Errorf("postgres: insert events: no dedupe row returned for %s", e.ID)
+		}
+		results[i] = hookwatch.InsertResult{ID: id, Duplicate: id != e.ID}
+	}
+	return results, nil
+}
+
+// retry runs f again (up to three times in all) when it failed on a
+// deadlock or a serialization failure: f is one statement, so a failed run
+// left nothing behind.
+func retry(ctx context.Context, f func() error) error {
+	var err error
+	for range 3 {
+		err = f()
+		var pe *pgconn.PgError
+		if err == nil || !errors.As(err, &pe) || (pe.Code != "40P01" && pe.Code != "40001") || ctx.Err() != nil {
+			return err
+		}
+	}
+	return err
+}
+
+// text makes s storable in a text column: PostgreSQL rejects NUL bytes and
+// invalid UTF-8, and one odd provider event ID must not fail a whole batch.
+func text(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}
+
+const eventColumns = `id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace`
+
+// eventDest returns a new event, the scan destinations of eventColumns for
+// it, and a function to call after the scan.
+func eventDest() (*hookwatch.Event, []any, func() error) {
+	var (
+		e       = &hookwatch.Event{}
+		headers string
+	)
+	dest := []any{&e.ID, &e.Source, &e.Provider, &e.ProviderEventID, &e.Type, &headers, &e.Body,
+		&e.ReceivedAt, &e.Malformed, &e.Test, &e.Trace}
+	return e, dest, func() error {
+		e.ReceivedAt = e.ReceivedAt.UTC()
+		e.Headers = http.Header{}
+		if err := json.Unmarshal([]byte(headers), &e.Headers); err != nil {
+			return fmt.Errorf("decode headers of %s: %w", e.ID, err)
+		}
+		return nil
+	}
+}
+
+// scanEvent reads a row of eventColumns.
+func scanEvent(row pgx.Row) (*hookwatch.Event, error) {
+	e, dest, after := eventDest()
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
+	return e, after()
+}
+
+// GetEvent returns one event by ID.
+func (s *Store) GetEvent(ctx context.Context, id string) (*hookwatch.Event, error) {
+	e, err := scanEvent(s.pool.QueryRow(ctx, `SELECT `+eventColumns+` FROM events WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, hookwatch.Errorf(hookwatch.ENOTFOUND, "event %s not found", id)
+	} else if err != nil {
+		return nil, storeError("get event", err)
+	}
+	return e, nil
+}
+
+// ListEvents returns events matching f, newest first.
+func (s *Store) ListEvents(ctx context.Context, f hookwatch.EventFilter) ([]*hookwatch.Event, error) {
+	var (
+		where []string
+		args  []any
+	)
+	add := func(cond string, arg any) {
+		args = append(args, arg)
+		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
+	}
+	if f.Source != "" {
+		add("source = ?", f.Source)
+	}
+	if f.Type != "" {
+		add("type = ?", f.Type)
+	}
+	if f.ProviderEventID != "" {
+		add("provider_event_id = ?", f.ProviderEventID)
+	}
+	if !f.Since.IsZero() {
+		add("received_at >= ?", f.Since)
+	}
+	if !f.Until.IsZero() {
+		add("received_at < ?", f.Until)
+	}
+	if f.Before != "" {
+		add("id < ?", f.Before)
+	}
+	q := `SELECT ` + eventColumns + ` FROM events`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	args = append(args, limit)
+	q += " ORDER BY id DESC LIMIT $" + strconv.Itoa(len(args))
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, storeError("list events", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*hookwatch.Event, error) { return scanEvent(row) })
+	if err != nil {
+		return nil, storeError("list events", err)
+	}
+	return out, nil
+}

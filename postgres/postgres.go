@@ -1,0 +1,251 @@
+// Package postgres is Hookwatch's store for several instances sharing one
+// PostgreSQL database: the same contract as the SQLite store (it passes the
+// storetest suite), with ingest batches written in a single statement,
+// migrations serialised by an advisory lock, LISTEN/NOTIFY wake-ups and an
+// advisory-lock leader for periodic jobs.
+//
+// The connection URL is a libpq-style postgres:// URL. Parameters pgx does
+// not know are sent to the server as settings, so ?search_path=hookwatch
+// puts Hookwatch's tables in their own schema (which must exist).
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hookwatch/hookwatch"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is the PostgreSQL implementation of hookwatch.Store. It is safe for
+// concurrent use, and several processes may use one database at once.
+type Store struct {
+	pool   *pgxpool.Pool
+	schema string // current_schema() of the pool's connections
+	now    func() time.Time
+}
+
+var _ hookwatch.Store = (*Store)(nil)
+
+// Open connects to the database at url, applies pending migrations (one
+// process at a time, under an advisory lock) and returns the store.
+func Open(ctx context.Context, url string) (*Store, error) {
+	s, err := connect(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// OpenNoMigrate connects without applying migrations, for `hookwatch
+// migrate`, which applies them itself and reports what it did.
+func OpenNoMigrate(ctx context.Context, url string) (*Store, error) {
+	return connect(ctx, url)
+}
+
+func connect(ctx context.Context, url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// The parse error may quote the URL, password included.
+		return nil, hookwatch.Errorf(hookwatch.EINVALID, "postgres: invalid connection URL")
+	}
+	// An acknowledged event must be on disk: a server or role configured
+	// with synchronous_commit=off would break that, unless the URL insists.
+	if _, ok := cfg.ConnConfig.RuntimeParams["synchronous_commit"]; !ok {
+		cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "on"
+	}
+	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
+		cfg.ConnConfig.RuntimeParams["application_name"] = "hookwatch"
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, unavailable("connect", err)
+	}
+	s := &Store{pool: pool, now: time.Now}
+	var schema *string
+	if err := pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		pool.Close()
+		return nil, unavailable("connect", err)
+	}
+	if schema == nil {
+		pool.Close()
+		return nil, hookwatch.Errorf(hookwatch.EINVALID, "postgres: no schema of the search_path exists (create it first)")
+	}
+	s.schema = *schema
+	return s, nil
+}
+
+// Close closes the pool; in-flight queries finish first.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// Ping checks that the database answers and accepts writes (it is not a
+// read-only standby).
+func (s *Store) Ping(ctx context.Context) error {
+	var recovery, migrated bool
+	if err := s.pool.QueryRow(ctx, `SELECT pg_is_in_recovery(), EXISTS (SELECT 1 FROM schema_migrations)`).Scan(&recovery, &migrated); err != nil {
+		return unavailable("ping", err)
+	}
+	if recovery {
+		return &hookwatch.Error{Code: hookwatch.EUNAVAILABLE, Message: "store unreachable", Err: errors.New("postgres: ping: database is a read-only standby")}
+	}
+	return nil
+}
+
+// lockKey is the SQL expression of an advisory lock key for name, scoped to
+// the schema so that installations sharing a database do not contend.
+const lockKey = `hashtextextended('hookwatch/' || $1 || '/' || current_schema(), 0)`
+
+// Migrate applies the embedded migrations not yet recorded, in the order of
+// their number, each in its own transaction, and returns the names of those
+// it applied. Concurrent callers (instances starting together) wait for one
+// another on an advisory lock, so each migration is applied once.
+func (s *Store) Migrate(ctx context.Context) (applied []string, err error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, unavailable("migrate", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+lockKey+`)`, "migrate"); err != nil {
+		conn.Conn().Close(context.Background()) // the pool drops it
+		return nil, unavailable("migrate: lock", err)
+	}
+	defer func() {
+		if _, uerr := conn.Exec(context.Background(), `SELECT pg_advisory_unlock(`+lockKey+`)`, "migrate"); uerr != nil {
+			// Never hand back to the pool a connection that may hold the lock.
+			conn.Conn().Close(context.Background())
+		}
+	}()
+	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL)`); err != nil {
+		return nil, storeError("migrate", err)
+	}
+	files, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return nil, fmt.Errorf("postgres: migrate: %w", err)
+	}
+	sort.Strings(files)
+	for _, f := range files {
+		name := path.Base(f)
+		version, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
+		if err != nil {
+			return applied, fmt.Errorf("postgres: migration %s: name must start with a number", name)
+		}
+		var done bool
+		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, version).Scan(&done); err != nil {
+			return applied, storeError("migrate", err)
+		}
+		if done {
+			continue
+		}
+		body, err := migrations.ReadFile(f)
+		if err != nil {
+			return applied, fmt.Errorf("postgres: migrate: %w", err)
+		}
+		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			// The simple protocol runs a file of several statements.
+			if _, err := tx.Exec(ctx, string(body), pgx.QueryExecModeSimpleProtocol); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`, version, name, s.now())
+			return err
+		})
+		if err != nil {
+			return applied, storeError("migration "+name, err)
+		}
+		applied = append(applied, name)
+	}
+	return applied, nil
+}
+
+// SchemaVersion returns the number of the last migration applied.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	if err := s.pool.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
+		return 0, storeError("schema version", err)
+	}
+	return v, nil
+}
+
+// Retryable SQLSTATE classes and codes: the same request may succeed later.
+func retryable(code string) bool {
+	switch code {
+	case "40001", "40P01", // serialization failure, deadlock
+		"55P03",                   // lock not available
+		"25006",                   // read-only transaction (a failover in progress)
+		"57P01", "57P02", "57P03": // shutdown, crash shutdown, cannot connect now
+		return true
+	}
+	switch code[:2] {
+	case "08", // connection exception
+		"53", // insufficient resources: disk full, out of memory, too many connections
+		"58": // system error: I/O
+		return true
+	}
+	return false
+}
+
+// storeError classifies a failed operation: failures that may pass on retry
+// (connection lost, disk full, deadlock, timeout) are EUNAVAILABLE, so
+// ingest answers 503 and the provider retries; the rest are EINTERNAL.
+func storeError(op string, err error) error {
+	code := hookwatch.EINTERNAL
+	var pe *pgconn.PgError
+	switch {
+	case errors.As(err, &pe):
+		if retryable(pe.Code) {
+			code = hookwatch.EUNAVAILABLE
+		}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
+		pgconn.Timeout(err), pgconn.SafeToRetry(err):
+		code = hookwatch.EUNAVAILABLE
+	default:
+		// No server error: the connection failed (refused, reset, closed
+		// pool). Whatever was in flight did not commit, or committed and
+		// a retry will be absorbed by dedupe.
+		var ce *pgconn.ConnectError
+		if errors.As(err, &ce) || errors.Is(err, pgx.ErrTxClosed) || isConnError(err) {
+			code = hookwatch.EUNAVAILABLE
+		}
+	}
+	return &hookwatch.Error{Code: code, Message: "store cannot commit", Err: fmt.Errorf("postgres: %s: %w", op, err)}
+}
+
+// isConnError reports a network-level failure without a server error.
+func isConnError(err error) bool {
+	var ne interface{ Timeout() bool }
+	if errors.As(err, &ne) {
+		return true // a net.Error
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "conn closed") || strings.Contains(msg, "closed pool") ||
+		strings.Contains(msg, "connection reset") || strings.Contains(msg, "broken pipe") ||
+		strings.Contains(msg, "unexpected EOF")
+}
+
+// unavailable wraps a failure to reach the database.
+func unavailable(op string, err error) error {
+	if e := storeError(op, err); hookwatch.ErrorCode(e) == hookwatch.EUNAVAILABLE {
+		return e
+	}
+	return &hookwatch.Error{Code: hookwatch.EUNAVAILABLE, Message: "store unreachable", Err: fmt.Errorf("postgres: %s: %w", op, err)}
+}
