@@ -31,6 +31,7 @@ var commands = map[string]command{
 	"config show":  {"print the effective config with secrets redacted", runConfigShow},
 	"events list":  {"list stored events (filters: --source, --type, --since)", runEventsList},
 	"events show":  {"show one stored event with its headers and body", runEventsShow},
+	"migrate":      {"apply the store's pending schema migrations", runMigrate},
 	"version":      {"print the version", runVersion},
 }
 
