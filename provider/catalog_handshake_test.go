@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -122,8 +123,10 @@ func TestZoomURLValidation(t *testing.T) {
 	wantReason(t, err, ReasonBadSignature, secret)
 }
 
-// TestMailgunReplay: a token that verified once is rejected the second time,
-// even with a fresh valid signature, until the cache forgets it.
+// TestMailgunReplay: a token that verified once is rejected when it comes
+// back with another body (the body is not signed: a forged replay), but the
+// identical request passes again (Mailgun retrying after a 503; dedupe on the
+// event ID absorbs it).
 func TestMailgunReplay(t *testing.T) {
 	const key = "key-signing"
 	s := mustNew(t, "mailgun", Config{Secrets: []string{key}})
@@ -132,7 +135,11 @@ func TestMailgunReplay(t *testing.T) {
 	if _, err := s.Verify(post(catURL, body, testNow)); err != nil {
 		t.Fatal(err)
 	}
-	_, err := s.Verify(post(catURL, body, testNow.Add(time.Second)))
+	if _, err := s.Verify(post(catURL, body, testNow.Add(time.Second))); err != nil {
+		t.Fatalf("identical retry rejected: %v", err)
+	}
+	forged := strings.Replace(body, `"opened"`, `"clicked"`, 1)
+	_, err := s.Verify(post(catURL, forged, testNow.Add(2*time.Second)))
 	wantReason(t, err, ReasonReplayed, key)
 	if got := MailgunSignature(key, testNow.Unix(), "once"); got != hmHex(sha256.New, key, ts+"once") {
 		t.Fatalf("MailgunSignature = %s", got)
@@ -148,17 +155,17 @@ func TestMailgunReplay(t *testing.T) {
 func TestTokenCacheBounded(t *testing.T) {
 	c := newTokenCache(3, time.Minute)
 	for i := range 10 {
-		if !c.add(fmt.Sprint(i), testNow) {
+		if !c.add(fmt.Sprint(i), [32]byte{}, testNow) {
 			t.Fatalf("token %d seen", i)
 		}
 	}
 	if len(c.seen) > 3 {
 		t.Fatalf("cache holds %d tokens, max 3", len(c.seen))
 	}
-	if c.add("9", testNow) {
+	if c.add("9", [32]byte{1}, testNow) {
 		t.Fatal("recent token 9 forgotten")
 	}
-	if !c.add("9", testNow.Add(2*time.Minute)) {
+	if !c.add("9", [32]byte{1}, testNow.Add(2*time.Minute)) {
 		t.Fatal("token 9 remembered past its TTL")
 	}
 }

@@ -106,8 +106,11 @@ func (s *mailgun) Verify(r *Request) (Result, error) {
 	if err := checkTimestamp(t, r.Now, s.tolerance); err != nil {
 		return Result{}, err
 	}
-	if !s.tokens.add(m.token, r.Now) {
-		return Result{}, Reject(ReasonReplayed, "token was already used by an earlier request")
+	// The same token with the same body is Mailgun retrying (after a 503,
+	// say): accepted, and absorbed by dedupe on the event ID. The same token
+	// with another body is a forged replay of the signature object.
+	if !s.tokens.add(m.token, sha256.Sum256(r.Body), r.Now) {
+		return Result{}, Reject(ReasonReplayed, "token was already used by an earlier request with another body")
 	}
 	return Result{EventID: m.eventID, EventType: m.eventType}, nil
 }
@@ -145,29 +148,33 @@ type tokenCache struct {
 	ttl   time.Duration
 	max   int
 	seen  map[string]time.Time
-	order []string // insertion order, for eviction
+	body  map[string][sha256.Size]byte // digest of the body first seen with each token
+	order []string                     // insertion order, for eviction
 }
 
 func newTokenCache(max int, ttl time.Duration) *tokenCache {
-	return &tokenCache{ttl: ttl, max: max, seen: make(map[string]time.Time)}
+	return &tokenCache{ttl: ttl, max: max, seen: make(map[string]time.Time), body: make(map[string][sha256.Size]byte)}
 }
 
-// add records token at now and reports whether it was new (unseen, or seen
-// longer ago than the TTL).
-func (c *tokenCache) add(token string, now time.Time) bool {
+// add records token with the digest of its body at now and reports whether
+// it may pass: new (unseen, or seen longer ago than the TTL), or seen with the
+// same body digest (a retry of the same request).
+func (c *tokenCache) add(token string, digest [sha256.Size]byte, now time.Time) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if at, ok := c.seen[token]; ok && now.Sub(at) < c.ttl {
-		return false
+		return c.body[token] == digest
 	}
 	for len(c.order) > 0 && (len(c.seen) >= c.max || now.Sub(c.seen[c.order[0]]) >= c.ttl) {
 		old := c.order[0]
 		c.order = c.order[1:]
 		if at, ok := c.seen[old]; ok && (now.Sub(at) >= c.ttl || len(c.seen) >= c.max) {
 			delete(c.seen, old)
+			delete(c.body, old)
 		}
 	}
 	c.seen[token] = now
+	c.body[token] = digest
 	c.order = append(c.order, token)
 	return true
 }
