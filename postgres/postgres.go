@@ -36,6 +36,7 @@ type Store struct {
 	pool   *pgxpool.Pool
 	schema string // current_schema() of the pool's connections
 	now    func() time.Time
+	bg     background // wake-ups
 }
 
 var _ hookwatch.Store = (*Store)(nil)
@@ -79,6 +80,7 @@ func connect(ctx context.Context, url string) (*Store, error) {
 		return nil, unavailable("connect", err)
 	}
 	s := &Store{pool: pool, now: time.Now}
+	s.bg.ctx, s.bg.cancel = context.WithCancel(context.Background())
 	var schema *string
 	if err := pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
 		pool.Close()
@@ -92,8 +94,13 @@ func connect(ctx context.Context, url string) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the pool; in-flight queries finish first.
+// Close stops the wake-ups and closes the pool; in-flight queries finish
+// first.
 func (s *Store) Close() error {
+	s.bg.mu.Lock()
+	s.bg.cancel()
+	s.bg.mu.Unlock()
+	s.bg.wg.Wait()
 	s.pool.Close()
 	return nil
 }
