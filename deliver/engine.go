@@ -1,0 +1,702 @@
+// Package deliver is the delivery engine: it claims due deliveries from the
+// store with a lease, sends each event to its destination signed the
+// Standard Webhooks way, classifies the outcome, and completes, reschedules
+// or dead-letters the delivery. Destinations have a circuit breaker, a
+// max in-flight count, an optional rate limit, and can be paused.
+package deliver
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hookwatch/hookwatch"
+)
+
+// Destination is one configured receiver of events.
+type Destination struct {
+	Name string
+	URL  string
+	// Timeout bounds one attempt, from connecting to reading the answer.
+	Timeout time.Duration
+	// Headers are added to every request (an API key of the app...).
+	Headers map[string]string
+	// Secret signs requests ("whsec_" + base64). Empty: no webhook-signature.
+	Secret string
+	// MaxInFlight caps concurrent attempts to this destination.
+	MaxInFlight int
+	// RateLimit caps attempts per second; 0 means no limit.
+	RateLimit float64
+	// KeepHeaders are the original request headers passed on (besides the
+	// content type), e.g. Stripe-Signature for an app that verifies itself.
+	KeepHeaders []string
+	Retry       Policy
+	// CircuitFailures consecutive transient failures open the circuit.
+	CircuitFailures int
+	// CircuitCooldown is the first wait before a probe; it doubles with
+	// each failed probe up to MaxCircuitCooldown.
+	CircuitCooldown time.Duration
+}
+
+// Defaults of Destination.
+const (
+	DefaultTimeout         = 30 * time.Second
+	DefaultMaxInFlight     = 32
+	DefaultCircuitFailures = 10
+	DefaultCircuitCooldown = 30 * time.Second
+	MaxCircuitCooldown     = 10 * time.Minute
+)
+
+// Options configure an Engine.
+type Options struct {
+	Store        hookwatch.DeliveryStore
+	Destinations []Destination
+	// Owner is this instance's lease owner name; unique per process.
+	Owner string
+	// Clock drives due times, backoff and circuit probes; the real clock
+	// if nil. Waiting itself uses real timers: a test that moves the clock
+	// calls Wake.
+	Clock    hookwatch.Clock
+	Logger   *slog.Logger
+	Observer hookwatch.DeliveryObserver
+	// Poll is the safety-net interval at which every destination looks for
+	// due deliveries even without a Wake; default 1s.
+	Poll time.Duration
+	// DrainTimeout bounds how long Close waits for in-flight attempts
+	// before cancelling them and releasing their leases; default 10s.
+	DrainTimeout time.Duration
+	// Transport sends the requests; a dedicated transport if nil.
+	Transport http.RoundTripper
+	// Rand returns uniform numbers in [0, 1) for the backoff jitter.
+	Rand func() float64
+	// UserAgent is sent with every request.
+	UserAgent string
+}
+
+// Engine delivers events. Start it, Wake it when events are committed, and
+// Close it before closing the store.
+type Engine struct {
+	opts  Options
+	dests map[string]*dest
+	names []string
+
+	quit      chan struct{} // closed by Close: stop claiming
+	hardCtx   context.Context
+	hardStop  context.CancelFunc // cancels in-flight attempts
+	running   sync.WaitGroup     // dispatchers
+	finishes  chan *finishReq
+	finisherD chan struct{}
+	startOnce sync.Once
+	closeOnce sync.Once
+}
+
+// dest is one destination's runtime state. Fields below mu are shared by
+// the dispatcher and its senders.
+type dest struct {
+	cfg     Destination
+	key     []byte
+	client  *http.Client
+	wake    chan struct{}
+	done    chan struct{}
+	limiter *bucket
+
+	mu        sync.Mutex
+	circuit   hookwatch.CircuitState
+	failures  int
+	probeAt   time.Time
+	cooldown  time.Duration
+	notBefore time.Time // a 429 or 503 asked to slow down until then
+}
+
+type finishReq struct {
+	f    hookwatch.Finish
+	err  error
+	done chan struct{}
+}
+
+// New checks the destinations and returns an engine; Start runs it.
+func New(opts Options) (*Engine, error) {
+	if opts.Store == nil {
+		return nil, errors.New("deliver: no store")
+	}
+	if opts.Clock == nil {
+		opts.Clock = hookwatch.SystemClock{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Observer == nil {
+		opts.Observer = hookwatch.NopDeliveryObserver{}
+	}
+	if opts.Poll <= 0 {
+		opts.Poll = time.Second
+	}
+	if opts.DrainTimeout <= 0 {
+		opts.DrainTimeout = 10 * time.Second
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Float64
+	}
+	if opts.Owner == "" {
+		opts.Owner = hookwatch.NewID("ins", time.Now())
+	}
+	if opts.UserAgent == "" {
+		opts.UserAgent = "Hookwatch/" + hookwatch.Version
+	}
+	transport := opts.Transport
+	if transport == nil {
+		transport = newTransport()
+	}
+	e := &Engine{opts: opts, dests: map[string]*dest{}, quit: make(chan struct{}),
+		finishes: make(chan *finishReq, 1024), finisherD: make(chan struct{})}
+	e.hardCtx, e.hardStop = context.WithCancel(context.Background())
+	for _, c := range opts.Destinations {
+		if _, dup := e.dests[c.Name]; dup {
+			return nil, fmt.Errorf("deliver: destination %q twice", c.Name)
+		}
+		if c.Timeout <= 0 {
+			c.Timeout = DefaultTimeout
+		}
+		if c.MaxInFlight <= 0 {
+			c.MaxInFlight = DefaultMaxInFlight
+		}
+		if c.CircuitFailures <= 0 {
+			c.CircuitFailures = DefaultCircuitFailures
+		}
+		if c.CircuitCooldown <= 0 {
+			c.CircuitCooldown = DefaultCircuitCooldown
+		}
+		c.Retry = c.Retry.WithDefaults()
+		d := &dest{cfg: c, wake: make(chan struct{}, 1), done: make(chan struct{}, c.MaxInFlight),
+			circuit: hookwatch.CircuitClosed, cooldown: c.CircuitCooldown}
+		if c.Secret != "" {
+			key, err := ParseSecret(c.Secret)
+			if err != nil {
+				return nil, fmt.Errorf("deliver: destination %s: %w", c.Name, err)
+			}
+			d.key = key
+		}
+		if c.RateLimit > 0 {
+			d.limiter = newBucket(c.RateLimit)
+		}
+		d.client = &http.Client{
+			Transport: transport,
+			// The app's answer to Hookwatch is the answer: a redirect is
+			// recorded (and retried), never followed to another host.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+		e.dests[c.Name] = d
+		e.names = append(e.names, c.Name)
+	}
+	return e, nil
+}
+
+// newTransport is a transport with a timeout on every phase; the attempt's
+// context bounds the whole.
+func newTransport() *http.Transport {
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          512,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		ResponseHeaderTimeout: 0, // the attempt's context decides
+	}
+}
+
+// Start loads the destinations' circuit state and starts one dispatcher per
+// destination.
+func (e *Engine) Start(ctx context.Context) error {
+	states, err := e.opts.Store.DestinationStates(ctx)
+	if err != nil {
+		return fmt.Errorf("deliver: load destination states: %w", err)
+	}
+	for name, d := range e.dests {
+		if st, ok := states[name]; ok && (st.Circuit == hookwatch.CircuitOpen || st.Circuit == hookwatch.CircuitHalfOpen) {
+			d.circuit, d.failures, d.probeAt = hookwatch.CircuitOpen, st.Failures, st.ProbeAt
+		}
+	}
+	e.startOnce.Do(func() {
+		go e.finisher()
+		for _, d := range e.dests {
+			e.running.Add(1)
+			go e.dispatch(d)
+		}
+	})
+	return nil
+}
+
+// Wake makes every destination look for due deliveries now. It never
+// blocks: ingest calls it after each commit.
+func (e *Engine) Wake() {
+	for _, d := range e.dests {
+		select {
+		case d.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Close stops claiming, lets in-flight attempts finish for up to
+// DrainTimeout (or until ctx ends), then cancels the rest and releases
+// their leases so they are due again at once. Nothing is lost: an attempt
+// cut short is simply not recorded. Call it before closing the store.
+func (e *Engine) Close(ctx context.Context) error {
+	e.closeOnce.Do(func() {
+		close(e.quit)
+		drained := make(chan struct{})
+		go func() { e.running.Wait(); close(drained) }()
+		t := time.NewTimer(e.opts.DrainTimeout)
+		defer t.Stop()
+		select {
+		case <-drained:
+		case <-t.C:
+			e.opts.Logger.Warn("deliver: in-flight attempts did not finish in time: cancelling them and releasing their leases")
+			e.hardStop()
+			<-drained
+		case <-ctx.Done():
+			e.hardStop()
+			<-drained
+		}
+		e.hardStop()
+		close(e.finishes)
+		<-e.finisherD
+	})
+	return nil
+}
+
+// dispatch is a destination's loop: claim what is due and fits, start the
+// attempts, and sleep until woken, polled, or a slot frees.
+func (e *Engine) dispatch(d *dest) {
+	defer e.running.Done()
+	tick := time.NewTicker(e.opts.Poll)
+	defer tick.Stop()
+	inflight, look := 0, true
+	var timer *time.Timer
+	for {
+		var wait time.Duration
+		if look {
+			look, wait = e.claim(d, &inflight)
+		}
+		var timerC <-chan time.Time
+		if wait > 0 {
+			if timer == nil {
+				timer = time.NewTimer(wait)
+			} else {
+				timer.Reset(wait)
+			}
+			timerC = timer.C
+		}
+		select {
+		case <-e.quit:
+			for ; inflight > 0; inflight-- {
+				<-d.done
+			}
+			return
+		case <-d.wake:
+			look = true
+		case <-tick.C:
+			look = true
+		case <-timerC:
+			look = true
+		case <-d.done:
+			inflight--
+		}
+	}
+}
+
+// claim leases as many due deliveries as the destination can take now and
+// starts them. It returns whether there may be more to claim once a slot
+// frees, and how long to wait before trying again when something other
+// than a slot (circuit, rate limit, Retry-After) holds it back.
+func (e *Engine) claim(d *dest, inflight *int) (more bool, wait time.Duration) {
+	now := e.opts.Clock.Now()
+	capacity := d.cfg.MaxInFlight - *inflight
+	probe := false
+	d.mu.Lock()
+	if now.Before(d.notBefore) {
+		wait = d.notBefore.Sub(now)
+	}
+	switch d.circuit {
+	case hookwatch.CircuitOpen:
+		if now.Before(d.probeAt) {
+			wait = d.probeAt.Sub(now)
+		} else {
+			probe = true
+			capacity = min(capacity, 1-*inflight)
+		}
+	case hookwatch.CircuitHalfOpen:
+		capacity = 0 // the probe is in flight
+	}
+	d.mu.Unlock()
+	if wait > 0 {
+		return false, wait
+	}
+	if capacity <= 0 {
+		return true, 0
+	}
+	// Claim in batches: one transaction per slot would make the store the
+	// bottleneck under load.
+	if *inflight > 0 && capacity < max(1, d.cfg.MaxInFlight/4) {
+		return true, 0
+	}
+	limit := min(capacity, 256)
+	if d.limiter != nil {
+		n, w := d.limiter.available(time.Now())
+		if n == 0 {
+			return false, w
+		}
+		limit = min(limit, n)
+	}
+	lease := d.cfg.Timeout + e.opts.DrainTimeout + 30*time.Second
+	ctx, cancel := context.WithTimeout(e.hardCtx, 30*time.Second)
+	ds, err := e.opts.Store.ClaimDeliveries(ctx, hookwatch.ClaimRequest{
+		Destination: d.cfg.Name, Owner: e.opts.Owner, Now: now, Lease: lease, Limit: limit})
+	cancel()
+	if err != nil {
+		e.opts.Logger.Error("deliver: claim failed; retrying at the next poll", "destination", d.cfg.Name, "error", err)
+		return false, 0
+	}
+	if len(ds) > 0 && probe {
+		e.setCircuit(d, hookwatch.CircuitHalfOpen, now)
+	}
+	if d.limiter != nil {
+		d.limiter.take(len(ds), time.Now())
+	}
+	for _, dl := range ds {
+		*inflight++
+		go e.attempt(d, dl)
+	}
+	return len(ds) == limit, 0
+}
+
+// attempt sends one delivery and records its outcome.
+func (e *Engine) attempt(d *dest, dl *hookwatch.Delivery) {
+	defer func() { d.done <- struct{}{} }()
+	a, retryAfter := e.send(d, dl)
+	if e.hardCtx.Err() != nil && a.Class != hookwatch.ClassNone && a.StatusCode == 0 {
+		// Cut short by shutdown: not a real attempt. Release the lease so
+		// the delivery is due again at once, here or on another instance.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := e.opts.Store.ReleaseDeliveries(ctx, e.opts.Owner, []string{dl.ID}); err != nil {
+			e.opts.Logger.Warn("deliver: release lease on shutdown failed; the delivery is due again when its lease expires",
+				"delivery", dl.ID, "error", err)
+		}
+		return
+	}
+	now := e.opts.Clock.Now()
+	f := hookwatch.Finish{Owner: e.opts.Owner, Attempt: a}
+	switch a.Class {
+	case hookwatch.ClassNone:
+		f.Outcome = hookwatch.OutcomeSucceeded
+	case hookwatch.ClassGone:
+		// Standard Webhooks: 410 means stop. The destination is disabled
+		// and the delivery waits, uncounted, until someone resumes it.
+		f.Outcome, f.NextAttemptAt, f.NoCount = hookwatch.OutcomeRetry, now, true
+	default:
+		f.Outcome, f.NextAttemptAt = d.cfg.Retry.Decide(a.Class, dl.Attempts+1, dl.QueuedAt, now, retryAfter, e.opts.Rand)
+	}
+	if a.Class == hookwatch.ClassGone {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := e.opts.Store.DisableDestination(ctx, d.cfg.Name, fmt.Sprintf("answered 410 Gone at %s", now.UTC().Format(time.RFC3339)), now); err != nil {
+			e.opts.Logger.Error("deliver: disable destination failed", "destination", d.cfg.Name, "error", err)
+		}
+		cancel()
+		e.opts.Logger.Warn("deliver: destination answered 410 Gone: disabled; its deliveries wait until `hookwatch destinations resume`",
+			"destination", d.cfg.Name)
+		e.opts.Observer.DestinationDisabled(context.Background(), d.cfg.Name, &a)
+	}
+	if (a.Class == hookwatch.ClassRateLimit || a.Class == hookwatch.ClassServer) && retryAfter > 0 {
+		d.mu.Lock()
+		if nb := now.Add(min(retryAfter, MaxRetryAfter)); nb.After(d.notBefore) {
+			d.notBefore = nb
+		}
+		d.mu.Unlock()
+	}
+	e.updateCircuit(d, a.Class, now)
+
+	req := &finishReq{f: f, done: make(chan struct{})}
+	e.finishes <- req
+	<-req.done
+	if req.err != nil {
+		if hookwatch.ErrorCode(req.err) != hookwatch.ECONFLICT {
+			e.opts.Logger.Error("deliver: recording the attempt failed; the delivery is due again when its lease expires",
+				"delivery", dl.ID, "error", req.err)
+		}
+		return
+	}
+	if !f.NoCount {
+		dl.Attempts++
+	}
+	e.opts.Observer.AttemptFinished(context.Background(), dl, &a, f.Outcome)
+	switch f.Outcome {
+	case hookwatch.OutcomeDead:
+		e.opts.Logger.Warn("deliver: delivery dead-lettered", "delivery", dl.ID, "event", dl.EventID,
+			"destination", d.cfg.Name, "attempts", dl.Attempts, "class", string(a.Class), "status", a.StatusCode, "error", a.Error)
+		e.opts.Observer.DeadLettered(context.Background(), dl, &a)
+	case hookwatch.OutcomeRetry:
+		e.opts.Logger.Debug("deliver: attempt failed; retrying", "delivery", dl.ID, "destination", d.cfg.Name,
+			"class", string(a.Class), "status", a.StatusCode, "next", f.NextAttemptAt)
+	}
+}
+
+// send makes one HTTP attempt. It returns the attempt and the answer's
+// Retry-After.
+func (e *Engine) send(d *dest, dl *hookwatch.Delivery) (hookwatch.Attempt, time.Duration) {
+	now := e.opts.Clock.Now()
+	a := hookwatch.Attempt{DeliveryID: dl.ID, Owner: e.opts.Owner, At: now}
+	ev := dl.Event
+	if ev == nil {
+		a.Class, a.Error = hookwatch.ClassUnknown, "event not found in the store"
+		return a, 0
+	}
+	ctx, cancel := context.WithTimeout(e.hardCtx, d.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.cfg.URL, bytes.NewReader(ev.Body))
+	if err != nil {
+		a.Class, a.Error = hookwatch.ClassUnknown, err.Error()
+		return a, 0
+	}
+	e.headers(d, req.Header, ev, dl, now)
+	start := time.Now()
+	resp, err := d.client.Do(req)
+	if err != nil {
+		a.Latency = time.Since(start)
+		a.Class, a.Error = ClassifyError(err)
+		return a, 0
+	}
+	body, rerr := io.ReadAll(io.LimitReader(resp.Body, hookwatch.MaxResponseBody))
+	if rerr == nil {
+		// Drain a little more so the connection can be reused.
+		_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+	}
+	resp.Body.Close()
+	a.Latency = time.Since(start)
+	a.StatusCode, a.Response = resp.StatusCode, body
+	a.Class = ClassifyStatus(resp.StatusCode)
+	switch {
+	case a.Class == hookwatch.ClassNone:
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		a.Error = fmt.Sprintf("HTTP %d redirect to %q not followed: point the destination at the final URL", resp.StatusCode, resp.Header.Get("Location"))
+	default:
+		a.Error = "HTTP " + strconv.Itoa(resp.StatusCode)
+	}
+	if rerr != nil && a.Class == hookwatch.ClassNone {
+		// The app said 2xx: a broken body afterwards does not undo that.
+		rerr = nil
+	}
+	if rerr != nil {
+		a.Error += " (answer cut: " + rerr.Error() + ")"
+	}
+	return a, parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+}
+
+// headers sets what the destination receives: the provider's content type,
+// the kept original headers, the destination's own headers, then the
+// Standard Webhooks headers (which nothing can override).
+func (e *Engine) headers(d *dest, h http.Header, ev *hookwatch.Event, dl *hookwatch.Delivery, now time.Time) {
+	ct := ev.Headers.Get("Content-Type")
+	if ct == "" {
+		ct = "application/json"
+	}
+	h.Set("Content-Type", ct)
+	for _, k := range d.cfg.KeepHeaders {
+		if vs := ev.Headers.Values(k); len(vs) > 0 {
+			h[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
+		}
+	}
+	for k, v := range d.cfg.Headers {
+		h.Set(k, v)
+	}
+	h.Set("User-Agent", e.opts.UserAgent)
+	h.Set("Webhook-Id", ev.ID)
+	h.Set("Webhook-Timestamp", strconv.FormatInt(now.Unix(), 10))
+	if d.key != nil {
+		h.Set("Webhook-Signature", Sign(d.key, ev.ID, now, ev.Body))
+	}
+	h.Set("X-Hookwatch-Source", ev.Source)
+	if ev.Type != "" {
+		h.Set("X-Hookwatch-Event-Type", ev.Type)
+	}
+	h.Set("X-Hookwatch-Delivery", dl.ID)
+	h.Set("X-Hookwatch-Attempt", strconv.Itoa(dl.Attempts+1))
+}
+
+// transient reports whether a class counts as the destination being down.
+func transient(c hookwatch.ErrorClass) bool {
+	return c == hookwatch.ClassServer || c == hookwatch.ClassConnection || c == hookwatch.ClassTimeout
+}
+
+// updateCircuit moves the breaker after an attempt: transient failures
+// count towards opening it; any answer that shows the app is up (2xx, or a
+// 4xx about the payload) closes it.
+func (e *Engine) updateCircuit(d *dest, class hookwatch.ErrorClass, now time.Time) {
+	d.mu.Lock()
+	from := d.circuit
+	if class == hookwatch.ClassRateLimit || class == hookwatch.ClassGone {
+		// Neither up nor down; a probe that got one tries again later.
+		if from != hookwatch.CircuitHalfOpen {
+			d.mu.Unlock()
+			return
+		}
+		d.circuit, d.probeAt = hookwatch.CircuitOpen, now.Add(d.cooldown)
+	} else if transient(class) {
+		d.failures++
+		switch {
+		case from == hookwatch.CircuitHalfOpen:
+			d.cooldown = min(d.cooldown*2, MaxCircuitCooldown)
+		case from == hookwatch.CircuitClosed && d.failures >= d.cfg.CircuitFailures:
+			d.cooldown = d.cfg.CircuitCooldown
+		default:
+			d.mu.Unlock()
+			return
+		}
+		d.circuit, d.probeAt = hookwatch.CircuitOpen, now.Add(d.cooldown)
+	} else {
+		d.failures = 0
+		if from == hookwatch.CircuitClosed {
+			d.mu.Unlock()
+			return
+		}
+		d.circuit, d.probeAt, d.cooldown = hookwatch.CircuitClosed, time.Time{}, d.cfg.CircuitCooldown
+	}
+	to, st := d.circuit, d.stateLocked(now)
+	d.mu.Unlock()
+	e.circuitChanged(d, from, to, st)
+}
+
+// setCircuit moves the breaker to state (open → half-open on a probe).
+func (e *Engine) setCircuit(d *dest, state hookwatch.CircuitState, now time.Time) {
+	d.mu.Lock()
+	from := d.circuit
+	d.circuit = state
+	st := d.stateLocked(now)
+	d.mu.Unlock()
+	e.circuitChanged(d, from, state, st)
+}
+
+func (d *dest) stateLocked(now time.Time) hookwatch.DestinationState {
+	return hookwatch.DestinationState{Name: d.cfg.Name, Circuit: d.circuit, Failures: d.failures, ProbeAt: d.probeAt, UpdatedAt: now}
+}
+
+func (e *Engine) circuitChanged(d *dest, from, to hookwatch.CircuitState, st hookwatch.DestinationState) {
+	if from == to {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.opts.Store.SetCircuit(ctx, st); err != nil {
+		e.opts.Logger.Warn("deliver: storing circuit state failed", "destination", d.cfg.Name, "error", err)
+	}
+	level := slog.LevelInfo
+	if to == hookwatch.CircuitOpen && from == hookwatch.CircuitClosed {
+		level = slog.LevelWarn
+	}
+	e.opts.Logger.Log(ctx, level, "deliver: circuit "+string(to), "destination", d.cfg.Name, "from", string(from),
+		"failures", st.Failures, "probe_at", st.ProbeAt)
+	e.opts.Observer.CircuitChanged(ctx, d.cfg.Name, from, to)
+	if to == hookwatch.CircuitClosed {
+		select {
+		case d.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// finisher records finished attempts in batches: many attempts share one
+// transaction (and one fsync), each still applied atomically.
+func (e *Engine) finisher() {
+	defer close(e.finisherD)
+	batch := make([]*finishReq, 0, 256)
+	fs := make([]hookwatch.Finish, 0, 256)
+	for {
+		r, ok := <-e.finishes
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], r)
+	fill:
+		for len(batch) < cap(batch) {
+			select {
+			case r, ok := <-e.finishes:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		fs = fs[:0]
+		for _, r := range batch {
+			fs = append(fs, r.f)
+		}
+		var (
+			results []error
+			err     error
+		)
+		for try := 0; try < 5; try++ {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			results, err = e.opts.Store.FinishDeliveries(ctx, fs)
+			cancel()
+			if err == nil || hookwatch.ErrorCode(err) != hookwatch.EUNAVAILABLE {
+				break
+			}
+			time.Sleep(time.Duration(100<<try) * time.Millisecond)
+		}
+		for i, r := range batch {
+			if err != nil {
+				r.err = err
+			} else {
+				r.err = results[i]
+			}
+			close(r.done)
+		}
+	}
+}
+
+// bucket is a token bucket: rate tokens per second, burst of one second's
+// worth (at least one). Only the dispatcher touches it.
+type bucket struct {
+	rate, burst, tokens float64
+	last                time.Time
+}
+
+func newBucket(rate float64) *bucket {
+	burst := max(1, rate)
+	return &bucket{rate: rate, burst: burst, tokens: burst}
+}
+
+func (b *bucket) refill(now time.Time) {
+	if !b.last.IsZero() {
+		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	}
+	b.last = now
+}
+
+// available returns how many whole tokens there are, or how long until one.
+func (b *bucket) available(now time.Time) (int, time.Duration) {
+	b.refill(now)
+	if b.tokens >= 1 {
+		return int(b.tokens), 0
+	}
+	return 0, time.Duration((1 - b.tokens) / b.rate * float64(time.Second))
+}
+
+func (b *bucket) take(n int, now time.Time) {
+	b.refill(now)
+	b.tokens -= float64(n)
+}
