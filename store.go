@@ -7,6 +7,7 @@ import "context"
 type Store interface {
 	EventStore
 	DeliveryStore
+	QuarantineStore
 
 	// Ping checks that the store can be reached and written; /readyz uses it.
 	// It returns an error with code EUNAVAILABLE when it cannot.

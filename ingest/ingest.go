@@ -38,10 +38,15 @@ type Router func(source, eventType string) []string
 // Rejection is a request that failed verification, handed to Options.Reject
 // (quarantine, issue grouping, the error tracker).
 type Rejection struct {
-	Source     string
-	Provider   string
-	Reason     provider.Reason
-	Err        error
+	Source   string
+	Provider string
+	Reason   provider.Reason
+	Err      error
+	Method   string
+	// URL is the URL verified: the source's public_url (or the URL the
+	// server saw) plus the query string.
+	URL string
+	// Headers and Body are the request's own: hooks must not modify them.
 	Headers    http.Header
 	Body       []byte
 	ReceivedAt time.Time
@@ -125,7 +130,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	preq := provider.Request{Method: r.Method, URL: requestURL(src, r), Header: r.Header, Body: body, Now: start}
 	res, err := src.Scheme.Verify(&preq)
 	if err != nil {
-		h.reject(r.Context(), w, src, err, r.Header, body, start)
+		h.reject(r.Context(), w, src, err, &preq)
 		return
 	}
 	if res.Handshake != nil {
@@ -138,25 +143,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	e := &hookwatch.Event{
-		ID:              hookwatch.NewID("evt", start),
-		Source:          src.Name,
-		Provider:        src.Provider,
-		ProviderEventID: res.EventID,
-		Type:            res.EventType,
-		Headers:         r.Header,
-		Body:            body,
-		ReceivedAt:      start.UTC(),
-		Malformed:       res.Malformed,
-		Test:            res.Test || r.Header.Get(TestHeader) != "",
-		DedupeUntil:     start.Add(src.DedupeHorizon),
-	}
-	if src.DedupeHorizon <= 0 {
-		e.DedupeUntil = time.Time{}
-	}
-	if h.opts.Router != nil {
-		e.Destinations = h.opts.Router(src.Name, res.EventType)
-	}
+	e := NewEvent(src, res, r.Header, body, start)
+	e.Destinations = h.Route(src.Name, res.EventType)
 	ir, err := h.opts.Committer.Commit(r.Context(), e)
 	if err != nil {
 		h.opts.Metrics.request(src.Name, "unavailable", start)
@@ -179,6 +167,37 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeAnswer(w, http.StatusOK, answer{ID: ir.ID})
 }
 
+// NewEvent builds the event of a verified request received at at (its ID
+// from at). The quarantine's release builds its events with it too, so a
+// released request becomes the event it would have been.
+func NewEvent(src *Source, res provider.Result, header http.Header, body []byte, at time.Time) *hookwatch.Event {
+	e := &hookwatch.Event{
+		ID:              hookwatch.NewID("evt", at),
+		Source:          src.Name,
+		Provider:        src.Provider,
+		ProviderEventID: res.EventID,
+		Type:            res.EventType,
+		Headers:         header,
+		Body:            body,
+		ReceivedAt:      at.UTC(),
+		Malformed:       res.Malformed,
+		Test:            res.Test || header.Get(TestHeader) != "",
+	}
+	if src.DedupeHorizon > 0 {
+		e.DedupeUntil = at.Add(src.DedupeHorizon)
+	}
+	return e
+}
+
+// Route returns the destinations of an event of source with eventType,
+// through Options.Router (none without one).
+func (h *Handler) Route(source, eventType string) []string {
+	if h.opts.Router == nil {
+		return nil
+	}
+	return h.opts.Router(source, eventType)
+}
+
 // TestHeader marks a request as a test event (set by `hookwatch send`).
 const TestHeader = "X-Hookwatch-Test"
 
@@ -188,7 +207,8 @@ func (h *Handler) tooLarge(w http.ResponseWriter, src *Source, start time.Time) 
 	writeAnswer(w, http.StatusRequestEntityTooLarge, answer{Error: "too_large", Message: "body exceeds this source's max_body of " + strconv.FormatInt(src.MaxBody, 10) + " bytes"})
 }
 
-func (h *Handler) reject(ctx context.Context, w http.ResponseWriter, src *Source, err error, header http.Header, body []byte, start time.Time) {
+func (h *Handler) reject(ctx context.Context, w http.ResponseWriter, src *Source, err error, r *provider.Request) {
+	start := r.Now
 	reason := provider.ReasonOf(err)
 	if reason == "" {
 		reason = provider.ReasonBadSignature
@@ -197,7 +217,8 @@ func (h *Handler) reject(ctx context.Context, w http.ResponseWriter, src *Source
 	h.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "webhook rejected",
 		slog.String("source", src.Name), slog.String("reason", string(reason)), slog.String("detail", err.Error()))
 	if h.opts.Reject != nil {
-		h.opts.Reject(ctx, Rejection{Source: src.Name, Provider: src.Provider, Reason: reason, Err: err, Headers: header, Body: body, ReceivedAt: start.UTC()})
+		h.opts.Reject(ctx, Rejection{Source: src.Name, Provider: src.Provider, Reason: reason, Err: err,
+			Method: r.Method, URL: r.URL, Headers: r.Header, Body: r.Body, ReceivedAt: start.UTC()})
 	}
 	writeAnswer(w, http.StatusUnauthorized, answer{Error: string(reason), Message: err.Error()})
 }

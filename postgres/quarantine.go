@@ -1,0 +1,189 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hookwatch/hookwatch"
+	"github.com/jackc/pgx/v5"
+)
+
+// AddQuarantined stores rejected requests in one statement; see
+// hookwatch.QuarantineStore.
+func (s *Store) AddQuarantined(ctx context.Context, qs []*hookwatch.Quarantined) error {
+	if len(qs) == 0 {
+		return nil
+	}
+	n := len(qs)
+	var (
+		ids, sources, providers, reasons = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		details, methods, urls, headers  = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		bodies                           = make([][]byte, n)
+		truncated                        = make([]bool, n)
+		received                         = make([]time.Time, n)
+	)
+	for i, q := range qs {
+		h, err := json.Marshal(q.Headers)
+		if err != nil {
+			return fmt.Errorf("postgres: encode headers: %w", err)
+		}
+		body := q.Body
+		if body == nil {
+			body = []byte{}
+		}
+		// Rejected requests are whatever an attacker sent: make every text
+		// storable so one odd request cannot fail the batch.
+		ids[i], sources[i], providers[i], reasons[i] = q.ID, text(q.Source), text(q.Provider), text(q.Reason)
+		details[i], methods[i], urls[i], headers[i] = text(q.Detail), text(q.Method), text(q.URL), text(string(h))
+		bodies[i], truncated[i], received[i] = body, q.Truncated, q.ReceivedAt
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO quarantine
+		(id, source, provider, reason, detail, method, url, headers, body, truncated, received_at)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+			$8::text[], $9::bytea[], $10::bool[], $11::timestamptz[])`,
+		ids, sources, providers, reasons, details, methods, urls, headers, bodies, truncated, received)
+	if err != nil {
+		return storeError("insert quarantined", err)
+	}
+	return nil
+}
+
+const quarantineColumns = `id, source, provider, reason, detail, method, url, headers, body, truncated,
+	received_at, released_at, event_id, released_by, unverified`
+
+func scanQuarantined(row pgx.Row) (*hookwatch.Quarantined, error) {
+	var (
+		q        hookwatch.Quarantined
+		headers  string
+		released *time.Time
+	)
+	if err := row.Scan(&q.ID, &q.Source, &q.Provider, &q.Reason, &q.Detail, &q.Method, &q.URL, &headers, &q.Body,
+		&q.Truncated, &q.ReceivedAt, &released, &q.EventID, &q.ReleasedBy, &q.Unverified); err != nil {
+		return nil, err
+	}
+	q.ReceivedAt, q.ReleasedAt = q.ReceivedAt.UTC(), fromNull(released)
+	q.Headers = http.Header{}
+	if err := json.Unmarshal([]byte(headers), &q.Headers); err != nil {
+		return nil, fmt.Errorf("decode headers of %s: %w", q.ID, err)
+	}
+	return &q, nil
+}
+
+// GetQuarantined returns one quarantined request.
+func (s *Store) GetQuarantined(ctx context.Context, id string) (*hookwatch.Quarantined, error) {
+	q, err := scanQuarantined(s.pool.QueryRow(ctx, `SELECT `+quarantineColumns+` FROM quarantine WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, hookwatch.Errorf(hookwatch.ENOTFOUND, "quarantined request %s not found", id)
+	} else if err != nil {
+		return nil, storeError("get quarantined", err)
+	}
+	return q, nil
+}
+
+// ListQuarantined returns quarantined requests matching f, newest first.
+func (s *Store) ListQuarantined(ctx context.Context, f hookwatch.QuarantineFilter) ([]*hookwatch.Quarantined, error) {
+	var (
+		where []string
+		args  []any
+	)
+	add := func(cond string, arg any) {
+		args = append(args, arg)
+		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
+	}
+	if len(f.IDs) > 0 {
+		add("id = ANY(?::text[])", f.IDs)
+	}
+	if f.Source != "" {
+		add("source = ?", f.Source)
+	}
+	if f.Reason != "" {
+		add("reason = ?", f.Reason)
+	}
+	switch f.Status {
+	case hookwatch.QuarantineHeld:
+		where = append(where, "released_at IS NULL")
+	case hookwatch.QuarantineReleased:
+		where = append(where, "released_at IS NOT NULL")
+	}
+	if !f.Since.IsZero() {
+		add("received_at >= ?", f.Since)
+	}
+	if !f.Until.IsZero() {
+		add("received_at < ?", f.Until)
+	}
+	if f.Before != "" {
+		add("id < ?", f.Before)
+	}
+	q := `SELECT ` + quarantineColumns + ` FROM quarantine`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	args = append(args, limit)
+	q += " ORDER BY id DESC LIMIT $" + strconv.Itoa(len(args))
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, storeError("list quarantined", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*hookwatch.Quarantined, error) { return scanQuarantined(row) })
+	if err != nil {
+		return nil, storeError("list quarantined", err)
+	}
+	return out, nil
+}
+
+// MarkReleased records a release; see hookwatch.QuarantineStore.
+func (s *Store) MarkReleased(ctx context.Context, r hookwatch.QuarantineRelease) error {
+	// One statement tells the three cases apart: updated, already released,
+	// missing.
+	var updated, exists bool
+	err := s.pool.QueryRow(ctx, `WITH u AS (
+		UPDATE quarantine SET released_at = $2, event_id = $3, released_by = $4, unverified = $5
+		WHERE id = $1 AND released_at IS NULL
+		RETURNING 1
+	)
+	SELECT EXISTS (SELECT 1 FROM u), EXISTS (SELECT 1 FROM quarantine WHERE id = $1)`,
+		r.ID, r.At, r.EventID, text(r.By), r.Unverified).Scan(&updated, &exists)
+	switch {
+	case err != nil:
+		return storeError("mark released", err)
+	case updated:
+		return nil
+	case !exists:
+		return hookwatch.Errorf(hookwatch.ENOTFOUND, "quarantined request %s not found", r.ID)
+	}
+	return hookwatch.Errorf(hookwatch.ECONFLICT, "quarantined request %s was already released", r.ID)
+}
+
+// PruneQuarantine applies the quarantine's bounds; see
+// hookwatch.QuarantineStore.
+func (s *Store) PruneQuarantine(ctx context.Context, before time.Time, keep int) (int, error) {
+	var n int64
+	if !before.IsZero() {
+		tag, err := s.pool.Exec(ctx, `DELETE FROM quarantine WHERE received_at < $1`, before)
+		if err != nil {
+			return 0, storeError("prune quarantine", err)
+		}
+		n += tag.RowsAffected()
+	}
+	if keep > 0 {
+		// Everything older than the keep-th newest; NULL (nothing) when
+		// there are fewer.
+		tag, err := s.pool.Exec(ctx, `DELETE FROM quarantine WHERE id <
+			(SELECT id FROM quarantine ORDER BY id DESC LIMIT 1 OFFSET $1)`, keep-1)
+		if err != nil {
+			return int(n), storeError("prune quarantine", err)
+		}
+		n += tag.RowsAffected()
+	}
+	return int(n), nil
+}

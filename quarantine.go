@@ -1,0 +1,129 @@
+package hookwatch
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Quarantined is a request that failed verification, kept so that an
+// operator who configured a secret wrongly loses nothing: once the config is
+// fixed, it can be verified again and released as an event.
+type Quarantined struct {
+	// ID is "qrn_" + ULID, from the receive time: IDs sort by time.
+	ID       string `json:"id"`
+	Source   string `json:"source"`
+	Provider string `json:"provider"`
+	// Reason is the verification failure's word (bad_signature,
+	// stale_timestamp...) and Detail its explanation; neither holds a secret.
+	Reason string `json:"reason"`
+	Detail string `json:"detail,omitempty"`
+	Method string `json:"method,omitempty"`
+	// URL is the URL the provider called, as verified (the source's
+	// public_url plus the query), for schemes that sign the URL.
+	URL string `json:"url,omitempty"`
+	// Headers are the request headers with credential headers redacted
+	// (RedactHeaders(h, false)): signatures are kept so the request can be
+	// verified again, but a scheme whose header is the secret itself
+	// (GitLab's X-Gitlab-Token) can never verify a quarantined request.
+	Headers http.Header `json:"headers,omitempty"`
+	// Body is the body received, cut to the quarantine's max_body.
+	Body []byte `json:"-"`
+	// Truncated is set when Body was cut: such a request cannot verify.
+	Truncated  bool      `json:"truncated,omitempty"`
+	ReceivedAt time.Time `json:"received_at"`
+
+	// ReleasedAt is set once the request was released as event EventID.
+	ReleasedAt time.Time `json:"released_at,omitzero"`
+	EventID    string    `json:"event_id,omitempty"`
+	// ReleasedBy is who released it ("cli:alice", "admin-api 127.0.0.1").
+	ReleasedBy string `json:"released_by,omitempty"`
+	// Unverified is set when it was released without verification.
+	Unverified bool `json:"unverified,omitempty"`
+}
+
+// Released reports whether the request was released as an event.
+func (q *Quarantined) Released() bool { return !q.ReleasedAt.IsZero() }
+
+// QuarantineStatus selects quarantined requests by whether they were released.
+type QuarantineStatus string
+
+// Quarantine statuses for filtering.
+const (
+	QuarantineAny      QuarantineStatus = ""
+	QuarantineHeld     QuarantineStatus = "held"
+	QuarantineReleased QuarantineStatus = "released"
+)
+
+// ParseQuarantineStatus reads a status word; "all" and "" mean any.
+func ParseQuarantineStatus(s string) (QuarantineStatus, error) {
+	switch strings.ToLower(s) {
+	case "", "all", "any":
+		return QuarantineAny, nil
+	case "held":
+		return QuarantineHeld, nil
+	case "released":
+		return QuarantineReleased, nil
+	}
+	return "", Errorf(EINVALID, "status %q: use held, released or all", s)
+}
+
+// QuarantineFilter selects quarantined requests. Zero fields do not filter.
+type QuarantineFilter struct {
+	IDs    []string         `json:"ids,omitempty"`
+	Source string           `json:"source,omitempty"`
+	Reason string           `json:"reason,omitempty"`
+	Status QuarantineStatus `json:"status,omitempty"`
+	// Since and Until apply to the receive time.
+	Since time.Time `json:"since,omitzero"`
+	Until time.Time `json:"until,omitzero"`
+	// Before is a listing cursor: only records with a lower ID (older).
+	Before string `json:"before,omitempty"`
+	// Limit caps the number returned; zero means 100.
+	Limit int `json:"limit,omitempty"`
+}
+
+// QuarantineRelease records that a quarantined request became an event.
+type QuarantineRelease struct {
+	ID      string
+	EventID string
+	At      time.Time
+	By      string
+	// Unverified is set when the request was released without verification.
+	Unverified bool
+}
+
+// Quarantine defaults: the bounds applied when the config sets none.
+const (
+	DefaultQuarantineMaxCount = 10000
+	DefaultQuarantineMaxAge   = 7 * 24 * time.Hour
+	DefaultQuarantineMaxBody  = 256 << 10
+)
+
+// QuarantineStore keeps rejected requests. It is bounded by PruneQuarantine,
+// which the quarantine writer calls periodically.
+type QuarantineStore interface {
+	// AddQuarantined stores a batch of rejected requests (IDs set by the
+	// caller) in one transaction. Errors have code EUNAVAILABLE when a
+	// retry may succeed, else EINTERNAL; nothing of the batch is stored.
+	AddQuarantined(ctx context.Context, qs []*Quarantined) error
+
+	// GetQuarantined returns one quarantined request, or an error with code
+	// ENOTFOUND.
+	GetQuarantined(ctx context.Context, id string) (*Quarantined, error)
+
+	// ListQuarantined returns the requests matching f, newest first.
+	ListQuarantined(ctx context.Context, f QuarantineFilter) ([]*Quarantined, error)
+
+	// MarkReleased records that a request was released as event r.EventID.
+	// It returns ENOTFOUND when there is no such request (it may have been
+	// pruned) and ECONFLICT when it was already released; nothing changes
+	// then.
+	MarkReleased(ctx context.Context, r QuarantineRelease) error
+
+	// PruneQuarantine deletes the requests received before before (zero: no
+	// age bound), then all but the keep newest (keep <= 0: no count bound),
+	// released or not, and returns how many it deleted.
+	PruneQuarantine(ctx context.Context, before time.Time, keep int) (int, error)
+}

@@ -1,0 +1,202 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hookwatch/hookwatch"
+)
+
+// AddQuarantined stores rejected requests; see hookwatch.QuarantineStore.
+func (s *Store) AddQuarantined(ctx context.Context, qs []*hookwatch.Quarantined) error {
+	if len(qs) == 0 {
+		return nil
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return writeError("begin", err)
+	}
+	defer tx.Rollback()
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO quarantine
+		(id, source, provider, reason, detail, method, url, headers, body, truncated, received_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return writeError("prepare", err)
+	}
+	defer ins.Close()
+	for _, q := range qs {
+		headers, err := json.Marshal(q.Headers)
+		if err != nil {
+			return fmt.Errorf("sqlite: encode headers: %w", err)
+		}
+		body := q.Body
+		if body == nil {
+			body = []byte{}
+		}
+		if _, err := ins.ExecContext(ctx, q.ID, q.Source, q.Provider, q.Reason, q.Detail, q.Method, q.URL,
+			headers, body, q.Truncated, micros(q.ReceivedAt)); err != nil {
+			return writeError("insert quarantined", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return writeError("commit", err)
+	}
+	return nil
+}
+
+const quarantineColumns = `id, source, provider, reason, detail, method, url, headers, body, truncated,
+	received_at, released_at, event_id, released_by, unverified`
+
+func scanQuarantined(row interface{ Scan(...any) error }) (*hookwatch.Quarantined, error) {
+	var (
+		q                  hookwatch.Quarantined
+		headers            string
+		received, released int64
+	)
+	if err := row.Scan(&q.ID, &q.Source, &q.Provider, &q.Reason, &q.Detail, &q.Method, &q.URL, &headers, &q.Body,
+		&q.Truncated, &received, &released, &q.EventID, &q.ReleasedBy, &q.Unverified); err != nil {
+		return nil, err
+	}
+	q.ReceivedAt, q.ReleasedAt = fromMicros(received), fromMicros(released)
+	q.Headers = http.Header{}
+	if err := json.Unmarshal([]byte(headers), &q.Headers); err != nil {
+		return nil, fmt.Errorf("sqlite: decode headers of %s: %w", q.ID, err)
+	}
+	return &q, nil
+}
+
+// GetQuarantined returns one quarantined request.
+func (s *Store) GetQuarantined(ctx context.Context, id string) (*hookwatch.Quarantined, error) {
+	q, err := scanQuarantined(s.r.QueryRowContext(ctx, `SELECT `+quarantineColumns+` FROM quarantine WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, hookwatch.Errorf(hookwatch.ENOTFOUND, "quarantined request %s not found", id)
+	} else if err != nil {
+		return nil, fmt.Errorf("sqlite: get quarantined: %w", err)
+	}
+	return q, nil
+}
+
+// ListQuarantined returns quarantined requests matching f, newest first.
+func (s *Store) ListQuarantined(ctx context.Context, f hookwatch.QuarantineFilter) ([]*hookwatch.Quarantined, error) {
+	var (
+		where []string
+		args  []any
+	)
+	add := func(cond string, arg ...any) {
+		where = append(where, cond)
+		args = append(args, arg...)
+	}
+	if len(f.IDs) > 0 {
+		add("id IN (?"+strings.Repeat(", ?", len(f.IDs)-1)+")", anys(f.IDs)...)
+	}
+	if f.Source != "" {
+		add("source = ?", f.Source)
+	}
+	if f.Reason != "" {
+		add("reason = ?", f.Reason)
+	}
+	switch f.Status {
+	case hookwatch.QuarantineHeld:
+		add("released_at = 0")
+	case hookwatch.QuarantineReleased:
+		add("released_at <> 0")
+	}
+	if !f.Since.IsZero() {
+		add("received_at >= ?", micros(f.Since))
+	}
+	if !f.Until.IsZero() {
+		add("received_at < ?", micros(f.Until))
+	}
+	if f.Before != "" {
+		add("id < ?", f.Before)
+	}
+	q := `SELECT ` + quarantineColumns + ` FROM quarantine`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	q += " ORDER BY id DESC LIMIT ?"
+	args = append(args, limit)
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list quarantined: %w", err)
+	}
+	defer rows.Close()
+	var out []*hookwatch.Quarantined
+	for rows.Next() {
+		q, err := scanQuarantined(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list quarantined: %w", err)
+		}
+		out = append(out, q)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list quarantined: %w", err)
+	}
+	return out, nil
+}
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// MarkReleased records a release; see hookwatch.QuarantineStore.
+func (s *Store) MarkReleased(ctx context.Context, r hookwatch.QuarantineRelease) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE quarantine SET released_at = ?, event_id = ?, released_by = ?, unverified = ?
+		WHERE id = ? AND released_at = 0`, micros(r.At), r.EventID, r.By, r.Unverified, r.ID)
+	if err != nil {
+		return writeError("mark released", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return writeError("mark released", err)
+	} else if n == 1 {
+		return nil
+	}
+	var released int64
+	err = s.w.QueryRowContext(ctx, `SELECT released_at FROM quarantine WHERE id = ?`, r.ID).Scan(&released)
+	if errors.Is(err, sql.ErrNoRows) {
+		return hookwatch.Errorf(hookwatch.ENOTFOUND, "quarantined request %s not found", r.ID)
+	} else if err != nil {
+		return writeError("mark released", err)
+	}
+	return hookwatch.Errorf(hookwatch.ECONFLICT, "quarantined request %s was already released", r.ID)
+}
+
+// PruneQuarantine applies the quarantine's bounds; see
+// hookwatch.QuarantineStore.
+func (s *Store) PruneQuarantine(ctx context.Context, before time.Time, keep int) (int, error) {
+	var n int64
+	if !before.IsZero() {
+		res, err := s.w.ExecContext(ctx, `DELETE FROM quarantine WHERE received_at < ?`, micros(before))
+		if err != nil {
+			return 0, writeError("prune quarantine", err)
+		}
+		d, _ := res.RowsAffected()
+		n += d
+	}
+	if keep > 0 {
+		// Everything older than the keep-th newest; NULL (nothing) when
+		// there are fewer.
+		res, err := s.w.ExecContext(ctx, `DELETE FROM quarantine WHERE id <
+			(SELECT id FROM quarantine ORDER BY id DESC LIMIT 1 OFFSET ?)`, keep-1)
+		if err != nil {
+			return int(n), writeError("prune quarantine", err)
+		}
+		d, _ := res.RowsAffected()
+		n += d
+	}
+	return int(n), nil
+}
