@@ -32,6 +32,7 @@ var commands = map[string]command{
 	"events list":  {"list stored events (filters: --source, --type, --since)", runEventsList},
 	"events show":  {"show one stored event with its headers and body", runEventsShow},
 	"migrate":      {"apply the store's pending schema migrations", runMigrate},
+	"store copy":   {"copy a store into PostgreSQL (resumable, verified by counts)", runStoreCopy},
 	"version":      {"print the version", runVersion},
 }
 

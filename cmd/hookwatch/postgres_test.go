@@ -1,0 +1,216 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/postgres"
+	"github.com/hookwatch/hookwatch/postgres/pgtest"
+	"github.com/hookwatch/hookwatch/sqlite"
+	"github.com/hookwatch/hookwatch/storetest"
+)
+
+// TestStoreCopyRoundTrip copies a SQLite installation into PostgreSQL, reads
+// everything back from PostgreSQL, and runs the copy again: the second run
+// copies nothing and still verifies.
+func TestStoreCopyRoundTrip(t *testing.T) {
+	url := pgtest.URL(t)
+	ctx := context.Background()
+	dbPath := filepath.Join(t.TempDir(), "hw.db")
+	src, err := sqlite.Open(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	var events []*hookwatch.Event
+	for i := range 1203 { // more than two pages of 500
+		e := storetest.NewEvent("stripe", fmt.Sprintf("evt_copy_%d", i), now.Add(time.Duration(i-1203)*time.Second))
+		if i%7 == 0 {
+			e.ProviderEventID = ""
+		}
+		e.Body = append(e.Body, 0xff, 0x00) // byte-exact
+		e.Destinations = []string{"app"}
+		events = append(events, e)
+	}
+	if _, err := src.InsertEvents(ctx, events); err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := src.ClaimDeliveries(ctx, hookwatch.ClaimRequest{Destination: "app", Owner: "w1", Now: now, Lease: time.Minute, Limit: 3})
+	if err != nil || len(claimed) != 3 {
+		t.Fatalf("claim: %d, %v", len(claimed), err)
+	}
+	var fins []hookwatch.Finish
+	for _, d := range claimed {
+		fins = append(fins, hookwatch.Finish{Owner: "w1", Outcome: hookwatch.OutcomeRetry, NextAttemptAt: now.Add(time.Hour),
+			Attempt: hookwatch.Attempt{DeliveryID: d.ID, Owner: "w1", At: now, Latency: 12 * time.Millisecond,
+				Class: hookwatch.ClassServer, StatusCode: 503, Error: "HTTP 503", Response: []byte("busy")}})
+	}
+	if _, err := src.FinishDeliveries(ctx, fins); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.SetDestinationPaused(ctx, "app", true, now); err != nil {
+		t.Fatal(err)
+	}
+	src.Close()
+
+	out, stderr, err := run(t, nil, "store", "copy", "--from", "sqlite:"+dbPath, "--to", url)
+	if err != nil {
+		t.Fatalf("store copy: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(out, "copied 1203 of 1203 events") || !strings.Contains(out, "1203 of 1203 deliveries") || !strings.Contains(out, "with 3 attempts") {
+		t.Errorf("store copy said:\n%s", out)
+	}
+	if !strings.Contains(stderr, "events: 1000 read") {
+		t.Errorf("no progress output:\n%s", stderr)
+	}
+
+	dst, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	for _, i := range []int{0, 1, 600, 1202} {
+		want := events[i]
+		got, err := dst.GetEvent(ctx, want.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Body, want.Body) || !got.ReceivedAt.Equal(want.ReceivedAt) || got.ProviderEventID != want.ProviderEventID {
+			t.Errorf("event %d differs after copy: %+v", i, got)
+		}
+	}
+	d, attempts, err := dst.GetDelivery(ctx, claimed[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Attempts != 1 || d.LastStatus != 503 || len(attempts) != 1 || string(attempts[0].Response) != "busy" || attempts[0].Latency != 12*time.Millisecond {
+		t.Errorf("delivery after copy: %+v, attempts %+v", d, attempts)
+	}
+	states, err := dst.DestinationStates(ctx)
+	if err != nil || !states["app"].Paused {
+		t.Errorf("destination state after copy: %+v, %v", states, err)
+	}
+	// The dedupe memory came along: a provider retry is a duplicate.
+	res, err := dst.InsertEvents(ctx, []*hookwatch.Event{storetest.NewEvent("stripe", "evt_copy_1", now)})
+	if err != nil || !res[0].Duplicate || res[0].ID != events[1].ID {
+		t.Errorf("retry after copy: %+v, %v; want duplicate of %s", res, err, events[1].ID)
+	}
+
+	out, stderr, err = run(t, nil, "store", "copy", "--from", "sqlite:"+dbPath, "--to", url)
+	if err != nil {
+		t.Fatalf("second store copy: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(out, "copied 0 of 1203 events (1203 already there)") || !strings.Contains(out, "0 of 1203 deliveries (1203 already there)") {
+		t.Errorf("second store copy said:\n%s", out)
+	}
+}
+
+// TestMultiInstancePostgres runs three real `hookwatch serve` processes on
+// one PostgreSQL schema, ingests through all three at once (the same
+// provider event IDs sent to different instances), kills one with SIGKILL
+// mid-run, and checks that every acknowledged event is stored exactly once.
+func TestMultiInstancePostgres(t *testing.T) {
+	url := pgtest.URL(t)
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	var procs []*proc
+	for range 3 {
+		dir := t.TempDir()
+		public, admin := freeAddr(t), freeAddr(t)
+		procs = append(procs, startServe(t, writeConfig(t, dir, public, admin, url), public, admin))
+	}
+
+	var (
+		mu     sync.Mutex
+		acked  = map[string]string{} // provider ID -> event ID
+		killed atomic.Bool
+		wg     sync.WaitGroup
+		sent   atomic.Int64
+	)
+	client := &http.Client{Timeout: 10 * time.Second}
+	for w := range 12 {
+		wg.Go(func() {
+			for i := 0; i < 400; i++ {
+				// Each provider ID goes to two instances: a provider retry
+				// landing elsewhere behind the load balancer.
+				pid := fmt.Sprintf("evt_m%d_%d", w/2, i)
+				p := procs[(w+i)%3]
+				if killed.Load() && p == procs[0] {
+					p = procs[1+i%2]
+				}
+				status, id, err := sendStripe(client, p.public, pid)
+				sent.Add(1)
+				if err != nil {
+					if p == procs[0] {
+						continue // the killed instance
+					}
+					t.Errorf("request to a live instance failed: %v", err)
+					return
+				}
+				if status/100 != 2 {
+					continue
+				}
+				mu.Lock()
+				if prev, ok := acked[pid]; ok && prev != id {
+					t.Errorf("%s acknowledged as %s and as %s", pid, prev, id)
+				}
+				acked[pid] = id
+				n := len(acked)
+				mu.Unlock()
+				if n == 600 && !killed.Load() {
+					killed.Store(true)
+					procs[0].kill()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("sent %d requests through 3 instances, %d provider events acknowledged", sent.Load(), len(acked))
+	if !killed.Load() {
+		t.Fatal("the kill did not happen")
+	}
+
+	ctx := context.Background()
+	s, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	stored := map[string]int{}
+	for before := ""; ; {
+		page, err := s.ListEvents(ctx, hookwatch.EventFilter{Before: before, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, e := range page {
+			stored[e.ProviderEventID]++
+		}
+		before = page[len(page)-1].ID
+	}
+	for pid, n := range stored {
+		if n != 1 {
+			t.Errorf("%s stored %d times", pid, n)
+		}
+	}
+	for pid, id := range acked {
+		if _, err := s.GetEvent(ctx, id); err != nil {
+			t.Errorf("acknowledged %s (%s) not stored: %v", pid, id, err)
+		}
+	}
+	for _, p := range procs[1:] {
+		p.stop(t)
+	}
+}

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/config"
+	"github.com/hookwatch/hookwatch/postgres"
+)
+
+func runStoreCopy(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "store copy", `Copies an installation's store into PostgreSQL: events (with their dedupe
+memory), deliveries with their attempts, destination states and replay records.
+IDs and times are kept; rows already in the destination are skipped, so an
+interrupted copy is resumed by running it again. Every page is verified by
+counting it in the destination. Stop the instances using --from first: what
+changes in it during the copy is not copied.
+
+Example: hookwatch store copy --from sqlite:./data/hookwatch.db --to postgres://user@host/db`)
+	from := fs.String("from", "", "source store: sqlite:PATH or postgres://...")
+	to := fs.String("to", "", "destination store: postgres://...")
+	path := fs.String("config", "", "config file whose sources' dedupe_horizon applies (default: 7 days for every source)")
+	batch := fs.Int("batch", 500, "rows per transaction")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *from == "" || *to == "" {
+		fs.Usage()
+		return fmt.Errorf("store copy needs --from and --to: %w", errUsage)
+	}
+	kind, target, err := config.ParseStore(*to)
+	if err != nil || kind != "postgres" {
+		return hookwatch.Errorf(hookwatch.EINVALID, "--to must be a postgres:// URL")
+	}
+	if *batch < 1 {
+		*batch = 500
+	}
+	horizons := map[string]time.Duration{}
+	if *path != "" {
+		cfg, err := loadConfig(env, *path)
+		if err != nil {
+			return err
+		}
+		for _, s := range cfg.Sources {
+			horizons[s.Name] = s.DedupeHorizon.D()
+		}
+	}
+	src, err := openStore(ctx, &config.Config{Store: *from})
+	if err != nil {
+		return fmt.Errorf("--from: %w", err)
+	}
+	defer src.Close()
+	dst, err := postgres.Open(ctx, target)
+	if err != nil {
+		return fmt.Errorf("--to: %w", err)
+	}
+	defer dst.Close()
+
+	// Events, newest first (the listing order), a page per transaction.
+	until := func(e *hookwatch.Event) time.Time {
+		if h := horizons[e.Source]; h > 0 {
+			return e.ReceivedAt.Add(h)
+		}
+		return e.ReceivedAt.Add(hookwatch.DefaultDedupeHorizon)
+	}
+	var read, copied int
+	for before := ""; ; {
+		page, err := src.ListEvents(ctx, hookwatch.EventFilter{Before: before, Limit: *batch})
+		if err != nil {
+			return fmt.Errorf("store copy: read events: %w", err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		n, err := dst.ImportEvents(ctx, page, until)
+		if err != nil {
+			return fmt.Errorf("store copy: events: %w", err)
+		}
+		ids := make([]string, len(page))
+		for i, e := range page {
+			ids[i] = e.ID
+		}
+		present, _, err := dst.CountPresent(ctx, "events", ids)
+		if err != nil {
+			return fmt.Errorf("store copy: verify events: %w", err)
+		}
+		if present != len(page) {
+			return fmt.Errorf("store copy: verify events: %d of %d events before %s are in the destination", present, len(page), before)
+		}
+		read, copied = read+len(page), copied+n
+		before = page[len(page)-1].ID
+		fmt.Fprintf(env.Stderr, "events: %d read, %d copied, %d already there\n", read, copied, read-copied)
+	}
+	eventsRead, eventsCopied := read, copied
+
+	// Deliveries and their attempts.
+	read, copied = 0, 0
+	var attemptsRead int
+	for before := ""; ; {
+		page, err := src.ListDeliveries(ctx, hookwatch.DeliveryFilter{Before: before, Limit: *batch})
+		if err != nil {
+			return fmt.Errorf("store copy: read deliveries: %w", err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		attempts := make([][]*hookwatch.Attempt, len(page))
+		ids := make([]string, len(page))
+		pageAttempts := 0
+		for i, d := range page {
+			if _, attempts[i], err = src.GetDelivery(ctx, d.ID); err != nil {
+				return fmt.Errorf("store copy: read attempts: %w", err)
+			}
+			ids[i] = d.ID
+			pageAttempts += len(attempts[i])
+		}
+		n, err := dst.ImportDeliveries(ctx, page, attempts)
+		if err != nil {
+			return fmt.Errorf("store copy: deliveries: %w", err)
+		}
+		present, presentAttempts, err := dst.CountPresent(ctx, "deliveries", ids)
+		if err != nil {
+			return fmt.Errorf("store copy: verify deliveries: %w", err)
+		}
+		if present != len(page) || presentAttempts != pageAttempts {
+			return fmt.Errorf("store copy: verify deliveries: %d of %d deliveries and %d of %d attempts before %s are in the destination",
+				present, len(page), presentAttempts, pageAttempts, before)
+		}
+		read, copied, attemptsRead = read+len(page), copied+n, attemptsRead+pageAttempts
+		before = page[len(page)-1].ID
+		fmt.Fprintf(env.Stderr, "deliveries: %d read, %d copied, %d already there (%d attempts)\n", read, copied, read-copied, attemptsRead)
+	}
+
+	states, err := src.DestinationStates(ctx)
+	if err != nil {
+		return fmt.Errorf("store copy: read destination states: %w", err)
+	}
+	if err := dst.ImportDestinationStates(ctx, states); err != nil {
+		return fmt.Errorf("store copy: %w", err)
+	}
+	replays, err := src.ListReplays(ctx, 1<<30)
+	if err != nil {
+		return fmt.Errorf("store copy: read replays: %w", err)
+	}
+	if err := dst.ImportReplays(ctx, replays); err != nil {
+		return fmt.Errorf("store copy: %w", err)
+	}
+	fmt.Fprintf(env.Stdout, "copied %d of %d events (%d already there), %d of %d deliveries (%d already there) with %d attempts, %d destination states, %d replay records; verified: all %d events and %d deliveries are in the destination\n",
+		eventsCopied, eventsRead, eventsRead-eventsCopied, copied, read, read-copied, attemptsRead, len(states), len(replays), eventsRead, read)
+	return nil
+}

@@ -1,0 +1,180 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/hookwatch/hookwatch"
+	"github.com/jackc/pgx/v5"
+)
+
+// The import side of `hookwatch store copy`: rows are written as they are
+// (IDs and times kept), and rows already present are skipped, so that a
+// copy can be run again after an interruption.
+
+// ImportEvents stores events with their own IDs, skipping those already
+// present, and remembers the dedupe key of each event with a provider event
+// ID until dedupeUntil(e) (when that is still in the future and the key is
+// not already remembered). No delivery is created. It returns how many
+// events were new.
+func (s *Store) ImportEvents(ctx context.Context, events []*hookwatch.Event, dedupeUntil func(*hookwatch.Event) time.Time) (int, error) {
+	if len(events) == 0 {
+		return 0, nil
+	}
+	n := len(events)
+	ids, sources, providers, pids, types, headers, traces := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	bodies, received := make([][]byte, n), make([]time.Time, n)
+	malformed, test := make([]bool, n), make([]bool, n)
+	var kSources, kIDs, kEvents []string
+	var kExpires, kReceived []time.Time
+	now := s.now()
+	for i, e := range events {
+		h, err := json.Marshal(e.Headers)
+		if err != nil {
+			return 0, fmt.Errorf("postgres: import events: encode headers: %w", err)
+		}
+		ids[i], sources[i], providers[i], pids[i] = e.ID, text(e.Source), text(e.Provider), text(e.ProviderEventID)
+		types[i], headers[i], traces[i] = text(e.Type), string(h), text(e.Trace)
+		bodies[i], received[i], malformed[i], test[i] = e.Body, e.ReceivedAt, e.Malformed, e.Test
+		if bodies[i] == nil {
+			bodies[i] = []byte{}
+		}
+		if pids[i] != "" {
+			if until := dedupeUntil(e); until.After(now) {
+				kSources, kIDs, kEvents = append(kSources, sources[i]), append(kIDs, pids[i]), append(kEvents, e.ID)
+				kExpires, kReceived = append(kExpires, until), append(kReceived, e.ReceivedAt)
+			}
+		}
+	}
+	var inserted int
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO events (id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[],
+				$8::timestamptz[], $9::bool[], $10::bool[], $11::text[])
+			ON CONFLICT (id) DO NOTHING`,
+			ids, sources, providers, pids, types, headers, bodies, received, malformed, test, traces)
+		if err != nil {
+			return err
+		}
+		inserted = int(tag.RowsAffected())
+		_, err = tx.Exec(ctx, `INSERT INTO dedupe (source, provider_event_id, event_id, expires_at, received_at)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])
+			ON CONFLICT (source, provider_event_id) DO NOTHING`,
+			kSources, kIDs, kEvents, kExpires, kReceived)
+		return err
+	})
+	if err != nil {
+		return 0, storeError("import events", err)
+	}
+	return inserted, nil
+}
+
+// ImportDeliveries stores deliveries with their own IDs and, for those not
+// already present, their attempts (attempts[i] are those of ds[i]), in one
+// transaction. Leases are dropped: the copied installation is stopped. It
+// returns how many deliveries were new. Their events must be present.
+func (s *Store) ImportDeliveries(ctx context.Context, ds []*hookwatch.Delivery, attempts [][]*hookwatch.Attempt) (int, error) {
+	if len(ds) == 0 {
+		return 0, nil
+	}
+	var inserted int
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		for i, d := range ds {
+			b.Queue(`WITH d AS (
+				INSERT INTO deliveries (id, event_id, destination, status, attempts, next_attempt_at, lease_owner, lease_until,
+					last_class, last_status, last_error, created_at, updated_at, queued_at, completed_at)
+				VALUES ($1, $2, $3, $4, $5, $6, '', NULL, $7, $8, $9, $10, $11, $12, $13)
+				ON CONFLICT (id) DO NOTHING RETURNING id
+			), a AS (
+				INSERT INTO attempts (delivery_id, n, owner, at, latency_us, class, http_status, error, response)
+				SELECT d.id, a.n, a.owner, a.at, a.latency_us, a.class, a.http_status, a.error, a.response
+				FROM d, unnest($14::int[], $15::text[], $16::timestamptz[], $17::bigint[], $18::text[], $19::int[], $20::text[], $21::bytea[])
+					AS a(n, owner, at, latency_us, class, http_status, error, response)
+			)
+			SELECT count(*) FROM d`,
+				append([]any{d.ID, d.EventID, text(d.Destination), string(d.Status), d.Attempts, d.NextAttemptAt,
+					string(d.LastClass), d.LastStatus, text(d.LastError), d.CreatedAt, d.UpdatedAt, nullTime(d.QueuedAt), nullTime(d.CompletedAt)},
+					attemptColumns(attempts[i])...)...)
+		}
+		br := tx.SendBatch(ctx, b)
+		defer br.Close()
+		for range ds {
+			var n int
+			if err := br.QueryRow().Scan(&n); err != nil {
+				return err
+			}
+			inserted += n
+		}
+		return br.Close()
+	})
+	if err != nil {
+		return 0, storeError("import deliveries", err)
+	}
+	return inserted, nil
+}
+
+// attemptColumns returns the arrays $14..$21 of ImportDeliveries' query.
+func attemptColumns(as []*hookwatch.Attempt) []any {
+	n := len(as)
+	ns, owners, at, latency, classes := make([]int32, n), make([]string, n), make([]time.Time, n), make([]int64, n), make([]string, n)
+	statuses, errs, responses := make([]int32, n), make([]string, n), make([][]byte, n)
+	for i, a := range as {
+		ns[i], owners[i], at[i], latency[i], classes[i] = int32(a.N), text(a.Owner), a.At, a.Latency.Microseconds(), string(a.Class)
+		statuses[i], errs[i], responses[i] = int32(a.StatusCode), text(a.Error), a.Response
+		if responses[i] == nil {
+			responses[i] = []byte{}
+		}
+	}
+	return []any{ns, owners, at, latency, classes, statuses, errs, responses}
+}
+
+// ImportDestinationStates stores destination states (pause, disablement,
+// circuit) not already present.
+func (s *Store) ImportDestinationStates(ctx context.Context, states map[string]hookwatch.DestinationState) error {
+	for _, st := range states {
+		if _, err := s.pool.Exec(ctx, `INSERT INTO destination_state (name, paused, disabled_at, disabled_reason, circuit, failures, probe_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (name) DO NOTHING`,
+			text(st.Name), st.Paused, nullTime(st.DisabledAt), text(st.DisabledReason), string(st.Circuit), st.Failures,
+			nullTime(st.ProbeAt), st.UpdatedAt); err != nil {
+			return storeError("import destination states", err)
+		}
+	}
+	return nil
+}
+
+// ImportReplays stores replay records not already present.
+func (s *Store) ImportReplays(ctx context.Context, rs []*hookwatch.Replay) error {
+	for _, r := range rs {
+		filter, err := json.Marshal(r.Filter)
+		if err != nil {
+			return fmt.Errorf("postgres: import replays: %w", err)
+		}
+		if _, err := s.pool.Exec(ctx, `INSERT INTO replays (id, actor, at, filter, rate, count) VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (id) DO NOTHING`, r.ID, text(r.Actor), r.At, text(string(filter)), r.Rate, r.Count); err != nil {
+			return storeError("import replays", err)
+		}
+	}
+	return nil
+}
+
+// CountPresent counts how many of ids exist in table ("events" or
+// "deliveries"), and how many attempts those deliveries have: the copy's
+// verification.
+func (s *Store) CountPresent(ctx context.Context, table string, ids []string) (rows, attempts int, err error) {
+	switch table {
+	case "events":
+		err = s.pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE id = ANY($1)`, ids).Scan(&rows)
+	case "deliveries":
+		err = s.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM deliveries WHERE id = ANY($1)),
+			(SELECT count(*) FROM attempts WHERE delivery_id = ANY($1))`, ids).Scan(&rows, &attempts)
+	default:
+		return 0, 0, fmt.Errorf("postgres: count present: unknown table %q", table)
+	}
+	if err != nil {
+		return 0, 0, storeError("count present", err)
+	}
+	return rows, attempts, nil
+}
