@@ -7,7 +7,11 @@ import "context"
 type Store interface {
 	EventStore
 	DeliveryStore
+	IssueStore
+	AlertStore
+	HealthStore
 	QuarantineStore
+	UserStore
 
 	// Ping checks that the store can be reached and written; /readyz uses it.
 	// It returns an error with code EUNAVAILABLE when it cannot.

@@ -23,6 +23,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Events", func(t *testing.T) { testEvents(t, open) })
 	t.Run("Deliveries", func(t *testing.T) { testDeliveries(t, open) })
 	t.Run("Quarantine", func(t *testing.T) { testQuarantine(t, open) })
+	t.Run("Users", func(t *testing.T) { testUsers(t, open) })
 }
 
 // base is a fixed time for test events, with microseconds (the stores'
