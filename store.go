@@ -7,9 +7,6 @@ import "context"
 type Store interface {
 	EventStore
 	DeliveryStore
-	IssueStore
-	AlertStore
-	HealthStore
 	QuarantineStore
 	UserStore
 
