@@ -38,6 +38,10 @@ type Config struct {
 	Ingest Ingest `yaml:"ingest"`
 	// Sources are the webhook senders, each received on POST /in/{name}.
 	Sources []Source `yaml:"sources"`
+	// Destinations are the apps events are delivered to.
+	Destinations []Destination `yaml:"destinations"`
+	// Routes say which sources' events go to which destinations.
+	Routes []Route `yaml:"routes"`
 
 	// lines maps a field path ("sources[0].provider") to its line in the file.
 	lines map[string]int
@@ -159,6 +163,7 @@ func (c *Config) setDefaults() {
 			s.DedupeHorizon = Duration(hookwatch.DefaultDedupeHorizon)
 		}
 	}
+	c.setDeliveryDefaults()
 }
 
 var sourceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
@@ -249,6 +254,7 @@ func (c *Config) Validate() error {
 			bad(p, "%v", err)
 		}
 	}
+	c.validateDelivery(bad)
 	if len(problems) > 0 {
 		return &hookwatch.Error{Code: hookwatch.EINVALID, Message: "config:\n  " + strings.Join(problems, "\n  ")}
 	}

@@ -1,0 +1,262 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/deliver"
+)
+
+// Destination is an app that receives events over HTTP(S).
+type Destination struct {
+	Name string `yaml:"name"`
+	URL  string `yaml:"url"`
+	// Timeout bounds one attempt; default 30s.
+	Timeout Duration `yaml:"timeout"`
+	// Headers are added to every request; their values may be credentials.
+	Headers map[string]string `yaml:"headers" secret:"true"`
+	// Secret signs requests the Standard Webhooks way: "whsec_" + base64.
+	Secret string `yaml:"secret" secret:"true"`
+	// MaxInFlight caps concurrent attempts; default 32.
+	MaxInFlight int `yaml:"max_in_flight"`
+	// RateLimit caps attempts per second; 0 is no limit.
+	RateLimit float64 `yaml:"rate_limit"`
+	// KeepHeaders are original provider headers passed on.
+	KeepHeaders []string `yaml:"keep_headers"`
+	Retry       Retry    `yaml:"retry"`
+	Circuit     Circuit  `yaml:"circuit"`
+}
+
+// Retry is a destination's retry policy; zero fields take the defaults of
+// docs/delivery.md.
+type Retry struct {
+	MaxAttempts int      `yaml:"max_attempts"`
+	MaxAge      Duration `yaml:"max_age"`
+	Initial     Duration `yaml:"initial"`
+	MaxBackoff  Duration `yaml:"max_backoff"`
+	// Classes overrides the behaviour of error classes by name
+	// (validation_error, permission_error, ...).
+	Classes map[string]ClassRetry `yaml:"classes"`
+}
+
+// ClassRetry is how one error class is retried.
+type ClassRetry struct {
+	// Retry false dead-letters at the first failure of the class.
+	Retry *bool `yaml:"retry"`
+	// MaxAttempts dead-letters once a failure of the class reaches it.
+	MaxAttempts int `yaml:"max_attempts"`
+}
+
+// Circuit configures a destination's circuit breaker.
+type Circuit struct {
+	// Failures is how many consecutive transient failures open it; default 10.
+	Failures int `yaml:"failures"`
+	// Cooldown is the wait before the first probe; default 30s.
+	Cooldown Duration `yaml:"cooldown"`
+}
+
+// Route sends a source's events to destinations, optionally only some
+// event types.
+type Route struct {
+	Source       string   `yaml:"source"`
+	Destinations []string `yaml:"destinations"`
+	// Types are globs of event types ("invoice.*"); empty means all.
+	Types []string `yaml:"types"`
+}
+
+// DeliverDestinations returns the destinations as the delivery engine
+// takes them.
+func (c *Config) DeliverDestinations() []deliver.Destination {
+	out := make([]deliver.Destination, 0, len(c.Destinations))
+	for _, d := range c.Destinations {
+		p := deliver.Policy{
+			MaxAttempts: d.Retry.MaxAttempts, MaxAge: d.Retry.MaxAge.D(),
+			Initial: d.Retry.Initial.D(), MaxBackoff: d.Retry.MaxBackoff.D(),
+		}
+		if len(d.Retry.Classes) > 0 {
+			p.Classes = map[hookwatch.ErrorClass]deliver.ClassPolicy{}
+			for name, cr := range d.Retry.Classes {
+				class := hookwatch.ErrorClass(name)
+				cp := deliver.DefaultClasses[class]
+				if cr.Retry != nil {
+					cp.Retry = *cr.Retry
+				}
+				if cr.MaxAttempts != 0 {
+					cp.MaxAttempts = cr.MaxAttempts
+				}
+				p.Classes[class] = cp
+			}
+		}
+		out = append(out, deliver.Destination{
+			Name: d.Name, URL: d.URL, Timeout: d.Timeout.D(), Headers: d.Headers, Secret: d.Secret,
+			MaxInFlight: d.MaxInFlight, RateLimit: d.RateLimit, KeepHeaders: d.KeepHeaders, Retry: p,
+			CircuitFailures: d.Circuit.Failures, CircuitCooldown: d.Circuit.Cooldown.D(),
+		})
+	}
+	return out
+}
+
+// Router returns the function that picks an event's destinations: every
+// route of the source whose types match (or that has none), each
+// destination once, in config order.
+func (c *Config) Router() func(source, eventType string) []string {
+	bySource := map[string][]Route{}
+	for _, r := range c.Routes {
+		bySource[r.Source] = append(bySource[r.Source], r)
+	}
+	return func(source, eventType string) []string {
+		var out []string
+		for _, r := range bySource[source] {
+			if !typeMatches(r.Types, eventType) {
+				continue
+			}
+		next:
+			for _, d := range r.Destinations {
+				for _, have := range out {
+					if have == d {
+						continue next
+					}
+				}
+				out = append(out, d)
+			}
+		}
+		return out
+	}
+}
+
+func typeMatches(globs []string, eventType string) bool {
+	if len(globs) == 0 {
+		return true
+	}
+	for _, g := range globs {
+		if ok, _ := path.Match(g, eventType); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Config) setDeliveryDefaults() {
+	for i := range c.Destinations {
+		d := &c.Destinations[i]
+		if d.Timeout == 0 {
+			d.Timeout = Duration(deliver.DefaultTimeout)
+		}
+		if d.MaxInFlight == 0 {
+			d.MaxInFlight = deliver.DefaultMaxInFlight
+		}
+	}
+}
+
+// validateDelivery checks destinations and routes.
+func (c *Config) validateDelivery(bad func(path, format string, args ...any)) {
+	names := map[string]bool{}
+	for i, d := range c.Destinations {
+		p := fmt.Sprintf("destinations[%d]", i)
+		switch {
+		case d.Name == "":
+			bad(p+".name", "a destination needs a name")
+		case !sourceName.MatchString(d.Name):
+			bad(p+".name", "%q: use lowercase letters, digits, - and _", d.Name)
+		case names[d.Name]:
+			bad(p+".name", "%q is used by two destinations", d.Name)
+		}
+		names[d.Name] = true
+		if u, err := url.Parse(d.URL); d.URL == "" {
+			bad(p+".url", "missing: the app's URL, e.g. http://127.0.0.1:3000/webhooks")
+		} else if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad(p+".url", "%q is not an http:// or https:// URL", redactURL(d.URL))
+		}
+		if d.Timeout.D() < time.Second || d.Timeout.D() > 5*time.Minute {
+			bad(p+".timeout", "%s is out of range (1s to 5m; Standard Webhooks senders use 15s to 30s)", FormatDuration(d.Timeout.D()))
+		}
+		if d.MaxInFlight < 0 || d.MaxInFlight > 10000 {
+			bad(p+".max_in_flight", "%d is out of range 1..10000", d.MaxInFlight)
+		}
+		if d.RateLimit < 0 {
+			bad(p+".rate_limit", "must not be negative (0 is no limit)")
+		}
+		if d.Secret == "" {
+			if v, ok := c.unset[p+".secret"]; ok {
+				bad(p+".secret", "environment variable %s is not set", v)
+			}
+		} else if _, err := deliver.ParseSecret(d.Secret); err != nil {
+			bad(p+".secret", "%v", err)
+		}
+		for k := range d.Headers {
+			if v, ok := c.unset[p+".headers."+k]; ok {
+				bad(p+".headers."+k, "environment variable %s is not set", v)
+			}
+		}
+		r := d.Retry
+		if r.MaxAttempts < 0 {
+			bad(p+".retry.max_attempts", "must not be negative (0 is no cap: max_age bounds retries)")
+		}
+		for _, f := range []struct {
+			name string
+			v    Duration
+		}{{"max_age", r.MaxAge}, {"initial", r.Initial}, {"max_backoff", r.MaxBackoff}} {
+			if f.v < 0 {
+				bad(p+".retry."+f.name, "must not be negative")
+			}
+		}
+		for name, cr := range r.Classes {
+			cp := p + ".retry.classes." + name
+			known := false
+			for _, k := range hookwatch.ErrorClasses {
+				known = known || string(k) == name
+			}
+			switch {
+			case !known:
+				var all []string
+				for _, k := range hookwatch.ErrorClasses {
+					if k != hookwatch.ClassGone {
+						all = append(all, string(k))
+					}
+				}
+				bad(cp, "unknown error class %q (known: %s)", name, strings.Join(all, ", "))
+			case name == string(hookwatch.ClassGone):
+				bad(cp, "410 Gone always disables the destination until it is resumed; it has no retry setting")
+			case cr.MaxAttempts < 0:
+				bad(cp+".max_attempts", "must not be negative")
+			}
+		}
+		if d.Circuit.Failures < 0 {
+			bad(p+".circuit.failures", "must not be negative")
+		}
+		if d.Circuit.Cooldown < 0 {
+			bad(p+".circuit.cooldown", "must not be negative")
+		}
+	}
+	sources := map[string]bool{}
+	for _, s := range c.Sources {
+		sources[s.Name] = true
+	}
+	for i, r := range c.Routes {
+		p := fmt.Sprintf("routes[%d]", i)
+		if !sources[r.Source] {
+			bad(p+".source", "no source named %q", r.Source)
+		}
+		if len(r.Destinations) == 0 {
+			bad(p+".destinations", "a route needs at least one destination")
+		}
+		for j, d := range r.Destinations {
+			if !names[d] {
+				known := make([]string, 0, len(c.Destinations))
+				for _, dd := range c.Destinations {
+					known = append(known, dd.Name)
+				}
+				bad(fmt.Sprintf("%s.destinations[%d]", p, j), "no destination named %q (destinations: %s)", d, strings.Join(known, ", "))
+			}
+		}
+		for j, g := range r.Types {
+			if _, err := path.Match(g, ""); err != nil || g == "" {
+				bad(fmt.Sprintf("%s.types[%d]", p, j), "%q is not a valid glob (e.g. \"invoice.*\")", g)
+			}
+		}
+	}
+}

@@ -1,0 +1,104 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookwatch/hookwatch"
+)
+
+const deliveryYAML = `
+sources:
+  - name: stripe
+    provider: stripe
+    secrets: ["whsec_test"]
+destinations:
+  - name: app
+    url: http://127.0.0.1:3000/webhooks
+    secret: "${APP_SECRET}"
+    headers: {Authorization: "Bearer ${APP_TOKEN:-t0k3n}"}
+    keep_headers: [Stripe-Signature]
+    rate_limit: 50
+    retry:
+      max_age: 1d
+      classes:
+        validation_error: {retry: false}
+        permission_error: {max_attempts: 10}
+  - name: audit
+    url: https://audit.example.com/in
+routes:
+  - source: stripe
+    destinations: [app]
+    types: ["invoice.*", "customer.created"]
+  - source: stripe
+    destinations: [audit, app]
+`
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestDeliveryConfig(t *testing.T) {
+	t.Parallel()
+	cfg, err := Parse([]byte(deliveryYAML), env(map[string]string{"APP_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := cfg.DeliverDestinations()
+	if len(ds) != 2 || ds[0].Timeout != 30*time.Second || ds[0].MaxInFlight != 32 || ds[0].RateLimit != 50 ||
+		ds[0].Headers["Authorization"] != "Bearer t0k3n" || ds[0].Retry.MaxAge != 24*time.Hour {
+		t.Fatalf("destinations = %+v", ds)
+	}
+	if cp := ds[0].Retry.Classes[hookwatch.ClassValidation]; cp.Retry {
+		t.Errorf("validation_error: %+v, want retry off", cp)
+	}
+	if cp := ds[0].Retry.Classes[hookwatch.ClassPermission]; !cp.Retry || cp.MaxAttempts != 10 {
+		t.Errorf("permission_error: %+v, want retry up to 10", cp)
+	}
+	route := cfg.Router()
+	for _, tc := range []struct{ source, typ, want string }{
+		{"stripe", "invoice.paid", "[app audit]"},
+		{"stripe", "customer.created", "[app audit]"},
+		{"stripe", "charge.failed", "[audit app]"},
+		{"github", "push", "[]"},
+	} {
+		if got := fmt.Sprint(route(tc.source, tc.typ)); got != tc.want {
+			t.Errorf("route(%s, %s) = %s, want %s", tc.source, tc.typ, got, tc.want)
+		}
+	}
+	out, err := cfg.Redacted()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "MfKQ9r8") || strings.Contains(string(out), "t0k3n") {
+		t.Errorf("config show leaks a destination secret or header:\n%s", out)
+	}
+}
+
+func TestDeliveryConfigErrors(t *testing.T) {
+	t.Parallel()
+	bad := strings.NewReplacer(
+		"url: http://127.0.0.1:3000/webhooks", "url: ftp://nope",
+		`types: ["invoice.*", "customer.created"]`, `types: ["invoice.[*"]`,
+		"destinations: [audit, app]", "destinations: [audit, missing]",
+		"validation_error: {retry: false}", "validation_eror: {retry: false}",
+	).Replace(deliveryYAML)
+	_, err := Parse([]byte(bad), env(nil))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		`line 8: destinations[0].url: "ftp://nope" is not an http:// or https:// URL`,
+		"line 9: destinations[0].secret: environment variable APP_SECRET is not set",
+		`line 25: routes[1].destinations[1]: no destination named "missing"`,
+		`line 23: routes[0].types[0]: "invoice.[*" is not a valid glob`,
+		`line 16: destinations[0].retry.classes.validation_eror: unknown error class "validation_eror"`,
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
+	}
+}
