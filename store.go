@@ -7,6 +7,9 @@ import "context"
 type Store interface {
 	EventStore
 	DeliveryStore
+	IssueStore
+	AlertStore
+	HealthStore
 	QuarantineStore
 	UserStore
 

@@ -1,0 +1,349 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hookwatch/hookwatch"
+	"github.com/jackc/pgx/v5"
+)
+
+// AlertStates returns every stored alert state.
+func (s *Store) AlertStates(ctx context.Context) ([]hookwatch.AlertState, error) {
+	rows, err := s.pool.Query(ctx, `SELECT rule, subject, status, since, notified_at, value, summary, updated_at FROM alert_states ORDER BY rule, subject`)
+	if err != nil {
+		return nil, storeError("alert states", err)
+	}
+	defer rows.Close()
+	var out []hookwatch.AlertState
+	for rows.Next() {
+		var a hookwatch.AlertState
+		var status string
+		var since, notified *time.Time
+		if err := rows.Scan(&a.Rule, &a.Subject, &status, &since, &notified, &a.Value, &a.Summary, &a.UpdatedAt); err != nil {
+			return nil, storeError("alert states", err)
+		}
+		a.Status, a.Since, a.NotifiedAt, a.UpdatedAt = hookwatch.AlertStatus(status), utc(since), utc(notified), a.UpdatedAt.UTC()
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeError("alert states", err)
+	}
+	return out, nil
+}
+
+// utc is fromNull in UTC.
+func utc(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// SaveAlerts stores alert states and queues notifications in one transaction.
+func (s *Store) SaveAlerts(ctx context.Context, states []hookwatch.AlertState, queue []*hookwatch.Notification) error {
+	if len(states) == 0 && len(queue) == 0 {
+		return nil
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		for _, a := range states {
+			if _, err := tx.Exec(ctx, `INSERT INTO alert_states (rule, subject, status, since, notified_at, value, summary, updated_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (rule, subject) DO UPDATE SET status = excluded.status,
+				since = excluded.since, notified_at = excluded.notified_at, value = excluded.value, summary = excluded.summary,
+				updated_at = excluded.updated_at`, text(a.Rule), text(a.Subject), string(a.Status), nullTime(a.Since), nullTime(a.NotifiedAt),
+				a.Value, text(truncate(a.Summary, 1000)), a.UpdatedAt); err != nil {
+				return err
+			}
+		}
+		for _, n := range queue {
+			n.Status = hookwatch.NotificationQueued
+			if err := upsertNotification(ctx, tx, n); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return storeError("save alerts", err)
+	}
+	return nil
+}
+
+const notificationColumns = `id, channel, rule, subject, kind, summary, value, threshold, issue_id, status, attempts, error, created_at, sent_at`
+
+func upsertNotification(ctx context.Context, tx pgx.Tx, n *hookwatch.Notification) error {
+	_, err := tx.Exec(ctx, `INSERT INTO notifications (`+notificationColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+		ON CONFLICT (id) DO UPDATE SET status = excluded.status, attempts = excluded.attempts, error = excluded.error, sent_at = excluded.sent_at`,
+		n.ID, text(n.Channel), text(n.Rule), text(n.Subject), string(n.Kind), text(truncate(n.Summary, 2000)), n.Value, n.Threshold,
+		text(n.IssueID), string(n.Status), n.Attempts, text(truncate(n.Error, 1000)), n.CreatedAt, nullTime(n.SentAt))
+	return err
+}
+
+func (s *Store) queryNotifications(ctx context.Context, q string, args ...any) ([]*hookwatch.Notification, error) {
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, storeError("notifications", err)
+	}
+	defer rows.Close()
+	var out []*hookwatch.Notification
+	for rows.Next() {
+		var n hookwatch.Notification
+		var kind, status string
+		var sent *time.Time
+		if err := rows.Scan(&n.ID, &n.Channel, &n.Rule, &n.Subject, &kind, &n.Summary, &n.Value, &n.Threshold, &n.IssueID,
+			&status, &n.Attempts, &n.Error, &n.CreatedAt, &sent); err != nil {
+			return nil, storeError("notifications", err)
+		}
+		n.Kind, n.Status, n.CreatedAt, n.SentAt = hookwatch.NotificationKind(kind), hookwatch.NotificationStatus(status), n.CreatedAt.UTC(), utc(sent)
+		out = append(out, &n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeError("notifications", err)
+	}
+	return out, nil
+}
+
+// QueuedNotifications returns the outbox, oldest first.
+func (s *Store) QueuedNotifications(ctx context.Context) ([]*hookwatch.Notification, error) {
+	return s.queryNotifications(ctx, `SELECT `+notificationColumns+` FROM notifications WHERE status = 'queued' ORDER BY created_at, id`)
+}
+
+// RecordNotifications inserts or updates notifications in the history.
+func (s *Store) RecordNotifications(ctx context.Context, ns []*hookwatch.Notification) error {
+	if len(ns) == 0 {
+		return nil
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		for _, n := range ns {
+			if err := upsertNotification(ctx, tx, n); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return storeError("record notifications", err)
+	}
+	return nil
+}
+
+// ListNotifications returns the alert history, newest first.
+func (s *Store) ListNotifications(ctx context.Context, f hookwatch.NotificationFilter) ([]*hookwatch.Notification, error) {
+	conds, args := []string{"true"}, []any{}
+	add := func(c string, a any) {
+		args = append(args, a)
+		conds = append(conds, fmt.Sprintf(c, len(args)))
+	}
+	if f.Channel != "" {
+		add("channel = $%d", text(f.Channel))
+	}
+	if f.Rule != "" {
+		add("rule = $%d", text(f.Rule))
+	}
+	if f.Status != "" {
+		add("status = $%d", string(f.Status))
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	args = append(args, limit)
+	return s.queryNotifications(ctx, `SELECT `+notificationColumns+` FROM notifications WHERE `+strings.Join(conds, " AND ")+
+		fmt.Sprintf(` ORDER BY created_at DESC, id DESC LIMIT $%d`, len(args)), args...)
+}
+
+// AcquireLease takes or renews a lease.
+func (s *Store) AcquireLease(ctx context.Context, name, owner string, now time.Time, ttl time.Duration) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `INSERT INTO leases (name, owner, until) VALUES ($1, $2, $3)
+		ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
+		WHERE leases.owner = excluded.owner OR leases.until <= $4`, text(name), text(owner), now.Add(ttl), now)
+	if err != nil {
+		return false, storeError("acquire lease", err)
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
+// ReleaseLease gives up a lease held by owner.
+func (s *Store) ReleaseLease(ctx context.Context, name, owner string) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM leases WHERE name = $1 AND owner = $2`, text(name), text(owner)); err != nil {
+		return storeError("release lease", err)
+	}
+	return nil
+}
+
+// latencySQL returns the columns that bucket the processing time
+// expression lat (an interval) cumulatively by hookwatch.LatencyBuckets.
+func latencySQL(lat string) string {
+	var b strings.Builder
+	for _, d := range hookwatch.LatencyBuckets {
+		fmt.Fprintf(&b, ", count(*) FILTER (WHERE %s <= interval '%d microseconds')", lat, d.Microseconds())
+	}
+	return b.String()
+}
+
+// Traffic computes the figures of a window; see hookwatch.HealthStore.
+func (s *Store) Traffic(ctx context.Context, q hookwatch.TrafficQuery) ([]hookwatch.Traffic, error) {
+	type key struct{ src, dst string }
+	m := map[key]*hookwatch.Traffic{}
+	var order []key
+	get := func(src, dst string) *hookwatch.Traffic {
+		k := key{src, dst}
+		if r, ok := m[k]; ok {
+			return r
+		}
+		r := &hookwatch.Traffic{Source: src, Destination: dst}
+		m[k], order = r, append(order, k)
+		return r
+	}
+	each := func(sql string, args []any, f func(pgx.Rows) error) error {
+		rows, err := s.pool.Query(ctx, sql, args...)
+		if err != nil {
+			return storeError("health", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := f(rows); err != nil {
+				return storeError("health", err)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return storeError("health", err)
+		}
+		return nil
+	}
+	args := []any{q.Since, q.Until, q.Test}
+	if err := each(`SELECT source, count(*) FROM events WHERE received_at >= $1 AND received_at < $2 AND ($3 OR NOT test)
+		GROUP BY source ORDER BY source`, args, func(r pgx.Rows) error {
+		var src string
+		var n int
+		if err := r.Scan(&src, &n); err != nil {
+			return err
+		}
+		get(src, "").Accepted = n
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	// Processing time counts from the event's receipt, or from its replay
+	// (greatest ignores a NULL queued_at: never replayed).
+	const lat = `(d.completed_at - greatest(e.received_at, d.queued_at))`
+	nb := len(hookwatch.LatencyBuckets)
+	if err := each(`SELECT e.source, d.destination, count(*), coalesce(sum(extract(epoch FROM `+lat+`) * 1000000), 0)::bigint`+latencySQL(lat)+`
+		FROM deliveries d JOIN events e ON e.id = d.event_id
+		WHERE d.status = 'succeeded' AND d.completed_at >= $1 AND d.completed_at < $2 AND ($3 OR NOT e.test)
+		GROUP BY e.source, d.destination ORDER BY e.source, d.destination`, args, func(r pgx.Rows) error {
+		var src, dst string
+		var n int
+		var sum int64
+		cum := make([]int, nb)
+		dest := []any{&src, &dst, &n, &sum}
+		for i := range cum {
+			dest = append(dest, &cum[i])
+		}
+		if err := r.Scan(dest...); err != nil {
+			return err
+		}
+		t := get(src, dst)
+		t.Delivered, t.LatencySum = n, time.Duration(sum)*time.Microsecond
+		t.Latency = decumulate(cum, n)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := each(`SELECT e.source, d.destination, a.class, count(*)
+		FROM attempts a JOIN deliveries d ON d.id = a.delivery_id JOIN events e ON e.id = d.event_id
+		WHERE a.at >= $1 AND a.at < $2 AND a.class <> '' AND ($3 OR NOT e.test)
+		GROUP BY e.source, d.destination, a.class ORDER BY e.source, d.destination, a.class`, args, func(r pgx.Rows) error {
+		var src, dst, class string
+		var n int
+		if err := r.Scan(&src, &dst, &class, &n); err != nil {
+			return err
+		}
+		t := get(src, dst)
+		if t.Failed == nil {
+			t.Failed = map[hookwatch.ErrorClass]int{}
+		}
+		t.Failed[hookwatch.ErrorClass(class)] = n
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := each(`SELECT e.source, d.destination, count(*) FROM deliveries d JOIN events e ON e.id = d.event_id
+		WHERE d.status = 'dead' AND d.completed_at >= $1 AND d.completed_at < $2 AND ($3 OR NOT e.test)
+		GROUP BY e.source, d.destination ORDER BY e.source, d.destination`, args, func(r pgx.Rows) error {
+		var src, dst string
+		var n int
+		if err := r.Scan(&src, &dst, &n); err != nil {
+			return err
+		}
+		get(src, dst).DeadLetters = n
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if q.Within > 0 {
+		w := q.Within
+		if err := each(`SELECT e.source, d.destination, count(*),
+			count(*) FILTER (WHERE d.status = 'succeeded' AND d.completed_at - e.received_at <= $4 * interval '1 microsecond')
+			FROM events e JOIN deliveries d ON d.event_id = e.id
+			WHERE e.received_at >= $1 AND e.received_at < $2 AND ($3 OR NOT e.test)
+			GROUP BY e.source, d.destination ORDER BY e.source, d.destination`,
+			[]any{q.Since.Add(-w), q.Until.Add(-w), q.Test, w.Microseconds()}, func(r pgx.Rows) error {
+				var src, dst string
+				var total, good int
+				if err := r.Scan(&src, &dst, &total, &good); err != nil {
+					return err
+				}
+				t := get(src, dst)
+				t.SLOTotal, t.SLOGood = total, good
+				return nil
+			}); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]hookwatch.Traffic, 0, len(order))
+	for _, k := range order {
+		out = append(out, *m[k])
+	}
+	return out, nil
+}
+
+// decumulate turns cumulative bucket counts into per-bucket counts, the
+// last element counting those over every bound.
+func decumulate(cum []int, total int) []int {
+	out := make([]int, len(cum)+1)
+	prev := 0
+	for i, c := range cum {
+		out[i] = c - prev
+		prev = c
+	}
+	out[len(cum)] = total - prev
+	return out
+}
+
+// Backlogs returns pending deliveries by (source, destination).
+func (s *Store) Backlogs(ctx context.Context, test bool) ([]hookwatch.Backlog, error) {
+	rows, err := s.pool.Query(ctx, `SELECT e.source, d.destination, count(*), min(coalesce(d.queued_at, d.created_at))
+		FROM deliveries d JOIN events e ON e.id = d.event_id
+		WHERE d.status = 'pending' AND ($1 OR NOT e.test)
+		GROUP BY e.source, d.destination ORDER BY e.source, d.destination`, test)
+	if err != nil {
+		return nil, storeError("backlogs", err)
+	}
+	defer rows.Close()
+	var out []hookwatch.Backlog
+	for rows.Next() {
+		var b hookwatch.Backlog
+		if err := rows.Scan(&b.Source, &b.Destination, &b.Pending, &b.Oldest); err != nil {
+			return nil, storeError("backlogs", err)
+		}
+		b.Oldest = b.Oldest.UTC()
+		out = append(out, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeError("backlogs", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,264 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hookwatch/hookwatch"
+	"github.com/jackc/pgx/v5"
+)
+
+// Issues, alert state and health figures: the same semantics as the SQLite
+// store's, checked by storetest.
+
+const issueColumns = `id, fingerprint, kind, source, destination, class, status, priority, test, first_seen, last_seen,
+	count, events, dead_letters, last_message, last_event_id, regression, regressed_at, resolved_at, updated_at`
+
+func scanIssue(row pgx.Row) (*hookwatch.Issue, error) {
+	var (
+		i                      hookwatch.Issue
+		kind, status, priority string
+		regressed, resolved    *time.Time
+	)
+	if err := row.Scan(&i.ID, &i.Fingerprint, &kind, &i.Source, &i.Destination, &i.Class, &status, &priority, &i.Test,
+		&i.FirstSeen, &i.LastSeen, &i.Count, &i.Events, &i.DeadLetters, &i.LastMessage, &i.LastEventID, &i.Regression,
+		&regressed, &resolved, &i.UpdatedAt); err != nil {
+		return nil, err
+	}
+	i.Kind, i.Status, i.Priority = hookwatch.FailureKind(kind), hookwatch.IssueStatus(status), hookwatch.Priority(priority)
+	i.FirstSeen, i.LastSeen, i.UpdatedAt = i.FirstSeen.UTC(), i.LastSeen.UTC(), i.UpdatedAt.UTC()
+	i.RegressedAt, i.ResolvedAt = fromNull(regressed).UTC(), fromNull(resolved).UTC()
+	if regressed == nil {
+		i.RegressedAt = time.Time{}
+	}
+	if resolved == nil {
+		i.ResolvedAt = time.Time{}
+	}
+	return &i, nil
+}
+
+// RecordFailures groups failures into issues; see hookwatch.IssueStore.
+// Instances recording the same new fingerprint at once meet on its unique
+// index: one inserts, the other finds the row and locks it.
+func (s *Store) RecordFailures(ctx context.Context, fs []hookwatch.Failure) ([]hookwatch.IssueChange, error) {
+	if len(fs) == 0 {
+		return nil, nil
+	}
+	var changes []hookwatch.IssueChange
+	err := retry(ctx, func() error {
+		changes = make([]hookwatch.IssueChange, len(fs))
+		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			for n, f := range fs {
+				fp := text(f.Fingerprint())
+				tag, err := tx.Exec(ctx, `INSERT INTO issues (id, fingerprint, kind, source, destination, class, status, priority,
+					test, first_seen, last_seen, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'open', 'medium', $7, $8, $8, $8)
+					ON CONFLICT (fingerprint) DO NOTHING`,
+					hookwatch.NewID("iss", f.At), fp, string(f.Kind), text(f.Source), text(f.Destination), text(f.Class), f.Test, f.At)
+				if err != nil {
+					return err
+				}
+				isNew := tag.RowsAffected() > 0
+				i, err := scanIssue(tx.QueryRow(ctx, `SELECT `+issueColumns+` FROM issues WHERE fingerprint = $1 FOR UPDATE`, fp))
+				if err != nil {
+					return err
+				}
+				if isNew {
+					changes[n].New = true
+				}
+				var seen bool
+				if f.EventID != "" {
+					if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM failures WHERE issue_id = $1 AND event_id = $2)`,
+						i.ID, text(f.EventID)).Scan(&seen); err != nil {
+						return err
+					}
+					if !seen {
+						i.Events++
+					}
+				}
+				if f.Kind == hookwatch.FailureDeadLetter {
+					i.DeadLetters++
+				}
+				if i.Status == hookwatch.IssueResolved {
+					i.Status, i.Regression, i.RegressedAt = hookwatch.IssueOpen, true, f.At
+					changes[n].Regressed = true
+				}
+				if f.At.After(i.LastSeen) || i.Count == 0 {
+					i.LastSeen, i.Kind, i.LastMessage, i.LastEventID = f.At, f.Kind, text(truncate(f.Message, 500)), text(f.EventID)
+				}
+				i.Count++
+				i.UpdatedAt = f.At
+				if _, err := tx.Exec(ctx, `UPDATE issues SET kind = $1, status = $2, last_seen = $3, count = $4, events = $5,
+					dead_letters = $6, last_message = $7, last_event_id = $8, regression = $9, regressed_at = $10, updated_at = $11
+					WHERE id = $12`, string(i.Kind), string(i.Status), i.LastSeen, i.Count, i.Events, i.DeadLetters, i.LastMessage,
+					i.LastEventID, i.Regression, nullTime(i.RegressedAt), i.UpdatedAt, i.ID); err != nil {
+					return err
+				}
+				if _, err := tx.Exec(ctx, `INSERT INTO failures (issue_id, kind, source, destination, class, event_id, delivery_id, test, at, message)
+					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, i.ID, string(f.Kind), text(f.Source), text(f.Destination),
+					text(f.Class), text(f.EventID), text(f.DeliveryID), f.Test, f.At, text(truncate(f.Message, 500))); err != nil {
+					return err
+				}
+				changes[n].Issue = i
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, storeError("record failures", err)
+	}
+	return changes, nil
+}
+
+// GetIssue returns an issue with its comments.
+func (s *Store) GetIssue(ctx context.Context, id string) (*hookwatch.Issue, error) {
+	return getIssue(ctx, s.pool, id)
+}
+
+type queryer interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+func getIssue(ctx context.Context, q queryer, id string) (*hookwatch.Issue, error) {
+	i, err := scanIssue(q.QueryRow(ctx, `SELECT `+issueColumns+` FROM issues WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, hookwatch.Errorf(hookwatch.ENOTFOUND, "issue %s not found", id)
+	} else if err != nil {
+		return nil, storeError("get issue", err)
+	}
+	rows, err := q.Query(ctx, `SELECT id, author, at, body FROM issue_comments WHERE issue_id = $1 ORDER BY at, seq`, id)
+	if err != nil {
+		return nil, storeError("get issue comments", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c hookwatch.IssueComment
+		if err := rows.Scan(&c.ID, &c.Author, &c.At, &c.Body); err != nil {
+			return nil, storeError("get issue comments", err)
+		}
+		c.At = c.At.UTC()
+		i.Comments = append(i.Comments, &c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeError("get issue comments", err)
+	}
+	return i, nil
+}
+
+// ListIssues returns issues matching f, most recently seen first.
+func (s *Store) ListIssues(ctx context.Context, f hookwatch.IssueFilter) ([]*hookwatch.Issue, error) {
+	var conds []string
+	var args []any
+	add := func(c string, a any) {
+		args = append(args, a)
+		conds = append(conds, fmt.Sprintf(c, len(args)))
+	}
+	if f.Status != "" {
+		add("status = $%d", string(f.Status))
+	}
+	if f.Source != "" {
+		add("source = $%d", text(f.Source))
+	}
+	if f.Destination != "" {
+		add("destination = $%d", text(f.Destination))
+	}
+	if f.Class != "" {
+		add("class = $%d", text(f.Class))
+	}
+	if f.Priority != "" {
+		add("priority = $%d", string(f.Priority))
+	}
+	if f.Test != nil {
+		add("test = $%d", *f.Test)
+	}
+	where := "true"
+	if len(conds) > 0 {
+		where = strings.Join(conds, " AND ")
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	args = append(args, limit)
+	rows, err := s.pool.Query(ctx, `SELECT `+issueColumns+` FROM issues WHERE `+where+
+		fmt.Sprintf(` ORDER BY last_seen DESC, id DESC LIMIT $%d`, len(args)), args...)
+	if err != nil {
+		return nil, storeError("list issues", err)
+	}
+	defer rows.Close()
+	var out []*hookwatch.Issue
+	for rows.Next() {
+		i, err := scanIssue(rows)
+		if err != nil {
+			return nil, storeError("list issues", err)
+		}
+		out = append(out, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeError("list issues", err)
+	}
+	return out, nil
+}
+
+// UpdateIssue changes an issue's status or priority, or comments on it.
+func (s *Store) UpdateIssue(ctx context.Context, id string, u hookwatch.IssueUpdate) (*hookwatch.Issue, error) {
+	if err := hookwatch.ValidateIssueUpdate(u); err != nil {
+		return nil, err
+	}
+	var got *hookwatch.Issue
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		i, err := scanIssue(tx.QueryRow(ctx, `SELECT `+issueColumns+` FROM issues WHERE id = $1 FOR UPDATE`, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return hookwatch.Errorf(hookwatch.ENOTFOUND, "issue %s not found", id)
+		} else if err != nil {
+			return err
+		}
+		for _, body := range hookwatch.ApplyIssueUpdate(i, u) {
+			if _, err := tx.Exec(ctx, `INSERT INTO issue_comments (id, issue_id, author, at, body) VALUES ($1, $2, $3, $4, $5)`,
+				hookwatch.NewID("cmt", u.Now), id, text(u.Actor), u.Now, text(body)); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE issues SET status = $1, priority = $2, resolved_at = $3, updated_at = $4 WHERE id = $5`,
+			string(i.Status), string(i.Priority), nullTime(i.ResolvedAt), i.UpdatedAt, id); err != nil {
+			return err
+		}
+		got, err = getIssue(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		if hookwatch.ErrorCode(err) != hookwatch.EINTERNAL {
+			return nil, err
+		}
+		return nil, storeError("update issue", err)
+	}
+	return got, nil
+}
+
+// CountFailures counts failures in [since, until).
+func (s *Store) CountFailures(ctx context.Context, since, until time.Time, test bool) ([]hookwatch.FailureCount, error) {
+	rows, err := s.pool.Query(ctx, `SELECT kind, source, destination, class, count(*) FROM failures
+		WHERE at >= $1 AND at < $2 AND ($3 OR NOT test) GROUP BY kind, source, destination, class ORDER BY kind, source, destination, class`,
+		since, until, test)
+	if err != nil {
+		return nil, storeError("count failures", err)
+	}
+	defer rows.Close()
+	var out []hookwatch.FailureCount
+	for rows.Next() {
+		var c hookwatch.FailureCount
+		var kind string
+		if err := rows.Scan(&kind, &c.Source, &c.Destination, &c.Class, &c.Count); err != nil {
+			return nil, storeError("count failures", err)
+		}
+		c.Kind = hookwatch.FailureKind(kind)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeError("count failures", err)
+	}
+	return out, nil
+}

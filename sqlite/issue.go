@@ -1,0 +1,257 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hookwatch/hookwatch"
+)
+
+const issueColumns = `id, fingerprint, kind, source, destination, class, status, priority, test, first_seen, last_seen,
+	count, events, dead_letters, last_message, last_event_id, regression, regressed_at, resolved_at, updated_at`
+
+func scanIssue(row interface{ Scan(...any) error }) (*hookwatch.Issue, error) {
+	var (
+		i                                   hookwatch.Issue
+		kind, status, priority              string
+		first, last, regressed, res, update int64
+	)
+	if err := row.Scan(&i.ID, &i.Fingerprint, &kind, &i.Source, &i.Destination, &i.Class, &status, &priority, &i.Test,
+		&first, &last, &i.Count, &i.Events, &i.DeadLetters, &i.LastMessage, &i.LastEventID, &i.Regression,
+		&regressed, &res, &update); err != nil {
+		return nil, err
+	}
+	i.Kind, i.Status, i.Priority = hookwatch.FailureKind(kind), hookwatch.IssueStatus(status), hookwatch.Priority(priority)
+	i.FirstSeen, i.LastSeen, i.RegressedAt = fromMicros(first), fromMicros(last), fromMicros(regressed)
+	i.ResolvedAt, i.UpdatedAt = fromMicros(res), fromMicros(update)
+	return &i, nil
+}
+
+// RecordFailures groups failures into issues; see hookwatch.IssueStore.
+func (s *Store) RecordFailures(ctx context.Context, fs []hookwatch.Failure) ([]hookwatch.IssueChange, error) {
+	if len(fs) == 0 {
+		return nil, nil
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, writeError("record failures: begin", err)
+	}
+	defer tx.Rollback()
+	changes := make([]hookwatch.IssueChange, len(fs))
+	for n, f := range fs {
+		fp := f.Fingerprint()
+		i, err := scanIssue(tx.QueryRowContext(ctx, `SELECT `+issueColumns+` FROM issues WHERE fingerprint = ?`, fp))
+		at := micros(f.At)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			i = &hookwatch.Issue{
+				ID: hookwatch.NewID("iss", f.At), Fingerprint: fp, Kind: f.Kind, Source: f.Source, Destination: f.Destination,
+				Class: f.Class, Status: hookwatch.IssueOpen, Priority: hookwatch.PriorityMedium, Test: f.Test,
+				FirstSeen: f.At, LastSeen: f.At, UpdatedAt: f.At,
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO issues (id, fingerprint, kind, source, destination, class, status, priority,
+				test, first_seen, last_seen, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				i.ID, fp, string(f.Kind), f.Source, f.Destination, f.Class, string(i.Status), string(i.Priority), f.Test, at, at, at); err != nil {
+				return nil, writeError("record failures: insert issue", err)
+			}
+			changes[n].New = true
+		case err != nil:
+			return nil, writeError("record failures: read issue", err)
+		}
+		newEvent := 0
+		if f.EventID != "" {
+			var seen int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM failures WHERE issue_id = ? AND event_id = ? LIMIT 1)`,
+				i.ID, f.EventID).Scan(&seen); err != nil {
+				return nil, writeError("record failures: affected events", err)
+			}
+			if seen == 0 {
+				newEvent = 1
+			}
+		}
+		dead := 0
+		if f.Kind == hookwatch.FailureDeadLetter {
+			dead = 1
+		}
+		if i.Status == hookwatch.IssueResolved {
+			i.Status, i.Regression, i.RegressedAt = hookwatch.IssueOpen, true, f.At
+			changes[n].Regressed = true
+		}
+		if f.At.After(i.LastSeen) || i.Count == 0 {
+			i.LastSeen, i.Kind, i.LastMessage, i.LastEventID = f.At, f.Kind, truncate(f.Message, 500), f.EventID
+		}
+		i.Count++
+		i.Events += newEvent
+		i.DeadLetters += dead
+		i.UpdatedAt = f.At
+		if _, err := tx.ExecContext(ctx, `UPDATE issues SET kind = ?, status = ?, last_seen = ?, count = ?, events = ?, dead_letters = ?,
+			last_message = ?, last_event_id = ?, regression = ?, regressed_at = ?, updated_at = ? WHERE id = ?`,
+			string(i.Kind), string(i.Status), micros(i.LastSeen), i.Count, i.Events, i.DeadLetters, i.LastMessage, i.LastEventID,
+			i.Regression, micros(i.RegressedAt), micros(i.UpdatedAt), i.ID); err != nil {
+			return nil, writeError("record failures: update issue", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO failures (issue_id, kind, source, destination, class, event_id, delivery_id, test, at, message)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, i.ID, string(f.Kind), f.Source, f.Destination, f.Class, f.EventID, f.DeliveryID,
+			f.Test, at, truncate(f.Message, 500)); err != nil {
+			return nil, writeError("record failures: insert failure", err)
+		}
+		cp := *i
+		changes[n].Issue = &cp
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, writeError("record failures: commit", err)
+	}
+	return changes, nil
+}
+
+// GetIssue returns an issue with its comments.
+func (s *Store) GetIssue(ctx context.Context, id string) (*hookwatch.Issue, error) {
+	return getIssue(ctx, s.r, id)
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+func getIssue(ctx context.Context, q querier, id string) (*hookwatch.Issue, error) {
+	i, err := scanIssue(q.QueryRowContext(ctx, `SELECT `+issueColumns+` FROM issues WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, hookwatch.Errorf(hookwatch.ENOTFOUND, "issue %s not found", id)
+	} else if err != nil {
+		return nil, fmt.Errorf("sqlite: get issue: %w", err)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT id, author, at, body FROM issue_comments WHERE issue_id = ? ORDER BY at, rowid`, id)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: get issue comments: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c hookwatch.IssueComment
+		var at int64
+		if err := rows.Scan(&c.ID, &c.Author, &at, &c.Body); err != nil {
+			return nil, fmt.Errorf("sqlite: get issue comments: %w", err)
+		}
+		c.At = fromMicros(at)
+		i.Comments = append(i.Comments, &c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: get issue comments: %w", err)
+	}
+	return i, nil
+}
+
+// ListIssues returns issues matching f, most recently seen first.
+func (s *Store) ListIssues(ctx context.Context, f hookwatch.IssueFilter) ([]*hookwatch.Issue, error) {
+	var conds []string
+	var args []any
+	add := func(c string, a any) { conds, args = append(conds, c), append(args, a) }
+	if f.Status != "" {
+		add("status = ?", string(f.Status))
+	}
+	if f.Source != "" {
+		add("source = ?", f.Source)
+	}
+	if f.Destination != "" {
+		add("destination = ?", f.Destination)
+	}
+	if f.Class != "" {
+		add("class = ?", f.Class)
+	}
+	if f.Priority != "" {
+		add("priority = ?", string(f.Priority))
+	}
+	if f.Test != nil {
+		add("test = ?", *f.Test)
+	}
+	where := "1 = 1"
+	if len(conds) > 0 {
+		where = strings.Join(conds, " AND ")
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+issueColumns+` FROM issues WHERE `+where+` ORDER BY last_seen DESC, id DESC LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list issues: %w", err)
+	}
+	defer rows.Close()
+	var out []*hookwatch.Issue
+	for rows.Next() {
+		i, err := scanIssue(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list issues: %w", err)
+		}
+		out = append(out, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list issues: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateIssue changes an issue's status or priority, or comments on it.
+func (s *Store) UpdateIssue(ctx context.Context, id string, u hookwatch.IssueUpdate) (*hookwatch.Issue, error) {
+	if err := hookwatch.ValidateIssueUpdate(u); err != nil {
+		return nil, err
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, writeError("update issue: begin", err)
+	}
+	defer tx.Rollback()
+	i, err := scanIssue(tx.QueryRowContext(ctx, `SELECT `+issueColumns+` FROM issues WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, hookwatch.Errorf(hookwatch.ENOTFOUND, "issue %s not found", id)
+	} else if err != nil {
+		return nil, writeError("update issue: read", err)
+	}
+	for _, body := range hookwatch.ApplyIssueUpdate(i, u) {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO issue_comments (id, issue_id, author, at, body) VALUES (?, ?, ?, ?, ?)`,
+			hookwatch.NewID("cmt", u.Now), id, u.Actor, micros(u.Now), body); err != nil {
+			return nil, writeError("update issue: comment", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE issues SET status = ?, priority = ?, resolved_at = ?, updated_at = ? WHERE id = ?`,
+		string(i.Status), string(i.Priority), micros(i.ResolvedAt), micros(i.UpdatedAt), id); err != nil {
+		return nil, writeError("update issue", err)
+	}
+	got, err := getIssue(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, writeError("update issue: commit", err)
+	}
+	return got, nil
+}
+
+// CountFailures counts failures in [since, until).
+func (s *Store) CountFailures(ctx context.Context, since, until time.Time, test bool) ([]hookwatch.FailureCount, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT kind, source, destination, class, count(*) FROM failures
+		WHERE at >= ? AND at < ? AND (? OR test = 0) GROUP BY kind, source, destination, class ORDER BY kind, source, destination, class`,
+		micros(since), micros(until), test)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: count failures: %w", err)
+	}
+	defer rows.Close()
+	var out []hookwatch.FailureCount
+	for rows.Next() {
+		var c hookwatch.FailureCount
+		var kind string
+		if err := rows.Scan(&kind, &c.Source, &c.Destination, &c.Class, &c.Count); err != nil {
+			return nil, fmt.Errorf("sqlite: count failures: %w", err)
+		}
+		c.Kind = hookwatch.FailureKind(kind)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: count failures: %w", err)
+	}
+	return out, nil
+}
