@@ -19,6 +19,14 @@ import (
 // set.
 func testURL(t testing.TB) string { return pgtest.URL(t) }
 
+func postgresOpen(t testing.TB) (*postgres.Store, error) {
+	s, err := postgres.Open(context.Background(), testURL(t))
+	if err == nil {
+		t.Cleanup(func() { s.Close() })
+	}
+	return s, err
+}
+
 func open(t *testing.T) hookwatch.Store {
 	t.Helper()
 	s, err := postgres.Open(context.Background(), testURL(t))
