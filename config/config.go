@@ -36,10 +36,14 @@ type Config struct {
 	Log Log `yaml:"log"`
 	// Ingest holds receive-path settings.
 	Ingest Ingest `yaml:"ingest"`
+	// Quarantine bounds the requests kept after failing verification.
+	Quarantine Quarantine `yaml:"quarantine"`
 	// Sources are the webhook senders, each received on POST /in/{name}.
 	Sources []Source `yaml:"sources"`
 	// Destinations are the apps events are delivered to.
 	Destinations []Destination `yaml:"destinations"`
+	// Alerts are the alert rules and notification channels.
+	Alerts Alerts `yaml:"alerts"`
 	// Routes say which sources' events go to which destinations.
 	Routes []Route `yaml:"routes"`
 
@@ -64,6 +68,19 @@ type Ingest struct {
 	RetryAfter Duration `yaml:"retry_after"`
 }
 
+// Quarantine bounds the requests kept after failing verification: they are
+// answered 401 all the same, and kept so that they can be verified again
+// and released once the config is fixed.
+type Quarantine struct {
+	// MaxCount is how many are kept at most (the newest).
+	MaxCount int `yaml:"max_count"`
+	// MaxAge is how long one is kept.
+	MaxAge Duration `yaml:"max_age"`
+	// MaxBody is how much of a body is kept; a request whose body was cut
+	// can no longer be verified nor released.
+	MaxBody ByteSize `yaml:"max_body"`
+}
+
 // Source is one webhook sender.
 type Source struct {
 	Name     string   `yaml:"name"`
@@ -80,7 +97,13 @@ type Source struct {
 	DedupeHorizon Duration `yaml:"dedupe_horizon"`
 	// Options are provider-specific settings (the hmac scheme's header...).
 	Options map[string]string `yaml:"options"`
+	// Quarantine, when false, keeps nothing of this source's rejected
+	// requests. Unset means true.
+	Quarantine *bool `yaml:"quarantine"`
 }
+
+// Quarantined reports whether the source's rejected requests are kept.
+func (s Source) Quarantined() bool { return s.Quarantine == nil || *s.Quarantine }
 
 // Defaults.
 const (
@@ -133,6 +156,7 @@ func Parse(data []byte, getenv func(string) (string, bool)) (*Config, error) {
 }
 
 func (c *Config) setDefaults() {
+	c.Alerts.setDefaults()
 	if c.Listen == "" {
 		c.Listen = DefaultListen
 	}
@@ -153,6 +177,15 @@ func (c *Config) setDefaults() {
 	}
 	if c.Ingest.RetryAfter == 0 {
 		c.Ingest.RetryAfter = Duration(5e9)
+	}
+	if c.Quarantine.MaxCount == 0 {
+		c.Quarantine.MaxCount = hookwatch.DefaultQuarantineMaxCount
+	}
+	if c.Quarantine.MaxAge == 0 {
+		c.Quarantine.MaxAge = Duration(hookwatch.DefaultQuarantineMaxAge)
+	}
+	if c.Quarantine.MaxBody == 0 {
+		c.Quarantine.MaxBody = hookwatch.DefaultQuarantineMaxBody
 	}
 	for i := range c.Sources {
 		s := &c.Sources[i]
@@ -205,6 +238,15 @@ func (c *Config) Validate() error {
 	if c.Ingest.MaxBatch < 1 || c.Ingest.MaxBatch > 10000 {
 		bad("ingest.max_batch", "%d is out of range 1..10000", c.Ingest.MaxBatch)
 	}
+	if c.Quarantine.MaxCount < 1 {
+		bad("quarantine.max_count", "must be positive (turn the quarantine off per source with quarantine: false)")
+	}
+	if c.Quarantine.MaxAge <= 0 {
+		bad("quarantine.max_age", "must be positive")
+	}
+	if c.Quarantine.MaxBody < 1 {
+		bad("quarantine.max_body", "must be positive")
+	}
 	seen := map[string]bool{}
 	for i, s := range c.Sources {
 		p := fmt.Sprintf("sources[%d]", i)
@@ -255,6 +297,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	c.validateDelivery(bad)
+	c.validateAlerts(bad)
 	if len(problems) > 0 {
 		return &hookwatch.Error{Code: hookwatch.EINVALID, Message: "config:\n  " + strings.Join(problems, "\n  ")}
 	}

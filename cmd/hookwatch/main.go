@@ -25,15 +25,18 @@ type command struct {
 
 // commands lists every subcommand by its path.
 var commands = map[string]command{
-	"serve":        {"receive, store and deliver webhooks (the server)", runServe},
-	"send":         {"sign a payload with a source's secret and post it to the server", runSend},
-	"config check": {"validate a config file and say what to fix", runConfigCheck},
-	"config show":  {"print the effective config with secrets redacted", runConfigShow},
-	"events list":  {"list stored events (filters: --source, --type, --since)", runEventsList},
-	"events show":  {"show one stored event with its headers and body", runEventsShow},
-	"migrate":      {"apply the store's pending schema migrations", runMigrate},
-	"store copy":   {"copy a store into PostgreSQL (resumable, verified by counts)", runStoreCopy},
-	"version":      {"print the version", runVersion},
+	"serve":              {"receive, store and deliver webhooks (the server)", runServe},
+	"send":               {"sign a payload with a source's secret and post it to the server", runSend},
+	"config check":       {"validate a config file and say what to fix", runConfigCheck},
+	"config show":        {"print the effective config with secrets redacted", runConfigShow},
+	"events list":        {"list stored events (filters: --source, --type, --since)", runEventsList},
+	"events show":        {"show one stored event with its headers and body", runEventsShow},
+	"quarantine list":    {"list rejected requests kept in quarantine (filters: --source, --reason, --status)", runQuarantineList},
+	"quarantine show":    {"show one quarantined request with its headers and body", runQuarantineShow},
+	"quarantine release": {"verify quarantined requests again with the current secrets and store those that pass", runQuarantineRelease},
+	"migrate":            {"apply the store's pending schema migrations", runMigrate},
+	"store copy":         {"copy a store into PostgreSQL (resumable, verified by counts)", runStoreCopy},
+	"version":            {"print the version", runVersion},
 }
 
 // Env is what a command may touch of the outside world: main builds it from

@@ -1,0 +1,303 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/config"
+	"github.com/hookwatch/hookwatch/ingest"
+	"github.com/hookwatch/hookwatch/provider"
+	"github.com/hookwatch/hookwatch/quarantine"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// ingestSources builds the configured sources with schemes of their own.
+func ingestSources(cfg *config.Config) ([]ingest.Source, error) {
+	sources := make([]ingest.Source, 0, len(cfg.Sources))
+	for _, s := range cfg.Sources {
+		scheme, err := provider.New(s.Provider, s.ProviderConfig())
+		if err != nil {
+			return nil, hookwatch.Errorf(hookwatch.EINVALID, "source %s: %v", s.Name, err)
+		}
+		sources = append(sources, ingest.Source{
+			Name: s.Name, Provider: s.Provider, Scheme: scheme,
+			MaxBody: int64(s.MaxBody), PublicURL: s.PublicURL, DedupeHorizon: s.DedupeHorizon.D(),
+		})
+	}
+	return sources, nil
+}
+
+// newQuarantineWriter starts the writer that keeps rejected requests, with
+// the config's bounds and per-source switches.
+func newQuarantineWriter(cfg *config.Config, store hookwatch.QuarantineStore, reg prometheus.Registerer, logger *slog.Logger) *quarantine.Writer {
+	skip := map[string]bool{}
+	for _, s := range cfg.Sources {
+		if !s.Quarantined() {
+			skip[s.Name] = true
+		}
+	}
+	return quarantine.NewWriter(quarantine.Options{
+		Store: store, MaxCount: cfg.Quarantine.MaxCount, MaxAge: cfg.Quarantine.MaxAge.D(),
+		MaxBody: int(cfg.Quarantine.MaxBody), Skip: skip, Logger: logger, Registerer: reg,
+	})
+}
+
+// newReleaser returns a releaser with the config's secrets (schemes of its
+// own, not the receive path's) and routes.
+func newReleaser(cfg *config.Config, store hookwatch.Store) (*quarantine.Releaser, error) {
+	sources, err := ingestSources(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &quarantine.Releaser{Store: store, Sources: sources, Router: cfg.Router()}, nil
+}
+
+// rejectHooks composes ingest.Options.Reject hooks (quarantine, error
+// tracker...): each is called in turn, and none may block for long.
+func rejectHooks(hooks ...func(context.Context, ingest.Rejection)) func(context.Context, ingest.Rejection) {
+	var hs []func(context.Context, ingest.Rejection)
+	for _, h := range hooks {
+		if h != nil {
+			hs = append(hs, h)
+		}
+	}
+	if len(hs) == 0 {
+		return nil
+	}
+	return func(ctx context.Context, r ingest.Rejection) {
+		for _, h := range hs {
+			h(ctx, r)
+		}
+	}
+}
+
+// quarantineAPI returns the admin API routes of the quarantine.
+func quarantineAPI(cfg *config.Config, store hookwatch.Store) (map[string]http.HandlerFunc, error) {
+	rl, err := newReleaser(cfg, store)
+	if err != nil {
+		return nil, err
+	}
+	return quarantine.API(store, rl), nil
+}
+
+func runQuarantineList(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "quarantine list", "Lists the requests that failed verification and were kept, newest first.")
+	path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
+	source := fs.String("source", "", "only this source")
+	reason := fs.String("reason", "", "only this reason (bad_signature, stale_timestamp, ...)")
+	status := fs.String("status", "all", "held, released or all")
+	since := fs.String("since", "", "only requests received since: a duration (30m, 24h, 7d) or an RFC 3339 time")
+	limit := fs.Int("limit", 50, "at most this many")
+	asJSON := fs.Bool("json", false, "print one JSON object per line")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	st, err := hookwatch.ParseQuarantineStatus(*status)
+	if err != nil {
+		return err
+	}
+	sinceT, err := parseSince(*since, time.Now())
+	if err != nil {
+		return err
+	}
+	store, err := openCLIStore(ctx, env, *path)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	qs, err := store.ListQuarantined(ctx, hookwatch.QuarantineFilter{Source: *source, Reason: *reason, Status: st, Since: sinceT, Limit: *limit})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSONLines(env.Stdout, qs, func(q *hookwatch.Quarantined) any { return quarantine.NewView(q, false) })
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tRECEIVED\tSOURCE\tREASON\tSTATUS\tSIZE\tDETAIL")
+	for _, q := range qs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", q.ID, q.ReceivedAt.Local().Format("2006-01-02 15:04:05"),
+			q.Source, q.Reason, quarantineStatus(q), len(q.Body), shorten(q.Detail, 60))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(qs) == 0 {
+		fmt.Fprintln(env.Stderr, "no quarantined requests match")
+	}
+	return nil
+}
+
+func quarantineStatus(q *hookwatch.Quarantined) string {
+	switch {
+	case q.Released() && q.Unverified:
+		return "released-unverified"
+	case q.Released():
+		return "released"
+	}
+	return "held"
+}
+
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return dash(s)
+	}
+	return s[:n-3] + "..."
+}
+
+func runQuarantineShow(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "quarantine show", "Shows one kept request: why it was rejected, its headers (credentials redacted) and body.\n\nUsage: hookwatch quarantine show [flags] ID")
+	path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
+	asJSON := fs.Bool("json", false, "print as one JSON object")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return fmt.Errorf("quarantine show needs one ID: %w", errUsage)
+	}
+	store, err := openCLIStore(ctx, env, *path)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	q, err := store.GetQuarantined(ctx, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	v := quarantine.NewView(q, true)
+	if *asJSON {
+		return json.NewEncoder(env.Stdout).Encode(v)
+	}
+	w := env.Stdout
+	fmt.Fprintf(w, "ID:        %s\nSource:    %s (%s)\nReceived:  %s\nReason:    %s\nDetail:    %s\n",
+		q.ID, q.Source, q.Provider, q.ReceivedAt.Format(time.RFC3339Nano), q.Reason, dash(q.Detail))
+	fmt.Fprintf(w, "Request:   %s %s\nSize:      %d bytes\n", dash(q.Method), dash(q.URL), len(q.Body))
+	if q.Truncated {
+		fmt.Fprintln(w, "Flags:     truncated (body cut to the quarantine's max_body: cannot be released)")
+	}
+	fmt.Fprintf(w, "Status:    %s\n", quarantineStatus(q))
+	if q.Released() {
+		fmt.Fprintf(w, "Released:  %s as %s by %s\n", q.ReleasedAt.Format(time.RFC3339), q.EventID, dash(q.ReleasedBy))
+	}
+	fmt.Fprintln(w, "\nHeaders:")
+	names := make([]string, 0, len(q.Headers))
+	for k := range q.Headers {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		for _, val := range q.Headers[k] {
+			fmt.Fprintf(w, "  %s: %s\n", k, val)
+		}
+	}
+	fmt.Fprintln(w, "\nBody:")
+	if v.BodyEncoding != "" {
+		fmt.Fprintf(w, "  (%s, not UTF-8)\n", v.BodyEncoding)
+	}
+	fmt.Fprintln(w, v.Body)
+	return nil
+}
+
+func runQuarantineRelease(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "quarantine release", `Verifies kept requests again with the config's current secrets, as if they
+arrived when they did (timestamp tolerances apply from the original receive
+time), and stores those that pass as events with their original receive
+time, routed to destinations and deduplicated like live events. Requests
+that still fail stay held. Select them by ID, or with --source, --reason,
+--since and --until (held requests only).
+
+A request whose credential header is the secret itself (GitLab's
+X-Gitlab-Token) was redacted when kept and can never verify: release it with
+--unverified, which stores it even though it does not verify and records who
+did it and when.
+
+Usage: hookwatch quarantine release [flags] [ID...]`)
+	path := fs.String("config", "hookwatch.yaml", "config file (secrets, routes and store)")
+	source := fs.String("source", "", "release this source's held requests")
+	reason := fs.String("reason", "", "only requests rejected for this reason")
+	since := fs.String("since", "", "only requests received since: a duration (30m, 24h, 7d) or an RFC 3339 time")
+	until := fs.String("until", "", "only requests received before: an RFC 3339 time")
+	limit := fs.Int("limit", 0, "release at most this many (0: all that match)")
+	unverified := fs.Bool("unverified", false, "also release requests that still fail verification (recorded)")
+	by := fs.String("by", "", "who releases, recorded on each request (default: $USER)")
+	dryRun := fs.Bool("dry-run", false, "verify and report, store nothing")
+	asJSON := fs.Bool("json", false, "print one JSON object per request")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	now := time.Now()
+	f := hookwatch.QuarantineFilter{IDs: fs.Args(), Source: *source, Reason: *reason, Limit: *limit}
+	var err error
+	if f.Since, err = parseSince(*since, now); err != nil {
+		return err
+	}
+	if *until != "" {
+		if f.Until, err = time.Parse(time.RFC3339, *until); err != nil {
+			return hookwatch.Errorf(hookwatch.EINVALID, "--until %q: use an RFC 3339 time", *until)
+		}
+	}
+	if len(f.IDs) == 0 && f.Source == "" && f.Reason == "" && f.Since.IsZero() && f.Until.IsZero() {
+		fs.Usage()
+		return fmt.Errorf("quarantine release needs IDs or --source, --reason, --since or --until: %w", errUsage)
+	}
+	who := *by
+	if who == "" {
+		who, _ = env.Getenv("USER")
+		if who == "" {
+			who = "unknown"
+		}
+	}
+	cfg, err := loadConfig(env, *path)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	rl, err := newReleaser(cfg, store)
+	if err != nil {
+		return err
+	}
+	rep, err := rl.Release(ctx, quarantine.Request{Filter: f, Unverified: *unverified, By: "cli:" + who, DryRun: *dryRun})
+	if rep != nil {
+		if *asJSON {
+			if werr := writeJSONLines(env.Stdout, rep.Results, func(r quarantine.Result) any { return r }); werr != nil && err == nil {
+				err = werr
+			}
+		} else {
+			tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tSOURCE\tOUTCOME\tEVENT\tNOTE")
+			for _, r := range rep.Results {
+				outcome := string(r.Outcome)
+				if r.Unverified {
+					outcome += " (unverified)"
+				}
+				if *dryRun && r.Outcome == quarantine.Released {
+					outcome = "would be " + outcome
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Source, outcome, dash(r.EventID), dash(r.Reason))
+			}
+			tw.Flush()
+		}
+		summary := []string{}
+		for _, o := range []quarantine.Outcome{quarantine.Released, quarantine.Duplicate, quarantine.Failed, quarantine.Skipped} {
+			summary = append(summary, fmt.Sprintf("%d %s", rep.Counts[o], o))
+		}
+		note := ""
+		if *dryRun {
+			note = " (dry run: nothing stored)"
+		}
+		fmt.Fprintf(env.Stderr, "%d matched: %s%s\n", len(rep.Results), strings.Join(summary, ", "), note)
+	}
+	return err
+}
