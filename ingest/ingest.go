@@ -62,6 +62,9 @@ type Options struct {
 	Logger     *slog.Logger
 	Metrics    *Metrics
 	Now        func() time.Time
+	// Tracer, if set, traces requests (spans verify and persist) and gives
+	// each event the trace its deliveries continue (Event.Trace).
+	Tracer hookwatch.Tracer
 	// Reject, if set, is called for every request that failed verification,
 	// after the 401 has been decided. It must not block for long.
 	Reject func(ctx context.Context, r Rejection)
@@ -128,7 +131,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	preq := provider.Request{Method: r.Method, URL: requestURL(src, r), Header: r.Header, Body: body, Now: start}
+	tr := h.opts.Tracer
+	var endSpan func()
+	if tr != nil {
+		_, endSpan = tr.StartSpan(r.Context(), "verify", src.Provider)
+	}
 	res, err := src.Scheme.Verify(&preq)
+	if endSpan != nil {
+		endSpan()
+	}
 	if err != nil {
 		h.reject(r.Context(), w, src, err, &preq)
 		return
@@ -145,7 +156,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	e := NewEvent(src, res, r.Header, body, start)
 	e.Destinations = h.Route(src.Name, res.EventType)
-	ir, err := h.opts.Committer.Commit(r.Context(), e)
+	ctx := r.Context()
+	if tr != nil {
+		e.Trace = tr.TraceParent(ctx)
+		ctx, endSpan = tr.StartSpan(ctx, "persist", "group commit")
+	}
+	ir, err := h.opts.Committer.Commit(ctx, e)
+	if tr != nil {
+		endSpan()
+	}
 	if err != nil {
 		h.opts.Metrics.request(src.Name, "unavailable", start)
 		h.opts.Logger.LogAttrs(r.Context(), slog.LevelError, "event not committed: answering 503 so the provider retries",

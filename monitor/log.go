@@ -1,0 +1,127 @@
+package monitor
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+
+	"github.com/getsentry/sentry-go"
+	sentryslog "github.com/getsentry/sentry-go/slog"
+)
+
+// Logger returns the program's logger: records go to base (stdout) and,
+// with Options.Logs, to Sentry Logs linked to the trace of their context;
+// a record at error level that carries an "error" attribute whose value is
+// an error is also sent as an error event with a stack trace (a store
+// failure, a commit that failed). The Monitor logs delivery attempts
+// through it too.
+func (m *Monitor) Logger(base slog.Handler) *slog.Logger {
+	if !m.Enabled() {
+		return slog.New(base)
+	}
+	handlers := []slog.Handler{base, &errorHandler{m: m}}
+	if m.opts.Logs {
+		var levels []slog.Level
+		for _, l := range []slog.Level{slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError, sentryslog.LevelFatal} {
+			if l >= m.opts.LogLevel {
+				levels = append(levels, l)
+			}
+		}
+		ctx := sentry.SetHubOnContext(context.Background(), m.hub)
+		handlers = append(handlers, sentryslog.Option{LogLevel: levels}.NewSentryHandler(ctx))
+	}
+	m.logger = slog.New(slog.NewMultiHandler(handlers...))
+	return m.logger
+}
+
+// errorHandler turns error records with an error into error events.
+type errorHandler struct {
+	m     *Monitor
+	attrs []slog.Attr
+}
+
+func (h *errorHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelError }
+
+func (h *errorHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return &errorHandler{m: h.m, attrs: append(append([]slog.Attr(nil), h.attrs...), as...)}
+}
+
+func (h *errorHandler) WithGroup(string) slog.Handler { return h }
+
+func (h *errorHandler) Handle(ctx context.Context, r slog.Record) error {
+	var err error
+	tags := map[string]string{}
+	extra := sentry.Context{}
+	visit := func(a slog.Attr) bool {
+		v := a.Value.Resolve()
+		if a.Key == "error" {
+			if e, ok := v.Any().(error); ok {
+				err = e
+				return true
+			}
+		}
+		switch a.Key {
+		case "component", "source", "destination", "provider", "event_type", "error_type":
+			tags[a.Key] = v.String()
+		}
+		extra[a.Key] = v.String()
+		return true
+	}
+	for _, a := range h.attrs {
+		visit(a)
+	}
+	r.Attrs(visit)
+	if err == nil {
+		return nil
+	}
+	m := h.m
+	ev := m.client.EventFromException(err, sentry.LevelError)
+	trimStack(ev)
+	ev.Message = r.Message
+	if _, ok := tags["component"]; !ok {
+		tags["component"] = componentOf(r.Message)
+	}
+	ev.Tags = tags
+	ev.Contexts["log"] = sentry.Context{"message": r.Message, "attributes": extra}
+	m.hubFor(ctx).CaptureEvent(ev)
+	return nil
+}
+
+// componentOf guesses the component of a log message from its prefix
+// ("deliver: claim failed" → background_jobs).
+func componentOf(msg string) string {
+	switch {
+	case strings.HasPrefix(msg, "deliver:"):
+		return "background_jobs"
+	case strings.HasPrefix(msg, "event not committed"):
+		return "ingest"
+	}
+	return "hookwatch"
+}
+
+// trimStack drops the innermost frames that belong to logging and to this
+// package, so the stack trace ends where the error was reported.
+func trimStack(ev *sentry.Event) {
+	for i := range ev.Exception {
+		st := ev.Exception[i].Stacktrace
+		if st == nil {
+			continue
+		}
+		n := len(st.Frames)
+		for n > 0 {
+			f := st.Frames[n-1]
+			if f.Module == "log/slog" || strings.HasPrefix(f.Module, "github.com/hookwatch/hookwatch/monitor") ||
+				strings.HasPrefix(f.Module, "github.com/getsentry/") {
+				n--
+				continue
+			}
+			break
+		}
+		if n > 0 {
+			st.Frames = st.Frames[:n]
+		}
+	}
+}
+
+var errNotConfigured = errors.New("monitor: sentry is not configured: set sentry.dsn in the config or SENTRY_DSN")
