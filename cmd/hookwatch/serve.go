@@ -14,6 +14,7 @@ import (
 	"github.com/hookwatch/hookwatch/ingest"
 	"github.com/hookwatch/hookwatch/postgres"
 	"github.com/hookwatch/hookwatch/provider"
+	"github.com/hookwatch/hookwatch/quarantine"
 	"github.com/hookwatch/hookwatch/server"
 	"github.com/hookwatch/hookwatch/sqlite"
 	"github.com/prometheus/client_golang/prometheus"
@@ -101,6 +102,9 @@ type Main struct {
 	publicLn  net.Listener
 	adminLn   net.Listener
 	served    chan error
+
+	// quarantine keeps the requests that fail verification.
+	quarantine *quarantine.Writer
 }
 
 // Open opens the store, builds the receive path and starts both listeners.
@@ -131,14 +135,26 @@ func (m *Main) Open(ctx context.Context) error {
 		})
 	}
 	m.committer = ingest.NewCommitter(store, cfg.Ingest.MaxBatch, metrics.ObserveCommit)
+	m.quarantine = newQuarantineWriter(cfg, store, reg, m.Logger)
 	handler := ingest.NewHandler(ingest.Options{
 		Sources:    sources,
 		Committer:  m.committer,
 		RetryAfter: cfg.Ingest.RetryAfter.D(),
 		Logger:     m.Logger,
 		Metrics:    metrics,
+		Reject:     rejectHooks(m.quarantine.Keep),
 	})
 	opts := server.Options{Ingest: handler, Store: store, AdminToken: cfg.AdminToken, Gatherer: reg, Logger: m.Logger}
+	qapi, err := quarantineAPI(cfg, store)
+	if err != nil {
+		return err
+	}
+	if opts.API == nil {
+		opts.API = map[string]http.HandlerFunc{}
+	}
+	for pattern, h := range qapi {
+		opts.API[pattern] = h
+	}
 
 	if m.publicLn, err = server.Listen(cfg.Listen); err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
@@ -189,6 +205,10 @@ func (m *Main) Close() error {
 	}
 	if m.committer != nil {
 		m.committer.Close()
+	}
+	// Rejections already queued are written before the store closes.
+	if m.quarantine != nil {
+		m.quarantine.Close()
 	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())
