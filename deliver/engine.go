@@ -68,6 +68,10 @@ type Options struct {
 	Clock    hookwatch.Clock
 	Logger   *slog.Logger
 	Observer hookwatch.DeliveryObserver
+	// Tracer, if set, traces each attempt: its context goes to the
+	// Observer's calls for the attempt, its headers (sentry-trace,
+	// baggage) to the destination.
+	Tracer hookwatch.Tracer
 	// Poll is the safety-net interval at which every destination looks for
 	// due deliveries even without a Wake; default 1s.
 	Poll time.Duration
@@ -385,7 +389,12 @@ func (e *Engine) claim(d *dest, inflight *int) (more bool, wait time.Duration) {
 // attempt sends one delivery and records its outcome.
 func (e *Engine) attempt(d *dest, dl *hookwatch.Delivery) {
 	defer func() { d.done <- struct{}{} }()
-	a, retryAfter := e.send(d, dl)
+	actx := context.Background()
+	var trace http.Header
+	if e.opts.Tracer != nil {
+		actx, trace = e.opts.Tracer.StartAttempt(actx, dl)
+	}
+	a, retryAfter := e.send(d, dl, trace)
 	if e.hardCtx.Err() != nil && a.Class != hookwatch.ClassNone && a.StatusCode == 0 {
 		// Cut short by shutdown: not a real attempt. Release the lease so
 		// the delivery is due again at once, here or on another instance.
@@ -441,12 +450,12 @@ func (e *Engine) attempt(d *dest, dl *hookwatch.Delivery) {
 	if !f.NoCount {
 		dl.Attempts++
 	}
-	e.opts.Observer.AttemptFinished(context.Background(), dl, &a, f.Outcome)
+	e.opts.Observer.AttemptFinished(actx, dl, &a, f.Outcome)
 	switch f.Outcome {
 	case hookwatch.OutcomeDead:
 		e.opts.Logger.Warn("deliver: delivery dead-lettered", "delivery", dl.ID, "event", dl.EventID,
 			"destination", d.cfg.Name, "attempts", dl.Attempts, "class", string(a.Class), "status", a.StatusCode, "error", a.Error)
-		e.opts.Observer.DeadLettered(context.Background(), dl, &a)
+		e.opts.Observer.DeadLettered(actx, dl, &a)
 	case hookwatch.OutcomeRetry:
 		e.opts.Logger.Debug("deliver: attempt failed; retrying", "delivery", dl.ID, "destination", d.cfg.Name,
 			"class", string(a.Class), "status", a.StatusCode, "next", f.NextAttemptAt)
@@ -455,7 +464,7 @@ func (e *Engine) attempt(d *dest, dl *hookwatch.Delivery) {
 
 // send makes one HTTP attempt. It returns the attempt and the answer's
 // Retry-After.
-func (e *Engine) send(d *dest, dl *hookwatch.Delivery) (hookwatch.Attempt, time.Duration) {
+func (e *Engine) send(d *dest, dl *hookwatch.Delivery, trace http.Header) (hookwatch.Attempt, time.Duration) {
 	now := e.opts.Clock.Now()
 	a := hookwatch.Attempt{DeliveryID: dl.ID, Owner: e.opts.Owner, At: now}
 	ev := dl.Event
@@ -471,6 +480,9 @@ func (e *Engine) send(d *dest, dl *hookwatch.Delivery) (hookwatch.Attempt, time.
 		return a, 0
 	}
 	e.headers(d, req.Header, ev, dl, now)
+	for k, v := range trace {
+		req.Header[k] = v
+	}
 	start := time.Now()
 	resp, err := d.client.Do(req)
 	if err != nil {
