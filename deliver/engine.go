@@ -364,7 +364,11 @@ func (e *Engine) claim(d *dest, inflight *int) (more bool, wait time.Duration) {
 		}
 		limit = min(limit, n)
 	}
-	lease := d.cfg.Timeout + e.opts.DrainTimeout + 30*time.Second
+	// The lease outlives the attempt (bounded by the timeout) with room to
+	// record it; if recording is slower still, the delivery may be sent
+	// twice, never lost. A killed instance's deliveries are due again when
+	// it expires.
+	lease := d.cfg.Timeout + 15*time.Second
 	ctx, cancel := context.WithTimeout(e.hardCtx, 30*time.Second)
 	ds, err := e.opts.Store.ClaimDeliveries(ctx, hookwatch.ClaimRequest{
 		Destination: d.cfg.Name, Owner: e.opts.Owner, Now: now, Lease: lease, Limit: limit})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/config"
+	"github.com/hookwatch/hookwatch/deliver"
 	"github.com/hookwatch/hookwatch/ingest"
 	"github.com/hookwatch/hookwatch/postgres"
 	"github.com/hookwatch/hookwatch/provider"
@@ -95,7 +96,9 @@ type Main struct {
 	Config *config.Config
 	Logger *slog.Logger
 
-	Store     hookwatch.Store
+	Store hookwatch.Store
+	// Engine delivers stored events to the destinations.
+	Engine    *deliver.Engine
 	committer *ingest.Committer
 	public    *http.Server
 	admin     *http.Server
@@ -134,17 +137,34 @@ func (m *Main) Open(ctx context.Context) error {
 			MaxBody: int64(s.MaxBody), PublicURL: s.PublicURL, DedupeHorizon: s.DedupeHorizon.D(),
 		})
 	}
-	m.committer = ingest.NewCommitter(store, cfg.Ingest.MaxBatch, metrics.ObserveCommit)
+	m.Engine, err = deliver.New(deliver.Options{Store: store, Destinations: cfg.DeliverDestinations(),
+		Owner: hookwatch.NewID("ins", time.Now()), Logger: m.Logger})
+	if err != nil {
+		return hookwatch.Errorf(hookwatch.EINVALID, "%v", err)
+	}
+	// Every committed batch wakes the delivery engine: no polling delay.
+	observe := func(size int, took time.Duration, err error) {
+		metrics.ObserveCommit(size, took, err)
+		if err == nil {
+			m.Engine.Wake()
+		}
+	}
+	m.committer = ingest.NewCommitter(store, cfg.Ingest.MaxBatch, observe)
 	m.quarantine = newQuarantineWriter(cfg, store, reg, m.Logger)
 	handler := ingest.NewHandler(ingest.Options{
 		Sources:    sources,
 		Committer:  m.committer,
+		Router:     cfg.Router(),
 		RetryAfter: cfg.Ingest.RetryAfter.D(),
 		Logger:     m.Logger,
 		Metrics:    metrics,
 		Reject:     rejectHooks(m.quarantine.Keep),
 	})
-	opts := server.Options{Ingest: handler, Store: store, AdminToken: cfg.AdminToken, Gatherer: reg, Logger: m.Logger}
+	opts := server.Options{Ingest: handler, Store: store, AdminToken: cfg.AdminToken, Gatherer: reg, Logger: m.Logger,
+		API: map[string]http.HandlerFunc{}}
+	for pattern, h := range deliveryAPI(m.Engine, store) {
+		opts.API[pattern] = h
+	}
 	qapi, err := quarantineAPI(cfg, store)
 	if err != nil {
 		return err
@@ -174,6 +194,9 @@ func (m *Main) Open(ctx context.Context) error {
 				m.served <- err
 			}
 		}()
+	}
+	if err := m.Engine.Start(ctx); err != nil {
+		return err
 	}
 	names := make([]string, 0, len(sources))
 	for _, s := range sources {
@@ -209,6 +232,10 @@ func (m *Main) Close() error {
 	// Rejections already queued are written before the store closes.
 	if m.quarantine != nil {
 		m.quarantine.Close()
+	}
+	// In-flight deliveries finish (bounded) or their leases are released.
+	if m.Engine != nil {
+		errs = append(errs, m.Engine.Close(ctx))
 	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())
