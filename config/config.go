@@ -46,6 +46,8 @@ type Config struct {
 	Alerts Alerts `yaml:"alerts"`
 	// Routes say which sources' events go to which destinations.
 	Routes []Route `yaml:"routes"`
+	// Sentry configures error, performance, log and cron reporting.
+	Sentry Sentry `yaml:"sentry"`
 
 	// lines maps a field path ("sources[0].provider") to its line in the file.
 	lines map[string]int
@@ -298,6 +300,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateDelivery(bad)
 	c.validateAlerts(bad)
+	c.validateSentry(bad)
 	if len(problems) > 0 {
 		return &hookwatch.Error{Code: hookwatch.EINVALID, Message: "config:\n  " + strings.Join(problems, "\n  ")}
 	}
