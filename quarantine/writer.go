@@ -20,6 +20,7 @@ import (
 
 	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/ingest"
+	"github.com/hookwatch/hookwatch/monitor"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -48,6 +49,10 @@ type Options struct {
 	PruneEvery time.Duration
 	Now        func() time.Time
 	Logger     *slog.Logger
+	// Context carries values to the periodic prune, such as the monitor
+	// whose cron check-ins report it (monitor.NewContext); it does not
+	// cancel anything. Background if nil.
+	Context context.Context
 	// Registerer, if set, registers the writer's metrics.
 	Registerer prometheus.Registerer
 }
@@ -251,15 +256,22 @@ func (w *Writer) write(batch []*hookwatch.Quarantined) int {
 }
 
 func (w *Writer) prune() {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	n, err := w.Prune(ctx)
-	if err != nil {
-		w.opts.Logger.LogAttrs(ctx, slog.LevelError, "quarantine: prune failed", slog.Any("error", err))
-		return
+	base := w.opts.Context
+	if base == nil {
+		base = context.Background()
 	}
-	if n > 0 {
-		w.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "quarantine: pruned to its bounds", slog.Int("deleted", n),
-			slog.Int("max_count", w.opts.MaxCount), slog.Duration("max_age", w.opts.MaxAge))
-	}
+	_ = monitor.CheckIn(base, "hookwatch-quarantine-retention", monitor.Every(w.opts.PruneEvery), func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		n, err := w.Prune(ctx)
+		if err != nil {
+			w.opts.Logger.LogAttrs(ctx, slog.LevelError, "quarantine: prune failed", slog.Any("error", err))
+			return err
+		}
+		if n > 0 {
+			w.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "quarantine: pruned to its bounds", slog.Int("deleted", n),
+				slog.Int("max_count", w.opts.MaxCount), slog.Duration("max_age", w.opts.MaxAge))
+		}
+		return nil
+	})
 }
