@@ -1,0 +1,127 @@
+package web
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"sort"
+	"unicode/utf8"
+
+	"github.com/hookwatch/hookwatch"
+)
+
+// header is one header line as shown.
+type header struct{ Name, Value string }
+
+// attemptRow is one attempt in an event's timeline.
+type attemptRow struct {
+	Destination string
+	*hookwatch.Attempt
+	// Excerpt is the start of the response body as text.
+	Excerpt string
+}
+
+type eventData struct {
+	Event      *hookwatch.Event
+	Headers    []header
+	Body       string
+	BodyNote   string
+	Deliveries []*hookwatch.Delivery
+	Timeline   []attemptRow
+}
+
+// excerptLen is how much of a destination's answer the timeline shows.
+const excerptLen = 512
+
+// event shows one event: metadata, headers with credentials redacted, the
+// body pretty-printed (as text, never as HTML), and every delivery attempt.
+func (h *Handler) event(w http.ResponseWriter, r *http.Request, p *page) {
+	ctx := r.Context()
+	e, err := h.opts.Store.GetEvent(ctx, r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, p, err)
+		return
+	}
+	d := &eventData{Event: e}
+	for k, vs := range hookwatch.RedactHeaders(e.Headers, false) {
+		for _, v := range vs {
+			d.Headers = append(d.Headers, header{k, v})
+		}
+	}
+	sort.SliceStable(d.Headers, func(i, j int) bool { return d.Headers[i].Name < d.Headers[j].Name })
+	d.Body, d.BodyNote = showBody(e.Body)
+	ds, err := h.opts.Store.ListDeliveries(ctx, hookwatch.DeliveryFilter{EventIDs: []string{e.ID}, Limit: 1000})
+	if err != nil {
+		h.fail(w, r, p, err)
+		return
+	}
+	d.Deliveries = ds
+	for _, dl := range ds {
+		_, as, err := h.opts.Store.GetDelivery(ctx, dl.ID)
+		if err != nil {
+			h.fail(w, r, p, err)
+			return
+		}
+		for _, a := range as {
+			d.Timeline = append(d.Timeline, attemptRow{Destination: dl.Destination, Attempt: a, Excerpt: excerpt(a.Response)})
+		}
+	}
+	sort.SliceStable(d.Timeline, func(i, j int) bool { return d.Timeline[i].At.Before(d.Timeline[j].At) })
+	p.Title, p.Nav, p.Refresh, p.Data = e.ID, "events", true, d
+	h.render(w, r, http.StatusOK, "event", p)
+}
+
+// showBody returns the body as text: indented when it is JSON, as is when
+// it is other UTF-8, and in hex otherwise. It is shown in a <pre> through
+// the template's escaping, so a body holding HTML is shown, not run.
+func showBody(b []byte) (string, string) {
+	if len(b) == 0 {
+		return "", "empty body"
+	}
+	var buf bytes.Buffer
+	if json.Valid(b) && json.Indent(&buf, b, "", "  ") == nil {
+		return buf.String(), "JSON, indented for reading (the stored body is byte-exact)"
+	}
+	if utf8.Valid(b) {
+		return string(b), ""
+	}
+	return hex.Dump(b), "not UTF-8: shown in hex"
+}
+
+func excerpt(b []byte) string {
+	if len(b) > excerptLen {
+		b = b[:excerptLen]
+	}
+	if !utf8.Valid(b) {
+		// Cut inside a character, or binary: keep what is readable.
+		b = bytes.ToValidUTF8(b, []byte("\uFFFD"))
+	}
+	return string(b)
+}
+
+// replayEvent re-queues every delivery of the event.
+func (h *Handler) replayEvent(w http.ResponseWriter, r *http.Request, p *page) {
+	id := r.PathValue("id")
+	if _, err := h.opts.Store.GetEvent(r.Context(), id); err != nil {
+		h.fail(w, r, p, err)
+		return
+	}
+	req := hookwatch.ReplayRequest{Filter: hookwatch.DeliveryFilter{EventIDs: []string{id}}, Actor: "dashboard:" + p.User, Now: p.now}
+	var (
+		rep *hookwatch.Replay
+		err error
+	)
+	if h.opts.Control != nil {
+		rep, err = h.opts.Control.Replay(r.Context(), req)
+	} else {
+		rep, err = h.opts.Store.ReplayDeliveries(r.Context(), req)
+	}
+	if err != nil {
+		h.fail(w, r, p, err)
+		return
+	}
+	h.opts.Logger.InfoContext(r.Context(), "event replayed from the dashboard", "event", id, "user", p.User, "deliveries", rep.Count)
+	redirect(w, r, "/events/"+url.PathEscape(id), "replayed", rep.Count)
+}

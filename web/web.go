@@ -1,0 +1,265 @@
+// Package web is Hookwatch's dashboard: server-rendered pages on the admin
+// listener that show events, deliveries, destinations, issues, alerts and
+// quarantined requests, and act on them (replay, pause, resolve, release).
+//
+// Pages are html/template files and assets embedded in the binary; assets
+// are served under content-hashed URLs with a long cache. Every page works
+// without JavaScript; app.js only adds auto-refresh and copy buttons.
+// Charts are SVG drawn by chart.go. Every page and action needs a signed-in
+// user (auth.go), and every form POST carries the session's CSRF token.
+package web
+
+import (
+	"bytes"
+	"context"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/quarantine"
+)
+
+// Destination is a configured destination as the dashboard lists it.
+type Destination struct {
+	Name string
+	URL  string
+}
+
+// Control is what the dashboard asks of the delivery engine: pausing and
+// replaying through it wakes it at once. *deliver.Engine implements it.
+type Control interface {
+	SetPaused(ctx context.Context, name string, paused bool) error
+	Replay(ctx context.Context, r hookwatch.ReplayRequest) (*hookwatch.Replay, error)
+}
+
+// Releaser releases quarantined requests. *quarantine.Releaser implements it.
+type Releaser interface {
+	Release(ctx context.Context, req quarantine.Request) (*quarantine.Report, error)
+}
+
+// Options configure the dashboard.
+type Options struct {
+	Store hookwatch.Store
+	// Sources and Destinations are the configured names, listed on the
+	// overview even before they have traffic.
+	Sources      []string
+	Destinations []Destination
+	// Control pauses and replays through the engine; nil: through the
+	// store (the engine then sees the change at its next poll).
+	Control Control
+	// Releaser releases quarantined requests; nil: no release button.
+	Releaser Releaser
+	// Now is the clock; time.Now if nil.
+	Now func() time.Time
+	// SessionTTL is how long a sign-in lasts; 12 hours if zero.
+	SessionTTL time.Duration
+	Logger     *slog.Logger
+}
+
+// Handler serves the dashboard.
+type Handler struct {
+	opts    Options
+	mux     *http.ServeMux
+	pages   map[string]*template.Template
+	assets  *assets
+	limiter *limiter
+	// Optional stores: a page is served only when the store has what it
+	// needs.
+	issues     hookwatch.IssueStore
+	alerts     hookwatch.AlertStore
+	health     hookwatch.HealthStore
+	quarantine hookwatch.QuarantineStore
+}
+
+// New returns the dashboard handler.
+func New(o Options) (*Handler, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.SessionTTL <= 0 {
+		o.SessionTTL = 12 * time.Hour
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{opts: o, limiter: newLimiter(o.Now)}
+	h.issues, _ = o.Store.(hookwatch.IssueStore)
+	h.alerts, _ = o.Store.(hookwatch.AlertStore)
+	h.health, _ = o.Store.(hookwatch.HealthStore)
+	h.quarantine, _ = o.Store.(hookwatch.QuarantineStore)
+	var err error
+	if h.assets, err = loadAssets(); err != nil {
+		return nil, err
+	}
+	if h.pages, err = h.parseTemplates(); err != nil {
+		return nil, err
+	}
+	h.mux = http.NewServeMux()
+	h.routes()
+	return h, nil
+}
+
+// routes registers every dashboard route: the one place to read them all.
+func (h *Handler) routes() {
+	m := h.mux
+	m.HandleFunc("GET /assets/{name}", h.serveAsset)
+	m.HandleFunc("GET /signin", h.signinPage)
+	m.HandleFunc("POST /signin", h.signin)
+	m.HandleFunc("POST /signout", h.auth(h.signout))
+
+	m.HandleFunc("GET /{$}", h.auth(h.overview))
+	m.HandleFunc("GET /events", h.auth(h.events))
+	m.HandleFunc("GET /events/{id}", h.auth(h.event))
+	m.HandleFunc("POST /events/{id}/replay", h.auth(h.replayEvent))
+	m.HandleFunc("GET /destinations", h.auth(h.destinations))
+	m.HandleFunc("POST /destinations/{name}/pause", h.auth(h.pauseDestination))
+	m.HandleFunc("POST /destinations/{name}/resume", h.auth(h.resumeDestination))
+	if h.issues != nil {
+		m.HandleFunc("GET /issues", h.auth(h.issueList))
+		m.HandleFunc("GET /issues/{id}", h.auth(h.issue))
+		m.HandleFunc("POST /issues/{id}", h.auth(h.updateIssue))
+	}
+	if h.alerts != nil {
+		m.HandleFunc("GET /alerts", h.auth(h.alertList))
+	}
+	if h.quarantine != nil {
+		m.HandleFunc("GET /quarantine", h.auth(h.quarantineList))
+		m.HandleFunc("GET /quarantine/{id}", h.auth(h.quarantined))
+		m.HandleFunc("POST /quarantine/{id}/release", h.auth(h.releaseQuarantined))
+	}
+	m.HandleFunc("/", h.auth(func(w http.ResponseWriter, r *http.Request, p *page) {
+		h.fail(w, r, p, hookwatch.Errorf(hookwatch.ENOTFOUND, "no such page: %s", r.URL.Path))
+	}))
+}
+
+// ServeHTTP serves the dashboard with its security headers.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+		"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "same-origin")
+	h.mux.ServeHTTP(w, r)
+}
+
+// page is what every page template receives besides its own data.
+type page struct {
+	User  string
+	CSRF  string
+	Title string
+	// Nav is the section highlighted in the menu.
+	Nav string
+	// Flash is a message after an action; Error one after a failure.
+	Flash, Error string
+	// Refresh enables the auto-refresh switch (app.js).
+	Refresh bool
+	Data    any
+	h       *Handler
+	now     time.Time
+}
+
+// Has reports which optional sections exist, for the menu.
+func (p *page) Has(section string) bool {
+	switch section {
+	case "issues":
+		return p.h.issues != nil
+	case "alerts":
+		return p.h.alerts != nil
+	case "quarantine":
+		return p.h.quarantine != nil
+	}
+	return false
+}
+
+// render executes a page template into a buffer first, so a failing
+// template becomes an error page rather than half a page.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
+	t, ok := h.pages[name]
+	if !ok {
+		panic("web: no template " + name)
+	}
+	if p.Flash == "" {
+		p.Flash = flashMessage(r.URL.Query())
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
+		h.opts.Logger.ErrorContext(r.Context(), "web: render", "page", name, "error", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// statusOf maps error codes to statuses for pages; the admin API's JSON
+// errors use server.WriteError.
+var statusOf = map[string]int{
+	hookwatch.ECONFLICT:     http.StatusConflict,
+	hookwatch.EINVALID:      http.StatusBadRequest,
+	hookwatch.ENOTFOUND:     http.StatusNotFound,
+	hookwatch.EUNAUTHORIZED: http.StatusUnauthorized,
+	hookwatch.EFORBIDDEN:    http.StatusForbidden,
+	hookwatch.EUNAVAILABLE:  http.StatusServiceUnavailable,
+}
+
+// fail renders an error page: the caller-safe message and its status.
+// Internal errors are logged; their details are not shown.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, p *page, err error) {
+	code := hookwatch.ErrorCode(err)
+	status, ok := statusOf[code]
+	if !ok {
+		status = http.StatusInternalServerError
+		h.opts.Logger.ErrorContext(r.Context(), "web: internal error", "method", r.Method, "path", r.URL.Path, "error", err)
+	}
+	if p == nil {
+		p = &page{h: h, now: h.opts.Now()}
+	}
+	p.Title, p.Error, p.Data = http.StatusText(status), hookwatch.ErrorMessage(err), nil
+	h.render(w, r, status, "error", p)
+}
+
+// redirect sends the browser to path after an action (303: GET it).
+// Flash codes are looked up in flashes, so a link cannot show any text.
+func redirect(w http.ResponseWriter, r *http.Request, path string, flash string, n int) {
+	if flash != "" {
+		q := url.Values{"ok": {flash}}
+		if n >= 0 {
+			q.Set("n", strconv.Itoa(n))
+		}
+		frag := ""
+		if i := strings.IndexByte(path, '#'); i >= 0 {
+			path, frag = path[:i], path[i:]
+		}
+		path += "?" + q.Encode() + frag
+	}
+	http.Redirect(w, r, path, http.StatusSeeOther)
+}
+
+var flashes = map[string]string{
+	"replayed": "Replay queued: %s deliveries re-queued.",
+	"paused":   "Destination paused: its deliveries wait, none is dropped.",
+	"resumed":  "Destination resumed.",
+	"updated":  "Issue updated.",
+	"released": "Release done: %s released.",
+}
+
+func flashMessage(q url.Values) string {
+	f, ok := flashes[q.Get("ok")]
+	if !ok {
+		return ""
+	}
+	if n := q.Get("n"); n != "" {
+		if _, err := strconv.Atoi(n); err == nil {
+			return sprintf(f, n)
+		}
+	}
+	return sprintf(f, "some")
+}
