@@ -135,7 +135,7 @@ func (m *Monitor) AttemptFinished(ctx context.Context, d *hookwatch.Delivery, a 
 	}
 	attrs := []slog.Attr{
 		slog.String("event", d.EventID), slog.String("delivery", d.ID), slog.String("destination", d.Destination),
-		slog.Int("attempt", a.N), slog.Int("attempts", d.Attempts), slog.String("outcome", string(o)),
+		slog.Int("attempts", d.Attempts), slog.String("outcome", string(o)),
 		slog.Int64("latency_ms", a.Latency.Milliseconds()),
 	}
 	if d.Event != nil {
@@ -243,8 +243,9 @@ func (m *Monitor) deadLetterEvent(d *hookwatch.Delivery, a *hookwatch.Attempt, h
 				"latency_ms": h.Latency.Milliseconds(), "error": h.Error,
 			})
 		}
-		// Earlier attempts are breadcrumbs of the dead letter, not events.
-		if h.N != a.N || h.DeliveryID != a.DeliveryID {
+		// Earlier attempts are breadcrumbs of the dead letter, not events;
+		// the last one (the store's newest) is the event itself.
+		if i < len(history)-1 {
 			ev.Breadcrumbs = append(ev.Breadcrumbs, &sentry.Breadcrumb{
 				Type: "http", Category: "webhook.attempt", Level: sentry.LevelWarning, Timestamp: h.At,
 				Message: fmt.Sprintf("attempt %d to %s: %s", h.N, d.Destination, attemptWords(h)),

@@ -209,7 +209,14 @@ func (m *Monitor) Close() error {
 		return nil
 	}
 	ok := m.client.Flush(m.opts.FlushTimeout)
-	m.client.Close()
+	// Closing waits for a request in flight; a hanging Sentry must not
+	// hold the shutdown beyond the flush timeout.
+	closed := make(chan struct{})
+	go func() { m.client.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(m.opts.FlushTimeout):
+	}
 	if !ok {
 		return errors.New("monitor: flush: not everything reached Sentry before the timeout")
 	}
@@ -254,4 +261,22 @@ func (m *Monitor) ReportError(ctx context.Context, err error) {
 	trimStack(ev)
 	ev.Tags = map[string]string{"component": "api", "error_code": hookwatch.ErrorCode(err)}
 	hub.CaptureEvent(ev)
+}
+
+// Tracer returns m as a hookwatch.Tracer when it traces, else nil: the
+// receive path and the delivery engine skip tracing on a nil Tracer.
+func (m *Monitor) Tracer() hookwatch.Tracer {
+	if !m.Tracing() {
+		return nil
+	}
+	return m
+}
+
+// Observer returns m as a hookwatch.DeliveryObserver when enabled, else
+// nil.
+func (m *Monitor) Observer() hookwatch.DeliveryObserver {
+	if !m.Enabled() {
+		return nil
+	}
+	return m
 }

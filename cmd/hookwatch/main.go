@@ -37,6 +37,7 @@ var commands = map[string]command{
 	"migrate":            {"apply the store's pending schema migrations", runMigrate},
 	"store copy":         {"copy a store into PostgreSQL (resumable, verified by counts)", runStoreCopy},
 	"version":            {"print the version", runVersion},
+	"sentry test":        {"send a marked test error to Sentry and print its event and trace IDs", runSentryTest},
 }
 
 // Env is what a command may touch of the outside world: main builds it from

@@ -14,6 +14,7 @@ import (
 	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/config"
 	"github.com/hookwatch/hookwatch/ingest"
+	"github.com/hookwatch/hookwatch/monitor"
 	"github.com/hookwatch/hookwatch/provider"
 	"github.com/hookwatch/hookwatch/quarantine"
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,7 +38,7 @@ func ingestSources(cfg *config.Config) ([]ingest.Source, error) {
 
 // newQuarantineWriter starts the writer that keeps rejected requests, with
 // the config's bounds and per-source switches.
-func newQuarantineWriter(cfg *config.Config, store hookwatch.QuarantineStore, reg prometheus.Registerer, logger *slog.Logger) *quarantine.Writer {
+func newQuarantineWriter(cfg *config.Config, store hookwatch.QuarantineStore, reg prometheus.Registerer, logger *slog.Logger, mon *monitor.Monitor) *quarantine.Writer {
 	skip := map[string]bool{}
 	for _, s := range cfg.Sources {
 		if !s.Quarantined() {
@@ -47,6 +48,8 @@ func newQuarantineWriter(cfg *config.Config, store hookwatch.QuarantineStore, re
 	return quarantine.NewWriter(quarantine.Options{
 		Store: store, MaxCount: cfg.Quarantine.MaxCount, MaxAge: cfg.Quarantine.MaxAge.D(),
 		MaxBody: int(cfg.Quarantine.MaxBody), Skip: skip, Logger: logger, Registerer: reg,
+		// The prune reports cron check-ins to Sentry.
+		Context: monitor.NewContext(context.Background(), mon),
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/hookwatch/hookwatch/config"
 	"github.com/hookwatch/hookwatch/deliver"
 	"github.com/hookwatch/hookwatch/ingest"
+	"github.com/hookwatch/hookwatch/monitor"
 	"github.com/hookwatch/hookwatch/postgres"
 	"github.com/hookwatch/hookwatch/provider"
 	"github.com/hookwatch/hookwatch/quarantine"
@@ -56,6 +57,7 @@ func loadConfig(env *Env, path string) (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	applySentryEnv(env, cfg)
 	if s, ok := env.Getenv("HOOKWATCH_STORE"); ok && s != "" {
 		cfg.Store = s
 		if err := cfg.Validate(); err != nil {
@@ -108,6 +110,8 @@ type Main struct {
 
 	// quarantine keeps the requests that fail verification.
 	quarantine *quarantine.Writer
+	// Monitor reports to Sentry; disabled without a DSN.
+	Monitor *monitor.Monitor
 }
 
 // Open opens the store, builds the receive path and starts both listeners.
@@ -121,6 +125,14 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.Store = store
+	if m.Monitor, err = newMonitor(cfg, monitor.Options{History: store}); err != nil {
+		return err
+	}
+	// Records go to the configured output and, when enabled, to Sentry.
+	m.Logger = m.Monitor.Logger(m.Logger.Handler())
+	if m.Monitor.Enabled() {
+		server.ErrorReporter = m.Monitor.ReportError
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -138,7 +150,8 @@ func (m *Main) Open(ctx context.Context) error {
 		})
 	}
 	m.Engine, err = deliver.New(deliver.Options{Store: store, Destinations: cfg.DeliverDestinations(),
-		Owner: hookwatch.NewID("ins", time.Now()), Logger: m.Logger})
+		Owner: hookwatch.NewID("ins", time.Now()), Logger: m.Logger,
+		Observer: m.Monitor.Observer(), Tracer: m.Monitor.Tracer()})
 	if err != nil {
 		return hookwatch.Errorf(hookwatch.EINVALID, "%v", err)
 	}
@@ -150,7 +163,7 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 	}
 	m.committer = ingest.NewCommitter(store, cfg.Ingest.MaxBatch, observe)
-	m.quarantine = newQuarantineWriter(cfg, store, reg, m.Logger)
+	m.quarantine = newQuarantineWriter(cfg, store, reg, m.Logger, m.Monitor)
 	handler := ingest.NewHandler(ingest.Options{
 		Sources:    sources,
 		Committer:  m.committer,
@@ -158,9 +171,10 @@ func (m *Main) Open(ctx context.Context) error {
 		RetryAfter: cfg.Ingest.RetryAfter.D(),
 		Logger:     m.Logger,
 		Metrics:    metrics,
-		Reject:     rejectHooks(m.quarantine.Keep),
+		Reject:     rejectHooks(m.quarantine.Keep, sentryReject(m.Monitor)),
+		Tracer:     m.Monitor.Tracer(),
 	})
-	opts := server.Options{Ingest: handler, Store: store, AdminToken: cfg.AdminToken, Gatherer: reg, Logger: m.Logger,
+	opts := server.Options{Ingest: m.Monitor.Ingest(handler), Store: store, AdminToken: cfg.AdminToken, Gatherer: reg, Logger: m.Logger,
 		API: map[string]http.HandlerFunc{}}
 	for pattern, h := range deliveryAPI(m.Engine, store) {
 		opts.API[pattern] = h
@@ -182,8 +196,9 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.adminLn, err = server.Listen(cfg.AdminListen); err != nil {
 		return fmt.Errorf("admin_listen %s: %w", cfg.AdminListen, err)
 	}
-	m.public = server.New(cfg.Listen, server.Public(opts), m.Logger)
-	m.admin = server.New(cfg.AdminListen, server.Admin(opts), m.Logger)
+	opts.API["POST /api/webhook-sentry-test"] = sentryTestAPI(m.Monitor)
+	m.public = server.New(cfg.Listen, m.Monitor.Recover(server.Public(opts), m.Logger), m.Logger)
+	m.admin = server.New(cfg.AdminListen, m.Monitor.Recover(server.Admin(opts), m.Logger), m.Logger)
 	m.served = make(chan error, 2)
 	for _, s := range []struct {
 		srv *http.Server
@@ -239,6 +254,10 @@ func (m *Main) Close() error {
 	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())
+	}
+	// Last: what the shutdown reported is sent too (bounded wait).
+	if err := m.Monitor.Close(); err != nil {
+		m.Logger.Warn("sentry: not everything was sent before exiting", "error", err)
 	}
 	return errors.Join(errs...)
 }
