@@ -12,8 +12,8 @@ import (
 // ErrClosed is returned by Committer.Commit after Close.
 var ErrClosed = &hookwatch.Error{Code: hookwatch.EUNAVAILABLE, Message: "shutting down"}
 
-// Committer is the single writer of the receive path: it batches whatever
-// events are waiting into one InsertEvents call (group commit), so many
+// Committer is the writer of the receive path: it batches whatever events
+// are waiting into one InsertEvents call (group commit), so many
 // concurrent requests share one transaction and one fsync. A request is
 // answered only after its batch has committed.
 type Committer struct {
@@ -22,10 +22,10 @@ type Committer struct {
 	timeout  time.Duration
 	observe  func(size int, took time.Duration, err error)
 
-	queue  chan *pending
-	mu     sync.RWMutex // guards closed against sends on a closed queue
-	done   chan struct{}
-	closed bool
+	queue   chan *pending
+	mu      sync.RWMutex // guards closed against sends on a closed queue
+	writers sync.WaitGroup
+	closed  bool
 }
 
 type pending struct {
@@ -35,11 +35,24 @@ type pending struct {
 	done   chan struct{}
 }
 
-// NewCommitter starts a committer writing to store in batches of at most
-// maxBatch events. observe, if not nil, is called after every batch.
+// NewCommitter starts a committer with one writer, writing to store in
+// batches of at most maxBatch events. observe, if not nil, is called after
+// every batch.
 func NewCommitter(store hookwatch.EventStore, maxBatch int, observe func(size int, took time.Duration, err error)) *Committer {
+	return NewCommitterN(store, maxBatch, 1, observe)
+}
+
+// NewCommitterN is NewCommitter with several writers, each committing its
+// own batch: while one batch waits for its commit, the next one fills and
+// commits alongside it. One is right for SQLite (a single writer connection);
+// a server database such as PostgreSQL commits concurrent batches in
+// parallel. The store must accept concurrent InsertEvents calls.
+func NewCommitterN(store hookwatch.EventStore, maxBatch, writers int, observe func(size int, took time.Duration, err error)) *Committer {
 	if maxBatch < 1 {
 		maxBatch = 1
+	}
+	if writers < 1 {
+		writers = 1
 	}
 	c := &Committer{
 		store:    store,
@@ -47,9 +60,11 @@ func NewCommitter(store hookwatch.EventStore, maxBatch int, observe func(size in
 		timeout:  30 * time.Second,
 		observe:  observe,
 		queue:    make(chan *pending, maxBatch*4),
-		done:     make(chan struct{}),
 	}
-	go c.run()
+	c.writers.Add(writers)
+	for range writers {
+		go c.run()
+	}
 	return c
 }
 
@@ -83,7 +98,7 @@ func (c *Committer) Commit(ctx context.Context, e *hookwatch.Event) (hookwatch.I
 }
 
 func (c *Committer) run() {
-	defer close(c.done)
+	defer c.writers.Done()
 	batch := make([]*pending, 0, c.maxBatch)
 	events := make([]*hookwatch.Event, 0, c.maxBatch)
 	for {
@@ -138,5 +153,5 @@ func (c *Committer) Close() {
 		close(c.queue)
 	}
 	c.mu.Unlock()
-	<-c.done
+	c.writers.Wait()
 }
