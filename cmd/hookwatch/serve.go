@@ -162,7 +162,13 @@ func (m *Main) Open(ctx context.Context) error {
 			m.Engine.Wake()
 		}
 	}
-	m.committer = ingest.NewCommitter(store, cfg.Ingest.MaxBatch, observe)
+	// SQLite has one writer connection; PostgreSQL commits several batches
+	// in parallel, so a few writers keep it busy while one batch commits.
+	writers := 1
+	if storeKind(cfg.Store) == "postgres" {
+		writers = 3
+	}
+	m.committer = ingest.NewCommitterN(store, cfg.Ingest.MaxBatch, writers, observe)
 	m.quarantine = newQuarantineWriter(cfg, store, reg, m.Logger, m.Monitor)
 	handler := ingest.NewHandler(ingest.Options{
 		Sources:    sources,
