@@ -34,7 +34,16 @@ type Options struct {
 	// API registers additional admin API routes (delivery, issues...); each
 	// pattern must start with a method and "/api/".
 	API map[string]http.HandlerFunc
+	// Tokens, if set, also accepts users' API tokens (`hookwatch tokens
+	// add`) on the admin API, besides AdminToken.
+	Tokens TokenChecker
+	// Dashboard, if set, serves every admin path not taken by health,
+	// metrics and the API: the web dashboard.
+	Dashboard http.Handler
 }
+
+// TokenChecker reports whether token is a valid API token, and whose.
+type TokenChecker func(ctx context.Context, token string) (user string, ok bool)
 
 // Public returns the handler of the public listener.
 func Public(o Options) http.Handler {
@@ -61,26 +70,40 @@ func Admin(o Options) http.Handler {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
 	}
 	for pattern, h := range o.API {
-		mux.Handle(pattern, RequireToken(o.AdminToken, h))
+		mux.Handle(pattern, RequireTokens(o.AdminToken, o.Tokens, h))
 	}
-	mux.Handle("/api/", RequireToken(o.AdminToken, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/api/", RequireTokens(o.AdminToken, o.Tokens, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, hookwatch.Errorf(hookwatch.ENOTFOUND, "no such API endpoint: %s %s", r.Method, r.URL.Path))
 	})))
+	if o.Dashboard != nil {
+		mux.Handle("/", o.Dashboard)
+	}
 	return mux
 }
 
 // RequireToken wraps h so that it answers only requests carrying
 // "Authorization: Bearer <token>". The comparison is constant-time.
 func RequireToken(token string, h http.Handler) http.Handler {
+	return RequireTokens(token, nil, h)
+}
+
+// RequireTokens is RequireToken that also accepts the API tokens that
+// tokens knows (nil: none). With neither an admin token nor token checker
+// the API is disabled.
+func RequireTokens(token string, tokens TokenChecker, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if token == "" {
+		if token == "" && tokens == nil {
 			WriteError(w, r, hookwatch.Errorf(hookwatch.EFORBIDDEN, "the admin API is disabled: set admin_token in the config"))
 			return
 		}
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+		valid := ok && got != "" && token != "" && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+		if !valid && ok && got != "" && tokens != nil {
+			_, valid = tokens(r.Context(), got)
+		}
+		if !valid {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="hookwatch"`)
-			WriteError(w, r, hookwatch.Errorf(hookwatch.EUNAUTHORIZED, "missing or wrong admin token (Authorization: Bearer <admin_token>)"))
+			WriteError(w, r, hookwatch.Errorf(hookwatch.EUNAUTHORIZED, "missing or wrong admin token (Authorization: Bearer <admin_token or API token>)"))
 			return
 		}
 		h.ServeHTTP(w, r)

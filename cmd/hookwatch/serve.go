@@ -195,6 +195,9 @@ func (m *Main) Open(ctx context.Context) error {
 	for pattern, h := range qapi {
 		opts.API[pattern] = h
 	}
+	if err := withDashboard(&opts, cfg, store, m.Engine, m.Logger); err != nil {
+		return err
+	}
 
 	if m.publicLn, err = server.Listen(cfg.Listen); err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
