@@ -113,7 +113,11 @@ func TestClassifyError(t *testing.T) {
 		{"tls", tlsSrv.URL, hookwatch.ClassConnection},
 		{"timeout", slow.URL, hookwatch.ClassTimeout},
 	} {
-		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		limit := 10 * time.Second
+		if tc.want == hookwatch.ClassTimeout {
+			limit = 300 * time.Millisecond
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), limit)
 		req, _ := http.NewRequestWithContext(ctx, "POST", tc.url, nil)
 		client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{}}}
 		_, err := client.Do(req)
