@@ -34,7 +34,7 @@ type Chart struct {
 
 const (
 	chartW, chartH       = 640, 180
-	padL, padR, padT, pB = 44, 8, 8, 22
+	padL, padR, padT, pB = 44, 8, 20, 22
 )
 
 // niceMax rounds a maximum up to 1, 2 or 5 times a power of ten, so the

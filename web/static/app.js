@@ -4,7 +4,7 @@
 "use strict";
 document.addEventListener("DOMContentLoaded", function () {
   // Copy buttons: <button class="copy" data-copy="text" hidden>.
-  document.querySelectorAll("button.copy[data-copy]").forEach(function (b) {
+  function copyButtons(root) { root.querySelectorAll("button.copy[data-copy]").forEach(function (b) {
     b.hidden = false;
     b.addEventListener("click", function (ev) {
       ev.preventDefault();
@@ -12,7 +12,8 @@ document.addEventListener("DOMContentLoaded", function () {
         var t = b.textContent; b.textContent = "copied"; setTimeout(function () { b.textContent = t; }, 1200);
       });
     });
-  });
+  }); }
+  copyButtons(document);
   // Auto-refresh: reload the main part of the page every 10 s while the
   // box is ticked; the choice is remembered per browser.
   var box = document.getElementById("autorefresh");
@@ -26,7 +27,7 @@ document.addEventListener("DOMContentLoaded", function () {
       return r.text().then(function (html) {
         var doc = new DOMParser().parseFromString(html, "text/html");
         var fresh = doc.getElementById("main");
-        if (fresh) document.getElementById("main").replaceWith(fresh);
+        if (fresh) { document.getElementById("main").replaceWith(fresh); copyButtons(fresh); }
       });
     });
   }
