@@ -37,6 +37,18 @@ var commands = map[string]command{
 	"migrate":            {"apply the store's pending schema migrations", runMigrate},
 	"store copy":         {"copy a store into PostgreSQL (resumable, verified by counts)", runStoreCopy},
 	"version":            {"print the version", runVersion},
+	"health":             {"health figures per source and destination over 1m, 5m, 1h", runHealth},
+	"issues list":        {"list issues: failures grouped by source, destination and class", runIssuesList},
+	"issues show":        {"show one issue with its comments", runIssuesShow},
+	"issues resolve":     {"mark an issue resolved (it reopens as a regression if it recurs)", runIssuesResolve},
+	"issues ignore":      {"ignore an issue", runIssuesIgnore},
+	"issues ack":         {"acknowledge an issue", runIssuesAck},
+	"issues reopen":      {"reopen an issue", runIssuesReopen},
+	"issues priority":    {"set an issue's priority: low, medium, high", runIssuesPriority},
+	"issues comment":     {"comment on an issue", runIssuesComment},
+	"alerts list":        {"list alert rules and firing alerts", runAlertsList},
+	"alerts history":     {"list notifications sent or failed", runAlertsHistory},
+	"alerts test":        {"send a test notification to a channel", runAlertsTest},
 	"sentry test":        {"send a marked test error to Sentry and print its event and trace IDs", runSentryTest},
 }
 

@@ -112,6 +112,8 @@ type Main struct {
 	quarantine *quarantine.Writer
 	// Monitor reports to Sentry; disabled without a DSN.
 	Monitor *monitor.Monitor
+	// alerting groups failures into issues and evaluates alert rules.
+	alerting *alerting
 }
 
 // Open opens the store, builds the receive path and starts both listeners.
@@ -149,9 +151,12 @@ func (m *Main) Open(ctx context.Context) error {
 			MaxBody: int64(s.MaxBody), PublicURL: s.PublicURL, DedupeHorizon: s.DedupeHorizon.D(),
 		})
 	}
+	if m.alerting, err = newAlerting(cfg, store, m.Logger); err != nil {
+		return err
+	}
 	m.Engine, err = deliver.New(deliver.Options{Store: store, Destinations: cfg.DeliverDestinations(),
 		Owner: hookwatch.NewID("ins", time.Now()), Logger: m.Logger,
-		Observer: m.Monitor.Observer(), Tracer: m.Monitor.Tracer()})
+		Observer: hookwatch.DeliveryObservers{m.Monitor.Observer(), m.alerting.recorder}, Tracer: m.Monitor.Tracer()})
 	if err != nil {
 		return hookwatch.Errorf(hookwatch.EINVALID, "%v", err)
 	}
@@ -177,12 +182,15 @@ func (m *Main) Open(ctx context.Context) error {
 		RetryAfter: cfg.Ingest.RetryAfter.D(),
 		Logger:     m.Logger,
 		Metrics:    metrics,
-		Reject:     rejectHooks(m.quarantine.Keep, sentryReject(m.Monitor)),
+		Reject:     rejectHooks(m.quarantine.Keep, sentryReject(m.Monitor), m.alerting.recorder.Reject),
 		Tracer:     m.Monitor.Tracer(),
 	})
 	opts := server.Options{Ingest: m.Monitor.Ingest(handler), Store: store, AdminToken: cfg.AdminToken, Gatherer: reg, Logger: m.Logger,
 		API: map[string]http.HandlerFunc{}}
 	for pattern, h := range deliveryAPI(m.Engine, store) {
+		opts.API[pattern] = h
+	}
+	for pattern, h := range alertAPI(cfg, store, m.alerting.evaluator) {
 		opts.API[pattern] = h
 	}
 	qapi, err := quarantineAPI(cfg, store)
@@ -222,6 +230,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := m.Engine.Start(ctx); err != nil {
 		return err
 	}
+	m.alerting.evaluator.Start()
 	names := make([]string, 0, len(sources))
 	for _, s := range sources {
 		names = append(names, s.Name)
@@ -261,6 +270,8 @@ func (m *Main) Close() error {
 	if m.Engine != nil {
 		errs = append(errs, m.Engine.Close(ctx))
 	}
+	// After the engine: its last failures are recorded into issues.
+	m.alerting.close()
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())
 	}

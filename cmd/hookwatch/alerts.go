@@ -1,0 +1,476 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/alert"
+	"github.com/hookwatch/hookwatch/config"
+	"github.com/hookwatch/hookwatch/server"
+)
+
+// alerting is issue grouping and alert evaluation, started with Main.
+type alerting struct {
+	recorder  *alert.Recorder
+	evaluator *alert.Evaluator
+}
+
+func newEvaluator(cfg *config.Config, store hookwatch.Store, logger *slog.Logger) (*alert.Evaluator, error) {
+	channels, err := alert.Notifiers(cfg.Alerts.Channels)
+	if err != nil {
+		return nil, err
+	}
+	return alert.New(alert.Options{Store: store, Rules: cfg.Alerts.Rules, Channels: channels, Interval: cfg.Alerts.Interval.D(),
+		GroupWindow: cfg.Alerts.GroupWindow.D(), BaseURL: cfg.Alerts.BaseURL, Logger: logger}), nil
+}
+
+func newAlerting(cfg *config.Config, store hookwatch.Store, logger *slog.Logger) (*alerting, error) {
+	ev, err := newEvaluator(cfg, store, logger)
+	if err != nil {
+		return nil, err
+	}
+	return &alerting{recorder: alert.NewRecorder(store, logger), evaluator: ev}, nil
+}
+
+// close stops evaluating, then writes the failures still queued.
+func (a *alerting) close() {
+	if a != nil {
+		a.evaluator.Close()
+		a.recorder.Close()
+	}
+}
+
+// alertAPI is the admin API of issues, health and alerts.
+func alertAPI(cfg *config.Config, store hookwatch.Store, ev *alert.Evaluator) map[string]http.HandlerFunc {
+	actor := func(r *http.Request) string { return "admin-api " + r.RemoteAddr }
+	update := func(u func(r *http.Request) (hookwatch.IssueUpdate, error)) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			upd, err := u(r)
+			if err != nil {
+				server.WriteError(w, r, err)
+				return
+			}
+			upd.Actor, upd.Now = actor(r), time.Now().UTC()
+			i, err := store.UpdateIssue(r.Context(), r.PathValue("id"), upd)
+			if err != nil {
+				server.WriteError(w, r, err)
+				return
+			}
+			server.WriteJSON(w, http.StatusOK, i)
+		}
+	}
+	status := func(s hookwatch.IssueStatus) http.HandlerFunc {
+		return update(func(r *http.Request) (hookwatch.IssueUpdate, error) {
+			var body struct {
+				Comment string `json:"comment"`
+			}
+			_ = json.NewDecoder(http.MaxBytesReader(nil, r.Body, 64<<10)).Decode(&body)
+			return hookwatch.IssueUpdate{Status: s, Comment: body.Comment}, nil
+		})
+	}
+	return map[string]http.HandlerFunc{
+		"GET /api/health": func(w http.ResponseWriter, r *http.Request) {
+			rep, err := alert.Health(r.Context(), store, time.Now().UTC())
+			if err != nil {
+				server.WriteError(w, r, err)
+				return
+			}
+			server.WriteJSON(w, http.StatusOK, rep)
+		},
+		"GET /api/issues": func(w http.ResponseWriter, r *http.Request) {
+			q := r.URL.Query()
+			f := hookwatch.IssueFilter{Status: hookwatch.IssueStatus(q.Get("status")), Source: q.Get("source"),
+				Destination: q.Get("destination"), Class: q.Get("class"), Priority: hookwatch.Priority(q.Get("priority"))}
+			f.Limit, _ = strconv.Atoi(q.Get("limit"))
+			is, err := store.ListIssues(r.Context(), f)
+			if err != nil {
+				server.WriteError(w, r, err)
+				return
+			}
+			if is == nil {
+				is = []*hookwatch.Issue{}
+			}
+			server.WriteJSON(w, http.StatusOK, map[string]any{"issues": is})
+		},
+		"GET /api/issues/{id}": func(w http.ResponseWriter, r *http.Request) {
+			i, err := store.GetIssue(r.Context(), r.PathValue("id"))
+			if err != nil {
+				server.WriteError(w, r, err)
+				return
+			}
+			server.WriteJSON(w, http.StatusOK, i)
+		},
+		"POST /api/issues/{id}/resolve": status(hookwatch.IssueResolved),
+		"POST /api/issues/{id}/ignore":  status(hookwatch.IssueIgnored),
+		"POST /api/issues/{id}/ack":     status(hookwatch.IssueAcknowledged),
+		"POST /api/issues/{id}/reopen":  status(hookwatch.IssueOpen),
+		"POST /api/issues/{id}/priority": update(func(r *http.Request) (hookwatch.IssueUpdate, error) {
+			var body struct {
+				Priority hookwatch.Priority `json:"priority"`
+			}
+			if err := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 64<<10)).Decode(&body); err != nil || body.Priority == "" {
+				return hookwatch.IssueUpdate{}, hookwatch.Errorf(hookwatch.EINVALID, `send {"priority": "low|medium|high"}`)
+			}
+			return hookwatch.IssueUpdate{Priority: body.Priority}, nil
+		}),
+		"POST /api/issues/{id}/comments": update(func(r *http.Request) (hookwatch.IssueUpdate, error) {
+			var body struct {
+				Body string `json:"body"`
+			}
+			if err := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 64<<10)).Decode(&body); err != nil || strings.TrimSpace(body.Body) == "" {
+				return hookwatch.IssueUpdate{}, hookwatch.Errorf(hookwatch.EINVALID, `send {"body": "the comment"}`)
+			}
+			return hookwatch.IssueUpdate{Comment: body.Body}, nil
+		}),
+		"GET /api/alerts": func(w http.ResponseWriter, r *http.Request) {
+			states, err := store.AlertStates(r.Context())
+			if err != nil {
+				server.WriteError(w, r, err)
+				return
+			}
+			if states == nil {
+				states = []hookwatch.AlertState{}
+			}
+			server.WriteJSON(w, http.StatusOK, map[string]any{"rules": cfg.Alerts.Rules, "states": states})
+		},
+		"GET /api/alerts/history": func(w http.ResponseWriter, r *http.Request) {
+			q := r.URL.Query()
+			f := hookwatch.NotificationFilter{Channel: q.Get("channel"), Rule: q.Get("rule"), Status: hookwatch.NotificationStatus(q.Get("status"))}
+			f.Limit, _ = strconv.Atoi(q.Get("limit"))
+			ns, err := store.ListNotifications(r.Context(), f)
+			if err != nil {
+				server.WriteError(w, r, err)
+				return
+			}
+			if ns == nil {
+				ns = []*hookwatch.Notification{}
+			}
+			server.WriteJSON(w, http.StatusOK, map[string]any{"notifications": ns})
+		},
+		"POST /api/alerts/test/{channel}": func(w http.ResponseWriter, r *http.Request) {
+			n, err := ev.SendTest(r.Context(), r.PathValue("channel"))
+			if err != nil {
+				server.WriteError(w, r, err)
+				return
+			}
+			server.WriteJSON(w, http.StatusOK, n)
+		},
+	}
+}
+
+func runHealth(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "health", `Prints health figures per source and destination over 1m, 5m and 1h,
+computed from the store (test events left out).`)
+	path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
+	asJSON := fs.Bool("json", false, "print the report as one JSON object")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	store, err := openCLIStore(ctx, env, *path)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	rep, err := alert.Health(ctx, store, time.Now().UTC())
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(env.Stdout).Encode(rep)
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "WINDOW\tSUBJECT\tRECEIVED\tACCEPTED\tREJECTED\tDELIVERED\tFAILED\tERROR RATE\tP50\tP95\tAVG\tBACKLOG\tOLDEST\tDEAD")
+	row := func(window, subject string, f *alert.Figures) {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%.1f%%\t%.2fs\t%.2fs\t%.2fs\t%d\t%s\t%d\n", window, subject, f.Received, f.Accepted,
+			f.RejectedTotal(), f.Delivered, f.FailedTotal(), f.ErrorRate*100, f.P50, f.P95, f.Avg, f.Backlog,
+			(time.Duration(f.OldestWaiting) * time.Second).String(), f.DeadLetters)
+	}
+	for _, w := range rep.Windows {
+		row(w.Window, "all", w.Total)
+		for _, k := range sortedKeys(w.Sources) {
+			row(w.Window, "source:"+k, w.Sources[k])
+		}
+		for _, k := range sortedKeys(w.Destinations) {
+			row(w.Window, "destination:"+k, w.Destinations[k])
+		}
+	}
+	return tw.Flush()
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	for i := 1; i < len(keys); i++ {
+		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
+			keys[j], keys[j-1] = keys[j-1], keys[j]
+		}
+	}
+	return keys
+}
+
+func runIssuesList(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "issues list", "Lists issues (failures grouped by source, destination and error class), most recently seen first.")
+	path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
+	status := fs.String("status", "", "only this status: open, acknowledged, resolved, ignored")
+	source := fs.String("source", "", "only this source")
+	dest := fs.String("destination", "", "only this destination")
+	limit := fs.Int("limit", 50, "at most this many")
+	asJSON := fs.Bool("json", false, "print one JSON object per line")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	store, err := openCLIStore(ctx, env, *path)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	is, err := store.ListIssues(ctx, hookwatch.IssueFilter{Status: hookwatch.IssueStatus(*status), Source: *source, Destination: *dest, Limit: *limit})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSONLines(env.Stdout, is, func(i *hookwatch.Issue) any { return i })
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATUS\tPRIORITY\tSOURCE\tDESTINATION\tCLASS\tCOUNT\tEVENTS\tLAST SEEN\tFLAGS")
+	for _, i := range is {
+		var flags []string
+		if i.Regression {
+			flags = append(flags, "regression")
+		}
+		if i.Test {
+			flags = append(flags, "test")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", i.ID, i.Status, i.Priority, i.Source, dash(i.Destination), i.Class,
+			i.Count, i.Events, i.LastSeen.Local().Format("2006-01-02 15:04:05"), strings.Join(flags, ","))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(is) == 0 {
+		fmt.Fprintln(env.Stderr, "no issues match")
+	}
+	return nil
+}
+
+func runIssuesShow(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "issues show", "Shows one issue with its comments.\n\nUsage: hookwatch issues show [flags] ISSUE_ID")
+	path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
+	asJSON := fs.Bool("json", false, "print as one JSON object")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return fmt.Errorf("issues show needs one issue ID: %w", errUsage)
+	}
+	store, err := openCLIStore(ctx, env, *path)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	i, err := store.GetIssue(ctx, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(env.Stdout).Encode(i)
+	}
+	printIssue(env, i)
+	return nil
+}
+
+func printIssue(env *Env, i *hookwatch.Issue) {
+	w := env.Stdout
+	fmt.Fprintf(w, "ID:           %s\nStatus:       %s\nPriority:     %s\nSource:       %s\nDestination:  %s\nClass:        %s (%s)\n",
+		i.ID, i.Status, i.Priority, i.Source, dash(i.Destination), i.Class, i.Kind)
+	fmt.Fprintf(w, "First seen:   %s\nLast seen:    %s\nCount:        %d failures, %d events, %d dead letters\nLast error:   %s\nLast event:   %s\n",
+		i.FirstSeen.Format(time.RFC3339), i.LastSeen.Format(time.RFC3339), i.Count, i.Events, i.DeadLetters, dash(i.LastMessage), dash(i.LastEventID))
+	if i.Regression {
+		fmt.Fprintf(w, "Regression:   happened again at %s after being resolved\n", i.RegressedAt.Format(time.RFC3339))
+	}
+	if i.Test {
+		fmt.Fprintln(w, "Flags:        test (never notifies)")
+	}
+	if len(i.Comments) > 0 {
+		fmt.Fprintln(w, "\nComments:")
+		for _, c := range i.Comments {
+			fmt.Fprintf(w, "  %s  %s: %s\n", c.At.Format(time.RFC3339), c.Author, c.Body)
+		}
+	}
+}
+
+// issueUpdateCommand returns a command that applies an update to one issue.
+func issueUpdateCommand(name, description string, build func(args []string) (hookwatch.IssueUpdate, error), nargs int) func(context.Context, *Env, []string) error {
+	return func(ctx context.Context, env *Env, args []string) error {
+		fs := newFlags(env, "issues "+name, description)
+		path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
+		comment := fs.String("comment", "", "a comment to add with the change")
+		asJSON := fs.Bool("json", false, "print the issue as one JSON object")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if fs.NArg() != nargs {
+			fs.Usage()
+			return fmt.Errorf("issues %s needs %d arguments: %w", name, nargs, errUsage)
+		}
+		u, err := build(fs.Args()[1:])
+		if err != nil {
+			return err
+		}
+		if *comment != "" {
+			u.Comment = *comment
+		}
+		u.Actor, u.Now = "cli", time.Now().UTC()
+		if user, ok := env.Getenv("USER"); ok && user != "" {
+			u.Actor = "cli:" + user
+		}
+		store, err := openCLIStore(ctx, env, *path)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		i, err := store.UpdateIssue(ctx, fs.Arg(0), u)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return json.NewEncoder(env.Stdout).Encode(i)
+		}
+		fmt.Fprintf(env.Stdout, "%s is %s, priority %s\n", i.ID, i.Status, i.Priority)
+		return nil
+	}
+}
+
+func statusCommand(name string, s hookwatch.IssueStatus) func(context.Context, *Env, []string) error {
+	return issueUpdateCommand(name, fmt.Sprintf("Marks an issue %s.\n\nUsage: hookwatch issues %s [flags] ISSUE_ID", s, name),
+		func([]string) (hookwatch.IssueUpdate, error) { return hookwatch.IssueUpdate{Status: s}, nil }, 1)
+}
+
+var (
+	runIssuesResolve  = statusCommand("resolve", hookwatch.IssueResolved)
+	runIssuesIgnore   = statusCommand("ignore", hookwatch.IssueIgnored)
+	runIssuesAck      = statusCommand("ack", hookwatch.IssueAcknowledged)
+	runIssuesReopen   = statusCommand("reopen", hookwatch.IssueOpen)
+	runIssuesPriority = issueUpdateCommand("priority", "Sets an issue's priority.\n\nUsage: hookwatch issues priority [flags] ISSUE_ID low|medium|high",
+		func(a []string) (hookwatch.IssueUpdate, error) {
+			return hookwatch.IssueUpdate{Priority: hookwatch.Priority(a[0])}, nil
+		}, 2)
+	runIssuesComment = issueUpdateCommand("comment", "Comments on an issue.\n\nUsage: hookwatch issues comment [flags] ISSUE_ID \"TEXT\"",
+		func(a []string) (hookwatch.IssueUpdate, error) { return hookwatch.IssueUpdate{Comment: a[0]}, nil }, 2)
+)
+
+func runAlertsList(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "alerts list", "Lists the alert rules and the state of each alert.")
+	path := fs.String("config", "hookwatch.yaml", "config file")
+	asJSON := fs.Bool("json", false, "print one JSON object per line (alert states)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(env, *path)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	states, err := store.AlertStates(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSONLines(env.Stdout, states, func(s hookwatch.AlertState) any { return s })
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "RULE\tKIND\tSUBJECT\tSTATUS\tSINCE\tSUMMARY")
+	for _, r := range cfg.Alerts.Rules {
+		n := 0
+		for _, s := range states {
+			if s.Rule == r.Name && s.Status != hookwatch.AlertOK {
+				n++
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Kind, s.Subject, s.Status, s.Since.Local().Format("2006-01-02 15:04:05"), s.Summary)
+			}
+		}
+		if n == 0 {
+			fmt.Fprintf(tw, "%s\t%s\t-\tok\t-\t-\n", r.Name, r.Kind)
+		}
+	}
+	return tw.Flush()
+}
+
+func runAlertsHistory(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "alerts history", "Lists notifications sent or failed, newest first.")
+	path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
+	channel := fs.String("channel", "", "only this channel")
+	limit := fs.Int("limit", 50, "at most this many")
+	asJSON := fs.Bool("json", false, "print one JSON object per line")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	store, err := openCLIStore(ctx, env, *path)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	ns, err := store.ListNotifications(ctx, hookwatch.NotificationFilter{Channel: *channel, Limit: *limit})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSONLines(env.Stdout, ns, func(n *hookwatch.Notification) any { return n })
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "AT\tCHANNEL\tKIND\tRULE\tSUBJECT\tSTATUS\tATTEMPTS\tSUMMARY")
+	for _, n := range ns {
+		summary := n.Summary
+		if n.Error != "" {
+			summary = "error: " + n.Error
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", n.CreatedAt.Local().Format("2006-01-02 15:04:05"), n.Channel, n.Kind, n.Rule,
+			n.Subject, n.Status, n.Attempts, summary)
+	}
+	return tw.Flush()
+}
+
+func runAlertsTest(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "alerts test", "Sends a test notification to a channel and records it in the alert history.\n\nUsage: hookwatch alerts test [flags] CHANNEL")
+	path := fs.String("config", "hookwatch.yaml", "config file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return fmt.Errorf("alerts test needs one channel name: %w", errUsage)
+	}
+	cfg, err := loadConfig(env, *path)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	ev, err := newEvaluator(cfg, store, nil)
+	if err != nil {
+		return err
+	}
+	n, err := ev.SendTest(ctx, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "test notification sent to %s (%d attempt(s))\n", n.Channel, n.Attempts)
+	return nil
+}
