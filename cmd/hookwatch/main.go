@@ -114,7 +114,7 @@ func Run(ctx context.Context, env *Env, args []string) error {
 		sort.Strings(sub)
 		fmt.Fprintf(env.Stderr, "hookwatch %s needs a subcommand:\n", args[0])
 		for _, name := range sub {
-			fmt.Fprintf(env.Stderr, "  hookwatch %-16s %s\n", name, commands[name].summary)
+			fmt.Fprintf(env.Stderr, "  hookwatch %-22s %s\n", name, commands[name].summary)
 		}
 		return errUsage
 	}
@@ -136,7 +136,7 @@ Commands:
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-16s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-22s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprint(w, `
 The config file is hookwatch.yaml unless --config says otherwise.
