@@ -141,13 +141,24 @@ func TestDeliveryEndToEndAndAdminAPI(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	// The delivery's ID, for the show endpoint.
-	_, list := call("GET", "/api/deliveries?event="+id, adminToken, "")
-	var got struct {
-		Deliveries []deliveryJSON `json:"deliveries"`
-	}
-	if err := json.Unmarshal([]byte(list), &got); err != nil || len(got.Deliveries) != 1 || got.Deliveries[0].Status != "succeeded" {
-		t.Fatalf("GET /api/deliveries = %s (%v)", list, err)
+	// The delivery's ID, for the show endpoint. The app answered before
+	// the outcome was recorded: wait for it.
+	var (
+		got struct {
+			Deliveries []deliveryJSON `json:"deliveries"`
+		}
+		list string
+	)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		_, list = call("GET", "/api/deliveries?event="+id, adminToken, "")
+		err := json.Unmarshal([]byte(list), &got)
+		if err == nil && len(got.Deliveries) == 1 && got.Deliveries[0].Status == "succeeded" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET /api/deliveries = %s (%v)", list, err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	dlv := got.Deliveries[0].ID
 
