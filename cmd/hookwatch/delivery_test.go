@@ -211,7 +211,11 @@ func TestDeliveryEndToEndAndAdminAPI(t *testing.T) {
 	if err != nil || !strings.Contains(out, "app") || !strings.Contains(out, "active") {
 		t.Errorf("destinations list: %v\n%s", err, out)
 	}
-	out, _, err = run(t, nil, "deliveries", "list", "--config", path, "--json")
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if out, _, err = run(t, nil, "deliveries", "list", "--config", path, "--json"); strings.Contains(out, `"status":"succeeded"`) {
+			break
+		}
+	}
 	if err != nil || strings.Count(out, "\n") != 1 || !strings.Contains(out, `"status":"succeeded"`) {
 		t.Errorf("deliveries list --json: %v\n%s", err, out)
 	}
