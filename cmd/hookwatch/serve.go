@@ -139,6 +139,13 @@ func (m *Main) Open(ctx context.Context) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := ingest.NewMetrics(reg)
+	destNames := make([]string, 0, len(cfg.Destinations))
+	for _, d := range cfg.Destinations {
+		destNames = append(destNames, d.Name)
+	}
+	// Delivery counters come from the engine; backlog and circuit gauges
+	// are read from the store on scrape (cached 5s).
+	deliveryMetrics := deliver.NewMetrics(reg, deliver.MetricsOptions{Store: store, Destinations: destNames})
 
 	sources := make([]ingest.Source, 0, len(cfg.Sources))
 	for _, s := range cfg.Sources {
@@ -156,7 +163,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.Engine, err = deliver.New(deliver.Options{Store: store, Destinations: cfg.DeliverDestinations(),
 		Owner: hookwatch.NewID("ins", time.Now()), Logger: m.Logger,
-		Observer: hookwatch.DeliveryObservers{m.Monitor.Observer(), m.alerting.recorder}, Tracer: m.Monitor.Tracer()})
+		Observer: hookwatch.DeliveryObservers{m.Monitor.Observer(), m.alerting.recorder, deliveryMetrics}, Tracer: m.Monitor.Tracer()})
 	if err != nil {
 		return hookwatch.Errorf(hookwatch.EINVALID, "%v", err)
 	}
