@@ -187,7 +187,26 @@ type IssueStore interface {
 	// before until, by kind, source, destination and class; failures of
 	// test events are counted only when test is set.
 	CountFailures(ctx context.Context, since, until time.Time, test bool) ([]FailureCount, error)
+
+	// PruneFailures deletes the failures recorded before before (zero: no
+	// age bound), then all but the keep most recently recorded (keep <= 0:
+	// no count bound), and returns how many it deleted. Issues are kept
+	// with their counts; what goes is the per-failure rows that window
+	// figures (CountFailures) and the distinct-event count read, so an
+	// event failing again after its failures were pruned counts as a new
+	// affected event. It deletes in small transactions so writers are not
+	// held up. Errors have code EUNAVAILABLE or EINTERNAL; what was deleted
+	// before an error stays deleted.
+	PruneFailures(ctx context.Context, before time.Time, keep int) (int, error)
 }
+
+// Failure retention defaults: the bounds applied when the config sets
+// none. The age bound must cover the longest window alerts and health
+// read (one hour by default).
+const (
+	DefaultFailureMaxAge   = 30 * 24 * time.Hour
+	DefaultFailureMaxCount = 1_000_000
+)
 
 // ValidateIssueUpdate checks an update before a store applies it: it
 // returns an EINVALID error for an unknown status or priority, or when the

@@ -262,3 +262,53 @@ func (s *Store) CountFailures(ctx context.Context, since, until time.Time, test 
 	}
 	return out, nil
 }
+
+// pruneBatch is how many rows one prune statement deletes at most, so a
+// first prune of a large table does not hold one long transaction.
+const pruneBatch = 1000
+
+// PruneFailures applies the failures' retention bounds; see
+// hookwatch.IssueStore.
+func (s *Store) PruneFailures(ctx context.Context, before time.Time, keep int) (int, error) {
+	n := 0
+	if !before.IsZero() {
+		d, err := s.deleteBatches(ctx, `DELETE FROM failures WHERE id IN (SELECT id FROM failures WHERE at < $1 LIMIT $2)`, before)
+		n += d
+		if err != nil {
+			return n, err
+		}
+	}
+	if keep > 0 {
+		// The keep-th most recent; nothing to do when there are fewer.
+		var cutoff int64
+		err := s.pool.QueryRow(ctx, `SELECT id FROM failures ORDER BY id DESC LIMIT 1 OFFSET $1`, keep-1).Scan(&cutoff)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return n, nil
+		} else if err != nil {
+			return n, storeError("prune failures", err)
+		}
+		d, err := s.deleteBatches(ctx, `DELETE FROM failures WHERE id IN (SELECT id FROM failures WHERE id < $1 ORDER BY id LIMIT $2)`, cutoff)
+		n += d
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// deleteBatches runs a DELETE taking (arg, limit) until it deletes fewer
+// than pruneBatch rows, and returns how many it deleted.
+func (s *Store) deleteBatches(ctx context.Context, query string, arg any) (int, error) {
+	n := 0
+	for {
+		tag, err := s.pool.Exec(ctx, query, arg, pruneBatch)
+		if err != nil {
+			return n, storeError("prune failures", err)
+		}
+		d := tag.RowsAffected()
+		n += int(d)
+		if d < pruneBatch {
+			return n, nil
+		}
+	}
+}

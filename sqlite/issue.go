@@ -255,3 +255,53 @@ func (s *Store) CountFailures(ctx context.Context, since, until time.Time, test 
 	}
 	return out, nil
 }
+
+// pruneBatch is how many rows one prune transaction deletes at most: the
+// single writer connection is free for commits between batches.
+const pruneBatch = 1000
+
+// PruneFailures applies the failures' retention bounds; see
+// hookwatch.IssueStore.
+func (s *Store) PruneFailures(ctx context.Context, before time.Time, keep int) (int, error) {
+	n := 0
+	if !before.IsZero() {
+		d, err := s.deleteBatches(ctx, `DELETE FROM failures WHERE id IN (SELECT id FROM failures WHERE at < ? LIMIT ?)`, micros(before))
+		n += d
+		if err != nil {
+			return n, err
+		}
+	}
+	if keep > 0 {
+		// The keep-th most recent; nothing to do when there are fewer.
+		var cutoff int64
+		err := s.r.QueryRowContext(ctx, `SELECT id FROM failures ORDER BY id DESC LIMIT 1 OFFSET ?`, keep-1).Scan(&cutoff)
+		if errors.Is(err, sql.ErrNoRows) {
+			return n, nil
+		} else if err != nil {
+			return n, fmt.Errorf("sqlite: prune failures: %w", err)
+		}
+		d, err := s.deleteBatches(ctx, `DELETE FROM failures WHERE id IN (SELECT id FROM failures WHERE id < ? ORDER BY id LIMIT ?)`, cutoff)
+		n += d
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// deleteBatches runs a DELETE taking (arg, limit) until it deletes fewer
+// than pruneBatch rows, and returns how many it deleted.
+func (s *Store) deleteBatches(ctx context.Context, query string, arg any) (int, error) {
+	n := 0
+	for {
+		res, err := s.w.ExecContext(ctx, query, arg, pruneBatch)
+		if err != nil {
+			return n, writeError("prune failures", err)
+		}
+		d, _ := res.RowsAffected()
+		n += int(d)
+		if d < pruneBatch {
+			return n, nil
+		}
+	}
+}

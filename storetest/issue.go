@@ -145,6 +145,71 @@ func testIssues(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("PruneFailures", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		total := func(since time.Time) int {
+			t.Helper()
+			counts, err := s.CountFailures(ctx, since, base.Add(24*time.Hour), true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, c := range counts {
+				n += c.Count
+			}
+			return n
+		}
+		prune := func(before time.Time, keep, want int) {
+			t.Helper()
+			n, err := s.PruneFailures(ctx, before, keep)
+			if err != nil || n != want {
+				t.Fatalf("PruneFailures(%v, %d) = %d, %v; want %d deleted", before, keep, n, err, want)
+			}
+		}
+		// 5 old failures of evt_old, then 3 recent ones (one a test event's).
+		var fs []hookwatch.Failure
+		for i := range 5 {
+			fs = append(fs, failure("app", "server_error", "evt_old", base.Add(time.Duration(i)*time.Second)))
+		}
+		for i := range 3 {
+			f := failure("app", "server_error", "evt_new", base.Add(time.Hour+time.Duration(i)*time.Second))
+			f.Test = i == 2
+			fs = append(fs, f)
+		}
+		id := recordFailures(t, s, fs...)[0].Issue.ID
+		prune(time.Time{}, 0, 0) // no bounds: nothing to do
+		prune(base.Add(30*time.Minute), 0, 5)
+		if n := total(base); n != 3 {
+			t.Errorf("after the age bound %d failures remain, want 3", n)
+		}
+		prune(time.Time{}, 10, 0) // fewer than the count bound
+		prune(time.Time{}, 2, 1)  // keeps the 2 most recently recorded
+		if n := total(base.Add(time.Hour + time.Second)); n != 2 {
+			t.Errorf("after the count bound the 2 most recent should remain, found %d", n)
+		}
+		// Issues keep their figures; only the rows behind window counts go.
+		i, err := s.GetIssue(ctx, id)
+		if err != nil || i.Count != 7 || i.Events != 2 {
+			t.Fatalf("issue after pruning = %+v, %v; want count 7 and 2 events", i, err)
+		}
+		// evt_old's failures are gone: failing again counts it afresh.
+		ch := recordFailures(t, s, failure("app", "server_error", "evt_old", base.Add(2*time.Hour)))
+		if ch[0].Issue.Count != 8 || ch[0].Issue.Events != 3 {
+			t.Errorf("after pruning, a failure of a pruned event: %+v", ch[0].Issue)
+		}
+		// Both bounds at once, over more than one delete batch.
+		fs = fs[:0]
+		for i := range 1200 { // more than one delete batch (1000)
+			fs = append(fs, failure("crm", "timeout_error", "evt_bulk", base.Add(3*time.Hour+time.Duration(i)*time.Millisecond)))
+		}
+		recordFailures(t, s, fs...)
+		prune(base.Add(90*time.Minute), 100, 2+1+1100)
+		if n := total(base); n != 100 {
+			t.Errorf("%d failures remain, want 100", n)
+		}
+	})
+
 	t.Run("Signature", func(t *testing.T) {
 		t.Parallel()
 		s := open(t)
