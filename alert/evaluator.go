@@ -36,6 +36,19 @@ type Options struct {
 	Retries int
 	// Sleep waits between retries; tests make it instant.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Retention bounds the failures table; the evaluator holding the
+	// lease applies it, so instances sharing a store do not all prune.
+	Retention Retention
+}
+
+// Retention bounds the failures recorded behind issues
+// (hookwatch.IssueStore.PruneFailures): those older than MaxAge go, then
+// all but the MaxCount most recent. Zero bounds are not applied.
+type Retention struct {
+	MaxAge   time.Duration
+	MaxCount int
+	// Every is the least time between two prunes; default 10m.
+	Every time.Duration
 }
 
 // Evaluator evaluates alert rules and sends notifications. Instances
@@ -46,6 +59,8 @@ type Evaluator struct {
 	mu   sync.Mutex // one Tick at a time
 	stop context.CancelFunc
 	done chan struct{}
+	// prunedAt is when this instance last applied the retention (under mu).
+	prunedAt time.Time
 }
 
 // New returns an evaluator; Start runs it on its schedule.
@@ -64,6 +79,9 @@ func New(opts Options) *Evaluator {
 	}
 	if opts.Retries == 0 {
 		opts.Retries = 2
+	}
+	if opts.Retention.Every <= 0 {
+		opts.Retention.Every = 10 * time.Minute
 	}
 	if opts.Sleep == nil {
 		opts.Sleep = func(ctx context.Context, d time.Duration) error {
@@ -115,7 +133,8 @@ func (e *Evaluator) Close() {
 
 // Tick evaluates every rule once and sends what is queued, if this
 // instance holds the evaluator lease (taken or renewed here for three
-// intervals). It reports whether it led.
+// intervals), then prunes failures if Retention.Every has passed since the
+// last prune.
 func (e *Evaluator) Tick(ctx context.Context) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -127,10 +146,34 @@ func (e *Evaluator) Tick(ctx context.Context) error {
 	if !ok {
 		return nil
 	}
-	if err := e.evaluate(ctx, now); err != nil {
-		return err
+	err = e.evaluate(ctx, now)
+	if err == nil {
+		err = e.flush(ctx, now)
 	}
-	return e.flush(ctx, now)
+	e.prune(ctx, now)
+	return err
+}
+
+// prune applies the failures' retention, at most once per Every. A failed
+// prune is logged and tried again at the next tick: alerting goes on.
+func (e *Evaluator) prune(ctx context.Context, now time.Time) {
+	r := e.opts.Retention
+	if (r.MaxAge <= 0 && r.MaxCount <= 0) || (!e.prunedAt.IsZero() && now.Sub(e.prunedAt) < r.Every) {
+		return
+	}
+	var before time.Time
+	if r.MaxAge > 0 {
+		before = now.Add(-r.MaxAge)
+	}
+	n, err := e.opts.Store.PruneFailures(ctx, before, r.MaxCount)
+	if err != nil {
+		e.opts.Logger.Error("alert: pruning failures failed", "deleted", n, "error", err)
+		return
+	}
+	e.prunedAt = now
+	if n > 0 {
+		e.opts.Logger.Info("alert: pruned failures", "deleted", n, "max_age", r.MaxAge, "max_count", r.MaxCount)
+	}
 }
 
 func stateKey(rule, subject string) string { return rule + "\x00" + subject }

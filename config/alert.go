@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/hookwatch/hookwatch"
 )
 
 // Alerts configures alert rules and the channels they notify.
@@ -24,6 +26,22 @@ type Alerts struct {
 	Rules []AlertRule `yaml:"rules"`
 	// Channels are where notifications go.
 	Channels []AlertChannel `yaml:"channels"`
+	// Retention bounds the failures kept behind issues and failure counts.
+	Retention FailureRetention `yaml:"retention"`
+}
+
+// FailureRetention bounds the failures table: one row per failure, read
+// for window figures and affected events. Issues themselves are kept with
+// their counts. The evaluator holding the lease prunes every Every.
+type FailureRetention struct {
+	// MaxAge deletes failures older than this; default 30d. It must cover
+	// the longest window health and the rules read.
+	MaxAge Duration `yaml:"max_age"`
+	// MaxCount keeps at most this many failures, the most recent; default
+	// 1,000,000: a bound on disk use during a long storm.
+	MaxCount int `yaml:"max_count"`
+	// Every is how often the bounds are applied; default 10m.
+	Every Duration `yaml:"every"`
 }
 
 // Alert rule kinds.
@@ -156,6 +174,15 @@ func (a *Alerts) setDefaults() {
 	}
 	if len(a.Rules) == 0 {
 		a.Rules = DefaultAlertRules()
+	}
+	if a.Retention.MaxAge == 0 {
+		a.Retention.MaxAge = Duration(hookwatch.DefaultFailureMaxAge)
+	}
+	if a.Retention.MaxCount == 0 {
+		a.Retention.MaxCount = hookwatch.DefaultFailureMaxCount
+	}
+	if a.Retention.Every == 0 {
+		a.Retention.Every = Duration(10 * time.Minute)
 	}
 	for i := range a.Rules {
 		r := &a.Rules[i]
@@ -362,5 +389,27 @@ func (c *Config) validateAlerts(bad func(path, format string, args ...any)) {
 				bad(fmt.Sprintf("%s.channels[%d]", p, j), "no channel named %q", name)
 			}
 		}
+	}
+	// Failures are counted over the health report's windows (up to 1h) and
+	// each rule's: pruning must not cut into them.
+	longest, by := time.Hour, "the health report's 1h window"
+	for i, r := range a.Rules {
+		w := r.Window.D()
+		if r.Kind == RuleSLOBurn {
+			w = r.LongWindow.D() + r.Within.D()
+		}
+		if w > longest {
+			longest, by = w, fmt.Sprintf("alerts.rules[%d] (%s)", i, r.Name)
+		}
+	}
+	if ret := a.Retention; ret.MaxAge.D() < longest {
+		short := strings.TrimSuffix(strings.TrimSuffix(longest.String(), "0s"), "0m")
+		bad("alerts.retention.max_age", "must be at least %s, the longest window read (%s)", short, by)
+	}
+	if a.Retention.MaxCount < 1 {
+		bad("alerts.retention.max_count", "must be positive")
+	}
+	if a.Retention.Every.D() < time.Second {
+		bad("alerts.retention.every", "must be at least 1s")
 	}
 }

@@ -29,7 +29,8 @@ func newEvaluator(cfg *config.Config, store hookwatch.Store, logger *slog.Logger
 		return nil, err
 	}
 	return alert.New(alert.Options{Store: store, Rules: cfg.Alerts.Rules, Channels: channels, Interval: cfg.Alerts.Interval.D(),
-		GroupWindow: cfg.Alerts.GroupWindow.D(), BaseURL: cfg.Alerts.BaseURL, Logger: logger}), nil
+		GroupWindow: cfg.Alerts.GroupWindow.D(), BaseURL: cfg.Alerts.BaseURL, Logger: logger,
+		Retention: alert.Retention{MaxAge: cfg.Alerts.Retention.MaxAge.D(), MaxCount: cfg.Alerts.Retention.MaxCount, Every: cfg.Alerts.Retention.Every.D()}}), nil
 }
 
 func newAlerting(cfg *config.Config, store hookwatch.Store, logger *slog.Logger) (*alerting, error) {
