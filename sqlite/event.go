@@ -13,6 +13,10 @@ import (
 )
 
 // InsertEvents stores a batch in one transaction; see hookwatch.EventStore.
+//
+// Each table gets one multi-row statement per chunk of the batch rather than
+// one statement per row: on the single writer connection the per-statement
+// overhead, not SQLite's B-tree work, dominated the group commit.
 func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]hookwatch.InsertResult, error) {
 	results := make([]hookwatch.InsertResult, len(events))
 	if len(events) == 0 {
@@ -24,82 +28,148 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 	}
 	defer tx.Rollback()
 
-	insEvent, err := tx.PrepareContext(ctx, `INSERT INTO events
-		(id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return nil, writeError("prepare", err)
-	}
-	defer insEvent.Close()
-	var insDelivery, claimKey *sql.Stmt
-	now := micros(s.now())
-
+	// 1. Dedupe: the upsert takes each key that is new or expired and returns
+	// the event IDs that took theirs; an event whose ID is not returned found
+	// its key live (stored before, or earlier in this batch): a duplicate.
+	var keyed []int
 	for i, e := range events {
 		if e.ProviderEventID != "" {
-			if claimKey == nil {
-				// The upsert takes the key when it is new or expired; when
-				// RETURNING yields no row the key is live: a duplicate.
-				claimKey, err = tx.PrepareContext(ctx, `INSERT INTO dedupe (source, provider_event_id, event_id, expires_at)
-					VALUES (?, ?, ?, ?)
-					ON CONFLICT (source, provider_event_id) DO UPDATE
-					SET event_id = excluded.event_id, expires_at = excluded.expires_at
-					WHERE dedupe.expires_at <= ?
-					RETURNING event_id`)
-				if err != nil {
-					return nil, writeError("prepare", err)
+			keyed = append(keyed, i)
+		}
+	}
+	dup := make([]bool, len(events))
+	if len(keyed) > 0 {
+		claimed := make(map[string]bool, len(keyed))
+		for _, chunk := range chunks(keyed, 200) {
+			// A live key expires for the chunk when the earliest event of the
+			// chunk arrived after its expiry: a batch spans milliseconds, and
+			// erring this way never forgets a key early.
+			args := make([]any, 0, 4*len(chunk)+1)
+			earliest := events[chunk[0]].ReceivedAt
+			for _, i := range chunk {
+				e := events[i]
+				until := e.DedupeUntil
+				if until.IsZero() {
+					until = e.ReceivedAt.Add(hookwatch.DefaultDedupeHorizon)
 				}
-				defer claimKey.Close()
-			}
-			until := e.DedupeUntil
-			if until.IsZero() {
-				until = e.ReceivedAt.Add(hookwatch.DefaultDedupeHorizon)
-			}
-			var got string
-			err := claimKey.QueryRowContext(ctx, e.Source, e.ProviderEventID, e.ID, micros(until), micros(e.ReceivedAt)).Scan(&got)
-			if errors.Is(err, sql.ErrNoRows) {
-				var first string
-				if err := tx.QueryRowContext(ctx, `SELECT event_id FROM dedupe WHERE source = ? AND provider_event_id = ?`, e.Source, e.ProviderEventID).Scan(&first); err != nil {
-					return nil, writeError("dedupe lookup", err)
+				if e.ReceivedAt.Before(earliest) {
+					earliest = e.ReceivedAt
 				}
-				results[i] = hookwatch.InsertResult{Duplicate: true, ID: first}
-				continue
-			} else if err != nil {
+				args = append(args, e.Source, e.ProviderEventID, e.ID, micros(until))
+			}
+			args = append(args, micros(earliest))
+			rows, err := tx.QueryContext(ctx, `INSERT INTO dedupe (source, provider_event_id, event_id, expires_at) `+
+				`VALUES `+placeholders(len(chunk), 4)+`
+				ON CONFLICT (source, provider_event_id) DO UPDATE
+				SET event_id = excluded.event_id, expires_at = excluded.expires_at
+				WHERE dedupe.expires_at <= ?
+				RETURNING event_id`, args...)
+			if err != nil {
+				return nil, writeError("dedupe", err)
+			}
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return nil, writeError("dedupe", err)
+				}
+				claimed[id] = true
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
 				return nil, writeError("dedupe", err)
 			}
 		}
-		headers, err := json.Marshal(e.Headers)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: encode headers: %w", err)
-		}
-		body := e.Body
-		if body == nil {
-			body = []byte{}
-		}
-		if _, err := insEvent.ExecContext(ctx, e.ID, e.Source, e.Provider, e.ProviderEventID, e.Type,
-			headers, body, micros(e.ReceivedAt), e.Malformed, e.Test, e.Trace); err != nil {
-			return nil, writeError("insert event", err)
-		}
-		for _, dest := range e.Destinations {
-			if insDelivery == nil {
-				insDelivery, err = tx.PrepareContext(ctx, `INSERT INTO deliveries
-					(id, event_id, destination, next_attempt_at, created_at, updated_at)
-					VALUES (?, ?, ?, ?, ?, ?)`)
-				if err != nil {
-					return nil, writeError("prepare", err)
-				}
-				defer insDelivery.Close()
+		for _, i := range keyed {
+			if claimed[events[i].ID] {
+				continue
 			}
-			id := hookwatch.NewID("dlv", e.ReceivedAt)
-			if _, err := insDelivery.ExecContext(ctx, id, e.ID, dest, micros(e.ReceivedAt), now, now); err != nil {
-				return nil, writeError("insert delivery", err)
+			e := events[i]
+			var first string
+			if err := tx.QueryRowContext(ctx, `SELECT event_id FROM dedupe WHERE source = ? AND provider_event_id = ?`, e.Source, e.ProviderEventID).Scan(&first); err != nil {
+				return nil, writeError("dedupe lookup", err)
+			}
+			dup[i] = true
+			results[i] = hookwatch.InsertResult{Duplicate: true, ID: first}
+		}
+	}
+
+	// 2. Events, and 3. one pending delivery per destination.
+	var stored []int
+	for i := range events {
+		if !dup[i] {
+			stored = append(stored, i)
+			results[i] = hookwatch.InsertResult{ID: events[i].ID}
+		}
+	}
+	now := micros(s.now())
+	var deliveryArgs []any
+	for _, chunk := range chunks(stored, 200) {
+		args := make([]any, 0, 11*len(chunk))
+		for _, i := range chunk {
+			e := events[i]
+			headers, err := json.Marshal(e.Headers)
+			if err != nil {
+				return nil, fmt.Errorf("sqlite: encode headers: %w", err)
+			}
+			body := e.Body
+			if body == nil {
+				body = []byte{}
+			}
+			args = append(args, e.ID, e.Source, e.Provider, e.ProviderEventID, e.Type,
+				headers, body, micros(e.ReceivedAt), e.Malformed, e.Test, e.Trace)
+			for _, dest := range e.Destinations {
+				deliveryArgs = append(deliveryArgs, hookwatch.NewID("dlv", e.ReceivedAt), e.ID, dest, micros(e.ReceivedAt), now, now)
 			}
 		}
-		results[i] = hookwatch.InsertResult{ID: e.ID}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO events
+			(id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace)
+			VALUES `+placeholders(len(chunk), 11), args...); err != nil {
+			return nil, writeError("insert events", err)
+		}
+	}
+	const perDelivery = 6
+	for len(deliveryArgs) > 0 {
+		n := min(len(deliveryArgs)/perDelivery, 500)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries
+			(id, event_id, destination, next_attempt_at, created_at, updated_at)
+			VALUES `+placeholders(n, perDelivery), deliveryArgs[:n*perDelivery]...); err != nil {
+			return nil, writeError("insert deliveries", err)
+		}
+		deliveryArgs = deliveryArgs[n*perDelivery:]
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, writeError("commit", err)
 	}
 	return results, nil
+}
+
+// chunks splits idx into slices of at most n (SQLite caps the number of
+// parameters of one statement).
+func chunks(idx []int, n int) [][]int {
+	var out [][]int
+	for len(idx) > n {
+		out = append(out, idx[:n])
+		idx = idx[n:]
+	}
+	if len(idx) > 0 {
+		out = append(out, idx)
+	}
+	return out
+}
+
+// placeholders returns "(?, ?), (?, ?)" for rows rows of cols columns.
+func placeholders(rows, cols int) string {
+	row := "(" + strings.Repeat("?, ", cols-1) + "?)"
+	var b strings.Builder
+	b.Grow(rows * (len(row) + 2))
+	for i := 0; i < rows; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	return b.String()
 }
 
 const eventColumns = `id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace`
