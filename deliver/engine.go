@@ -72,6 +72,11 @@ type Options struct {
 	// Observer's calls for the attempt, its headers (sentry-trace,
 	// baggage) to the destination.
 	Tracer hookwatch.Tracer
+	// Waker, if set, carries Wake to every instance sharing the store
+	// (PostgreSQL's LISTEN/NOTIFY): Wake publishes through it, and each
+	// destination's dispatcher is woken by its signals. Without it, Wake
+	// reaches this process only, which is all one SQLite process needs.
+	Waker hookwatch.Waker
 	// Poll is the safety-net interval at which every destination looks for
 	// due deliveries even without a Wake; default 1s.
 	Poll time.Duration
@@ -237,19 +242,52 @@ func (e *Engine) Start(ctx context.Context) error {
 		for _, d := range e.dests {
 			e.running.Add(1)
 			go e.dispatch(d)
+			if e.opts.Waker != nil {
+				go e.listen(d)
+			}
 		}
 	})
 	return nil
 }
 
-// Wake makes every destination look for due deliveries now. It never
-// blocks: ingest calls it after each commit.
+// listen forwards the shared Waker's signals for d to its dispatcher until
+// the engine closes.
+func (e *Engine) listen(d *dest) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	signals := e.opts.Waker.Subscribe(ctx, d.cfg.Name)
+	for {
+		select {
+		case <-e.quit:
+			return
+		case _, ok := <-signals:
+			if !ok {
+				return
+			}
+			d.poke()
+		}
+	}
+}
+
+// Wake makes every destination look for due deliveries now, on every
+// instance when a shared Waker is configured. It never blocks: ingest calls
+// it after each commit.
 func (e *Engine) Wake() {
 	for _, d := range e.dests {
-		select {
-		case d.wake <- struct{}{}:
-		default:
+		if e.opts.Waker != nil {
+			// Errors only mean the waker is closed (shutting down); the
+			// local poke below still runs and polling covers the rest.
+			_ = e.opts.Waker.Wake(context.Background(), d.cfg.Name)
 		}
+		d.poke()
+	}
+}
+
+// poke wakes d's dispatcher if it is not already due to look.
+func (d *dest) poke() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
 	}
 }
 

@@ -162,7 +162,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.Engine, err = deliver.New(deliver.Options{Store: store, Destinations: cfg.DeliverDestinations(),
-		Owner: hookwatch.NewID("ins", time.Now()), Logger: m.Logger,
+		Owner: hookwatch.NewID("ins", time.Now()), Logger: m.Logger, Waker: sharedWaker(store),
 		Observer: hookwatch.DeliveryObservers{m.Monitor.Observer(), m.alerting.recorder, deliveryMetrics}, Tracer: m.Monitor.Tracer()})
 	if err != nil {
 		return hookwatch.Errorf(hookwatch.EINVALID, "%v", err)
