@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -75,6 +76,10 @@ func Admin(o Options) http.Handler {
 	mux.Handle("/api/", RequireTokens(o.AdminToken, o.Tokens, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, hookwatch.Errorf(hookwatch.ENOTFOUND, "no such API endpoint: %s %s", r.Method, r.URL.Path))
 	})))
+	// Go's profiler, for diagnosing a live instance; behind the admin token
+	// like the API (profiles reveal code paths and timings, not secrets).
+	mux.Handle("/debug/pprof/", RequireTokens(o.AdminToken, o.Tokens, http.HandlerFunc(pprof.Index)))
+	mux.Handle("/debug/pprof/profile", RequireTokens(o.AdminToken, o.Tokens, http.HandlerFunc(pprof.Profile)))
 	if o.Dashboard != nil {
 		mux.Handle("/", o.Dashboard)
 	}
