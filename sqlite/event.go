@@ -22,12 +22,25 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 	if len(events) == 0 {
 		return results, nil
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
+	// The transaction commits with synchronous=NORMAL on the writer
+	// connection, which is then free for the next batch; the batch is
+	// durable, and InsertEvents returns, once an fsync of the WAL covers it.
+	err := s.relaxedTx(ctx, "insert events", func(tx *sql.Tx) error {
+		return s.insertEvents(ctx, tx, events, results)
+	})
 	if err != nil {
-		return nil, writeError("begin", err)
+		return nil, err
 	}
-	defer tx.Rollback()
+	// Counted only now that the commit returned: a sync that sees this
+	// number knows the batch's frames are written.
+	if err := s.wal.sync(s.wal.committed()); err != nil {
+		return nil, writeError("sync", err)
+	}
+	return results, nil
+}
 
+// insertEvents writes the batch in tx and fills results.
+func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []*hookwatch.Event, results []hookwatch.InsertResult) error {
 	// 1. Dedupe: the upsert takes each key that is new or expired and returns
 	// the event IDs that took theirs; an event whose ID is not returned found
 	// its key live (stored before, or earlier in this batch): a duplicate.
@@ -65,19 +78,19 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 				WHERE dedupe.expires_at <= ?
 				RETURNING event_id`, args...)
 			if err != nil {
-				return nil, writeError("dedupe", err)
+				return writeError("dedupe", err)
 			}
 			for rows.Next() {
 				var id string
 				if err := rows.Scan(&id); err != nil {
 					rows.Close()
-					return nil, writeError("dedupe", err)
+					return writeError("dedupe", err)
 				}
 				claimed[id] = true
 			}
 			rows.Close()
 			if err := rows.Err(); err != nil {
-				return nil, writeError("dedupe", err)
+				return writeError("dedupe", err)
 			}
 		}
 		for _, i := range keyed {
@@ -87,7 +100,7 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 			e := events[i]
 			var first string
 			if err := tx.QueryRowContext(ctx, `SELECT event_id FROM dedupe WHERE source = ? AND provider_event_id = ?`, e.Source, e.ProviderEventID).Scan(&first); err != nil {
-				return nil, writeError("dedupe lookup", err)
+				return writeError("dedupe lookup", err)
 			}
 			dup[i] = true
 			results[i] = hookwatch.InsertResult{Duplicate: true, ID: first}
@@ -110,7 +123,7 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 			e := events[i]
 			headers, err := json.Marshal(e.Headers)
 			if err != nil {
-				return nil, fmt.Errorf("sqlite: encode headers: %w", err)
+				return fmt.Errorf("sqlite: encode headers: %w", err)
 			}
 			body := e.Body
 			if body == nil {
@@ -125,7 +138,7 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 		if _, err := tx.ExecContext(ctx, `INSERT INTO events
 			(id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace)
 			VALUES `+placeholders(len(chunk), 11), args...); err != nil {
-			return nil, writeError("insert events", err)
+			return writeError("insert events", err)
 		}
 	}
 	const perDelivery = 6
@@ -134,14 +147,11 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 		if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries
 			(id, event_id, destination, next_attempt_at, created_at, updated_at)
 			VALUES `+placeholders(n, perDelivery), deliveryArgs[:n*perDelivery]...); err != nil {
-			return nil, writeError("insert deliveries", err)
+			return writeError("insert deliveries", err)
 		}
 		deliveryArgs = deliveryArgs[n*perDelivery:]
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, writeError("commit", err)
-	}
-	return results, nil
+	return nil
 }
 
 // chunks splits idx into slices of at most n (SQLite caps the number of

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hookwatch/hookwatch"
@@ -31,7 +32,13 @@ type Store struct {
 	path string
 	w    *sql.DB // the single writer connection
 	r    *sql.DB // readers
-	now  func() time.Time
+	c    *sql.DB // the checkpointer
+	wal  *walSyncer
+
+	stop      chan struct{}
+	stopped   chan struct{}
+	closeOnce sync.Once
+	now       func() time.Time
 }
 
 var _ hookwatch.Store = (*Store)(nil)
@@ -48,13 +55,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		}
 	}
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(ON)", "cache_size(-65536)", "temp_store(MEMORY)"} {
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(ON)", "temp_store(MEMORY)"} {
 		q.Add("_pragma", p)
 	}
-	wq := url.Values{"_txlock": {"immediate"}}
-	for k, v := range q {
-		wq[k] = v
-	}
+	// The writer never checkpoints: checkpointing copies the WAL into the
+	// database file and fsyncs it, and on the commit path that stalled every
+	// request of the batch. The checkpointer connection does it instead.
+	wq := url.Values{"_txlock": {"immediate"}, "_pragma": append(append([]string{}, q["_pragma"]...), "wal_autocheckpoint(0)")}
 	w, err := sql.Open("sqlite", "file:"+path+"?"+wq.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
@@ -70,17 +77,54 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
-	s := &Store{path: path, w: w, r: r, now: time.Now}
+	c, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+	c.SetMaxOpenConns(1)
+	s := &Store{path: path, w: w, r: r, c: c, wal: newWALSyncer(path), now: time.Now, stop: make(chan struct{}), stopped: make(chan struct{})}
 	if err := s.migrate(ctx); err != nil {
+		close(s.stopped)
 		s.Close()
 		return nil, err
 	}
+	go s.checkpoint(checkpointEvery)
 	return s, nil
 }
 
-// Close closes both pools.
+// checkpointEvery is how often the checkpointer copies the WAL into the
+// database file. Between checkpoints the WAL grows by what was written.
+const checkpointEvery = 250 * time.Millisecond
+
+// checkpoint runs PASSIVE checkpoints (they never block the writer or the
+// readers) until Close, then a last one that truncates the WAL.
+func (s *Store) checkpoint(every time.Duration) {
+	defer close(s.stopped)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			s.c.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+			return
+		case <-t.C:
+			if _, err := s.c.Exec("PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+				// Nothing is lost: the frames stay in the WAL (which
+				// readers and recovery use) until a checkpoint succeeds.
+				continue
+			}
+		}
+	}
+}
+
+// Close stops the checkpointer and closes the connections.
 func (s *Store) Close() error {
-	return errors.Join(s.w.Close(), s.r.Close())
+	s.closeOnce.Do(func() { close(s.stop) })
+	<-s.stopped
+	s.wal.close()
+	return errors.Join(s.w.Close(), s.r.Close(), s.c.Close())
 }
 
 // Ping checks that the writer connection answers.

@@ -174,9 +174,10 @@ func (m *Main) Open(ctx context.Context) error {
 			m.Engine.Wake()
 		}
 	}
-	// SQLite has one writer connection; PostgreSQL commits several batches
-	// in parallel, so a few writers keep it busy while one batch commits.
-	writers := 1
+	// Several batches in flight: on SQLite one commits on the single writer
+	// connection while the previous one waits for its WAL fsync; PostgreSQL
+	// commits several batches in parallel.
+	writers := 2
 	if storeKind(cfg.Store) == "postgres" {
 		writers = 3
 	}
