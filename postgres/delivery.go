@@ -70,7 +70,7 @@ WITH c AS (
     WHERE destination = $1 AND status = 'pending' AND next_attempt_at <= $2
       AND (lease_until IS NULL OR lease_until <= $2)
       AND NOT EXISTS (SELECT 1 FROM destination_state s WHERE s.name = $1 AND (s.paused OR s.disabled_at IS NOT NULL))
-    ORDER BY next_attempt_at, id
+    ORDER BY next_attempt_at
     LIMIT $3
     FOR UPDATE SKIP LOCKED
 )

@@ -111,7 +111,7 @@ func claimTx(ctx context.Context, tx *sql.Tx, r hookwatch.ClaimRequest) ([]*hook
 	rows, err := tx.QueryContext(ctx, `UPDATE deliveries SET lease_owner = ?, lease_until = ?, updated_at = ?
 		WHERE id IN (SELECT id FROM deliveries
 			WHERE destination = ? AND status = 'pending' AND next_attempt_at <= ? AND lease_until <= ?
-			ORDER BY next_attempt_at, id LIMIT ?)
+			ORDER BY next_attempt_at LIMIT ?)
 		RETURNING `+deliveryColumns,
 		r.Owner, micros(r.Now.Add(r.Lease)), now, r.Destination, now, now, r.Limit)
 	if err != nil {
