@@ -76,9 +76,14 @@ func runE2E(args []string) error {
 	conns := fs.Int("conns", 64, "concurrent ingest connections")
 	size := fs.Int("size", 1024, "body size in bytes")
 	inFlight := fs.Int("in-flight", 64, "the destination's max_in_flight")
-	backlog := fs.Int("backlog", 200000, "deliveries queued for the backlog drain (0 skips it)")
+	backlog := fs.Int("backlog", 200000, "deliveries queued for the backlog drain (0 skips it; SQLite only)")
+	store := fs.String("store", "", "store URL (default: a fresh SQLite file); e.g. postgres://...&search_path=bench")
+	instances := fs.Int("instances", 1, "hookwatch serve processes sharing the store (PostgreSQL), ingest spread across them")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *instances < 1 || (*instances > 1 && !strings.HasPrefix(*store, "postgres")) {
+		return fmt.Errorf("--instances > 1 needs a shared --store postgres://...")
 	}
 	dir, err := os.MkdirTemp("", "hookwatch-e2e-")
 	if err != nil {
@@ -96,8 +101,14 @@ func runE2E(args []string) error {
 	defer sinkSrv.Close()
 
 	dbPath := filepath.Join(dir, "bench.db")
-	public, admin := freeAddr(), freeAddr()
-	cfg := fmt.Sprintf(`listen: %q
+	storeURL := *store
+	if storeURL == "" {
+		storeURL = "sqlite:" + dbPath
+	}
+	var publics, cfgPaths []string
+	for i := 0; i < *instances; i++ {
+		public, admin := freeAddr(), freeAddr()
+		cfg := fmt.Sprintf(`listen: %q
 admin_listen: %q
 store: %q
 log: {level: error}
@@ -113,27 +124,41 @@ destinations:
 routes:
   - source: stripe
     destinations: [app]
-`, public, admin, "sqlite:"+dbPath, benchSecret, sinkAddr, *inFlight)
-	cfgPath := filepath.Join(dir, "hookwatch.yaml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		return err
-	}
-	start := func() (*exec.Cmd, error) {
-		hw := exec.Command(bin, "serve", "--config", cfgPath)
-		hw.Stderr = os.Stderr
-		if err := hw.Start(); err != nil {
-			return nil, err
+`, public, admin, storeURL, benchSecret, sinkAddr, *inFlight)
+		cfgPath := filepath.Join(dir, fmt.Sprintf("hookwatch%d.yaml", i))
+		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+			return err
 		}
-		return hw, waitReady("http://" + public + "/readyz")
+		publics, cfgPaths = append(publics, public), append(cfgPaths, cfgPath)
+	}
+	var procs []*exec.Cmd
+	start := func() (*exec.Cmd, error) {
+		procs = procs[:0]
+		for i, cfgPath := range cfgPaths {
+			hw := exec.Command(bin, "serve", "--config", cfgPath)
+			hw.Stderr = os.Stderr
+			if err := hw.Start(); err != nil {
+				return nil, err
+			}
+			procs = append(procs, hw)
+			if err := waitReady("http://" + publics[i] + "/readyz"); err != nil {
+				return nil, err
+			}
+		}
+		return procs[0], nil
 	}
 	hw, err := start()
 	if err != nil {
 		return err
 	}
-	defer func() { hw.Process.Kill() }()
+	defer func() {
+		for _, p := range procs {
+			p.Process.Kill()
+		}
+	}()
 
-	fmt.Printf("e2e benchmark: SQLite store, %d-byte Stripe events, destination max_in_flight %d, %d ingest connections, %d CPUs\n",
-		*size, *inFlight, *conns, numCPU())
+	fmt.Printf("e2e benchmark: %s store, %d instance(s), %d-byte Stripe events, destination max_in_flight %d, %d ingest connections, %d CPUs\n",
+		strings.SplitN(storeURL, ":", 2)[0], *instances, *size, *inFlight, *conns, numCPU())
 	scheme, err := provider.New("stripe", provider.Config{Secrets: []string{benchSecret}})
 	if err != nil {
 		return err
@@ -161,7 +186,7 @@ routes:
 				for range tokens {
 					i := int(seq.Add(1))
 					b := stripeBody(prefix, w, i, *size)
-					req, _ := http.NewRequest(http.MethodPost, "http://"+public+"/in/stripe", bytes.NewReader(b))
+					req, _ := http.NewRequest(http.MethodPost, "http://"+publics[w%len(publics)]+"/in/stripe", bytes.NewReader(b))
 					req.Header.Set("Content-Type", "application/json")
 					signer.Sign(req.Header, "", b, time.Now())
 					resp, err := client.Do(req)
@@ -211,7 +236,9 @@ routes:
 		var peak int64
 		for time.Since(t0) < *dur {
 			time.Sleep(250 * time.Millisecond)
-			peak = max(peak, currentRSS(hw.Process.Pid))
+			for _, p := range procs {
+				peak = max(peak, currentRSS(p.Process.Pid))
+			}
 		}
 		el := time.Since(t0)
 		a1, d1 := acked.Load(), sk.delivered.Load()
@@ -238,8 +265,8 @@ routes:
 		}
 	}
 
-	if *backlog <= 0 {
-		return nil
+	if *backlog <= 0 || *store != "" {
+		return nil // the backlog is queued straight into a SQLite file
 	}
 	// Backlog: stop the server, queue N deliveries straight into the store
 	// (faster than ingesting them), restart, and watch it drain.
