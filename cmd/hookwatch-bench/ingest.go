@@ -25,6 +25,7 @@ func runIngest(args []string) error {
 	warm := fs.Duration("warmup", 2*time.Second, "warm-up before measuring")
 	size := fs.Int("size", 1024, "body size in bytes")
 	store := fs.String("store", "", "Hookwatch store (default: a fresh SQLite file in a temp dir); e.g. postgres://...")
+	sentryMode := fs.String("sentry", "", "also report to a local Sentry receiver that answers: ok, 429 or hang (every request traced)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -73,6 +74,14 @@ func runIngest(args []string) error {
 	public, admin := freeAddr(), freeAddr()
 	cfg := fmt.Sprintf("listen: %q\nadmin_listen: %q\nstore: %q\nlog: {level: error}\nsources:\n  - name: stripe\n    provider: stripe\n    secrets: [%q]\n",
 		public, admin, storeURL, benchSecret)
+	if *sentryMode != "" {
+		dsn, stop, err := sentryReceiver(*sentryMode)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		cfg += fmt.Sprintf("sentry: {dsn: %q, environment: bench, traces_sample_rate: 1.0, logs: true}\n", dsn)
+	}
 	cfgPath := filepath.Join(dir, "hookwatch.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return err
@@ -92,7 +101,11 @@ func runIngest(args []string) error {
 	}
 	signer := scheme.(provider.Signer)
 	prefix := fmt.Sprintf(`{"id":"evt_bench_%d_`, time.Now().UnixNano())
-	hook := load("hookwatch ingest ("+strings.SplitN(storeURL, ":", 2)[0]+")", *conns, *warm, *dur, func(w, i int) *http.Request {
+	name := "hookwatch ingest (" + strings.SplitN(storeURL, ":", 2)[0] + ")"
+	if *sentryMode != "" {
+		name = "hookwatch ingest, Sentry " + *sentryMode
+	}
+	hook := load(name, *conns, *warm, *dur, func(w, i int) *http.Request {
 		b := stripeBody(prefix, w, i, *size)
 		req, _ := http.NewRequest(http.MethodPost, "http://"+public+"/in/stripe", bytes.NewReader(b))
 		req.Header.Set("Content-Type", "application/json")
@@ -151,4 +164,32 @@ func waitReady(url string) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return fmt.Errorf("%s not ready after 20s", url)
+}
+
+// sentryReceiver starts a local stand-in for Sentry's ingest endpoint that
+// answers every envelope with 200 ("ok"), 429 with Retry-After ("429"), or
+// never ("hang"), and returns a DSN pointing at it.
+func sentryReceiver(mode string) (dsn string, stop func(), err error) {
+	quit := make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		switch mode {
+		case "429":
+			w.Header().Set("Retry-After", "60")
+			w.WriteHeader(http.StatusTooManyRequests)
+		case "hang":
+			<-quit
+		default:
+			w.WriteHeader(http.StatusOK)
+		}
+	})
+	switch mode {
+	case "ok", "429", "hang":
+	default:
+		return "", nil, fmt.Errorf("--sentry %q: use ok, 429 or hang", mode)
+	}
+	addr := freeAddr()
+	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go srv.ListenAndServe()
+	return "http://public@" + addr + "/1", func() { close(quit); srv.Close() }, nil
 }
