@@ -1,12 +1,8 @@
 package provider
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -33,59 +29,11 @@ func newCalendly(cfg Config) (Scheme, error) {
 // parseCalendlySignature splits a Calendly-Webhook-Signature header into its
 // timestamp and v1 signatures.
 func parseCalendlySignature(v string) (ts string, sigs [][]byte, err error) {
-	for _, part := range strings.Split(v, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		k, val, ok := strings.Cut(part, "=")
-		if !ok {
-			return "", nil, Reject(ReasonMalformedHeader, "Calendly-Webhook-Signature entry %q has no '='", truncate(part, 16))
-		}
-		switch k {
-		case "t":
-			ts = val
-		case "v1":
-			b, ok := decodeHex(val)
-			if !ok {
-				return "", nil, Reject(ReasonMalformedHeader, "Calendly-Webhook-Signature v1 is not hex")
-			}
-			sigs = append(sigs, b)
-		}
-	}
-	if ts == "" {
-		return "", nil, Reject(ReasonMalformedHeader, "Calendly-Webhook-Signature has no t")
-	}
-	if len(sigs) == 0 {
-		return "", nil, Reject(ReasonUnknownVersion, "Calendly-Webhook-Signature has no v1 signature")
-	}
-	return ts, sigs, nil
+	return calendlyHeader.parse(v)
 }
 
 func (s *calendly) Verify(r *Request) (Result, error) {
-	v := header(r.Header, "Calendly-Webhook-Signature")
-	if v == "" {
-		return Result{}, missing("Calendly-Webhook-Signature")
-	}
-	ts, sigs, err := parseCalendlySignature(v)
-	if err != nil {
-		return Result{}, err
-	}
-	t, err := parseUnix(ts)
-	if err != nil {
-		return Result{}, err
-	}
-	matched := false
-	for _, k := range s.keys {
-		if matchAny([][]byte{mac(sha256.New, k, []byte(ts), []byte("."), r.Body)}, sigs) {
-			matched = true
-			break
-		}
-	}
-	if !matched {
-		return Result{}, mismatch(len(s.keys))
-	}
-	if err := checkTimestamp(t, r.Now, s.tolerance); err != nil {
+	if err := calendlyHeader.verify(r, s.keys, s.tolerance); err != nil {
 		return Result{}, err
 	}
 	doc, ok := jsonObject(r.Body)
@@ -100,7 +48,6 @@ func (s *calendly) Sign(h http.Header, _ string, body []byte, now time.Time) err
 	if len(s.keys) == 0 {
 		return fmt.Errorf("calendly: no secret")
 	}
-	ts := strconv.FormatInt(now.Unix(), 10)
-	h.Set("Calendly-Webhook-Signature", "t="+ts+",v1="+hex.EncodeToString(mac(sha256.New, s.keys[0], []byte(ts), []byte("."), body)))
+	h.Set(calendlyHeader.name, calendlyHeader.sign(s.keys[0], body, now))
 	return nil
 }
