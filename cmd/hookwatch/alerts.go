@@ -265,26 +265,16 @@ func runIssuesList(ctx context.Context, env *Env, args []string) error {
 }
 
 func runIssuesShow(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "issues show", "Shows one issue with its comments.\n\nUsage: hookwatch issues show [flags] ISSUE_ID")
-	path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
-	asJSON := fs.Bool("json", false, "print as one JSON object")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return fmt.Errorf("issues show needs one issue ID: %w", errUsage)
-	}
-	store, err := openCLIStore(ctx, env, *path)
+	store, id, asJSON, err := openShow(ctx, env, args, "issues show", "issue ID", "Shows one issue with its comments.")
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	i, err := store.GetIssue(ctx, fs.Arg(0))
+	i, err := store.GetIssue(ctx, id)
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if asJSON {
 		return json.NewEncoder(env.Stdout).Encode(i)
 	}
 	printIssue(env, i)

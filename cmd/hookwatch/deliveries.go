@@ -211,27 +211,17 @@ func lastOutcome(d *hookwatch.Delivery) string {
 }
 
 func runDeliveriesShow(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "deliveries show", "Shows one delivery and every attempt: time, class, HTTP status, latency and the\nstart of the answer.\n\nUsage: hookwatch deliveries show [flags] DELIVERY_ID")
-	path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
-	asJSON := fs.Bool("json", false, "print as one JSON object")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return fmt.Errorf("deliveries show needs one delivery ID: %w", errUsage)
-	}
-	_, store, err := openDeliveryCLI(ctx, env, *path)
+	store, id, asJSON, err := openShow(ctx, env, args, "deliveries show", "delivery ID", "Shows one delivery and every attempt: time, class, HTTP status, latency and the\nstart of the answer.")
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	d, attempts, err := store.GetDelivery(ctx, fs.Arg(0))
+	d, attempts, err := store.GetDelivery(ctx, id)
 	if err != nil {
 		return err
 	}
 	j := toDeliveryJSON(d, attempts)
-	if *asJSON {
+	if asJSON {
 		return json.NewEncoder(env.Stdout).Encode(j)
 	}
 	w := env.Stdout

@@ -115,27 +115,17 @@ func runEventsList(ctx context.Context, env *Env, args []string) error {
 }
 
 func runEventsShow(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "events show", "Shows one event: metadata, headers (credentials redacted) and the exact body.\n\nUsage: hookwatch events show [flags] EVENT_ID")
-	path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
-	asJSON := fs.Bool("json", false, "print as one JSON object")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return fmt.Errorf("events show needs one event ID: %w", errUsage)
-	}
-	store, err := openCLIStore(ctx, env, *path)
+	store, id, asJSON, err := openShow(ctx, env, args, "events show", "event ID", "Shows one event: metadata, headers (credentials redacted) and the exact body.")
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	e, err := store.GetEvent(ctx, fs.Arg(0))
+	e, err := store.GetEvent(ctx, id)
 	if err != nil {
 		return err
 	}
 	j := toEventJSON(e, true)
-	if *asJSON {
+	if asJSON {
 		return json.NewEncoder(env.Stdout).Encode(j)
 	}
 	w := env.Stdout
@@ -191,4 +181,25 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// openShow does what every "X show ID" command starts with: parse --config
+// and --json, check for exactly one ID (what names it in the error), and
+// open the store, which the caller closes.
+func openShow(ctx context.Context, env *Env, args []string, name, what, description string) (store hookwatch.Store, id string, asJSON bool, err error) {
+	fs := newFlags(env, name, description+"\n\nUsage: hookwatch "+name+" [flags] "+strings.ToUpper(strings.ReplaceAll(what, " ", "_")))
+	path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
+	j := fs.Bool("json", false, "print as one JSON object")
+	if err := fs.Parse(args); err != nil {
+		return nil, "", false, err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return nil, "", false, fmt.Errorf("%s needs one %s: %w", name, what, errUsage)
+	}
+	store, err = openCLIStore(ctx, env, *path)
+	if err != nil {
+		return nil, "", false, err
+	}
+	return store, fs.Arg(0), *j, nil
 }

@@ -156,27 +156,17 @@ func shorten(s string, n int) string {
 }
 
 func runQuarantineShow(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "quarantine show", "Shows one kept request: why it was rejected, its headers (credentials redacted) and body.\n\nUsage: hookwatch quarantine show [flags] ID")
-	path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
-	asJSON := fs.Bool("json", false, "print as one JSON object")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return fmt.Errorf("quarantine show needs one ID: %w", errUsage)
-	}
-	store, err := openCLIStore(ctx, env, *path)
+	store, id, asJSON, err := openShow(ctx, env, args, "quarantine show", "ID", "Shows one kept request: why it was rejected, its headers (credentials redacted) and body.")
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	q, err := store.GetQuarantined(ctx, fs.Arg(0))
+	q, err := store.GetQuarantined(ctx, id)
 	if err != nil {
 		return err
 	}
 	v := quarantine.NewView(q, true)
-	if *asJSON {
+	if asJSON {
 		return json.NewEncoder(env.Stdout).Encode(v)
 	}
 	w := env.Stdout
