@@ -84,7 +84,7 @@ func exitCode(err error) int {
 	return 1
 }
 
-var errUsage = errors.New("usage")
+var errUsage = errors.New("see --help")
 
 // Run runs the command named by args.
 func Run(ctx context.Context, env *Env, args []string) error {
@@ -159,9 +159,11 @@ func newFlags(env *Env, name, description string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(env.Stderr, "Usage: hookwatch %s [flags]\n", name)
+		if !strings.Contains(description, "Usage: hookwatch") {
+			fmt.Fprintf(env.Stderr, "Usage: hookwatch %s [flags]\n\n", name)
+		}
 		if description != "" {
-			fmt.Fprintf(env.Stderr, "\n%s\n", description)
+			fmt.Fprintf(env.Stderr, "%s\n", description)
 		}
 		fmt.Fprintln(env.Stderr, "\nFlags:")
 		fs.PrintDefaults()
