@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/monitor"
 )
 
 // LeaseName is the store lease that elects the evaluator.
@@ -39,7 +40,15 @@ type Options struct {
 	// Retention bounds the failures table; the evaluator holding the
 	// lease applies it, so instances sharing a store do not all prune.
 	Retention Retention
+	// Context carries values to the schedule, such as the monitor whose
+	// cron check-ins report it (monitor.NewContext); its cancellation is
+	// not used (Close stops the schedule).
+	Context context.Context
 }
+
+// checkInEvery is how often the schedule reports a cron check-in (Sentry's
+// monitors count in minutes; the evaluation itself runs every Interval).
+const checkInEvery = time.Minute
 
 // Retention bounds the failures recorded behind issues
 // (hookwatch.IssueStore.PruneFailures): those older than MaxAge go, then
@@ -100,14 +109,28 @@ func New(opts Options) *Evaluator {
 
 // Start runs Tick every Interval until Close.
 func (e *Evaluator) Start() {
-	ctx, cancel := context.WithCancel(context.Background())
+	base := e.opts.Context
+	if base == nil {
+		base = context.Background()
+	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(base))
 	e.stop, e.done = cancel, make(chan struct{})
 	go func() {
 		defer close(e.done)
 		t := time.NewTicker(e.opts.Interval)
 		defer t.Stop()
+		var lastCheckIn time.Time
 		for {
-			if err := e.Tick(ctx); err != nil && ctx.Err() == nil {
+			var err error
+			if time.Since(lastCheckIn) >= checkInEvery {
+				// in_progress, then ok or error: Sentry alerts when the
+				// evaluation stops running or keeps failing.
+				lastCheckIn = time.Now()
+				err = monitor.CheckIn(ctx, "hookwatch-alert-evaluation", monitor.Every(checkInEvery), e.Tick)
+			} else {
+				err = e.Tick(ctx)
+			}
+			if err != nil && ctx.Err() == nil {
 				e.opts.Logger.Error("alert: evaluation failed", "error", err)
 			}
 			select {

@@ -206,11 +206,13 @@ func TestSentryDeadLetterTraceLogsCheckIns(t *testing.T) {
 		t.Errorf("no warning log of a failed attempt in trace %s: %v", traceID, rc.Logs())
 	}
 
-	// Cron check-ins of the quarantine retention job.
-	rc.Wait(t, 5*time.Second, "check_in", func(it monitortest.Item) bool {
-		return monitortest.Str(it.JSON, "monitor_slug") == "hookwatch-quarantine-retention" &&
-			monitortest.Str(it.JSON, "status") == "ok"
-	})
+	// Cron check-ins of the periodic jobs: quarantine retention and alert
+	// evaluation (its first run checks in at once).
+	for _, slug := range []string{"hookwatch-quarantine-retention", "hookwatch-alert-evaluation"} {
+		rc.Wait(t, 5*time.Second, "check_in", func(it monitortest.Item) bool {
+			return monitortest.Str(it.JSON, "monitor_slug") == slug && monitortest.Str(it.JSON, "status") == "ok"
+		})
+	}
 	inProgress := rc.Wait(t, time.Second, "check_in", func(it monitortest.Item) bool {
 		return monitortest.Str(it.JSON, "status") == "in_progress"
 	}).JSON

@@ -158,7 +158,7 @@ func (m *Main) Open(ctx context.Context) error {
 			MaxBody: int64(s.MaxBody), PublicURL: s.PublicURL, DedupeHorizon: s.DedupeHorizon.D(),
 		})
 	}
-	if m.alerting, err = newAlerting(cfg, store, m.Logger); err != nil {
+	if m.alerting, err = newAlerting(monitor.NewContext(context.Background(), m.Monitor), cfg, store, m.Logger); err != nil {
 		return err
 	}
 	m.Engine, err = deliver.New(deliver.Options{Store: store, Destinations: cfg.DeliverDestinations(),
