@@ -91,4 +91,11 @@ type EventStore interface {
 
 	// ListEvents returns events matching f, newest first.
 	ListEvents(ctx context.Context, f EventFilter) ([]*Event, error)
+
+	// PruneDedupe forgets at most limit dedupe keys that expired at or
+	// before before, and returns how many it forgot. Events themselves are
+	// kept. An expired key is already ignored by InsertEvents, so pruning
+	// only bounds the table. Errors: EUNAVAILABLE when the store cannot
+	// write now.
+	PruneDedupe(ctx context.Context, before time.Time, limit int) (int, error)
 }

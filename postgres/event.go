@@ -267,3 +267,13 @@ func (s *Store) ListEvents(ctx context.Context, f hookwatch.EventFilter) ([]*hoo
 	}
 	return out, nil
 }
+
+// PruneDedupe forgets expired dedupe keys; see hookwatch.EventStore.
+func (s *Store) PruneDedupe(ctx context.Context, before time.Time, limit int) (int, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM dedupe WHERE ctid IN
+		(SELECT ctid FROM dedupe WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2)`, before, limit)
+	if err != nil {
+		return 0, storeError("prune dedupe", err)
+	}
+	return int(tag.RowsAffected()), nil
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/hookwatch/hookwatch"
 )
@@ -269,4 +270,15 @@ func (s *Store) ListEvents(ctx context.Context, f hookwatch.EventFilter) ([]*hoo
 		return nil, fmt.Errorf("sqlite: list events: %w", err)
 	}
 	return out, nil
+}
+
+// PruneDedupe forgets expired dedupe keys; see hookwatch.EventStore.
+func (s *Store) PruneDedupe(ctx context.Context, before time.Time, limit int) (int, error) {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM dedupe WHERE (source, provider_event_id) IN
+		(SELECT source, provider_event_id FROM dedupe WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`, micros(before), limit)
+	if err != nil {
+		return 0, writeError("prune dedupe", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }

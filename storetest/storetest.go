@@ -231,6 +231,41 @@ func testEvents(t *testing.T, open Opener) {
 		check("combined", hookwatch.EventFilter{Source: "stripe", Type: "customer.created"}, 6, 0)
 	})
 
+	t.Run("PruneDedupe", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		for i := 0; i < 5; i++ {
+			e := NewEvent("stripe", fmt.Sprintf("evt_old_%d", i), base)
+			e.DedupeUntil = base.Add(time.Duration(i+1) * time.Hour) // expire at +1h .. +5h
+			insert(t, s, e)
+		}
+		live := NewEvent("stripe", "evt_live", base)
+		insert(t, s, live) // default horizon: 7 days
+
+		n, err := s.PruneDedupe(ctx, base.Add(3*time.Hour), 2)
+		if err != nil || n != 2 {
+			t.Fatalf("PruneDedupe(+3h, limit 2) = %d, %v; want 2 (the limit)", n, err)
+		}
+		n, err = s.PruneDedupe(ctx, base.Add(3*time.Hour), 100)
+		if err != nil || n != 1 {
+			t.Fatalf("PruneDedupe(+3h) again = %d, %v; want the third expired key", n, err)
+		}
+		if n, _ := s.PruneDedupe(ctx, base.Add(3*time.Hour), 100); n != 0 {
+			t.Fatalf("nothing left to prune before +3h, pruned %d", n)
+		}
+		// Keys not yet expired at +3h still dedupe, at any time before
+		// their own expiry; events are kept.
+		if res := insert(t, s, NewEvent("stripe", "evt_old_4", base.Add(4*time.Hour))); !res[0].Duplicate {
+			t.Errorf("key expiring at +5h forgotten by a prune at +3h")
+		}
+		if res := insert(t, s, NewEvent("stripe", "evt_live", base.Add(time.Hour))); !res[0].Duplicate || res[0].ID != live.ID {
+			t.Errorf("live key pruned: %+v", res[0])
+		}
+		if got, err := s.ListEvents(ctx, hookwatch.EventFilter{Source: "stripe"}); err != nil || len(got) != 6 {
+			t.Errorf("pruning dedupe keys removed events: %d left, %v", len(got), err)
+		}
+	})
+
 	t.Run("Ping", func(t *testing.T) {
 		t.Parallel()
 		if err := open(t).Ping(ctx); err != nil {

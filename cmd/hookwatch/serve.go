@@ -114,6 +114,8 @@ type Main struct {
 	Monitor *monitor.Monitor
 	// alerting groups failures into issues and evaluates alert rules.
 	alerting *alerting
+	// janitor forgets dedupe keys past their horizon (on the leader).
+	janitor *ingest.DedupeJanitor
 }
 
 // Open opens the store, builds the receive path and starts both listeners.
@@ -239,6 +241,9 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.alerting.evaluator.Start()
+	m.janitor = &ingest.DedupeJanitor{Store: store, Leader: sharedLeader(store), Logger: m.Logger,
+		Context: monitor.NewContext(context.Background(), m.Monitor)}
+	m.janitor.Start()
 	names := make([]string, 0, len(sources))
 	for _, s := range sources {
 		names = append(names, s.Name)
@@ -280,6 +285,9 @@ func (m *Main) Close() error {
 	}
 	// After the engine: its last failures are recorded into issues.
 	m.alerting.close()
+	if m.janitor != nil {
+		m.janitor.Close()
+	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())
 	}

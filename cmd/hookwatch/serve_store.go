@@ -11,3 +11,13 @@ func sharedWaker(store hookwatch.Store) hookwatch.Waker {
 	}
 	return nil
 }
+
+// sharedLeader returns the store's leader election (a PostgreSQL advisory
+// lock, so one instance among those sharing the database runs a periodic
+// job), or a one-process leader for a store that one process owns (SQLite).
+func sharedLeader(store hookwatch.Store) hookwatch.Leader {
+	if l, ok := store.(hookwatch.Leader); ok {
+		return l
+	}
+	return &hookwatch.LocalLeader{}
+}
