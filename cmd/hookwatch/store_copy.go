@@ -18,6 +18,10 @@ interrupted copy is resumed by running it again. Every page is verified by
 counting it in the destination. Stop the instances using --from first: what
 changes in it during the copy is not copied.
 
+Not copied: the quarantine (kept 7 days at most: release what you need
+first), issues and alert history (rebuilt from new failures), and dashboard
+users and API tokens (add them again with hookwatch users add / tokens add).
+
 Example: hookwatch store copy --from sqlite:./data/hookwatch.db --to postgres://user@host/db`)
 	from := fs.String("from", "", "source store: sqlite:PATH or postgres://...")
 	to := fs.String("to", "", "destination store: postgres://...")
