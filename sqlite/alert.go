@@ -92,22 +92,7 @@ func scanNotification(row interface{ Scan(...any) error }) (*hookwatch.Notificat
 
 func (s *Store) queryNotifications(ctx context.Context, q string, args ...any) ([]*hookwatch.Notification, error) {
 	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: notifications: %w", err)
-	}
-	defer rows.Close()
-	var out []*hookwatch.Notification
-	for rows.Next() {
-		n, err := scanNotification(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: notifications: %w", err)
-		}
-		out = append(out, n)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: notifications: %w", err)
-	}
-	return out, nil
+	return collect(rows, err, "notifications", scanNotification)
 }
 
 // QueuedNotifications returns the outbox, oldest first.

@@ -329,11 +329,7 @@ func (s *Store) GetDelivery(ctx context.Context, id string) (*hookwatch.Delivery
 // filterSQL renders f as a FROM clause and a WHERE condition on deliveries
 // d (joined with events e when the filter needs the event).
 func filterSQL(f hookwatch.DeliveryFilter) (from, where string, args []any) {
-	var conds []string
-	add := func(cond string, a ...any) {
-		conds = append(conds, cond)
-		args = append(args, a...)
-	}
+	var c conds
 	from = "deliveries d"
 	if f.Source != "" || f.Type != "" || !f.Since.IsZero() || !f.Until.IsZero() {
 		from = "deliveries d JOIN events e ON e.id = d.event_id"
@@ -344,60 +340,37 @@ func filterSQL(f hookwatch.DeliveryFilter) (from, where string, args []any) {
 		for i, id := range f.EventIDs {
 			marks[i], ids[i] = "?", id
 		}
-		add("d.event_id IN ("+strings.Join(marks, ",")+")", ids...)
+		c.add("d.event_id IN ("+strings.Join(marks, ",")+")", ids...)
 	}
 	if f.Destination != "" {
-		add("d.destination = ?", f.Destination)
+		c.add("d.destination = ?", f.Destination)
 	}
 	if f.Status != "" {
-		add("d.status = ?", string(f.Status))
+		c.add("d.status = ?", string(f.Status))
 	}
 	if f.Source != "" {
-		add("e.source = ?", f.Source)
+		c.add("e.source = ?", f.Source)
 	}
 	if f.Type != "" {
-		add("e.type = ?", f.Type)
+		c.add("e.type = ?", f.Type)
 	}
 	if !f.Since.IsZero() {
-		add("e.received_at >= ?", micros(f.Since))
+		c.add("e.received_at >= ?", micros(f.Since))
 	}
 	if !f.Until.IsZero() {
-		add("e.received_at < ?", micros(f.Until))
+		c.add("e.received_at < ?", micros(f.Until))
 	}
 	if f.Before != "" {
-		add("d.id < ?", f.Before)
+		c.add("d.id < ?", f.Before)
 	}
-	where = "1 = 1"
-	if len(conds) > 0 {
-		where = strings.Join(conds, " AND ")
-	}
-	return from, where, args
+	return from, c.where(), c.args
 }
 
 // ListDeliveries returns deliveries matching f, newest first.
 func (s *Store) ListDeliveries(ctx context.Context, f hookwatch.DeliveryFilter) ([]*hookwatch.Delivery, error) {
 	from, where, args := filterSQL(f)
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+prefixed(deliveryColumns, "d.")+` FROM `+from+` WHERE `+where+` ORDER BY d.id DESC LIMIT ?`, append(args, limit)...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: list deliveries: %w", err)
-	}
-	defer rows.Close()
-	var out []*hookwatch.Delivery
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: list deliveries: %w", err)
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list deliveries: %w", err)
-	}
-	return out, nil
+	rows, err := s.r.QueryContext(ctx, `SELECT `+prefixed(deliveryColumns, "d.")+` FROM `+from+` WHERE `+where+` ORDER BY d.id DESC LIMIT ?`, append(args, limitOr(f.Limit, 100))...)
+	return collect(rows, err, "list deliveries", scanDelivery)
 }
 
 // CountDeliveries counts deliveries matching f by destination and status.

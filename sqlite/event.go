@@ -217,59 +217,28 @@ func (s *Store) GetEvent(ctx context.Context, id string) (*hookwatch.Event, erro
 
 // ListEvents returns events matching f, newest first.
 func (s *Store) ListEvents(ctx context.Context, f hookwatch.EventFilter) ([]*hookwatch.Event, error) {
-	var (
-		where []string
-		args  []any
-	)
-	add := func(cond string, arg any) {
-		where = append(where, cond)
-		args = append(args, arg)
-	}
+	var c conds
 	if f.Source != "" {
-		add("source = ?", f.Source)
+		c.add("source = ?", f.Source)
 	}
 	if f.Type != "" {
-		add("type = ?", f.Type)
+		c.add("type = ?", f.Type)
 	}
 	if f.ProviderEventID != "" {
-		add("provider_event_id = ?", f.ProviderEventID)
+		c.add("provider_event_id = ?", f.ProviderEventID)
 	}
 	if !f.Since.IsZero() {
-		add("received_at >= ?", micros(f.Since))
+		c.add("received_at >= ?", micros(f.Since))
 	}
 	if !f.Until.IsZero() {
-		add("received_at < ?", micros(f.Until))
+		c.add("received_at < ?", micros(f.Until))
 	}
 	if f.Before != "" {
-		add("id < ?", f.Before)
+		c.add("id < ?", f.Before)
 	}
-	q := `SELECT ` + eventColumns + ` FROM events`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	q += " ORDER BY id DESC LIMIT ?"
-	args = append(args, limit)
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: list events: %w", err)
-	}
-	defer rows.Close()
-	var out []*hookwatch.Event
-	for rows.Next() {
-		e, err := scanEvent(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: list events: %w", err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list events: %w", err)
-	}
-	return out, nil
+	rows, err := s.r.QueryContext(ctx, `SELECT `+eventColumns+` FROM events WHERE `+c.where()+` ORDER BY id DESC LIMIT ?`,
+		append(c.args, limitOr(f.Limit, 100))...)
+	return collect(rows, err, "list events", scanEvent)
 }
 
 // PruneDedupe forgets expired dedupe keys; see hookwatch.EventStore.

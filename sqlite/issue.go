@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/hookwatch/hookwatch"
@@ -147,52 +146,28 @@ func getIssue(ctx context.Context, q querier, id string) (*hookwatch.Issue, erro
 
 // ListIssues returns issues matching f, most recently seen first.
 func (s *Store) ListIssues(ctx context.Context, f hookwatch.IssueFilter) ([]*hookwatch.Issue, error) {
-	var conds []string
-	var args []any
-	add := func(c string, a any) { conds, args = append(conds, c), append(args, a) }
+	var c conds
 	if f.Status != "" {
-		add("status = ?", string(f.Status))
+		c.add("status = ?", string(f.Status))
 	}
 	if f.Source != "" {
-		add("source = ?", f.Source)
+		c.add("source = ?", f.Source)
 	}
 	if f.Destination != "" {
-		add("destination = ?", f.Destination)
+		c.add("destination = ?", f.Destination)
 	}
 	if f.Class != "" {
-		add("class = ?", f.Class)
+		c.add("class = ?", f.Class)
 	}
 	if f.Priority != "" {
-		add("priority = ?", string(f.Priority))
+		c.add("priority = ?", string(f.Priority))
 	}
 	if f.Test != nil {
-		add("test = ?", *f.Test)
+		c.add("test = ?", *f.Test)
 	}
-	where := "1 = 1"
-	if len(conds) > 0 {
-		where = strings.Join(conds, " AND ")
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+issueColumns+` FROM issues WHERE `+where+` ORDER BY last_seen DESC, id DESC LIMIT ?`, append(args, limit)...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: list issues: %w", err)
-	}
-	defer rows.Close()
-	var out []*hookwatch.Issue
-	for rows.Next() {
-		i, err := scanIssue(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: list issues: %w", err)
-		}
-		out = append(out, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list issues: %w", err)
-	}
-	return out, nil
+	rows, err := s.r.QueryContext(ctx, `SELECT `+issueColumns+` FROM issues WHERE `+c.where()+` ORDER BY last_seen DESC, id DESC LIMIT ?`,
+		append(c.args, limitOr(f.Limit, 100))...)
+	return collect(rows, err, "list issues", scanIssue)
 }
 
 // UpdateIssue changes an issue's status or priority, or comments on it.

@@ -84,65 +84,34 @@ func (s *Store) GetQuarantined(ctx context.Context, id string) (*hookwatch.Quara
 
 // ListQuarantined returns quarantined requests matching f, newest first.
 func (s *Store) ListQuarantined(ctx context.Context, f hookwatch.QuarantineFilter) ([]*hookwatch.Quarantined, error) {
-	var (
-		where []string
-		args  []any
-	)
-	add := func(cond string, arg ...any) {
-		where = append(where, cond)
-		args = append(args, arg...)
-	}
+	var c conds
 	if len(f.IDs) > 0 {
-		add("id IN (?"+strings.Repeat(", ?", len(f.IDs)-1)+")", anys(f.IDs)...)
+		c.add("id IN (?"+strings.Repeat(", ?", len(f.IDs)-1)+")", anys(f.IDs)...)
 	}
 	if f.Source != "" {
-		add("source = ?", f.Source)
+		c.add("source = ?", f.Source)
 	}
 	if f.Reason != "" {
-		add("reason = ?", f.Reason)
+		c.add("reason = ?", f.Reason)
 	}
 	switch f.Status {
 	case hookwatch.QuarantineHeld:
-		add("released_at = 0")
+		c.add("released_at = 0")
 	case hookwatch.QuarantineReleased:
-		add("released_at <> 0")
+		c.add("released_at <> 0")
 	}
 	if !f.Since.IsZero() {
-		add("received_at >= ?", micros(f.Since))
+		c.add("received_at >= ?", micros(f.Since))
 	}
 	if !f.Until.IsZero() {
-		add("received_at < ?", micros(f.Until))
+		c.add("received_at < ?", micros(f.Until))
 	}
 	if f.Before != "" {
-		add("id < ?", f.Before)
+		c.add("id < ?", f.Before)
 	}
-	q := `SELECT ` + quarantineColumns + ` FROM quarantine`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	q += " ORDER BY id DESC LIMIT ?"
-	args = append(args, limit)
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: list quarantined: %w", err)
-	}
-	defer rows.Close()
-	var out []*hookwatch.Quarantined
-	for rows.Next() {
-		q, err := scanQuarantined(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: list quarantined: %w", err)
-		}
-		out = append(out, q)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list quarantined: %w", err)
-	}
-	return out, nil
+	rows, err := s.r.QueryContext(ctx, `SELECT `+quarantineColumns+` FROM quarantine WHERE `+c.where()+` ORDER BY id DESC LIMIT ?`,
+		append(c.args, limitOr(f.Limit, 100))...)
+	return collect(rows, err, "list quarantined", scanQuarantined)
 }
 
 func anys(ss []string) []any {

@@ -225,22 +225,7 @@ func (s *Store) GetAPIToken(ctx context.Context, hash string, now time.Time) (*h
 // ListAPITokens returns every token, oldest first.
 func (s *Store) ListAPITokens(ctx context.Context) ([]*hookwatch.APIToken, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: list tokens: %w", err)
-	}
-	defer rows.Close()
-	var out []*hookwatch.APIToken
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: list tokens: %w", err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list tokens: %w", err)
-	}
-	return out, nil
+	return collect(rows, err, "list tokens", scanToken)
 }
 
 // DeleteAPIToken deletes a token.
