@@ -131,27 +131,18 @@ func (s *Store) RecordNotifications(ctx context.Context, ns []*hookwatch.Notific
 
 // ListNotifications returns the alert history, newest first.
 func (s *Store) ListNotifications(ctx context.Context, f hookwatch.NotificationFilter) ([]*hookwatch.Notification, error) {
-	conds, args := []string{"true"}, []any{}
-	add := func(c string, a any) {
-		args = append(args, a)
-		conds = append(conds, fmt.Sprintf(c, len(args)))
-	}
+	var c conds
 	if f.Channel != "" {
-		add("channel = $%d", text(f.Channel))
+		c.add("channel = ?", text(f.Channel))
 	}
 	if f.Rule != "" {
-		add("rule = $%d", text(f.Rule))
+		c.add("rule = ?", text(f.Rule))
 	}
 	if f.Status != "" {
-		add("status = $%d", string(f.Status))
+		c.add("status = ?", string(f.Status))
 	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	args = append(args, limit)
-	return s.queryNotifications(ctx, `SELECT `+notificationColumns+` FROM notifications WHERE `+strings.Join(conds, " AND ")+
-		fmt.Sprintf(` ORDER BY created_at DESC, id DESC LIMIT $%d`, len(args)), args...)
+	return s.queryNotifications(ctx, `SELECT `+notificationColumns+` FROM notifications WHERE `+c.where()+
+		` ORDER BY created_at DESC, id DESC LIMIT `+c.arg(limitOr(f.Limit, 100)), c.args...)
 }
 
 // AcquireLease takes or renews a lease.

@@ -292,44 +292,36 @@ func (s *Store) GetDelivery(ctx context.Context, id string) (*hookwatch.Delivery
 // d (joined with events e when the filter needs the event). Placeholders
 // are numbered after the args already in args.
 func filterSQL(f hookwatch.DeliveryFilter, args []any) (from, where string, _ []any) {
-	var conds []string
-	add := func(cond string, a any) {
-		args = append(args, a)
-		conds = append(conds, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
-	}
+	c := conds{args: args}
 	from = "deliveries d"
 	if f.Source != "" || f.Type != "" || !f.Since.IsZero() || !f.Until.IsZero() {
 		from = "deliveries d JOIN events e ON e.id = d.event_id"
 	}
 	if len(f.EventIDs) > 0 {
-		add("d.event_id = ANY(?)", f.EventIDs)
+		c.add("d.event_id = ANY(?)", f.EventIDs)
 	}
 	if f.Destination != "" {
-		add("d.destination = ?", f.Destination)
+		c.add("d.destination = ?", f.Destination)
 	}
 	if f.Status != "" {
-		add("d.status = ?", string(f.Status))
+		c.add("d.status = ?", string(f.Status))
 	}
 	if f.Source != "" {
-		add("e.source = ?", f.Source)
+		c.add("e.source = ?", f.Source)
 	}
 	if f.Type != "" {
-		add("e.type = ?", f.Type)
+		c.add("e.type = ?", f.Type)
 	}
 	if !f.Since.IsZero() {
-		add("e.received_at >= ?", f.Since)
+		c.add("e.received_at >= ?", f.Since)
 	}
 	if !f.Until.IsZero() {
-		add("e.received_at < ?", f.Until)
+		c.add("e.received_at < ?", f.Until)
 	}
 	if f.Before != "" {
-		add("d.id < ?", f.Before)
+		c.add("d.id < ?", f.Before)
 	}
-	where = "true"
-	if len(conds) > 0 {
-		where = strings.Join(conds, " AND ")
-	}
-	return from, where, args
+	return from, c.where(), c.args
 }
 
 // ListDeliveries returns deliveries matching f, newest first.

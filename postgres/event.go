@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -221,43 +220,27 @@ func (s *Store) GetEvent(ctx context.Context, id string) (*hookwatch.Event, erro
 
 // ListEvents returns events matching f, newest first.
 func (s *Store) ListEvents(ctx context.Context, f hookwatch.EventFilter) ([]*hookwatch.Event, error) {
-	var (
-		where []string
-		args  []any
-	)
-	add := func(cond string, arg any) {
-		args = append(args, arg)
-		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
-	}
+	var c conds
 	if f.Source != "" {
-		add("source = ?", f.Source)
+		c.add("source = ?", f.Source)
 	}
 	if f.Type != "" {
-		add("type = ?", f.Type)
+		c.add("type = ?", f.Type)
 	}
 	if f.ProviderEventID != "" {
-		add("provider_event_id = ?", f.ProviderEventID)
+		c.add("provider_event_id = ?", f.ProviderEventID)
 	}
 	if !f.Since.IsZero() {
-		add("received_at >= ?", f.Since)
+		c.add("received_at >= ?", f.Since)
 	}
 	if !f.Until.IsZero() {
-		add("received_at < ?", f.Until)
+		c.add("received_at < ?", f.Until)
 	}
 	if f.Before != "" {
-		add("id < ?", f.Before)
+		c.add("id < ?", f.Before)
 	}
-	q := `SELECT ` + eventColumns + ` FROM events`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	args = append(args, limit)
-	q += " ORDER BY id DESC LIMIT $" + strconv.Itoa(len(args))
-	rows, err := s.pool.Query(ctx, q, args...)
+	q := `SELECT ` + eventColumns + ` FROM events WHERE ` + c.where() + ` ORDER BY id DESC LIMIT ` + c.arg(limitOr(f.Limit, 100))
+	rows, err := s.pool.Query(ctx, q, c.args...)
 	if err != nil {
 		return nil, storeError("list events", err)
 	}

@@ -3,8 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/hookwatch/hookwatch"
@@ -150,41 +148,27 @@ func getIssue(ctx context.Context, q queryer, id string) (*hookwatch.Issue, erro
 
 // ListIssues returns issues matching f, most recently seen first.
 func (s *Store) ListIssues(ctx context.Context, f hookwatch.IssueFilter) ([]*hookwatch.Issue, error) {
-	var conds []string
-	var args []any
-	add := func(c string, a any) {
-		args = append(args, a)
-		conds = append(conds, fmt.Sprintf(c, len(args)))
-	}
+	var c conds
 	if f.Status != "" {
-		add("status = $%d", string(f.Status))
+		c.add("status = ?", string(f.Status))
 	}
 	if f.Source != "" {
-		add("source = $%d", text(f.Source))
+		c.add("source = ?", text(f.Source))
 	}
 	if f.Destination != "" {
-		add("destination = $%d", text(f.Destination))
+		c.add("destination = ?", text(f.Destination))
 	}
 	if f.Class != "" {
-		add("class = $%d", text(f.Class))
+		c.add("class = ?", text(f.Class))
 	}
 	if f.Priority != "" {
-		add("priority = $%d", string(f.Priority))
+		c.add("priority = ?", string(f.Priority))
 	}
 	if f.Test != nil {
-		add("test = $%d", *f.Test)
+		c.add("test = ?", *f.Test)
 	}
-	where := "true"
-	if len(conds) > 0 {
-		where = strings.Join(conds, " AND ")
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	args = append(args, limit)
-	rows, err := s.pool.Query(ctx, `SELECT `+issueColumns+` FROM issues WHERE `+where+
-		fmt.Sprintf(` ORDER BY last_seen DESC, id DESC LIMIT $%d`, len(args)), args...)
+	rows, err := s.pool.Query(ctx, `SELECT `+issueColumns+` FROM issues WHERE `+c.where()+
+		` ORDER BY last_seen DESC, id DESC LIMIT `+c.arg(limitOr(f.Limit, 100)), c.args...)
 	if err != nil {
 		return nil, storeError("list issues", err)
 	}

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/hookwatch/hookwatch"
@@ -88,49 +86,33 @@ func (s *Store) GetQuarantined(ctx context.Context, id string) (*hookwatch.Quara
 
 // ListQuarantined returns quarantined requests matching f, newest first.
 func (s *Store) ListQuarantined(ctx context.Context, f hookwatch.QuarantineFilter) ([]*hookwatch.Quarantined, error) {
-	var (
-		where []string
-		args  []any
-	)
-	add := func(cond string, arg any) {
-		args = append(args, arg)
-		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
-	}
+	var c conds
 	if len(f.IDs) > 0 {
-		add("id = ANY(?::text[])", f.IDs)
+		c.add("id = ANY(?::text[])", f.IDs)
 	}
 	if f.Source != "" {
-		add("source = ?", f.Source)
+		c.add("source = ?", f.Source)
 	}
 	if f.Reason != "" {
-		add("reason = ?", f.Reason)
+		c.add("reason = ?", f.Reason)
 	}
 	switch f.Status {
 	case hookwatch.QuarantineHeld:
-		where = append(where, "released_at IS NULL")
+		c.add("released_at IS NULL")
 	case hookwatch.QuarantineReleased:
-		where = append(where, "released_at IS NOT NULL")
+		c.add("released_at IS NOT NULL")
 	}
 	if !f.Since.IsZero() {
-		add("received_at >= ?", f.Since)
+		c.add("received_at >= ?", f.Since)
 	}
 	if !f.Until.IsZero() {
-		add("received_at < ?", f.Until)
+		c.add("received_at < ?", f.Until)
 	}
 	if f.Before != "" {
-		add("id < ?", f.Before)
+		c.add("id < ?", f.Before)
 	}
-	q := `SELECT ` + quarantineColumns + ` FROM quarantine`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	args = append(args, limit)
-	q += " ORDER BY id DESC LIMIT $" + strconv.Itoa(len(args))
-	rows, err := s.pool.Query(ctx, q, args...)
+	q := `SELECT ` + quarantineColumns + ` FROM quarantine WHERE ` + c.where() + ` ORDER BY id DESC LIMIT ` + c.arg(limitOr(f.Limit, 100))
+	rows, err := s.pool.Query(ctx, q, c.args...)
 	if err != nil {
 		return nil, storeError("list quarantined", err)
 	}
