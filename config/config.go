@@ -68,6 +68,9 @@ type Ingest struct {
 	MaxBatch int `yaml:"max_batch"`
 	// RetryAfter is the Retry-After sent with a 503 when the store cannot commit.
 	RetryAfter Duration `yaml:"retry_after"`
+	// Writers is how many group commits may be in flight at once; 0 picks
+	// the store's default (2 on SQLite, 3 on PostgreSQL).
+	Writers int `yaml:"writers"`
 }
 
 // Quarantine bounds the requests kept after failing verification: they are
@@ -236,6 +239,9 @@ func (c *Config) Validate() error {
 	case "json", "text":
 	default:
 		bad("log.format", "%q is not json or text", c.Log.Format)
+	}
+	if c.Ingest.Writers < 0 || c.Ingest.Writers > 64 {
+		bad("ingest.writers", "%d is out of range 0..64 (0 picks the store's default)", c.Ingest.Writers)
 	}
 	if c.Ingest.MaxBatch < 1 || c.Ingest.MaxBatch > 10000 {
 		bad("ingest.max_batch", "%d is out of range 1..10000", c.Ingest.MaxBatch)

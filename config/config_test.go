@@ -76,6 +76,7 @@ func TestValidationNamesLineAndField(t *testing.T) {
 		{"same listeners", "listen: \"127.0.0.1:9\"\nadmin_listen: \"127.0.0.1:9\"\n", []string{"line 2", "must differ"}},
 		{"hmac option", "sources:\n  - name: a\n    provider: hmac\n    secrets: [x]\n    options: {header: X-Sig, colour: red}\n", []string{"line 2", "colour"}},
 		{"yaml syntax", "sources: [\n", []string{"config:"}},
+		{"writers", "ingest:\n  writers: -1\n", []string{"line 2", "ingest.writers", "0..64"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -179,9 +179,12 @@ func (m *Main) Open(ctx context.Context) error {
 	// Several batches in flight: on SQLite one commits on the single writer
 	// connection while the previous one waits for its WAL fsync; PostgreSQL
 	// commits several batches in parallel.
-	writers := 2
-	if storeKind(cfg.Store) == "postgres" {
-		writers = 3
+	writers := cfg.Ingest.Writers
+	if writers == 0 {
+		writers = 2
+		if storeKind(cfg.Store) == "postgres" {
+			writers = 3
+		}
 	}
 	m.committer = ingest.NewCommitterN(store, cfg.Ingest.MaxBatch, writers, observe)
 	m.quarantine = newQuarantineWriter(cfg, store, reg, m.Logger, m.Monitor)
