@@ -183,6 +183,12 @@ type IssueStore interface {
 	// status or priority or an empty update.
 	UpdateIssue(ctx context.Context, id string, u IssueUpdate) (*Issue, error)
 
+	// IssueFailures returns the most recent failures recorded into an
+	// issue, newest first, at most limit: what happened, to which event and
+	// delivery, and when. Failures already pruned (PruneFailures) are not
+	// returned. An unknown issue has none.
+	IssueFailures(ctx context.Context, issueID string, limit int) ([]Failure, error)
+
 	// CountFailures counts the failures recorded at or after since and
 	// before until, by kind, source, destination and class; failures of
 	// test events are counted only when test is set.

@@ -296,3 +296,23 @@ func (s *Store) deleteBatches(ctx context.Context, query string, arg any) (int, 
 		}
 	}
 }
+
+// IssueFailures returns an issue's most recent failures; see
+// hookwatch.IssueStore.
+func (s *Store) IssueFailures(ctx context.Context, issueID string, limit int) ([]hookwatch.Failure, error) {
+	rows, err := s.pool.Query(ctx, `SELECT kind, source, destination, class, event_id, delivery_id, test, at, message
+		FROM failures WHERE issue_id = $1 ORDER BY id DESC LIMIT $2`, issueID, limitOr(limit, 20))
+	if err != nil {
+		return nil, storeError("issue failures", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (hookwatch.Failure, error) {
+		var f hookwatch.Failure
+		err := r.Scan(&f.Kind, &f.Source, &f.Destination, &f.Class, &f.EventID, &f.DeliveryID, &f.Test, &f.At, &f.Message)
+		f.At = f.At.UTC()
+		return f, err
+	})
+	if err != nil {
+		return nil, storeError("issue failures", err)
+	}
+	return out, nil
+}

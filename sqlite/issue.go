@@ -280,3 +280,19 @@ func (s *Store) deleteBatches(ctx context.Context, query string, arg any) (int, 
 		}
 	}
 }
+
+// IssueFailures returns an issue's most recent failures; see
+// hookwatch.IssueStore.
+func (s *Store) IssueFailures(ctx context.Context, issueID string, limit int) ([]hookwatch.Failure, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT kind, source, destination, class, event_id, delivery_id, test, at, message
+		FROM failures WHERE issue_id = ? ORDER BY id DESC LIMIT ?`, issueID, limitOr(limit, 20))
+	return collect(rows, err, "issue failures", func(r row) (hookwatch.Failure, error) {
+		var (
+			f  hookwatch.Failure
+			at int64
+		)
+		err := r.Scan(&f.Kind, &f.Source, &f.Destination, &f.Class, &f.EventID, &f.DeliveryID, &f.Test, &at, &f.Message)
+		f.At = fromMicros(at)
+		return f, err
+	})
+}

@@ -75,6 +75,26 @@ func testIssues(t *testing.T, open Opener) {
 		if _, err := s.GetIssue(ctx, "iss_nope"); hookwatch.ErrorCode(err) != hookwatch.ENOTFOUND {
 			t.Errorf("GetIssue(unknown) = %v, want not_found", err)
 		}
+
+		// The issue's own failures, newest first: what happened to which
+		// event and delivery, and when.
+		fs, err := s.IssueFailures(ctx, i.ID, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(fs) != 3 || fs[0].Kind != hookwatch.FailureDeadLetter || fs[0].EventID != "evt_2" || fs[0].DeliveryID != "dlv_evt_2" ||
+			fs[0].Message != "gave up after 3 attempts" || !fs[0].At.Equal(base.Add(5*time.Second)) ||
+			fs[1].EventID != "evt_2" || fs[2].EventID != "evt_1" || !fs[2].At.Equal(base.Add(time.Second)) {
+			t.Errorf("IssueFailures(limit 3) = %+v", fs)
+		}
+		for _, f := range fs {
+			if f.Destination != "app" || f.Class != "server_error" {
+				t.Errorf("failure of another issue returned: %+v", f)
+			}
+		}
+		if fs, err := s.IssueFailures(ctx, "iss_nope", 10); err != nil || len(fs) != 0 {
+			t.Errorf("IssueFailures(unknown) = %v, %v; want none", fs, err)
+		}
 	})
 
 	t.Run("TestEventsApart", func(t *testing.T) {

@@ -10,9 +10,8 @@ import (
 
 type issueData struct {
 	Issue *hookwatch.Issue
-	// Deliveries are recent deliveries of the issue's source and
-	// destination whose last failure has the issue's class.
-	Deliveries []*hookwatch.Delivery
+	// Failures are the issue's most recent failures, newest first.
+	Failures []hookwatch.Failure
 	Trend      []int
 	// Actions are the status changes offered from the current status.
 	Actions    []issueAction
@@ -32,7 +31,7 @@ var issueActions = []issueAction{
 	{hookwatch.IssueOpen, "Reopen"},
 }
 
-// issue shows one issue: its figures, trend, recent failing deliveries,
+// issue shows one issue: its figures, trend, recent failures,
 // comment thread and actions.
 func (h *Handler) issue(w http.ResponseWriter, r *http.Request, p *page) {
 	ctx := r.Context()
@@ -47,17 +46,9 @@ func (h *Handler) issue(w http.ResponseWriter, r *http.Request, p *page) {
 			d.Actions = append(d.Actions, a)
 		}
 	}
-	if is.Destination != "" {
-		ds, err := h.opts.Store.ListDeliveries(ctx, hookwatch.DeliveryFilter{Source: is.Source, Destination: is.Destination, Limit: 500})
-		if err != nil {
-			h.fail(w, r, p, err)
-			return
-		}
-		for _, dl := range ds {
-			if string(dl.LastClass) == is.Class && len(d.Deliveries) < 20 {
-				d.Deliveries = append(d.Deliveries, dl)
-			}
-		}
+	if d.Failures, err = h.issues.IssueFailures(ctx, is.ID, 20); err != nil {
+		h.fail(w, r, p, err)
+		return
 	}
 	rows := []issueRow{{Issue: is}}
 	if err := h.trends(r, rows, p.now); err != nil {

@@ -203,7 +203,7 @@ func TestPages(t *testing.T) {
 		{name: "issues by priority", method: "GET", path: "/issues?priority=high", status: 200, want: []string{"No issues here", "open (0)"}},
 		{name: "issues bad status", method: "GET", path: "/issues?status=closed", status: 400},
 		{name: "issue page", method: "GET", path: "/issues/" + f.issueID, status: 200,
-			want: []string{"server_error", "stripe → flaky", "Resolve", "Acknowledge", "Ignore", f.ev1, "HTTP 500", "No comments"}},
+			want: []string{"server_error", "stripe → flaky", "Resolve", "Acknowledge", "Ignore", "Recent failures", f.ev1, "HTTP 500", "No comments"}},
 		{name: "unknown issue", method: "GET", path: "/issues/iss_nope", status: 404},
 		{name: "alerts", method: "GET", path: "/alerts", status: 200, want: []string{"Rules and their state", "Notifications"}},
 		{name: "quarantine", method: "GET", path: "/quarantine", status: 200, want: []string{f.qrnID, "bad_signature", "held"}},
