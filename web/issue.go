@@ -12,7 +12,7 @@ type issueData struct {
 	Issue *hookwatch.Issue
 	// Failures are the issue's most recent failures, newest first.
 	Failures []hookwatch.Failure
-	Trend      []int
+	Trend    []int
 	// Actions are the status changes offered from the current status.
 	Actions    []issueAction
 	Priorities []hookwatch.Priority
