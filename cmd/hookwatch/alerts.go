@@ -267,7 +267,7 @@ func runIssuesList(ctx context.Context, env *Env, args []string) error {
 }
 
 func runIssuesShow(ctx context.Context, env *Env, args []string) error {
-	store, id, asJSON, err := openShow(ctx, env, args, "issues show", "issue ID", "Shows one issue with its comments.")
+	store, id, asJSON, err := openShow(ctx, env, args, "issues show", "issue ID", "Shows one issue with its comments and its most recent failures.")
 	if err != nil {
 		return err
 	}
@@ -280,6 +280,20 @@ func runIssuesShow(ctx context.Context, env *Env, args []string) error {
 		return json.NewEncoder(env.Stdout).Encode(i)
 	}
 	printIssue(env, i)
+	fs, err := store.IssueFailures(ctx, id, 10)
+	if err != nil {
+		return err
+	}
+	if len(fs) > 0 {
+		fmt.Fprintln(env.Stdout, "\nRecent failures:")
+		tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+		for _, f := range fs {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", f.At.Local().Format("2006-01-02 15:04:05"), f.Kind, dash(f.EventID), f.Message)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
