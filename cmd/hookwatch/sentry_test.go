@@ -37,7 +37,7 @@ func (a *brokenApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	http.Error(w, "boom", http.StatusInternalServerError)
 }
 
-func startSentryMain(t *testing.T, dsn, env, sinkURL string) *Main {
+func startSentryMain(t *testing.T, dsn, env, sinkURL string, sentryKeys ...string) *Main {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "hookwatch.yaml")
@@ -65,7 +65,7 @@ sentry:
   traces_sample_rate: 1
   logs: true
   users: {stripe: data.object.customer}
-`, sentryAdminToken, "sqlite:"+filepath.Join(dir, "hw.db"), crashSecret, sinkURL, sentryDestSecret, sentryHeaderKey, dsn, env)
+`+strings.Join(sentryKeys, "")+``, sentryAdminToken, "sqlite:"+filepath.Join(dir, "hw.db"), crashSecret, sinkURL, sentryDestSecret, sentryHeaderKey, dsn, env)
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -345,5 +345,42 @@ func TestSentryDownDoesNotFailIngest(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// With send_payload, a dead letter carries the body (for debugging), still
+// without signature headers, and with every configured secret scrubbed even
+// where it appears inside the payload.
+func TestSentrySendPayloadIsScrubbed(t *testing.T) {
+	rc := monitortest.New(t)
+	sink := httptest.NewServer(&brokenApp{})
+	defer sink.Close()
+	m := startSentryMain(t, rc.DSN(), "development", sink.URL, "  send_payload: true\n")
+
+	body := fmt.Sprintf(`{"id":"evt_payload_1","object":"event","type":"invoice.payment_failed","livemode":true,`+
+		`"data":{"object":{"customer":"cus_payload","note":"pasted by mistake: %s and %s"}}}`, sentryDestSecret, sentryAdminToken)
+	scheme, _ := provider.New("stripe", provider.Config{Secrets: []string{crashSecret}})
+	req, _ := http.NewRequest(http.MethodPost, "http://"+m.PublicAddr()+"/in/stripe", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	scheme.(provider.Signer).Sign(req.Header, "", []byte(body), time.Now())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("ingest: %v %v", err, resp)
+	}
+	resp.Body.Close()
+
+	ev := rc.Wait(t, 10*time.Second, "event", func(it monitortest.Item) bool {
+		return monitortest.Str(it.JSON, "tags", "component") == "background_jobs"
+	}).JSON
+	sent := monitortest.Str(ev, "contexts", "webhook", "body")
+	if !strings.Contains(sent, "cus_payload") || !strings.Contains(sent, "pasted by mistake") {
+		t.Errorf("send_payload: body not attached: %q", sent)
+	}
+	raw := string(rc.Raw())
+	for name, secret := range map[string]string{"destination secret": sentryDestSecret, "admin token": sentryAdminToken,
+		"source secret": crashSecret, "signature": req.Header.Get("Stripe-Signature")} {
+		if strings.Contains(raw, secret) {
+			t.Errorf("the %s reached Sentry inside the payload", name)
+		}
 	}
 }
