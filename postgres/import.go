@@ -178,3 +178,51 @@ func (s *Store) CountPresent(ctx context.Context, table string, ids []string) (r
 	}
 	return rows, attempts, nil
 }
+
+// ImportQuarantined stores kept requests not already present, with their
+// release state.
+func (s *Store) ImportQuarantined(ctx context.Context, qs []*hookwatch.Quarantined) (int, error) {
+	copied := 0
+	for _, q := range qs {
+		h, err := json.Marshal(q.Headers)
+		if err != nil {
+			return copied, fmt.Errorf("postgres: import quarantined: %w", err)
+		}
+		body := q.Body
+		if body == nil {
+			body = []byte{}
+		}
+		tag, err := s.pool.Exec(ctx, `INSERT INTO quarantine
+			(id, source, provider, reason, detail, method, url, headers, body, truncated, received_at,
+			 released_at, event_id, released_by, unverified)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+			ON CONFLICT (id) DO NOTHING`,
+			q.ID, text(q.Source), text(q.Provider), text(q.Reason), text(q.Detail), text(q.Method), text(q.URL),
+			text(string(h)), body, q.Truncated, q.ReceivedAt, nullTime(q.ReleasedAt), text(q.EventID), text(q.ReleasedBy), q.Unverified)
+		if err != nil {
+			return copied, storeError("import quarantined", err)
+		}
+		copied += int(tag.RowsAffected())
+	}
+	return copied, nil
+}
+
+// ImportUsers stores dashboard users (with their password hashes) and API
+// tokens (hashes) not already present. Sessions are not copied: users sign
+// in again.
+func (s *Store) ImportUsers(ctx context.Context, users []*hookwatch.User, tokens []*hookwatch.APIToken) error {
+	for _, u := range users {
+		if _, err := s.pool.Exec(ctx, `INSERT INTO users (name, password_hash, created_at) VALUES ($1, $2, $3)
+			ON CONFLICT (name) DO NOTHING`, u.Name, u.PasswordHash, u.CreatedAt); err != nil {
+			return storeError("import users", err)
+		}
+	}
+	for _, t := range tokens {
+		if _, err := s.pool.Exec(ctx, `INSERT INTO api_tokens (id, user_name, name, hash, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
+			t.ID, t.User, text(t.Name), t.Hash, t.CreatedAt, nullTime(t.ExpiresAt)); err != nil {
+			return storeError("import tokens", err)
+		}
+	}
+	return nil
+}

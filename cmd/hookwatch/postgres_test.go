@@ -60,6 +60,18 @@ func TestStoreCopyRoundTrip(t *testing.T) {
 	if err := src.SetDestinationPaused(ctx, "app", true, now); err != nil {
 		t.Fatal(err)
 	}
+	kept := &hookwatch.Quarantined{ID: hookwatch.NewID("qrn", now), Source: "stripe", Provider: "stripe", Reason: "bad_signature",
+		Headers: http.Header{"Stripe-Signature": {"t=1,v1=ab"}}, Body: []byte(`{"id":"evt_rejected"}`), ReceivedAt: now}
+	if err := src.AddQuarantined(ctx, []*hookwatch.Quarantined{kept}); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.CreateUser(ctx, &hookwatch.User{Name: "alice", PasswordHash: []byte("$2a$10$not-a-real-hash"), CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	token := &hookwatch.APIToken{ID: hookwatch.NewID("tok", now), User: "alice", Name: "ci", Hash: hookwatch.HashToken("secret-token"), CreatedAt: now}
+	if err := src.CreateAPIToken(ctx, token); err != nil {
+		t.Fatal(err)
+	}
 	src.Close()
 
 	out, stderr, err := run(t, nil, "store", "copy", "--from", "sqlite:"+dbPath, "--to", url)
@@ -99,6 +111,20 @@ func TestStoreCopyRoundTrip(t *testing.T) {
 	if err != nil || !states["app"].Paused {
 		t.Errorf("destination state after copy: %+v, %v", states, err)
 	}
+	// The quarantine, users and their API tokens came along.
+	if q, err := dst.GetQuarantined(ctx, kept.ID); err != nil || string(q.Body) != string(kept.Body) || q.Reason != "bad_signature" {
+		t.Errorf("quarantined request after copy: %+v, %v", q, err)
+	}
+	if u, err := dst.GetUser(ctx, "alice"); err != nil || string(u.PasswordHash) != "$2a$10$not-a-real-hash" {
+		t.Errorf("user after copy: %+v, %v", u, err)
+	}
+	if tok, err := dst.GetAPIToken(ctx, hookwatch.HashToken("secret-token"), now); err != nil || tok.User != "alice" {
+		t.Errorf("API token after copy: %+v, %v", tok, err)
+	}
+	if !strings.Contains(out, "1 of 1 quarantined requests, 1 users, 1 API tokens") {
+		t.Errorf("store copy did not report the quarantine and users:\n%s", out)
+	}
+
 	// The dedupe memory came along: a provider retry is a duplicate.
 	res, err := dst.InsertEvents(ctx, []*hookwatch.Event{storetest.NewEvent("stripe", "evt_copy_1", now)})
 	if err != nil || !res[0].Duplicate || res[0].ID != events[1].ID {

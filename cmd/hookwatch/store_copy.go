@@ -12,15 +12,15 @@ import (
 
 func runStoreCopy(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "store copy", `Copies an installation's store into PostgreSQL: events (with their dedupe
-memory), deliveries with their attempts, destination states and replay records.
+memory), deliveries with their attempts, destination states, replay records,
+the quarantine, and dashboard users with their API tokens.
 IDs and times are kept; rows already in the destination are skipped, so an
 interrupted copy is resumed by running it again. Every page is verified by
 counting it in the destination. Stop the instances using --from first: what
 changes in it during the copy is not copied.
 
-Not copied: the quarantine (kept 7 days at most: release what you need
-first), issues and alert history (rebuilt from new failures), and dashboard
-users and API tokens (add them again with hookwatch users add / tokens add).
+Not copied: issues and alert history (rebuilt from new failures) and
+dashboard sessions (users sign in again).
 
 Example: hookwatch store copy --from sqlite:./data/hookwatch.db --to postgres://user@host/db`)
 	from := fs.String("from", "", "source store: sqlite:PATH or postgres://...")
@@ -151,7 +151,35 @@ Example: hookwatch store copy --from sqlite:./data/hookwatch.db --to postgres://
 	if err := dst.ImportReplays(ctx, replays); err != nil {
 		return fmt.Errorf("store copy: %w", err)
 	}
-	fmt.Fprintf(env.Stdout, "copied %d of %d events (%d already there), %d of %d deliveries (%d already there) with %d attempts, %d destination states, %d replay records; verified: all %d events and %d deliveries are in the destination\n",
-		eventsCopied, eventsRead, eventsRead-eventsCopied, copied, read, read-copied, attemptsRead, len(states), len(replays), eventsRead, read)
+	var kept, keptCopied int
+	for before := ""; ; {
+		page, err := src.ListQuarantined(ctx, hookwatch.QuarantineFilter{Before: before, Limit: *batch})
+		if err != nil {
+			return fmt.Errorf("store copy: read quarantine: %w", err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		n, err := dst.ImportQuarantined(ctx, page)
+		if err != nil {
+			return fmt.Errorf("store copy: %w", err)
+		}
+		kept, keptCopied = kept+len(page), keptCopied+n
+		before = page[len(page)-1].ID
+	}
+	users, err := src.ListUsers(ctx)
+	if err != nil {
+		return fmt.Errorf("store copy: read users: %w", err)
+	}
+	tokens, err := src.ListAPITokens(ctx)
+	if err != nil {
+		return fmt.Errorf("store copy: read tokens: %w", err)
+	}
+	if err := dst.ImportUsers(ctx, users, tokens); err != nil {
+		return fmt.Errorf("store copy: %w", err)
+	}
+	fmt.Fprintf(env.Stdout, "copied %d of %d events (%d already there), %d of %d deliveries (%d already there) with %d attempts, %d destination states, %d replay records, %d of %d quarantined requests, %d users, %d API tokens; verified: all %d events and %d deliveries are in the destination\n",
+		eventsCopied, eventsRead, eventsRead-eventsCopied, copied, read, read-copied, attemptsRead, len(states), len(replays),
+		keptCopied, kept, len(users), len(tokens), eventsRead, read)
 	return nil
 }
