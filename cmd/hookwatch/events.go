@@ -187,19 +187,29 @@ func dash(s string) string {
 // and --json, check for exactly one ID (what names it in the error), and
 // open the store, which the caller closes.
 func openShow(ctx context.Context, env *Env, args []string, name, what, description string) (store hookwatch.Store, id string, asJSON bool, err error) {
+	store, id, err = openWithArg(ctx, env, args, name, what, description, &asJSON)
+	return store, id, asJSON, err
+}
+
+// openWithArg parses a command that takes --config (and --json when asJSON
+// is not nil) and exactly one argument, then opens the store, which the
+// caller closes.
+func openWithArg(ctx context.Context, env *Env, args []string, name, what, description string, asJSON *bool) (hookwatch.Store, string, error) {
 	fs := newFlags(env, name, description+"\n\nUsage: hookwatch "+name+" [flags] "+strings.ToUpper(strings.ReplaceAll(what, " ", "_")))
 	path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
-	j := fs.Bool("json", false, "print as one JSON object")
+	if asJSON != nil {
+		fs.BoolVar(asJSON, "json", false, "print as one JSON object")
+	}
 	if err := fs.Parse(args); err != nil {
-		return nil, "", false, err
+		return nil, "", err
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
-		return nil, "", false, fmt.Errorf("%s needs one %s: %w", name, what, errUsage)
+		return nil, "", fmt.Errorf("%s needs one %s: %w", name, what, errUsage)
 	}
-	store, err = openCLIStore(ctx, env, *path)
+	store, err := openCLIStore(ctx, env, *path)
 	if err != nil {
-		return nil, "", false, err
+		return nil, "", err
 	}
-	return store, fs.Arg(0), *j, nil
+	return store, fs.Arg(0), nil
 }

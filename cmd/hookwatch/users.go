@@ -136,24 +136,16 @@ func runUsersList(ctx context.Context, env *Env, args []string) error {
 }
 
 func runUsersRemove(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "users remove", "Removes a dashboard user, signs out their sessions and revokes their API tokens.\n\nUsage: hookwatch users remove [flags] NAME")
-	path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return fmt.Errorf("users remove needs one user name: %w", errUsage)
-	}
-	store, err := openCLIStore(ctx, env, *path)
+	store, name, err := openWithArg(ctx, env, args, "users remove", "name",
+		"Removes a dashboard user, signs out their sessions and revokes their API tokens.", nil)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if err := store.DeleteUser(ctx, fs.Arg(0)); err != nil {
+	if err := store.DeleteUser(ctx, name); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "user %s removed\n", fs.Arg(0))
+	fmt.Fprintf(env.Stdout, "user %s removed\n", name)
 	return nil
 }
 
@@ -226,23 +218,14 @@ func runTokensList(ctx context.Context, env *Env, args []string) error {
 }
 
 func runTokensRemove(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "tokens remove", "Revokes an API token at once.\n\nUsage: hookwatch tokens remove [flags] TOKEN_ID")
-	path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return fmt.Errorf("tokens remove needs one token ID (tok_...): %w", errUsage)
-	}
-	store, err := openCLIStore(ctx, env, *path)
+	store, id, err := openWithArg(ctx, env, args, "tokens remove", "token ID", "Revokes an API token (tok_...) at once.", nil)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if err := store.DeleteAPIToken(ctx, fs.Arg(0)); err != nil {
+	if err := store.DeleteAPIToken(ctx, id); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "token %s revoked\n", fs.Arg(0))
+	fmt.Fprintf(env.Stdout, "token %s revoked\n", id)
 	return nil
 }
