@@ -1,8 +1,10 @@
 package hookwatch
 
 import (
+	"encoding/hex"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 )
 
 // secretHeaders are request headers whose values are credentials: shown as
@@ -52,4 +54,13 @@ func RedactHeaders(h http.Header, signatures bool) http.Header {
 		out[k] = append([]string(nil), v...)
 	}
 	return out
+}
+
+// TextOrHex returns a body or answer as it can be shown or put in JSON: the
+// text itself when it is UTF-8, else its hex with encoding "hex".
+func TextOrHex(b []byte) (text, encoding string) {
+	if utf8.Valid(b) {
+		return string(b), ""
+	}
+	return hex.EncodeToString(b), "hex"
 }

@@ -39,7 +39,6 @@ type background struct {
 	mu        sync.Mutex
 	listening bool
 	pending   map[string]struct{} // destinations to NOTIFY
-	kick      chan struct{}
 	notifying bool
 }
 

@@ -50,7 +50,6 @@ func newMailgun(cfg Config) (Scheme, error) {
 type mailgunSigned struct {
 	timestamp, token, signature string
 	eventID, eventType          string
-	malformed                   bool
 }
 
 // parseMailgun reads the signature fields from a JSON or form body.

@@ -1,13 +1,11 @@
 package quarantine
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/server"
@@ -31,11 +29,7 @@ func NewView(q *hookwatch.Quarantined, full bool) View {
 		v.Quarantined = &c
 		return v
 	}
-	if utf8.Valid(q.Body) {
-		v.Body = string(q.Body)
-	} else {
-		v.Body, v.BodyEncoding = hex.EncodeToString(q.Body), "hex"
-	}
+	v.Body, v.BodyEncoding = hookwatch.TextOrHex(q.Body)
 	return v
 }
 

@@ -295,7 +295,9 @@ func TestSignIn(t *testing.T) {
 	e := setup(t)
 	c := e.client()
 	_, page := e.get(c, "/signin?next=/events")
-	token := csrfRE.FindStringSubmatch(page)[1]
+	if csrfRE.FindStringSubmatch(page) == nil {
+		t.Fatal("the sign-in page has no form token")
+	}
 	try := func(name, pw, csrf, next string) (*http.Response, string) {
 		return e.post(c, "/signin", url.Values{"csrf": {csrf}, "name": {name}, "password": {pw}, "next": {next}})
 	}
@@ -303,7 +305,7 @@ func TestSignIn(t *testing.T) {
 		t.Errorf("sign-in without the form token: %d, want 403", resp.StatusCode)
 	}
 	_, page = e.get(c, "/signin")
-	token = csrfRE.FindStringSubmatch(page)[1]
+	token := csrfRE.FindStringSubmatch(page)[1]
 	if resp, body := try(user, "wrong", token, "/"); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "Wrong user name or password") {
 		t.Errorf("wrong password: %d", resp.StatusCode)
 	}

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode/utf8"
 
 	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/config"
@@ -79,11 +78,7 @@ func toDeliveryJSON(d *hookwatch.Delivery, attempts []*hookwatch.Attempt) delive
 	for _, a := range attempts {
 		aj := attemptJSON{N: a.N, At: a.At, Class: string(a.Class), Status: a.StatusCode,
 			LatencyMS: float64(a.Latency.Microseconds()) / 1000, Error: a.Error}
-		if utf8.Valid(a.Response) {
-			aj.Response = string(a.Response)
-		} else {
-			aj.Response, aj.ResponseEncoding = fmt.Sprintf("%x", a.Response), "hex"
-		}
+		aj.Response, aj.ResponseEncoding = hookwatch.TextOrHex(a.Response)
 		j.History = append(j.History, aj)
 	}
 	return j

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode/utf8"
 
 	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/config"
@@ -40,11 +39,7 @@ func toEventJSON(e *hookwatch.Event, full bool) eventJSON {
 	}
 	if full {
 		j.Headers = hookwatch.RedactHeaders(e.Headers, false)
-		if utf8.Valid(e.Body) {
-			j.Body = string(e.Body)
-		} else {
-			j.Body, j.BodyEncoding = fmt.Sprintf("%x", e.Body), "hex"
-		}
+		j.Body, j.BodyEncoding = hookwatch.TextOrHex(e.Body)
 	}
 	return j
 }
@@ -137,22 +132,7 @@ func runEventsShow(ctx context.Context, env *Env, args []string) error {
 	if e.Test {
 		fmt.Fprintln(w, "Flags:        test")
 	}
-	fmt.Fprintln(w, "\nHeaders:")
-	names := make([]string, 0, len(j.Headers))
-	for k := range j.Headers {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		for _, v := range j.Headers[k] {
-			fmt.Fprintf(w, "  %s: %s\n", k, v)
-		}
-	}
-	fmt.Fprintln(w, "\nBody:")
-	if j.BodyEncoding != "" {
-		fmt.Fprintf(w, "  (%s, not UTF-8)\n", j.BodyEncoding)
-	}
-	fmt.Fprintln(w, j.Body)
+	printHeadersAndBody(w, j.Headers, j.Body, j.BodyEncoding)
 	return nil
 }
 
@@ -212,4 +192,25 @@ func openWithArg(ctx context.Context, env *Env, args []string, name, what, descr
 		return nil, "", err
 	}
 	return store, fs.Arg(0), nil
+}
+
+// printHeadersAndBody prints headers sorted by name, then the body (text, or
+// hex when encoding says so), for the "show" commands.
+func printHeadersAndBody(w io.Writer, h http.Header, body, encoding string) {
+	fmt.Fprintln(w, "\nHeaders:")
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		for _, v := range h[k] {
+			fmt.Fprintf(w, "  %s: %s\n", k, v)
+		}
+	}
+	fmt.Fprintln(w, "\nBody:")
+	if encoding != "" {
+		fmt.Fprintf(w, "  (%s, not UTF-8)\n", encoding)
+	}
+	fmt.Fprintln(w, body)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -180,22 +179,7 @@ func runQuarantineShow(ctx context.Context, env *Env, args []string) error {
 	if q.Released() {
 		fmt.Fprintf(w, "Released:  %s as %s by %s\n", q.ReleasedAt.Format(time.RFC3339), q.EventID, dash(q.ReleasedBy))
 	}
-	fmt.Fprintln(w, "\nHeaders:")
-	names := make([]string, 0, len(q.Headers))
-	for k := range q.Headers {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		for _, val := range q.Headers[k] {
-			fmt.Fprintf(w, "  %s: %s\n", k, val)
-		}
-	}
-	fmt.Fprintln(w, "\nBody:")
-	if v.BodyEncoding != "" {
-		fmt.Fprintf(w, "  (%s, not UTF-8)\n", v.BodyEncoding)
-	}
-	fmt.Fprintln(w, v.Body)
+	printHeadersAndBody(w, q.Headers, v.Body, v.BodyEncoding)
 	return nil
 }
 
