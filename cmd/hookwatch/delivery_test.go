@@ -62,6 +62,11 @@ type appSink struct {
 	seen  map[string]int
 	bad   atomic.Int64
 	total atomic.Int64
+	// stallAfter, when positive, makes the app stop answering once it has
+	// seen that many distinct events: later requests hang until release is
+	// closed or the client goes away, so a kill finds deliveries in flight.
+	stallAfter int
+	release    chan struct{}
 }
 
 func newAppSink(t *testing.T, delay time.Duration) (*appSink, *httptest.Server) {
@@ -81,6 +86,13 @@ func (s *appSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.bad.Add(1)
 		w.WriteHeader(http.StatusUnauthorized)
 		return
+	}
+	if s.release != nil && s.distinct() >= s.stallAfter {
+		select {
+		case <-s.release:
+		case <-r.Context().Done():
+			return // the sender is gone: this delivery did not happen
+		}
 	}
 	time.Sleep(s.delay)
 	s.total.Add(1)
@@ -241,6 +253,7 @@ func TestKill9MidDeliveryRedelivers(t *testing.T) {
 	}
 	t.Parallel()
 	sink, srv := newAppSink(t, 20*time.Millisecond)
+	sink.stallAfter, sink.release = 20, make(chan struct{})
 	dir := t.TempDir()
 	public, admin := freeAddr(t), freeAddr(t)
 	// A 1s timeout makes the killed instance's leases expire 16s later.
@@ -270,16 +283,21 @@ func TestKill9MidDeliveryRedelivers(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	// Kill once some, not all, have been delivered.
-	deadline := time.Now().Add(20 * time.Second)
-	for sink.distinct() < 20 && time.Now().Before(deadline) {
+	if len(acked) < 2*sink.stallAfter {
+		t.Fatalf("only %d of %d events were acknowledged: the test needs a backlog to kill mid-delivery", len(acked), n)
+	}
+	// The app answers the first stallAfter events, then holds every
+	// request: the kill always finds deliveries in flight and a backlog.
+	deadline := time.Now().Add(30 * time.Second)
+	for sink.distinct() < sink.stallAfter && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	p.kill()
 	before := sink.distinct()
-	if before >= len(acked) {
-		t.Skipf("everything was delivered before the kill (%d): nothing to recover", before)
+	if before < sink.stallAfter || before >= len(acked) {
+		t.Fatalf("killed with %d of %d events delivered: want %d delivered and a backlog", before, len(acked), sink.stallAfter)
 	}
+	close(sink.release)
 	t.Logf("killed with %d of %d events delivered", before, len(acked))
 
 	startServe(t, path, public, admin)
