@@ -52,6 +52,7 @@ func bareDashboard(t *testing.T, o web.Options) (*web.Handler, *httptest.Server,
 type heldChecks struct {
 	open  chan struct{}
 	calls atomic.Int64
+	right atomic.Int64 // checks of the right password
 	mu    sync.Mutex
 	costs []int
 }
@@ -60,6 +61,9 @@ func holdChecks(h *web.Handler) *heldChecks {
 	g := &heldChecks{open: make(chan struct{})}
 	web.SetPasswordCheck(h, func(hash, pw []byte) error {
 		g.calls.Add(1)
+		if string(pw) == password {
+			g.right.Add(1)
+		}
 		cost, _ := bcrypt.Cost(hash)
 		g.mu.Lock()
 		g.costs = append(g.costs, cost)
@@ -193,25 +197,34 @@ func TestSignInBurst(t *testing.T) {
 		g := holdChecks(h)
 		token := signinForm(t, srv)
 		wrong := make(chan attempt, 14)
+		var wrongAnswered atomic.Int64
+		guess := func() {
+			a := postSignin(t, srv, token, user, "guess", "/")
+			wrongAnswered.Add(1)
+			wrong <- a
+		}
 		for range 5 {
-			go func() { wrong <- postSignin(t, srv, token, user, "guess", "/") }()
+			go guess()
 		}
 		waitUntil(t, "five guesses are being checked", func() bool { return g.calls.Load() == 5 })
 		// Five guesses are in flight, none counted as failed yet: the right
 		// password must not get a sixth check.
 		right := make(chan attempt, 1)
 		go func() { right <- postSignin(t, srv, token, user, password, "/events") }()
-		for range 9 {
-			go func() { wrong <- postSignin(t, srv, token, user, "guess", "/") }()
-		}
 		var r attempt
-		waitUntil(t, "the right password is answered or checked", func() bool {
+		waitUntil(t, "the right password is answered or being checked", func() bool {
 			select {
 			case r = <-right:
 				return true
 			default:
-				return g.calls.Load() > 5
+				return g.right.Load() > 0
 			}
+		})
+		for range 9 {
+			go guess()
+		}
+		waitUntil(t, "nine more guesses are answered or being checked", func() bool {
+			return wrongAnswered.Load()+g.calls.Load()-g.right.Load() == 14
 		})
 		close(g.open)
 		if r.status == 0 {
