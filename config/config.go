@@ -48,6 +48,8 @@ type Config struct {
 	Routes []Route `yaml:"routes"`
 	// Sentry configures error, performance, log and cron reporting.
 	Sentry Sentry `yaml:"sentry"`
+	// Dashboard says how browsers reach the dashboard (Secure cookies).
+	Dashboard Dashboard `yaml:"dashboard"`
 
 	// lines maps a field path ("sources[0].provider") to its line in the file.
 	lines map[string]int
@@ -202,6 +204,7 @@ func (c *Config) setDefaults() {
 		}
 	}
 	c.setDeliveryDefaults()
+	c.setDashboardDefaults()
 }
 
 var sourceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
@@ -307,6 +310,7 @@ func (c *Config) Validate() error {
 	c.validateDelivery(bad)
 	c.validateAlerts(bad)
 	c.validateSentry(bad)
+	c.validateAdmin(bad)
 	if len(problems) > 0 {
 		return &hookwatch.Error{Code: hookwatch.EINVALID, Message: "config:\n  " + strings.Join(problems, "\n  ")}
 	}

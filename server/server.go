@@ -6,16 +6,20 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/limit"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -38,6 +42,8 @@ type Options struct {
 	// Tokens, if set, also accepts users' API tokens (`hookwatch tokens
 	// add`) on the admin API, besides AdminToken.
 	Tokens TokenChecker
+	// Now is the clock of the admin token throttle; time.Now if nil.
+	Now func() time.Time
 	// Dashboard, if set, serves every admin path not taken by health,
 	// metrics and the API: the web dashboard.
 	Dashboard http.Handler
@@ -70,16 +76,19 @@ func Admin(o Options) http.Handler {
 	if o.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
 	}
+	// One guard for every protected route: failed tokens are throttled per
+	// client address, not per route.
+	guard := newTokenGuard(o.AdminToken, o.Tokens, o.Now)
 	for pattern, h := range o.API {
-		mux.Handle(pattern, RequireTokens(o.AdminToken, o.Tokens, h))
+		mux.Handle(pattern, guard.wrap(h))
 	}
-	mux.Handle("/api/", RequireTokens(o.AdminToken, o.Tokens, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/api/", guard.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, hookwatch.Errorf(hookwatch.ENOTFOUND, "no such API endpoint: %s %s", r.Method, r.URL.Path))
 	})))
 	// Go's profiler, for diagnosing a live instance; behind the admin token
 	// like the API (profiles reveal code paths and timings, not secrets).
-	mux.Handle("/debug/pprof/", RequireTokens(o.AdminToken, o.Tokens, http.HandlerFunc(pprof.Index)))
-	mux.Handle("/debug/pprof/profile", RequireTokens(o.AdminToken, o.Tokens, http.HandlerFunc(pprof.Profile)))
+	mux.Handle("/debug/pprof/", guard.wrap(http.HandlerFunc(pprof.Index)))
+	mux.Handle("/debug/pprof/profile", guard.wrap(http.HandlerFunc(pprof.Profile)))
 	if o.Dashboard != nil {
 		mux.Handle("/", o.Dashboard)
 	}
@@ -94,25 +103,81 @@ func RequireToken(token string, h http.Handler) http.Handler {
 
 // RequireTokens is RequireToken that also accepts the API tokens that
 // tokens knows (nil: none). With neither an admin token nor token checker
-// the API is disabled.
+// the API is disabled. Failed tokens are throttled per client address (see
+// tokenGuard); Admin shares one throttle across all its routes.
 func RequireTokens(token string, tokens TokenChecker, h http.Handler) http.Handler {
+	return newTokenGuard(token, tokens, nil).wrap(h)
+}
+
+// Admin token throttle: wrong tokens allowed per client address per
+// window. Beyond, the address is answered 429 with Retry-After, without
+// looking at the token (a right one included), until the window has
+// passed. An attempt is counted before the token is checked and given back
+// if it was right, so concurrent guesses get no more checks than a slow
+// series. Requests without a token are not counted: they guess nothing.
+const (
+	tokenFailures = 20
+	tokenWindow   = 10 * time.Minute
+)
+
+// tokenGuard checks admin API credentials and throttles wrong ones.
+type tokenGuard struct {
+	token   string
+	tokens  TokenChecker
+	now     func() time.Time
+	limiter *limit.Limiter
+}
+
+func newTokenGuard(token string, tokens TokenChecker, now func() time.Time) *tokenGuard {
+	if now == nil {
+		now = time.Now
+	}
+	return &tokenGuard{token: token, tokens: tokens, now: now,
+		limiter: limit.New(limit.Policy{Max: tokenFailures, Window: tokenWindow}, now)}
+}
+
+func (g *tokenGuard) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if token == "" && tokens == nil {
+		if g.token == "" && g.tokens == nil {
 			WriteError(w, r, hookwatch.Errorf(hookwatch.EFORBIDDEN, "the admin API is disabled: set admin_token in the config"))
 			return
 		}
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		valid := ok && got != "" && token != "" && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
-		if !valid && ok && got != "" && tokens != nil {
-			_, valid = tokens(r.Context(), got)
-		}
-		if !valid {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="hookwatch"`)
-			WriteError(w, r, hookwatch.Errorf(hookwatch.EUNAUTHORIZED, "missing or wrong admin token (Authorization: Bearer <admin_token or API token>)"))
+		if !ok || got == "" {
+			unauthorized(w, r)
 			return
 		}
+		attempt, ok, retry := g.limiter.Reserve(limit.Addr(r.RemoteAddr))
+		if !ok {
+			wait := max(retry.Sub(g.now()), time.Second).Round(time.Second)
+			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())))
+			// 429 has no error code of its own: it is only ever this throttle.
+			WriteJSON(w, http.StatusTooManyRequests, map[string]string{"error": "too_many_requests",
+				"message": fmt.Sprintf("too many wrong admin or API tokens from this address: retry in %s", wait)})
+			return
+		}
+		// Compared as SHA-256 digests: constant time whatever the lengths.
+		valid := g.token != "" && subtle.ConstantTimeCompare(digest(got), digest(g.token)) == 1
+		if !valid && g.tokens != nil {
+			_, valid = g.tokens(r.Context(), got)
+		}
+		if !valid {
+			unauthorized(w, r) // the attempt stays counted
+			return
+		}
+		attempt.Cancel()
 		h.ServeHTTP(w, r)
 	})
+}
+
+func digest(s string) []byte {
+	d := sha256.Sum256([]byte(s))
+	return d[:]
+}
+
+func unauthorized(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="hookwatch"`)
+	WriteError(w, r, hookwatch.Errorf(hookwatch.EUNAUTHORIZED, "missing or wrong admin token (Authorization: Bearer <admin_token or API token>)"))
 }
 
 func healthz(w http.ResponseWriter, r *http.Request) {

@@ -7,7 +7,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/server"
@@ -97,5 +100,101 @@ func TestWriteError(t *testing.T) {
 		if tc.status == 503 && rec.Header().Get("Retry-After") == "" {
 			t.Errorf("503 without Retry-After")
 		}
+	}
+}
+
+// Wrong tokens are throttled per client address: after 20 in 10 minutes
+// the address gets 429 with Retry-After, right token or not, until the
+// window has passed; a burst of concurrent guesses gets no more checks.
+func TestAdminTokenThrottle(t *testing.T) {
+	const adminToken = "0123456789abcdef0123456789abcdef-admin"
+	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hw.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	var mu sync.Mutex
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	// The API token checker counts lookups and holds them until open is
+	// closed, so that a burst overlaps.
+	var lookups atomic.Int64
+	open := make(chan struct{})
+	tokens := func(_ context.Context, tok string) (string, bool) {
+		lookups.Add(1)
+		<-open
+		return "alice", tok == "hwt_right"
+	}
+	api := map[string]http.HandlerFunc{"GET /api/thing": func(w http.ResponseWriter, r *http.Request) {}}
+	admin := httptest.NewServer(server.Admin(server.Options{Store: store, AdminToken: adminToken, Tokens: tokens, API: api, Now: clock}))
+	defer admin.Close()
+	call := func(auth string) *http.Response {
+		req, _ := http.NewRequest(http.MethodGet, admin.URL+"/api/thing", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", "Bearer "+auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+			return &http.Response{}
+		}
+		resp.Body.Close()
+		return resp
+	}
+
+	// A burst of 60 wrong tokens at once: 20 are looked up, 40 refused.
+	answers := make(chan int, 60)
+	var answered atomic.Int64
+	for range 60 {
+		go func() { s := call("hwt_guess").StatusCode; answered.Add(1); answers <- s }()
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for answered.Load()+lookups.Load() < 60 {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out waiting for the burst")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(open)
+	got := map[int]int{}
+	for range 60 {
+		got[<-answers]++
+	}
+	if lookups.Load() != 20 || got[401] != 20 || got[429] != 40 {
+		t.Fatalf("burst of 60 wrong tokens: %d lookups, answers %v; want 20 lookups, 20×401, 40×429", lookups.Load(), got)
+	}
+
+	// Locked: even the right admin token is refused, with Retry-After.
+	resp := call(adminToken)
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "600" {
+		t.Errorf("right token while locked: %d, Retry-After %q; want 429, 600", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	// No token is no guess: still a plain 401.
+	if resp := call(""); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("no token while locked: %d, want 401", resp.StatusCode)
+	}
+	advance(9 * time.Minute)
+	if resp := call(adminToken); resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "60" {
+		t.Errorf("a minute before the window ends: %d, Retry-After %q; want 429, 60", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	advance(time.Minute)
+	// Right tokens cost nothing: many of them, then 20 wrong ones are
+	// still answered 401, the 21st 429.
+	for i := range 50 {
+		if resp := call(adminToken); resp.StatusCode != http.StatusOK {
+			t.Fatalf("right token %d after the window: %d", i, resp.StatusCode)
+		}
+		if resp := call("hwt_right"); resp.StatusCode != http.StatusOK {
+			t.Fatalf("API token %d after the window: %d", i, resp.StatusCode)
+		}
+	}
+	for i := range 20 {
+		if resp := call("wrong"); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("wrong token %d: %d, want 401", i, resp.StatusCode)
+		}
+	}
+	if resp := call("wrong"); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("21st wrong token: %d, want 429", resp.StatusCode)
 	}
 }

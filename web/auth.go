@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/hookwatch/hookwatch"
 )
@@ -27,6 +25,9 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, p *page)
 // auth wraps a page or action: without a live session, a GET is sent to
 // the sign-in page and anything else is refused with 401; a POST must carry
 // the session's CSRF token (403 otherwise). Nothing runs before both checks.
+// Cross-site POSTs were refused before this, in ServeHTTP (crossOrigin):
+// the token proves the form came from a page of the session, the origin
+// check that the browser sent it from this site.
 func (h *Handler) auth(next handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		now := h.opts.Now()
@@ -63,109 +64,47 @@ func (h *Handler) auth(next handlerFunc) http.HandlerFunc {
 }
 
 // setCookie sets a dashboard cookie: HttpOnly, SameSite=Strict, and Secure
-// when the request came over TLS. maxAge < 0 deletes it.
-func setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
+// when the dashboard is served over HTTPS (see secure). maxAge < 0 deletes
+// it.
+func (h *Handler) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
 	http.SetCookie(w, &http.Cookie{
 		Name: name, Value: value, Path: "/", MaxAge: maxAge,
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
+		HttpOnly: true, Secure: h.secure(r), SameSite: http.SameSiteStrictMode,
 	})
 }
 
-// clientIP is the remote address without its port. The admin listener is
-// reached directly (loopback by default), so X-Forwarded-For is not
-// trusted: anyone could set it to dodge the rate limit.
+// secure reports whether the browser reached the dashboard over HTTPS: the
+// configured base URL is https, the request came over TLS, or a proxy the
+// operator trusts (TrustForwardedProto) says so in X-Forwarded-Proto. The
+// header is ignored otherwise: a client could set it.
+func (h *Handler) secure(r *http.Request) bool {
+	return h.httpsBase || r.TLS != nil ||
+		(h.opts.TrustForwardedProto && strings.EqualFold(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto")), "https"))
+}
+
+// crossOrigin refuses state-changing requests sent by a browser from
+// another site (net/http.CrossOriginProtection: Sec-Fetch-Site, or Origin
+// against Host), before the CSRF token is even looked at. Requests with
+// neither header (curl, scripts, very old browsers) pass to the token
+// check.
+func (h *Handler) crossOrigin(w http.ResponseWriter, r *http.Request) bool {
+	if err := h.origins.Check(r); err != nil {
+		h.opts.Logger.WarnContext(r.Context(), "dashboard: cross-site request refused", "method", r.Method, "path", r.URL.Path,
+			"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"), "ip", clientIP(r))
+		h.fail(w, r, nil, hookwatch.Errorf(hookwatch.EFORBIDDEN, "refused a request sent from another site: dashboard forms work only "+
+			"from the dashboard's own pages. If you reach the dashboard through a proxy under another address, set dashboard.base_url to that address"))
+		return true
+	}
+	return false
+}
+
+// clientIP is the remote address without its port, for logs. The admin
+// listener is reached directly (loopback by default), so X-Forwarded-For is
+// not trusted: anyone could set it to dodge the rate limit.
 func clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
 	return host
-}
-
-// Sign-in limits: failed attempts allowed per window, per user name and
-// per client address. Beyond them sign-in is refused (429) without
-// checking the password, until the window has passed.
-const (
-	limitWindow  = 15 * time.Minute
-	limitPerUser = 5
-	limitPerIP   = 20
-	limitKeys    = 10000 // bound on remembered keys: a flood cannot grow memory without end
-)
-
-// limiter counts failed sign-ins per key ("user:alice", "ip:10.0.0.1") in
-// a sliding window. It is in memory: each instance limits on its own.
-type limiter struct {
-	now      func() time.Time
-	mu       sync.Mutex
-	failures map[string][]time.Time
-}
-
-func newLimiter(now func() time.Time) *limiter {
-	return &limiter{now: now, failures: map[string][]time.Time{}}
-}
-
-// recent returns the failures of key within the window, dropping older ones.
-func (l *limiter) recent(key string, now time.Time) []time.Time {
-	fs := l.failures[key]
-	i := 0
-	for i < len(fs) && now.Sub(fs[i]) >= limitWindow {
-		i++
-	}
-	fs = fs[i:]
-	if len(fs) == 0 {
-		delete(l.failures, key)
-		return nil
-	}
-	l.failures[key] = fs
-	return fs
-}
-
-// blocked reports whether a sign-in as user from ip must be refused, and
-// when it may be tried again.
-func (l *limiter) blocked(user, ip string) (bool, time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	for _, k := range []struct {
-		key string
-		max int
-	}{{"user:" + strings.ToLower(user), limitPerUser}, {"ip:" + ip, limitPerIP}} {
-		if fs := l.recent(k.key, now); len(fs) >= k.max {
-			return true, fs[len(fs)-k.max].Add(limitWindow)
-		}
-	}
-	return false, time.Time{}
-}
-
-// fail records a failed sign-in.
-func (l *limiter) fail(user, ip string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	if len(l.failures) >= limitKeys {
-		for k := range l.failures {
-			l.recent(k, now)
-		}
-		if len(l.failures) >= limitKeys {
-			// Still full of live keys: forget an arbitrary half rather than
-			// grow. An attacker gains little; memory stays bounded.
-			n := 0
-			for k := range l.failures {
-				if n++; n > limitKeys/2 {
-					break
-				}
-				delete(l.failures, k)
-			}
-		}
-	}
-	for _, k := range []string{"user:" + strings.ToLower(user), "ip:" + ip} {
-		l.failures[k] = append(l.failures[k], now)
-	}
-}
-
-// succeed forgets the user's failures (not the address's).
-func (l *limiter) succeed(user string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.failures, "user:"+strings.ToLower(user))
 }

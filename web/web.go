@@ -6,7 +6,8 @@
 // are served under content-hashed URLs with a long cache. Every page works
 // without JavaScript; app.js only adds auto-refresh and copy buttons.
 // Charts are SVG drawn by chart.go. Every page and action needs a signed-in
-// user (auth.go), and every form POST carries the session's CSRF token.
+// user (auth.go); every form POST carries the session's CSRF token and
+// must come from the dashboard's own pages (Origin, Sec-Fetch-Site).
 package web
 
 import (
@@ -22,6 +23,7 @@ import (
 
 	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/quarantine"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // Destination is a configured destination as the dashboard lists it.
@@ -59,6 +61,14 @@ type Options struct {
 	// SessionTTL is how long a sign-in lasts; 12 hours if zero.
 	SessionTTL time.Duration
 	Logger     *slog.Logger
+	// BaseURL is where browsers reach the dashboard (dashboard.base_url),
+	// if known: with https, cookies are Secure; its origin is accepted on
+	// POSTs even when a proxy rewrites the Host header.
+	BaseURL string
+	// TrustForwardedProto believes X-Forwarded-Proto: https (set by a proxy
+	// the operator runs) for Secure cookies. Off by default: any client
+	// can send the header.
+	TrustForwardedProto bool
 }
 
 // Handler serves the dashboard.
@@ -67,7 +77,12 @@ type Handler struct {
 	mux     *http.ServeMux
 	pages   map[string]*template.Template
 	assets  *assets
-	limiter *limiter
+	limiter *signinLimiter
+	// checkPassword is bcrypt's comparison (a test counts the calls).
+	checkPassword func(hash, password []byte) error
+	// origins refuses cross-site POSTs; httpsBase: BaseURL is https.
+	origins   *http.CrossOriginProtection
+	httpsBase bool
 	// Optional stores: a page is served only when the store has what it
 	// needs.
 	issues     hookwatch.IssueStore
@@ -87,7 +102,18 @@ func New(o Options) (*Handler, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{opts: o, limiter: newLimiter(o.Now)}
+	h := &Handler{opts: o, limiter: newSigninLimiter(o.Now, limitKeys), checkPassword: bcrypt.CompareHashAndPassword,
+		origins: http.NewCrossOriginProtection()}
+	if o.BaseURL != "" {
+		u, err := url.Parse(o.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, hookwatch.Errorf(hookwatch.EINVALID, "web: base URL %q is not an http(s) URL", o.BaseURL)
+		}
+		h.httpsBase = u.Scheme == "https"
+		if err := h.origins.AddTrustedOrigin(u.Scheme + "://" + u.Host); err != nil {
+			return nil, hookwatch.Errorf(hookwatch.EINVALID, "web: base URL: %v", err)
+		}
+	}
 	h.issues, _ = o.Store.(hookwatch.IssueStore)
 	h.alerts, _ = o.Store.(hookwatch.AlertStore)
 	h.health, _ = o.Store.(hookwatch.HealthStore)
@@ -145,6 +171,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "same-origin")
+	if h.crossOrigin(w, r) {
+		return
+	}
 	h.mux.ServeHTTP(w, r)
 }
 

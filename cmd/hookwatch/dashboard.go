@@ -14,8 +14,12 @@ import (
 )
 
 // withDashboard serves the web dashboard on the admin listener, and lets
-// users' API tokens call the admin API.
+// users' API tokens call the admin API. It also logs what the config
+// allows on the admin listener but should not (a short admin_token).
 func withDashboard(o *server.Options, cfg *config.Config, store hookwatch.Store, engine *deliver.Engine, logger *slog.Logger) error {
+	for _, w := range cfg.Warnings() {
+		logger.Warn(w)
+	}
 	rel, err := newReleaser(cfg, store)
 	if err != nil {
 		return err
@@ -28,7 +32,8 @@ func withDashboard(o *server.Options, cfg *config.Config, store hookwatch.Store,
 	for _, d := range cfg.DeliverDestinations() {
 		dests = append(dests, web.Destination{Name: d.Name, URL: displayURL(d.URL)})
 	}
-	h, err := web.New(web.Options{Store: store, Sources: sources, Destinations: dests, Control: engine, Releaser: rel, Logger: logger})
+	h, err := web.New(web.Options{Store: store, Sources: sources, Destinations: dests, Control: engine, Releaser: rel, Logger: logger,
+		BaseURL: cfg.Dashboard.BaseURL, TrustForwardedProto: cfg.Dashboard.TrustForwardedProto})
 	if err != nil {
 		return err
 	}
