@@ -591,3 +591,35 @@ func TestShutdownReleasesLeases(t *testing.T) {
 		t.Fatalf("after shutdown: %+v; want pending, lease released, no attempt counted", d)
 	}
 }
+
+// An engine that was built but never started (serve failing at start-up
+// after New, e.g. on a port in use) closes at once, more than once, and
+// refuses to start afterwards. Close used to wait forever for a finisher
+// that Start never launched.
+func TestCloseWithoutStartReturns(t *testing.T) {
+	t.Parallel()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hookwatch.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	eng, err := deliver.New(deliver.Options{Store: st, Owner: "me",
+		Destinations: []deliver.Destination{{Name: "app", URL: "http://127.0.0.1:1/"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan struct{})
+	go func() {
+		eng.Close(context.Background())
+		eng.Close(context.Background())
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(20 * time.Second): // a hang guard, not a timing assertion
+		t.Fatal("Close of an engine that never started did not return")
+	}
+	if err := eng.Start(context.Background()); err == nil {
+		t.Fatal("Start after Close succeeded; want an error")
+	}
+}
