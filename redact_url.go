@@ -63,7 +63,13 @@ var urlInText = regexp.MustCompile("[A-Za-z][A-Za-z0-9+.-]*://[^\\s\"'<>`]+")
 // password of a PostgreSQL keyword DSN.
 func RedactURLs(text string) string {
 	if strings.Contains(text, "://") {
-		text = urlInText.ReplaceAllStringFunc(text, RedactURL)
+		text = urlInText.ReplaceAllStringFunc(text, func(u string) string {
+			// Punctuation that ends a sentence or a clause is not part of
+			// the URL: "connect to postgres://db/hw?sslmode=disable: refused".
+			// (Not "]": an IPv6 host or an already redacted value ends so.)
+			trimmed := strings.TrimRight(u, ".,:;)!")
+			return RedactURL(trimmed) + u[len(trimmed):]
+		})
 	}
 	return redactDSN(text)
 }
@@ -133,8 +139,19 @@ func redactUnparsed(s, scheme string) string {
 var dsnPassword = regexp.MustCompile(`(?i)\b(\w*password)\s*=\s*('(?:[^'\\]|\\.)*'|[^\s'][^\s]*)`)
 
 func redactDSN(s string) string {
-	if !strings.Contains(strings.ToLower(s), "password") {
+	if !hasPassword(s) {
 		return s
 	}
 	return dsnPassword.ReplaceAllString(s, "${1}="+redactedValue)
+}
+
+// hasPassword reports whether s holds "password" in any case, without
+// allocating: logs call this for every string they write.
+func hasPassword(s string) bool {
+	for i := 0; i+len("password") <= len(s); i++ {
+		if (s[i] == 'p' || s[i] == 'P') && strings.EqualFold(s[i:i+len("password")], "password") {
+			return true
+		}
+	}
+	return false
 }

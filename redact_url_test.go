@@ -21,6 +21,7 @@ func TestRedactURL(t *testing.T) {
 		{"postgres URL with a password net/url rejects", "postgres://hw:p#ss?w/rd@db/hookwatch", "postgres://[redacted]@db/hookwatch"},
 		{"postgres keyword DSN", "host=db user=hw password=pa55 dbname=hookwatch", "host=db user=hw password=[redacted] dbname=hookwatch"},
 		{"postgres keyword DSN, quoted", "host=db password='pa 55' sslpassword=x", "host=db password=[redacted] sslpassword=[redacted]"},
+		{"IPv6 host", "http://u:p@[::1]:8080/x?k=v", "http://[redacted]@[::1]:8080/x?k=[redacted]"},
 		{"sqlite store unchanged", "sqlite:./data/hookwatch.db", "sqlite:./data/hookwatch.db"},
 		{"sqlite absolute path unchanged", "sqlite:/var/lib/hookwatch/hw.db", "sqlite:/var/lib/hookwatch/hw.db"},
 		{"host:port is not a URL", "127.0.0.1:8081", "127.0.0.1:8081"},
@@ -33,6 +34,11 @@ func TestRedactURL(t *testing.T) {
 			if got := hookwatch.RedactURL(tc.in); got != tc.want {
 				t.Errorf("RedactURL(%q)\n got %q\nwant %q", tc.in, got, tc.want)
 			}
+			// Redacting twice (a message quoting a redacted URL, redacted
+			// again before printing) changes nothing more.
+			if got := hookwatch.RedactURLs(tc.want); got != tc.want {
+				t.Errorf("RedactURLs(%q) = %q: not idempotent", tc.want, got)
+			}
 		})
 	}
 }
@@ -42,6 +48,11 @@ func TestRedactURLsInText(t *testing.T) {
 	want := `Post "https://app.example.com/hook?apikey=[redacted]": dial tcp: connection refused; store postgres://[redacted]@db/hw is down`
 	if got := hookwatch.RedactURLs(in); got != want {
 		t.Errorf("RedactURLs\n got %q\nwant %q", got, want)
+	}
+	in = "cannot connect to postgres://hw:pw@db/hw?sslmode=disable: refused."
+	want = "cannot connect to postgres://[redacted]@db/hw?sslmode=[redacted]: refused."
+	if got := hookwatch.RedactURLs(in); got != want {
+		t.Errorf("RedactURLs with punctuation after the URL\n got %q\nwant %q", got, want)
 	}
 	if got := hookwatch.RedactURLs("no URL here"); got != "no URL here" {
 		t.Errorf("text without a URL changed: %q", got)
