@@ -37,9 +37,9 @@ func TestServeStartupFailures(t *testing.T) {
 		setup func(t *testing.T, dir string) (public, admin, store string)
 		// edit, if set, changes the config file's text.
 		edit func(cfg string) string
-		env   []string
-		code  int
-		want  []string
+		env  []string
+		code int
+		want []string
 		// not are strings that must not be printed (secrets).
 		not []string
 	}{
