@@ -391,8 +391,15 @@ func TestServerErrorForeverDeadLettersThenReplay(t *testing.T) {
 		e.engine.Wake()
 	}
 	ds := e.wait("dead", all(func(d *hookwatch.Delivery) bool { return d.Status == hookwatch.DeliveryDead }))
-	if dead, _, _ := e.obs.snapshot(); len(dead) != 2 {
-		t.Errorf("observer heard %d dead letters, want 2", len(dead))
+	// The observer hears of a dead letter just after the store records it.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		dead, _, _ := e.obs.snapshot()
+		if len(dead) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("observer heard %d dead letters, want 2", len(dead))
+		}
 	}
 	for _, d := range ds {
 		if d.Attempts != 4 || d.LastStatus != 500 || d.LastClass != hookwatch.ClassServer {
