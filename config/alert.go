@@ -232,7 +232,7 @@ func (c *Config) validateAlerts(bad func(path, format string, args ...any)) {
 	a := c.Alerts
 	if a.BaseURL != "" {
 		if u, err := url.Parse(a.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			bad("alerts.base_url", "%q is not an http(s) URL", a.BaseURL)
+			bad("alerts.base_url", "%q is not an http(s) URL", hookwatch.RedactURL(a.BaseURL))
 		}
 	}
 	if a.Interval.D() < time.Second {

@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/hookwatch/hookwatch"
@@ -71,8 +72,32 @@ type Ingest struct {
 	// RetryAfter is the Retry-After sent with a 503 when the store cannot commit.
 	RetryAfter Duration `yaml:"retry_after"`
 	// Writers is how many group commits may be in flight at once; 0 picks
-	// the store's default (2 on SQLite, 3 on PostgreSQL).
+	// the store's default (2 on SQLite, 3 on PostgreSQL): see IngestWriters.
 	Writers int `yaml:"writers"`
+}
+
+// Default group-commit writers by store kind.
+const (
+	// DefaultWritersSQLite: one batch commits on the single writer
+	// connection while the previous one waits for its WAL fsync.
+	DefaultWritersSQLite = 2
+	// DefaultWritersPostgres: PostgreSQL commits several batches in
+	// parallel.
+	DefaultWritersPostgres = 3
+)
+
+// IngestWriters is the number of group commits in flight that serve runs:
+// ingest.writers, or the default of the store kind when it is 0. It is
+// computed, not filled in by the defaults, because HOOKWATCH_STORE may
+// change the store after the file is read.
+func (c *Config) IngestWriters() int {
+	if c.Ingest.Writers > 0 {
+		return c.Ingest.Writers
+	}
+	if kind, _, _ := ParseStore(c.Store); kind == "postgres" {
+		return DefaultWritersPostgres
+	}
+	return DefaultWritersSQLite
 }
 
 // Quarantine bounds the requests kept after failing verification: they are
@@ -124,42 +149,194 @@ const (
 // Load reads, expands, decodes, defaults and validates the file at path.
 // getenv looks up ${NAME} references (os.LookupEnv in the binary; nothing
 // below cmd reads the environment itself). The error lists every problem
-// found, each with its line.
+// found in one go — unknown keys, values of the wrong type, bad durations
+// and sizes, and validation — each with its line, sorted by line.
 func Load(path string, getenv func(string) (string, bool)) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, hookwatch.Errorf(hookwatch.EINVALID, "config: %v", err)
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, hookwatch.Errorf(hookwatch.EINVALID, "config %s: %v (pass --config with the path of your config file)", path, err)
 	}
-	return Parse(data, getenv)
+	return parse(data, getenv, "config "+path)
 }
 
 // Parse is Load on bytes.
 func Parse(data []byte, getenv func(string) (string, bool)) (*Config, error) {
+	return parse(data, getenv, "config")
+}
+
+func parse(data []byte, getenv func(string) (string, bool), name string) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, hookwatch.Errorf(hookwatch.EINVALID, "config: %v", strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, hookwatch.Errorf(hookwatch.EINVALID, "%s: %v", name, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	cfg := &Config{lines: map[string]int{}, unset: map[string]string{}}
 	if len(root.Content) == 0 {
 		cfg.setDefaults()
-		return cfg, cfg.Validate()
+		return cfg, problemsError(name, cfg.problems())
 	}
 	doc := root.Content[0]
+	// Every kind of problem is collected before any is reported: fixing
+	// one, re-running and meeting the next is what this saves.
 	var problems []string
 	checkKeys(doc, reflect.TypeOf(*cfg), "", cfg.lines, &problems)
 	expandEnv(doc, "", getenv, cfg.unset)
-	if len(problems) > 0 {
-		return nil, &hookwatch.Error{Code: hookwatch.EINVALID, Message: "config:\n  " + strings.Join(problems, "\n  ")}
-	}
+	// Decoding skips unknown keys and goes on past values of the wrong
+	// type (each a *yaml.TypeError entry), so the rest is still checked.
+	decodeLines := map[int]bool{}
 	if err := doc.Decode(cfg); err != nil {
 		var te *yaml.TypeError
-		if errors.As(err, &te) {
-			return nil, &hookwatch.Error{Code: hookwatch.EINVALID, Message: "config:\n  " + strings.Join(te.Errors, "\n  ")}
+		if !errors.As(err, &te) {
+			// Decoding stopped half-way: validating what was decoded
+			// would report problems that are not there.
+			problems = append(problems, strings.TrimPrefix(err.Error(), "yaml: "))
+			return nil, problemsError(name, problems)
 		}
-		return nil, hookwatch.Errorf(hookwatch.EINVALID, "config: %v", strings.TrimPrefix(err.Error(), "yaml: "))
+		for _, e := range te.Errors {
+			msg, line := cfg.decodeProblem(e)
+			decodeLines[line] = true
+			problems = append(problems, msg)
+		}
 	}
 	cfg.setDefaults()
-	return cfg, cfg.Validate()
+	for _, p := range cfg.problems() {
+		// A value that did not decode was left unset: what validation
+		// says about it on the same line repeats the decode problem.
+		if !decodeLines[problemLine(p)] {
+			problems = append(problems, p)
+		}
+	}
+	if err := problemsError(name, problems); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// problemsError is nil without problems, else one EINVALID error listing
+// them by line: "config hw.yaml: line 4: ..." on one line when there is
+// one, a count and one line each when there are several.
+func problemsError(name string, problems []string) error {
+	if len(problems) == 0 {
+		return nil
+	}
+	sort.SliceStable(problems, func(i, j int) bool {
+		li, lj := problemLine(problems[i]), problemLine(problems[j])
+		if li == 0 || lj == 0 {
+			return li != 0 && lj == 0 // problems without a line go last
+		}
+		return li < lj
+	})
+	if len(problems) == 1 {
+		return &hookwatch.Error{Code: hookwatch.EINVALID, Message: name + ": " + problems[0]}
+	}
+	return &hookwatch.Error{Code: hookwatch.EINVALID,
+		Message: fmt.Sprintf("%s: %d problems:\n  %s", name, len(problems), strings.Join(problems, "\n  "))}
+}
+
+// problemLine is the N of a problem starting "line N:", or 0.
+func problemLine(p string) int {
+	rest, ok := strings.CutPrefix(p, "line ")
+	if !ok {
+		return 0
+	}
+	n, err := strconv.Atoi(rest[:strings.IndexFunc(rest+":", func(r rune) bool { return r < '0' || r > '9' })])
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// yamlTypeError is the decoder's "line 4: cannot unmarshal !!str `abc`
+// into int".
+var yamlTypeError = regexp.MustCompile("^line (\\d+): cannot unmarshal (!!\\w+)(?: `.*`)? into (.+)$")
+
+// decodeProblem rewrites one decoder error as a problem naming the field
+// (when the line holds one) and what it wants, and returns its line. The
+// value itself is left out: it may be a secret in the wrong place.
+func (c *Config) decodeProblem(e string) (string, int) {
+	line := problemLine(e)
+	field := c.fieldAt(line)
+	if m := yamlTypeError.FindStringSubmatch(e); m != nil {
+		msg := fmt.Sprintf("line %d: ", line)
+		if field != "" {
+			msg += field + ": "
+		}
+		return msg + fmt.Sprintf("got %s, want %s", yamlKind(m[2]), goKind(m[3])), line
+	}
+	if field != "" && line > 0 {
+		// Our own types' errors (bad duration, bad size): name the field.
+		prefix := fmt.Sprintf("line %d: ", line)
+		return prefix + field + ": " + strings.TrimPrefix(e, prefix), line
+	}
+	return e, line
+}
+
+// fieldAt is the path of the one field whose value is on line, or "" when
+// there is none or several (a flow mapping).
+func (c *Config) fieldAt(line int) string {
+	var at []string
+	for p, l := range c.lines {
+		if l == line {
+			at = append(at, p)
+		}
+	}
+	// "- name: a" puts sources[0] and sources[0].name on one line: the
+	// deepest path is the field.
+	var leaves []string
+	for _, p := range at {
+		leaf := true
+		for _, q := range at {
+			if q != p && (strings.HasPrefix(q, p+".") || strings.HasPrefix(q, p+"[")) {
+				leaf = false
+			}
+		}
+		if leaf {
+			leaves = append(leaves, p)
+		}
+	}
+	if len(leaves) != 1 {
+		return ""
+	}
+	return leaves[0]
+}
+
+func yamlKind(tag string) string {
+	switch tag {
+	case "!!str":
+		return "text"
+	case "!!int", "!!float":
+		return "a number"
+	case "!!bool":
+		return "true or false"
+	case "!!seq":
+		return "a list"
+	case "!!map":
+		return "a mapping (key: value)"
+	case "!!null":
+		return "nothing"
+	}
+	return strings.TrimPrefix(tag, "!!")
+}
+
+func goKind(t string) string {
+	switch {
+	case strings.HasPrefix(t, "[]"):
+		return "a list"
+	case strings.HasPrefix(t, "map["), strings.HasPrefix(t, "config."):
+		return "a mapping (key: value)"
+	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"):
+		return "a whole number"
+	case strings.HasPrefix(t, "float"):
+		return "a number"
+	case t == "bool", t == "*bool":
+		return "true or false"
+	case t == "string":
+		return "text (quote it)"
+	}
+	return t
 }
 
 func (c *Config) setDefaults() {
@@ -202,6 +379,10 @@ func (c *Config) setDefaults() {
 		if s.DedupeHorizon == 0 {
 			s.DedupeHorizon = Duration(hookwatch.DefaultDedupeHorizon)
 		}
+		if s.Quarantine == nil {
+			on := true
+			s.Quarantine = &on
+		}
 	}
 	c.setDeliveryDefaults()
 	c.setDashboardDefaults()
@@ -212,6 +393,12 @@ var sourceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 // Validate checks every field and returns one error listing all problems,
 // each with the line it is on.
 func (c *Config) Validate() error {
+	return problemsError("config", c.problems())
+}
+
+// problems lists what Validate reports, one "line N: field: what to fix"
+// each.
+func (c *Config) problems() []string {
 	var problems []string
 	bad := func(path, format string, args ...any) {
 		msg := fmt.Sprintf(format, args...)
@@ -311,10 +498,7 @@ func (c *Config) Validate() error {
 	c.validateAlerts(bad)
 	c.validateSentry(bad)
 	c.validateAdmin(bad)
-	if len(problems) > 0 {
-		return &hookwatch.Error{Code: hookwatch.EINVALID, Message: "config:\n  " + strings.Join(problems, "\n  ")}
-	}
-	return nil
+	return problems
 }
 
 // ProviderConfig returns the source's verification settings.
@@ -365,27 +549,17 @@ func ParseStore(s string) (kind, location string, err error) {
 	case strings.HasPrefix(s, "postgres://"), strings.HasPrefix(s, "postgresql://"):
 		return "postgres", s, nil
 	}
-	return "", "", fmt.Errorf("%q is not sqlite:PATH or postgres://...", redactURL(s))
-}
-
-// redactURL hides a password in a URL-like string.
-func redactURL(s string) string {
-	if i := strings.Index(s, "://"); i >= 0 {
-		rest := s[i+3:]
-		if at := strings.Index(rest, "@"); at >= 0 {
-			if colon := strings.Index(rest[:at], ":"); colon >= 0 {
-				return s[:i+3] + rest[:colon] + ":[redacted]" + rest[at:]
-			}
-		}
-	}
-	return s
+	return "", "", fmt.Errorf("%q is not sqlite:PATH or postgres://...", hookwatch.RedactURL(s))
 }
 
 // Redacted returns the configuration as YAML with every secret replaced by
-// "[redacted]" (and passwords in URLs hidden): safe to print or log.
+// "[redacted]" and every URL redacted by hookwatch.RedactURL (credentials
+// and query values hidden): safe to print or log.
 func (c *Config) Redacted() ([]byte, error) {
 	cp := reflect.New(reflect.TypeOf(*c)).Elem()
 	cp.Set(reflect.ValueOf(*c))
+	// What will run, not "0 = the default".
+	cp.Addr().Interface().(*Config).Ingest.Writers = c.IngestWriters()
 	redact(cp)
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
@@ -396,8 +570,8 @@ func (c *Config) Redacted() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// redact replaces fields tagged secret:"true" in v (recursively) and hides
-// URL passwords in every string.
+// redact replaces fields tagged secret:"true" in v (recursively) and
+// redacts every string that is a URL.
 func redact(v reflect.Value) {
 	switch v.Kind() {
 	case reflect.Struct:
@@ -458,7 +632,7 @@ func redact(v reflect.Value) {
 		}
 	case reflect.String:
 		if v.CanSet() {
-			v.SetString(redactURL(v.String()))
+			v.SetString(hookwatch.RedactURL(v.String()))
 		}
 	}
 }

@@ -1,12 +1,15 @@
 package config_test
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/config"
+	"github.com/hookwatch/hookwatch/deliver"
 )
 
 func env(vars map[string]string) func(string) (string, bool) {
@@ -123,7 +126,7 @@ sources:
 	if strings.Contains(string(out), "SECRET") {
 		t.Fatalf("redacted config still shows a secret:\n%s", out)
 	}
-	if !strings.Contains(string(out), "hw:[redacted]@db") || !strings.Contains(string(out), "X-Sig") {
+	if !strings.Contains(string(out), "postgres://[redacted]@db/hookwatch") || !strings.Contains(string(out), "X-Sig") {
 		t.Errorf("redaction removed too much:\n%s", out)
 	}
 	// The live config is untouched.
@@ -149,5 +152,155 @@ func TestParseDuration(t *testing.T) {
 		if _, err := config.ParseDuration(in); err == nil {
 			t.Errorf("ParseDuration(%q) accepted", in)
 		}
+	}
+}
+
+// One run reports every kind of problem, each with its line, in line
+// order: an unknown key, a bad duration, a bad size, a value of the wrong
+// type and a validation problem. Before, each run stopped at the first
+// kind (the unknown key), then at the next (the duration).
+func TestEveryProblemInOneRun(t *testing.T) {
+	_, err := config.Parse([]byte(`ingest:
+  writers: two
+sources:
+  - name: stripe
+    provider: stripe
+    secrets: [whsec_x]
+    tolerence: 5m
+    dedupe_horizon: 10 seconds
+    max_body: lots
+  - name: gh
+    provider: githab
+    secrets: whsec_not_shown_anywhere
+`), env(nil))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	want := []string{
+		"line 2: ingest.writers: got text, want a whole number",
+		`line 7: unknown key "tolerence" in sources[0]`,
+		`line 8: sources[0].dedupe_horizon: bad duration "10 seconds"`,
+		`line 9: sources[0].max_body: bad size "lots"`,
+		`line 11: sources[1].provider: unknown provider "githab"`,
+		"line 12: sources[1].secrets: got text, want a list",
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "6 problems") {
+		t.Errorf("want 6 problems counted in:\n%s", msg)
+	}
+	last := -1
+	for _, w := range want {
+		i := strings.Index(msg, w)
+		if i < 0 {
+			t.Errorf("missing %q in:\n%s", w, msg)
+			continue
+		}
+		if i < last {
+			t.Errorf("%q is out of line order in:\n%s", w, msg)
+		}
+		last = i
+	}
+	if strings.Contains(msg, "whsec_not") {
+		t.Errorf("a value of the wrong type is quoted (it may be a secret):\n%s", msg)
+	}
+	// The secrets line has a decode problem: validation's "at least one
+	// secret is required" about the same line would only repeat it.
+	if strings.Contains(msg, "at least one secret") {
+		t.Errorf("validation repeats a decode problem:\n%s", msg)
+	}
+}
+
+// A single problem is one line, for serve's start-up message.
+func TestOneProblemIsOneLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hw.yaml")
+	if err := os.WriteFile(path, []byte("sources:\n  - name: a\n    provider: stripe\n    secrets: [x]\n    tolerence: 5m\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := config.Load(path, env(nil))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if want := "config " + path + `: line 5: unknown key "tolerence" in sources[0]`; !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+		t.Errorf("got %q, want one line starting %q", err, want)
+	}
+}
+
+// The defaults that lower packages apply when a field is zero are filled
+// in from those packages, so config show prints what runs.
+func TestEffectiveDefaults(t *testing.T) {
+	cfg, err := config.Parse([]byte(`
+sources:
+  - name: a
+    provider: github
+    secrets: [x]
+destinations:
+  - name: app
+    url: http://127.0.0.1:3000/hook
+    retry: {initial: 2h, classes: {validation_error: {max_attempts: 5}}}
+routes:
+  - {source: a, destinations: [app]}
+`), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := cfg.Destinations[0]
+	if d.Retry.MaxAge.D() != deliver.DefaultMaxAge || d.Retry.Initial.D() != 2*time.Hour {
+		t.Errorf("retry max_age %v initial %v", d.Retry.MaxAge, d.Retry.Initial)
+	}
+	// The engine raises max_backoff to initial when it is below: so does config.
+	if d.Retry.MaxBackoff.D() != 2*time.Hour {
+		t.Errorf("max_backoff %v, want the engine's effective 2h", d.Retry.MaxBackoff)
+	}
+	if d.Circuit.Failures != deliver.DefaultCircuitFailures || d.Circuit.Cooldown.D() != deliver.DefaultCircuitCooldown {
+		t.Errorf("circuit %+v", d.Circuit)
+	}
+	if c := d.Retry.Classes["validation_error"]; c.MaxAttempts != 5 || c.Retry == nil || !*c.Retry {
+		t.Errorf("configured class: %+v", c)
+	}
+	if c := d.Retry.Classes["permission_error"]; c.MaxAttempts != deliver.DefaultClasses[hookwatch.ClassPermission].MaxAttempts {
+		t.Errorf("default class: %+v", c)
+	}
+	if _, ok := d.Retry.Classes["gone"]; ok {
+		t.Error("gone has no retry setting, yet it is listed")
+	}
+	// What the engine receives is what config shows.
+	p := cfg.DeliverDestinations()[0]
+	if p.Retry.WithDefaults().MaxBackoff != p.Retry.MaxBackoff || p.Retry.Classes[hookwatch.ClassValidation].MaxAttempts != 5 {
+		t.Errorf("engine policy %+v", p.Retry)
+	}
+
+	if w := cfg.IngestWriters(); w != config.DefaultWritersSQLite {
+		t.Errorf("sqlite writers %d", w)
+	}
+	cfg.Store = "postgres://db/hw"
+	if w := cfg.IngestWriters(); w != config.DefaultWritersPostgres {
+		t.Errorf("postgres writers %d", w)
+	}
+	cfg.Ingest.Writers = 5
+	if w := cfg.IngestWriters(); w != 5 {
+		t.Errorf("configured writers %d", w)
+	}
+	cfg.Ingest.Writers = 0
+	out, err := cfg.Redacted()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"writers: 3", "max_age: 3d", "failures: 10", "cooldown: 30s", "quarantine: true"} {
+		if !strings.Contains(string(out), w) {
+			t.Errorf("config show lacks %q:\n%s", w, out)
+		}
+	}
+	for _, n := range []string{"writers: 0", "max_age: 0s", "failures: 0"} {
+		if strings.Contains(string(out), n) {
+			t.Errorf("config show prints %q instead of the default:\n%s", n, out)
+		}
+	}
+}
+
+// Filling defaults must not hide a negative value from validation.
+func TestNegativeRetryStillReported(t *testing.T) {
+	_, err := config.Parse([]byte("destinations:\n  - name: app\n    url: http://h/x\n    retry:\n      max_age: -1h\n    circuit:\n      failures: -1\n"), env(nil))
+	if err == nil || !strings.Contains(err.Error(), "retry.max_age: must not be negative") || !strings.Contains(err.Error(), "circuit.failures: must not be negative") {
+		t.Fatalf("got %v", err)
 	}
 }

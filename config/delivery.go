@@ -140,6 +140,10 @@ func typeMatches(globs []string, eventType string) bool {
 	return false
 }
 
+// setDeliveryDefaults fills what the delivery engine would otherwise
+// default, from the engine's own defaults (deliver's constants and
+// Policy.WithDefaults), so config show prints what runs. Only zero values
+// are filled: a negative one is left for validation to report.
 func (c *Config) setDeliveryDefaults() {
 	for i := range c.Destinations {
 		d := &c.Destinations[i]
@@ -148,6 +152,42 @@ func (c *Config) setDeliveryDefaults() {
 		}
 		if d.MaxInFlight == 0 {
 			d.MaxInFlight = deliver.DefaultMaxInFlight
+		}
+		r := &d.Retry
+		eff := deliver.Policy{MaxAge: max(0, r.MaxAge.D()), Initial: max(0, r.Initial.D()), MaxBackoff: max(0, r.MaxBackoff.D())}.WithDefaults()
+		for _, f := range []struct {
+			v   *Duration
+			def time.Duration
+		}{{&r.MaxAge, eff.MaxAge}, {&r.Initial, eff.Initial}, {&r.MaxBackoff, eff.MaxBackoff}} {
+			if *f.v == 0 {
+				*f.v = Duration(f.def)
+			}
+		}
+		// Every class the policy decides, with its default unless set (gone
+		// is not a policy matter: it disables the destination).
+		for _, class := range hookwatch.ErrorClasses {
+			def, ok := deliver.DefaultClasses[class]
+			if !ok || class == hookwatch.ClassGone {
+				continue
+			}
+			if r.Classes == nil {
+				r.Classes = map[string]ClassRetry{}
+			}
+			cr := r.Classes[string(class)]
+			if cr.Retry == nil {
+				retry := def.Retry
+				cr.Retry = &retry
+			}
+			if cr.MaxAttempts == 0 {
+				cr.MaxAttempts = def.MaxAttempts
+			}
+			r.Classes[string(class)] = cr
+		}
+		if d.Circuit.Failures == 0 {
+			d.Circuit.Failures = deliver.DefaultCircuitFailures
+		}
+		if d.Circuit.Cooldown == 0 {
+			d.Circuit.Cooldown = Duration(deliver.DefaultCircuitCooldown)
 		}
 	}
 }
@@ -169,7 +209,7 @@ func (c *Config) validateDelivery(bad func(path, format string, args ...any)) {
 		if u, err := url.Parse(d.URL); d.URL == "" {
 			bad(p+".url", "missing: the app's URL, e.g. http://127.0.0.1:3000/webhooks")
 		} else if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			bad(p+".url", "%q is not an http:// or https:// URL", redactURL(d.URL))
+			bad(p+".url", "%q is not an http:// or https:// URL", hookwatch.RedactURL(d.URL))
 		}
 		if d.Timeout.D() < time.Second || d.Timeout.D() > 5*time.Minute {
 			bad(p+".timeout", "%s is out of range (1s to 5m; Standard Webhooks senders use 15s to 30s)", FormatDuration(d.Timeout.D()))

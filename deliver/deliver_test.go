@@ -391,8 +391,15 @@ func TestServerErrorForeverDeadLettersThenReplay(t *testing.T) {
 		e.engine.Wake()
 	}
 	ds := e.wait("dead", all(func(d *hookwatch.Delivery) bool { return d.Status == hookwatch.DeliveryDead }))
-	if dead, _, _ := e.obs.snapshot(); len(dead) != 2 {
-		t.Errorf("observer heard %d dead letters, want 2", len(dead))
+	// The observer hears of a dead letter just after the store records it.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		dead, _, _ := e.obs.snapshot()
+		if len(dead) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("observer heard %d dead letters, want 2", len(dead))
+		}
 	}
 	for _, d := range ds {
 		if d.Attempts != 4 || d.LastStatus != 500 || d.LastClass != hookwatch.ClassServer {
@@ -589,5 +596,37 @@ func TestShutdownReleasesLeases(t *testing.T) {
 	d := ds[0]
 	if d.Status != hookwatch.DeliveryPending || d.LeaseOwner != "" || d.Attempts != 0 {
 		t.Fatalf("after shutdown: %+v; want pending, lease released, no attempt counted", d)
+	}
+}
+
+// An engine that was built but never started (serve failing at start-up
+// after New, e.g. on a port in use) closes at once, more than once, and
+// refuses to start afterwards. Close used to wait forever for a finisher
+// that Start never launched.
+func TestCloseWithoutStartReturns(t *testing.T) {
+	t.Parallel()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hookwatch.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	eng, err := deliver.New(deliver.Options{Store: st, Owner: "me",
+		Destinations: []deliver.Destination{{Name: "app", URL: "http://127.0.0.1:1/"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan struct{})
+	go func() {
+		eng.Close(context.Background())
+		eng.Close(context.Background())
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(20 * time.Second): // a hang guard, not a timing assertion
+		t.Fatal("Close of an engine that never started did not return")
+	}
+	if err := eng.Start(context.Background()); err == nil {
+		t.Fatal("Start after Close succeeded; want an error")
 	}
 }

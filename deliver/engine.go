@@ -104,8 +104,14 @@ type Engine struct {
 	running   sync.WaitGroup     // dispatchers
 	finishes  chan *finishReq
 	finisherD chan struct{}
-	startOnce sync.Once
-	closeOnce sync.Once
+
+	// life guards the lifecycle: Close waits only for the goroutines Start
+	// actually started, so closing an engine that never started (serve
+	// failing at start-up after New) returns at once, and Start after
+	// Close starts nothing.
+	life    sync.Mutex
+	started bool
+	closed  bool
 }
 
 // dest is one destination's runtime state. Fields below mu are shared by
@@ -226,8 +232,16 @@ func newTransport() *http.Transport {
 }
 
 // Start loads the destinations' circuit state and starts one dispatcher per
-// destination.
+// destination. A second Start does nothing; Start after Close is an error.
 func (e *Engine) Start(ctx context.Context) error {
+	e.life.Lock()
+	defer e.life.Unlock()
+	if e.closed {
+		return errors.New("deliver: start: the engine is closed")
+	}
+	if e.started {
+		return nil
+	}
 	states, err := e.opts.Store.DestinationStates(ctx)
 	if err != nil {
 		return fmt.Errorf("deliver: load destination states: %w", err)
@@ -237,16 +251,15 @@ func (e *Engine) Start(ctx context.Context) error {
 			d.circuit, d.failures, d.probeAt = hookwatch.CircuitOpen, st.Failures, st.ProbeAt
 		}
 	}
-	e.startOnce.Do(func() {
-		go e.finisher()
-		for _, d := range e.dests {
-			e.running.Add(1)
-			go e.dispatch(d)
-			if e.opts.Waker != nil {
-				go e.listen(d)
-			}
+	e.started = true
+	go e.finisher()
+	for _, d := range e.dests {
+		e.running.Add(1)
+		go e.dispatch(d)
+		if e.opts.Waker != nil {
+			go e.listen(d)
 		}
-	})
+	}
 	return nil
 }
 
@@ -295,27 +308,38 @@ func (d *dest) poke() {
 // DrainTimeout (or until ctx ends), then cancels the rest and releases
 // their leases so they are due again at once. Nothing is lost: an attempt
 // cut short is simply not recorded. Call it before closing the store.
+// Close is safe on an engine that never started (it returns at once) and
+// more than once.
 func (e *Engine) Close(ctx context.Context) error {
-	e.closeOnce.Do(func() {
-		close(e.quit)
-		drained := make(chan struct{})
-		go func() { e.running.Wait(); close(drained) }()
-		t := time.NewTimer(e.opts.DrainTimeout)
-		defer t.Stop()
-		select {
-		case <-drained:
-		case <-t.C:
-			e.opts.Logger.Warn("deliver: in-flight attempts did not finish in time: cancelling them and releasing their leases")
-			e.hardStop()
-			<-drained
-		case <-ctx.Done():
-			e.hardStop()
-			<-drained
-		}
+	e.life.Lock()
+	defer e.life.Unlock()
+	if e.closed {
+		return nil
+	}
+	e.closed = true
+	close(e.quit)
+	defer e.hardStop()
+	if !e.started {
+		return nil
+	}
+	drained := make(chan struct{})
+	go func() { e.running.Wait(); close(drained) }()
+	t := time.NewTimer(e.opts.DrainTimeout)
+	defer t.Stop()
+	select {
+	case <-drained:
+	case <-t.C:
+		e.opts.Logger.Warn("deliver: in-flight attempts did not finish in time: cancelling them and releasing their leases")
 		e.hardStop()
-		close(e.finishes)
-		<-e.finisherD
-	})
+		<-drained
+	case <-ctx.Done():
+		e.hardStop()
+		<-drained
+	}
+	// Every attempt has handed in its finish (the dispatchers waited for
+	// them): the finisher records the last batch and stops.
+	close(e.finishes)
+	<-e.finisherD
 	return nil
 }
 

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -68,7 +67,7 @@ func (m *Monitor) StartAttempt(ctx context.Context, d *hookwatch.Delivery) (cont
 		at.tx.SetData("messaging.destination.name", d.Destination)
 		desc := "POST " + d.Destination
 		if u, ok := m.opts.DestinationURLs[d.Destination]; ok {
-			desc = "POST " + stripQuery(u)
+			desc = "POST " + hookwatch.RedactURL(u)
 		}
 		at.http = at.tx.StartChild("http.client", sentry.WithDescription(desc))
 		at.http.SetData("http.request.method", http.MethodPost)
@@ -86,15 +85,6 @@ func (m *Monitor) StartAttempt(ctx context.Context, d *hookwatch.Delivery) (cont
 		}
 	}
 	return context.WithValue(ctx, attemptKey{}, at), h
-}
-
-func stripQuery(u string) string {
-	p, err := url.Parse(u)
-	if err != nil {
-		return "[invalid url]"
-	}
-	p.RawQuery, p.Fragment, p.User = "", "", nil
-	return p.String()
 }
 
 func attemptFrom(ctx context.Context) *attemptTrace {

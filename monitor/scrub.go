@@ -128,7 +128,6 @@ func newScrubber(secrets []string) *scrubber {
 var (
 	queryCred  = regexp.MustCompile(`(?i)([?&;][^=&#\s"']*(?:token|key|secret|sig|signature|auth|password|passwd|pwd|code|session|credential)[^=&#\s"']*=)[^&#\s"']*`)
 	bearerCred = regexp.MustCompile(`(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{6,}`)
-	urlCred    = regexp.MustCompile(`(://[^/:@\s]+:)[^@/\s]+@`)
 )
 
 // str scrubs one string.
@@ -145,9 +144,9 @@ func (s *scrubber) str(v string) string {
 	if strings.ContainsRune(v, ' ') {
 		v = bearerCred.ReplaceAllString(v, "${1} "+filtered)
 	}
-	if strings.Contains(v, "://") {
-		v = urlCred.ReplaceAllString(v, "${1}"+filtered+"@")
-	}
+	// URLs (credentials, query values) and keyword DSN passwords are
+	// redacted the one way Hookwatch redacts them everywhere.
+	v = hookwatch.RedactURLs(v)
 	return v
 }
 

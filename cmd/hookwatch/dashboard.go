@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"log/slog"
-	"net/url"
 	"time"
 
 	"github.com/hookwatch/hookwatch"
@@ -30,7 +29,7 @@ func withDashboard(o *server.Options, cfg *config.Config, store hookwatch.Store,
 	}
 	var dests []web.Destination
 	for _, d := range cfg.DeliverDestinations() {
-		dests = append(dests, web.Destination{Name: d.Name, URL: displayURL(d.URL)})
+		dests = append(dests, web.Destination{Name: d.Name, URL: hookwatch.RedactURL(d.URL)})
 	}
 	h, err := web.New(web.Options{Store: store, Sources: sources, Destinations: dests, Control: engine, Releaser: rel, Logger: logger,
 		BaseURL: cfg.Dashboard.BaseURL, TrustForwardedProto: cfg.Dashboard.TrustForwardedProto})
@@ -40,21 +39,6 @@ func withDashboard(o *server.Options, cfg *config.Config, store hookwatch.Store,
 	o.Dashboard = h
 	o.Tokens = tokenChecker(store)
 	return nil
-}
-
-// displayURL is a destination URL safe to show: credentials and query
-// values (an app's key is often put there) are left out.
-func displayURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(invalid URL)"
-	}
-	u.User = nil
-	if u.RawQuery != "" {
-		u.RawQuery = "…"
-	}
-	u.Fragment = ""
-	return u.String()
 }
 
 // tokenChecker accepts the API tokens stored by `hookwatch tokens add`.

@@ -256,7 +256,7 @@ type destinationJSON struct {
 }
 
 func toDestinationJSON(i deliver.DestinationInfo) destinationJSON {
-	j := destinationJSON{Name: i.Name, URL: redactURLQuery(i.URL), State: i.StateName(), Paused: i.State.Paused,
+	j := destinationJSON{Name: i.Name, URL: hookwatch.RedactURL(i.URL), State: i.StateName(), Paused: i.State.Paused,
 		DisabledAt: timePtr(i.State.DisabledAt), DisabledReason: i.State.DisabledReason, Circuit: string(i.State.Circuit),
 		ProbeAt: timePtr(i.State.ProbeAt), Counts: map[string]int{}}
 	if j.Circuit == "" {
@@ -266,20 +266,6 @@ func toDestinationJSON(i deliver.DestinationInfo) destinationJSON {
 		j.Counts[string(s)] = i.Counts[s]
 	}
 	return j
-}
-
-// redactURLQuery hides a URL's query and password: destination URLs may
-// carry a token.
-func redactURLQuery(u string) string {
-	if i := strings.IndexByte(u, '?'); i >= 0 {
-		u = u[:i] + "?[redacted]"
-	}
-	if i := strings.Index(u, "://"); i >= 0 {
-		if at := strings.IndexByte(u[i+3:], '@'); at >= 0 && !strings.Contains(u[i+3:i+3+at], "/") {
-			u = u[:i+3] + "[redacted]" + u[i+3+at:]
-		}
-	}
-	return u
 }
 
 func runDestinationsList(ctx context.Context, env *Env, args []string) error {

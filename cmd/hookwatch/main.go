@@ -60,13 +60,23 @@ type Env struct {
 }
 
 func main() {
+	// Installed before anything that can block: SIGINT and SIGTERM cancel
+	// ctx, which start-up (store connection, migrations) and serve obey.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		// After the first signal the default action is back: a second
+		// SIGINT or SIGTERM ends the process at once, even mid-drain.
+		<-ctx.Done()
+		stop()
+	}()
 	env := &Env{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.LookupEnv}
 	err := Run(ctx, env, os.Args[1:])
 	stop()
 	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "hookwatch:", err)
+			// An error may quote a URL (a store, a destination): its
+			// credentials and query values never reach the terminal or logs.
+			fmt.Fprintln(os.Stderr, "hookwatch:", hookwatch.RedactURLs(err.Error()))
 		}
 		os.Exit(exitCode(err))
 	}
@@ -153,9 +163,60 @@ func runVersion(ctx context.Context, env *Env, args []string) error {
 	return nil
 }
 
+// flagSet is a flag.FlagSet whose Parse accepts flags anywhere among the
+// positional arguments, as modern CLIs do: `issues resolve ID --comment x`
+// is `issues resolve --comment x ID`. "--" ends the flags: everything after
+// it is positional, even when it starts with a dash.
+type flagSet struct {
+	*flag.FlagSet
+}
+
+// Parse moves every flag (with its value, for flags that take one) ahead of
+// the positional arguments, then lets the flag package parse them, so
+// errors, --help and Args behave as they always did.
+func (f *flagSet) Parse(args []string) error {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			pos = append(pos, args[i+1:]...)
+			break
+		}
+		// "-" alone is a positional argument by convention (stdin).
+		if len(a) < 2 || a[0] != '-' {
+			pos = append(pos, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		// A flag that takes a value takes the next argument, whatever it
+		// looks like (--since -1h, --comment "--"), as the flag package
+		// does. Unknown flags are left for the flag package to report.
+		fl := f.Lookup(name)
+		if fl == nil {
+			continue
+		}
+		if b, ok := fl.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			continue
+		}
+		if i+1 < len(args) {
+			i++
+			flags = append(flags, args[i])
+		}
+	}
+	if len(pos) > 0 {
+		flags = append(append(flags, "--"), pos...)
+	}
+	return f.FlagSet.Parse(flags)
+}
+
 // newFlags returns a flag set whose --help prints a usage line, the
-// description and the flags.
-func newFlags(env *Env, name, description string) *flag.FlagSet {
+// description and the flags, and whose Parse accepts flags before, between
+// and after the positional arguments.
+func newFlags(env *Env, name, description string) *flagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	fs.Usage = func() {
@@ -165,8 +226,8 @@ func newFlags(env *Env, name, description string) *flag.FlagSet {
 		if description != "" {
 			fmt.Fprintf(env.Stderr, "%s\n", description)
 		}
-		fmt.Fprintln(env.Stderr, "\nFlags:")
+		fmt.Fprintln(env.Stderr, "\nFlags (anywhere on the line; -- ends them):")
 		fs.PrintDefaults()
 	}
-	return fs
+	return &flagSet{FlagSet: fs}
 }

@@ -37,7 +37,12 @@ no new requests, in-flight commits finish, then it exits.`)
 	}
 	m := &Main{Config: cfg, Logger: newLogger(env, cfg.Log)}
 	if err := m.Open(ctx); err != nil {
+		// Close after a partial Open stops only what was started: it
+		// returns at once, and the cause is printed, not a hang.
 		m.Close()
+		if ctx.Err() != nil {
+			return fmt.Errorf("interrupted while starting: %w", err)
+		}
 		return err
 	}
 	select {
@@ -59,6 +64,11 @@ func loadConfig(env *Env, path string) (*config.Config, error) {
 	}
 	applySentryEnv(env, cfg)
 	if s, ok := env.Getenv("HOOKWATCH_STORE"); ok && s != "" {
+		// The value is not in the file: a problem with it names the
+		// variable, not a line.
+		if _, _, err := config.ParseStore(s); err != nil {
+			return nil, hookwatch.Errorf(hookwatch.EINVALID, "HOOKWATCH_STORE: %v", err)
+		}
 		cfg.Store = s
 		if err := cfg.Validate(); err != nil {
 			return nil, fmt.Errorf("HOOKWATCH_STORE: %w", err)
@@ -72,24 +82,31 @@ func newLogger(env *Env, c config.Log) *slog.Logger {
 	_ = level.UnmarshalText([]byte(c.Level))
 	opts := &slog.HandlerOptions{Level: level}
 	if c.Format == "text" {
-		return slog.New(slog.NewTextHandler(env.Stderr, opts))
+		return slog.New(redactHandler{slog.NewTextHandler(env.Stderr, opts)})
 	}
-	return slog.New(slog.NewJSONHandler(env.Stderr, opts))
+	return slog.New(redactHandler{slog.NewJSONHandler(env.Stderr, opts)})
 }
 
-// openStore opens the configured store.
+// openStore opens the configured store. Its error is one line that names
+// the store (credentials redacted), the cause and what to fix.
 func openStore(ctx context.Context, cfg *config.Config) (hookwatch.Store, error) {
 	kind, loc, err := config.ParseStore(cfg.Store)
 	if err != nil {
 		return nil, hookwatch.Errorf(hookwatch.EINVALID, "store: %v", err)
 	}
+	var store hookwatch.Store
 	switch kind {
 	case "sqlite":
-		return sqlite.Open(ctx, loc)
+		store, err = sqlite.Open(ctx, loc)
 	case "postgres":
-		return postgres.Open(ctx, loc)
+		store, err = postgres.Open(ctx, loc)
+	default:
+		return nil, hookwatch.Errorf(hookwatch.EINVALID, "store: %s is not supported by this build yet", kind)
 	}
-	return nil, hookwatch.Errorf(hookwatch.EINVALID, "store: %s is not supported by this build yet", kind)
+	if err != nil {
+		return nil, storeOpenError(cfg.Store, kind, loc, err)
+	}
+	return store, nil
 }
 
 // Main is the running server. Open starts it; Close drains and stops it.
@@ -123,6 +140,15 @@ func (m *Main) Open(ctx context.Context) error {
 	cfg := m.Config
 	if m.Logger == nil {
 		m.Logger = slog.New(slog.DiscardHandler)
+	}
+	// Both listeners are bound first: a port in use, the commonest
+	// start-up failure, is reported before the store is opened or migrated.
+	var err error
+	if m.publicLn, err = server.Listen(cfg.Listen); err != nil {
+		return listenError("listen", cfg.Listen, err)
+	}
+	if m.adminLn, err = server.Listen(cfg.AdminListen); err != nil {
+		return listenError("admin_listen", cfg.AdminListen, err)
 	}
 	store, err := openStore(ctx, cfg)
 	if err != nil {
@@ -176,17 +202,8 @@ func (m *Main) Open(ctx context.Context) error {
 			m.Engine.Wake()
 		}
 	}
-	// Several batches in flight: on SQLite one commits on the single writer
-	// connection while the previous one waits for its WAL fsync; PostgreSQL
-	// commits several batches in parallel.
-	writers := cfg.Ingest.Writers
-	if writers == 0 {
-		writers = 2
-		if storeKind(cfg.Store) == "postgres" {
-			writers = 3
-		}
-	}
-	m.committer = ingest.NewCommitterN(store, cfg.Ingest.MaxBatch, writers, observe)
+	// Several batches in flight (config.Config.IngestWriters says why).
+	m.committer = ingest.NewCommitterN(store, cfg.Ingest.MaxBatch, cfg.IngestWriters(), observe)
 	m.quarantine = newQuarantineWriter(cfg, store, reg, m.Logger, m.Monitor)
 	handler := ingest.NewHandler(ingest.Options{
 		Sources:    sources,
@@ -220,12 +237,6 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 
-	if m.publicLn, err = server.Listen(cfg.Listen); err != nil {
-		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
-	}
-	if m.adminLn, err = server.Listen(cfg.AdminListen); err != nil {
-		return fmt.Errorf("admin_listen %s: %w", cfg.AdminListen, err)
-	}
 	opts.API["POST /api/webhook-sentry-test"] = sentryTestAPI(m.Monitor)
 	m.public = server.New(cfg.Listen, m.Monitor.Recover(server.Public(opts), m.Logger), m.Logger)
 	m.admin = server.New(cfg.AdminListen, m.Monitor.Recover(server.Admin(opts), m.Logger), m.Logger)
@@ -273,6 +284,13 @@ func (m *Main) Close() error {
 			if err := s.Shutdown(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("shutdown %s: %w", s.Addr, err))
 			}
+		}
+	}
+	// Listeners bound by an Open that failed before serving on them
+	// (Shutdown closed the others; closing twice is harmless).
+	for _, ln := range []net.Listener{m.publicLn, m.adminLn} {
+		if ln != nil {
+			ln.Close()
 		}
 	}
 	if m.committer != nil {
