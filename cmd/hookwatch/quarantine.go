@@ -19,7 +19,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// ingestSources builds the configured sources with schemes of their own.
+// ingestSources builds the configured sources with schemes of their own
+// (the receive path's, and each release's).
 func ingestSources(cfg *config.Config) ([]ingest.Source, error) {
 	sources := make([]ingest.Source, 0, len(cfg.Sources))
 	for _, s := range cfg.Sources {
@@ -30,6 +31,7 @@ func ingestSources(cfg *config.Config) ([]ingest.Source, error) {
 		sources = append(sources, ingest.Source{
 			Name: s.Name, Provider: s.Provider, Scheme: scheme,
 			MaxBody: int64(s.MaxBody), PublicURL: s.PublicURL, DedupeHorizon: s.DedupeHorizon.D(),
+			DedupeBody: s.DedupesBody(), Secrets: s.Secrets,
 		})
 	}
 	return sources, nil
