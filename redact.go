@@ -35,8 +35,24 @@ var tokenHeaders = map[string]bool{
 // tracker, and redacted where headers leave Hookwatch.
 var signatureHeaders = []string{"signature", "hmac", "x-hub-", "x-slack-", "x-twilio-", "x-zm-", "x-hookwatch-sig"}
 
+// secretHeaderLen[n] is set when a secret header's name has n bytes: most
+// names are not, and need no canonicalising (the receive path asks about
+// every header of every request).
+var secretHeaderLen = func() (l [32]bool) {
+	for k := range secretHeaders {
+		l[len(k)] = true
+	}
+	return l
+}()
+
 // IsSecretHeader reports whether a header's value is a credential.
 func IsSecretHeader(name string) bool {
+	if secretHeaders[name] {
+		return true
+	}
+	if len(name) >= len(secretHeaderLen) || !secretHeaderLen[len(name)] {
+		return false
+	}
 	return secretHeaders[http.CanonicalHeaderKey(name)]
 }
 
@@ -78,8 +94,8 @@ func RedactHeaders(h http.Header, signatures bool) http.Header {
 // redacted, except the token headers (X-Gitlab-Token), which are sealed
 // under key (Seal) so that a kept request can be verified again by sealing
 // each configured secret the same way. With a nil key they are redacted
-// too. h itself is returned, not a copy, when it holds no credential
-// header: the receive path calls it for every request.
+// too. h is not modified; h itself is returned, not a copy, when it holds
+// no credential header: the receive path calls it for every request.
 func SealHeaders(h http.Header, key []byte) http.Header {
 	var out http.Header
 	for k, v := range h {
@@ -87,7 +103,12 @@ func SealHeaders(h http.Header, key []byte) http.Header {
 			continue
 		}
 		if out == nil {
-			out = h.Clone()
+			// A shallow copy: the other headers' value slices are shared
+			// with h, and neither is modified.
+			out = make(http.Header, len(h))
+			for k, v := range h {
+				out[k] = v
+			}
 		}
 		if key == nil || !tokenHeaders[http.CanonicalHeaderKey(k)] {
 			out[k] = []string{Redacted}
