@@ -144,8 +144,10 @@ const sealPrefix = "hmac-sha256:"
 
 // Seal returns the keyed hash a token header is stored as:
 // "hmac-sha256:" and the standard base64 of HMAC-SHA256(key, value). key is
-// the installation key (Store.InstallationKey): without it a seal cannot be
-// checked against a guess, and with it only against the configured secrets.
+// the installation key (Store.InstallationKey), kept in its own table: rows
+// copied without it (an export, a log, a screenshot) cannot be checked
+// against guesses. Whoever has the whole store can, as with any hash: the
+// token itself should be random.
 func Seal(key []byte, value string) string {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(value))

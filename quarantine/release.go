@@ -329,7 +329,7 @@ func unseal(h http.Header, key []byte, secrets []string) http.Header {
 // (GitLab) cannot verify q.
 func redactedCredential(q *hookwatch.Quarantined) (string, bool) {
 	for k, v := range q.Headers {
-		if hookwatch.IsSecretHeader(k) && len(v) == 1 && v[0] == "[redacted]" {
+		if hookwatch.IsSecretHeader(k) && len(v) == 1 && v[0] == hookwatch.Redacted {
 			return k, true
 		}
 	}
