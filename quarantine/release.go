@@ -62,9 +62,10 @@ type Outcome string
 const (
 	// Released: stored as a new event (verified, or Unverified was asked).
 	Released Outcome = "released"
-	// Duplicate: it verified, but its provider event ID was already stored
-	// (the provider's retry was accepted): recorded as released as that
-	// event, nothing new stored.
+	// Duplicate: it verified, but its provider event ID (or its body, on a
+	// source with dedupe: body) was already stored (the provider's retry
+	// was accepted): recorded as released as that event, nothing new
+	// stored.
 	Duplicate Outcome = "duplicate"
 	// Failed: it still fails verification; it stays held.
 	Failed Outcome = "failed"
@@ -214,7 +215,7 @@ func (rl *Releaser) releasePage(ctx context.Context, req Request, sources map[st
 			if ir.Duplicate {
 				r := &rep.Results[fresh[i].result]
 				r.Outcome, r.EventID = Duplicate, ir.ID
-				r.Reason = "the provider's event ID was already stored as " + ir.ID
+				r.Reason = "its dedupe key (the provider's event ID, or the body with dedupe: body) was already stored as " + ir.ID
 			}
 		}
 	}
