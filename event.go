@@ -16,12 +16,15 @@ type Event struct {
 	Source string
 	// Provider is the scheme that verified it (stripe, github...).
 	Provider string
-	// ProviderEventID is the provider's own event ID, used for dedupe. Empty
-	// when the provider sends none.
+	// ProviderEventID is the provider's own event ID, used for dedupe
+	// unless DedupeKey is set. Empty when the provider sends none.
 	ProviderEventID string
 	// Type is the provider's event type, empty when unknown.
 	Type string
-	// Headers are the request headers as received.
+	// Headers are the request headers as received, except credential
+	// headers (Authorization, Cookie, X-Gitlab-Token...), which are
+	// redacted before the event is stored (SealHeaders): no credential is
+	// kept at rest.
 	Headers http.Header
 	// Body is the exact body received.
 	Body []byte
@@ -41,19 +44,35 @@ type Event struct {
 	// to. InsertEvents creates one pending delivery per name, in the same
 	// transaction as the event. It is not read back by GetEvent.
 	Destinations []string
-	// DedupeUntil is set by ingest only: until when ProviderEventID is
-	// remembered for dedupe. Zero means the default horizon.
+	// DedupeUntil is set by ingest only: until when the dedupe key is
+	// remembered. Zero means the default horizon.
 	DedupeUntil time.Time
+	// DedupeKey is set by ingest only: the key remembered for dedupe in
+	// place of ProviderEventID, for a source that dedupes on the body
+	// ("sha256:" + hex of the body's SHA-256). It is not stored with the
+	// event nor read back by GetEvent; ProviderEventID stays the provider's.
+	DedupeKey string
 }
 
-// DefaultDedupeHorizon is how long a provider event ID is remembered: longer
+// DedupeID is the key the event is remembered by for dedupe: DedupeKey
+// when set, else ProviderEventID. Empty means the event is never a
+// duplicate.
+func (e *Event) DedupeID() string {
+	if e.DedupeKey != "" {
+		return e.DedupeKey
+	}
+	return e.ProviderEventID
+}
+
+// DefaultDedupeHorizon is how long a dedupe key is remembered: longer
 // than Stripe's three days of retries.
 const DefaultDedupeHorizon = 7 * 24 * time.Hour
 
 // InsertResult is the outcome of inserting one event.
 type InsertResult struct {
 	// Duplicate is set when the source already had an event with the same
-	// provider event ID within its dedupe horizon; nothing new was stored.
+	// dedupe key (Event.DedupeID) within its dedupe horizon; nothing new
+	// was stored.
 	Duplicate bool
 	// ID is the stored event's ID: the new one, or the first one's for a
 	// duplicate.
@@ -77,8 +96,8 @@ type EventStore interface {
 	// InsertEvents stores a batch of events, and one pending delivery for each
 	// of an event's Destinations, in one transaction: when it returns nil,
 	// every result is durable (committed and synced). Results are in the
-	// order of events. An event whose (Source, ProviderEventID) is remembered
-	// and not expired is not stored: its result is Duplicate with the first
+	// order of events. An event whose (Source, DedupeID()) is remembered and
+	// not expired is not stored: its result is Duplicate with the first
 	// event's ID. Two events of one batch with the same key: the first wins.
 	// On failure nothing of the batch is stored and the error has code
 	// EUNAVAILABLE when retrying later may succeed (disk full, busy), else

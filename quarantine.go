@@ -23,10 +23,13 @@ type Quarantined struct {
 	// URL is the URL the provider called, as verified (the source's
 	// public_url plus the query), for schemes that sign the URL.
 	URL string `json:"url,omitempty"`
-	// Headers are the request headers with credential headers redacted
-	// (RedactHeaders(h, false)): signatures are kept so the request can be
-	// verified again, but a scheme whose header is the secret itself
-	// (GitLab's X-Gitlab-Token) can never verify a quarantined request.
+	// Headers are the request headers with credential headers redacted,
+	// except a token a scheme compares with its secret (GitLab's
+	// X-Gitlab-Token), kept sealed under the installation key (SealHeaders)
+	// so that a release can verify it against the current secrets.
+	// Signatures are kept as they are. Requests kept by versions before the
+	// installation key have the token redacted: they can only be released
+	// unverified.
 	Headers http.Header `json:"headers,omitempty"`
 	// Body is the body received, cut to the quarantine's max_body.
 	Body []byte `json:"-"`

@@ -13,6 +13,15 @@ type Store interface {
 	QuarantineStore
 	UserStore
 
+	// InstallationKey returns the installation's secret key: 32 random bytes
+	// made with crypto/rand when the store is first opened, kept in the
+	// store (one row), and carried by `hookwatch store copy`. Token headers
+	// a kept request must be verified with later (GitLab's X-Gitlab-Token in
+	// the quarantine) are stored sealed under it (SealHeaders), never as
+	// they came. Errors: EUNAVAILABLE when the store cannot be read or
+	// written now; EINTERNAL when the stored key is damaged (not 32 bytes).
+	InstallationKey(ctx context.Context) ([]byte, error)
+
 	// Ping checks that the store can be reached and written; /readyz uses it.
 	// It returns an error with code EUNAVAILABLE when it cannot.
 	Ping(ctx context.Context) error

@@ -127,6 +127,9 @@ type Source struct {
 	PublicURL string `yaml:"public_url"`
 	// DedupeHorizon is how long a provider event ID is remembered.
 	DedupeHorizon Duration `yaml:"dedupe_horizon"`
+	// Dedupe is what is remembered: id (the provider's event ID, the
+	// default) or body (the body's SHA-256); see dedupe.go.
+	Dedupe string `yaml:"dedupe"`
 	// Options are provider-specific settings (the hmac scheme's header...).
 	Options map[string]string `yaml:"options"`
 	// Quarantine, when false, keeps nothing of this source's rejected
@@ -383,6 +386,9 @@ func (c *Config) setDefaults() {
 			on := true
 			s.Quarantine = &on
 		}
+		if s.Dedupe == "" {
+			s.Dedupe = DedupeID
+		}
 	}
 	c.setDeliveryDefaults()
 	c.setDashboardDefaults()
@@ -457,6 +463,7 @@ func (c *Config) problems() []string {
 			bad(p+".name", "%q is used by two sources", s.Name)
 		}
 		seen[s.Name] = true
+		s.validateDedupe(p, bad)
 		if s.Provider == "" {
 			bad(p+".provider", "missing (one of: %s)", strings.Join(provider.Names(), ", "))
 			continue

@@ -55,8 +55,8 @@ sources:
 	if s.Tolerance.D() != 10*time.Minute || s.MaxBody != 2<<20 || s.DedupeHorizon.D() != 72*time.Hour {
 		t.Errorf("source settings: %v %v %v", s.Tolerance, s.MaxBody, s.DedupeHorizon)
 	}
-	if g := cfg.Sources[1]; g.MaxBody != config.DefaultMaxBody || g.DedupeHorizon.D() != 7*24*time.Hour {
-		t.Errorf("source defaults: %v %v", g.MaxBody, g.DedupeHorizon)
+	if g := cfg.Sources[1]; g.MaxBody != config.DefaultMaxBody || g.DedupeHorizon.D() != 7*24*time.Hour || g.Dedupe != config.DedupeID || g.DedupesBody() {
+		t.Errorf("source defaults: %v %v %q", g.MaxBody, g.DedupeHorizon, g.Dedupe)
 	}
 }
 
@@ -80,6 +80,8 @@ func TestValidationNamesLineAndField(t *testing.T) {
 		{"hmac option", "sources:\n  - name: a\n    provider: hmac\n    secrets: [x]\n    options: {header: X-Sig, colour: red}\n", []string{"line 2", "colour"}},
 		{"yaml syntax", "sources: [\n", []string{"config:"}},
 		{"writers", "ingest:\n  writers: -1\n", []string{"line 2", "ingest.writers", "0..64"}},
+		{"dedupe", "sources:\n  - name: a\n    provider: github\n    secrets: [x]\n    dedupe: payload\n", []string{"line 5", "sources[0].dedupe", `"payload"`, "id", "body"}},
+		{"keep a credential", "destinations:\n  - name: app\n    url: http://127.0.0.1:3000/\n    keep_headers: [Stripe-Signature, x-gitlab-token]\n", []string{"line 4", "destinations[0].keep_headers", "x-gitlab-token", "never stores"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -227,6 +227,11 @@ func (c *Config) validateDelivery(bad func(path, format string, args ...any)) {
 		} else if _, err := deliver.ParseSecret(d.Secret); err != nil {
 			bad(p+".secret", "%v", err)
 		}
+		for _, k := range d.KeepHeaders {
+			if hookwatch.IsSecretHeader(k) {
+				bad(p+".keep_headers", "%s is a credential: Hookwatch never stores it, so it cannot be passed on (the app can trust Hookwatch's webhook-signature instead)", k)
+			}
+		}
 		for k := range d.Headers {
 			if v, ok := c.unset[p+".headers."+k]; ok {
 				bad(p+".headers."+k, "environment variable %s is not set", v)

@@ -584,7 +584,8 @@ func (e *Engine) send(d *dest, dl *hookwatch.Delivery, trace http.Header) (hookw
 
 // headers sets what the destination receives: the provider's content type,
 // the kept original headers, the destination's own headers, then the
-// Standard Webhooks headers (which nothing can override).
+// body's Content-Encoding and the Standard Webhooks headers (which nothing
+// can override).
 func (e *Engine) headers(d *dest, h http.Header, ev *hookwatch.Event, dl *hookwatch.Delivery, now time.Time) {
 	ct := ev.Headers.Get("Content-Type")
 	if ct == "" {
@@ -598,6 +599,13 @@ func (e *Engine) headers(d *dest, h http.Header, ev *hookwatch.Event, dl *hookwa
 	}
 	for k, v := range d.cfg.Headers {
 		h.Set(k, v)
+	}
+	// The body is sent as received, compressed or not, so its encoding goes
+	// with it whatever the destination's headers say.
+	if ce := ev.Headers.Values("Content-Encoding"); len(ce) > 0 {
+		h["Content-Encoding"] = append([]string(nil), ce...)
+	} else {
+		h.Del("Content-Encoding")
 	}
 	h.Set("User-Agent", e.opts.UserAgent)
 	h.Set("Webhook-Id", ev.ID)

@@ -5,6 +5,8 @@ package ingest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -27,8 +29,16 @@ type Source struct {
 	MaxBody int64
 	// PublicURL is the URL the provider calls, for schemes that sign the URL.
 	PublicURL string
-	// DedupeHorizon is how long the provider's event ID is remembered.
+	// DedupeHorizon is how long the dedupe key is remembered.
 	DedupeHorizon time.Duration
+	// DedupeBody dedupes on the body instead of the provider's event ID
+	// (sources[].dedupe: body): a captured request sent again with a new
+	// delivery ID is a duplicate, for providers that sign no ID.
+	DedupeBody bool
+	// Secrets are the source's configured secrets. The receive path does
+	// not use them (Scheme has its own); the quarantine's release matches
+	// them against a kept request's sealed token header.
+	Secrets []string
 }
 
 // Router picks the destinations an event is delivered to. It must be fast:
@@ -46,7 +56,9 @@ type Rejection struct {
 	// URL is the URL verified: the source's public_url (or the URL the
 	// server saw) plus the query string.
 	URL string
-	// Headers and Body are the request's own: hooks must not modify them.
+	// Headers are the request's, except credential headers: redacted, or
+	// sealed under Options.Key for the token headers a release must verify
+	// (hookwatch.SealHeaders). Headers and Body must not be modified.
 	Headers    http.Header
 	Body       []byte
 	ReceivedAt time.Time
@@ -68,6 +80,11 @@ type Options struct {
 	// Reject, if set, is called for every request that failed verification,
 	// after the 401 has been decided. It must not block for long.
 	Reject func(ctx context.Context, r Rejection)
+	// Key is the installation key (Store.InstallationKey): a rejection's
+	// token headers (X-Gitlab-Token) are sealed under it, so that a
+	// quarantined request can be verified again. Nil: they are redacted,
+	// and such a request can only be released unverified.
+	Key []byte
 }
 
 // Handler serves POST /in/{source}.
@@ -187,8 +204,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // NewEvent builds the event of a verified request received at at (its ID
-// from at). The quarantine's release builds its events with it too, so a
-// released request becomes the event it would have been.
+// from at), with its credential headers redacted: the verification is done,
+// and nothing after it needs them. The quarantine's release builds its
+// events with it too, so a released request becomes the event it would
+// have been.
 func NewEvent(src *Source, res provider.Result, header http.Header, body []byte, at time.Time) *hookwatch.Event {
 	e := &hookwatch.Event{
 		ID:              hookwatch.NewID("evt", at),
@@ -196,7 +215,7 @@ func NewEvent(src *Source, res provider.Result, header http.Header, body []byte,
 		Provider:        src.Provider,
 		ProviderEventID: res.EventID,
 		Type:            res.EventType,
-		Headers:         header,
+		Headers:         hookwatch.SealHeaders(header, nil),
 		Body:            body,
 		ReceivedAt:      at.UTC(),
 		Malformed:       res.Malformed,
@@ -205,7 +224,17 @@ func NewEvent(src *Source, res provider.Result, header http.Header, body []byte,
 	if src.DedupeHorizon > 0 {
 		e.DedupeUntil = at.Add(src.DedupeHorizon)
 	}
+	if src.DedupeBody {
+		e.DedupeKey = BodyDedupeKey(body)
+	}
 	return e
+}
+
+// BodyDedupeKey is the dedupe key of a source with dedupe: body: "sha256:"
+// and the hex SHA-256 of the exact bytes received.
+func BodyDedupeKey(body []byte) string {
+	sum := sha256.Sum256(body)
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // Route returns the destinations of an event of source with eventType,
@@ -237,7 +266,7 @@ func (h *Handler) reject(ctx context.Context, w http.ResponseWriter, src *Source
 		slog.String("source", src.Name), slog.String("reason", string(reason)), slog.String("detail", err.Error()))
 	if h.opts.Reject != nil {
 		h.opts.Reject(ctx, Rejection{Source: src.Name, Provider: src.Provider, Reason: reason, Err: err,
-			Method: r.Method, URL: r.URL, Headers: r.Header, Body: r.Body, ReceivedAt: start.UTC()})
+			Method: r.Method, URL: r.URL, Headers: hookwatch.SealHeaders(r.Header, h.opts.Key), Body: r.Body, ReceivedAt: start.UTC()})
 	}
 	writeAnswer(w, http.StatusUnauthorized, answer{Error: string(reason), Message: err.Error()})
 }

@@ -27,8 +27,9 @@ import (
 // always happens, so that RETURNING yields the key's event ID in both cases:
 // the proposed ID means taken, another ID means duplicate of that one.
 //
-// ev inserts the events without a key and those whose key was taken; dl
-// inserts the deliveries of the events inserted.
+// ev inserts the events without a key and those whose key was taken (dk is
+// an event's Event.DedupeID); dl inserts the deliveries of the events
+// inserted.
 const insertBatch = `
 WITH keys AS (
     INSERT INTO dedupe AS d (source, provider_event_id, event_id, expires_at, received_at)
@@ -42,9 +43,9 @@ WITH keys AS (
     INSERT INTO events (id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace)
     SELECT e.id, e.source, e.provider, e.pid, e.type, e.headers, e.body, e.received_at, e.malformed, e.test, e.trace
     FROM unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bytea[],
-                $13::timestamptz[], $14::bool[], $15::bool[], $16::text[])
-        AS e(id, source, provider, pid, type, headers, body, received_at, malformed, test, trace)
-    WHERE e.pid = '' OR e.id IN (SELECT event_id FROM keys)
+                $13::timestamptz[], $14::bool[], $15::bool[], $16::text[], $22::text[])
+        AS e(id, source, provider, pid, type, headers, body, received_at, malformed, test, trace, dk)
+    WHERE e.dk = '' OR e.id IN (SELECT event_id FROM keys)
     RETURNING id
 ), dl AS (
     INSERT INTO deliveries (id, event_id, destination, next_attempt_at, created_at, updated_at)
@@ -54,7 +55,7 @@ WITH keys AS (
 )
 SELECT source, provider_event_id, event_id FROM keys`
 
-// dedupeKey is one (source, provider event ID) of a batch.
+// dedupeKey is one (source, Event.DedupeID) of a batch.
 type dedupeKey struct{ source, id string }
 
 // InsertEvents stores a batch in one statement; see hookwatch.EventStore.
@@ -67,6 +68,7 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 	var (
 		ids, sources, providers, pids, types, headers, traces = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		bodies                                                = make([][]byte, n)
+		keys                                                  = make([]string, n) // Event.DedupeID
 		received                                              = make([]time.Time, n)
 		malformed, test                                       = make([]bool, n), make([]bool, n)
 		dlvIDs, dlvEvents, dlvDests                           []string
@@ -86,8 +88,8 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 			bodies[i] = []byte{}
 		}
 		received[i], malformed[i], test[i] = e.ReceivedAt, e.Malformed, e.Test
-		if pids[i] != "" {
-			k := dedupeKey{sources[i], pids[i]}
+		if keys[i] = text(e.DedupeID()); keys[i] != "" {
+			k := dedupeKey{sources[i], keys[i]}
 			if _, ok := first[k]; !ok {
 				first[k] = i
 				order = append(order, i)
@@ -105,7 +107,7 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 		if sources[ka] != sources[kb] {
 			return sources[ka] < sources[kb]
 		}
-		return pids[ka] < pids[kb]
+		return keys[ka] < keys[kb]
 	})
 	kSources, kIDs, kEvents := make([]string, len(order)), make([]string, len(order)), make([]string, len(order))
 	kExpires, kReceived := make([]time.Time, len(order)), make([]time.Time, len(order))
@@ -115,11 +117,11 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 		if until.IsZero() {
 			until = e.ReceivedAt.Add(hookwatch.DefaultDedupeHorizon)
 		}
-		kSources[j], kIDs[j], kEvents[j], kExpires[j], kReceived[j] = sources[i], pids[i], e.ID, until, e.ReceivedAt
+		kSources[j], kIDs[j], kEvents[j], kExpires[j], kReceived[j] = sources[i], keys[i], e.ID, until, e.ReceivedAt
 	}
 	args := []any{kSources, kIDs, kEvents, kExpires, kReceived,
 		ids, sources, providers, pids, types, headers, bodies, received, malformed, test, traces,
-		dlvIDs, dlvEvents, dlvDests, dlvNext, s.now()}
+		dlvIDs, dlvEvents, dlvDests, dlvNext, s.now(), keys}
 
 	holder := make(map[dedupeKey]string, len(order)) // key -> event ID holding it
 	err := retry(ctx, func() error {
@@ -140,11 +142,11 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 		return nil, storeError("insert events", err)
 	}
 	for i, e := range events {
-		if pids[i] == "" {
+		if keys[i] == "" {
 			results[i] = hookwatch.InsertResult{ID: e.ID}
 			continue
 		}
-		id, ok := holder[dedupeKey{sources[i], pids[i]}]
+		id, ok := holder[dedupeKey{sources[i], keys[i]}]
 		if !ok {
 			return nil, fmt.Errorf("postgres: insert events: no dedupe row returned for %s", e.ID)
 		}

@@ -15,8 +15,8 @@ import (
 // copy can be run again after an interruption.
 
 // ImportEvents stores events with their own IDs, skipping those already
-// present, and remembers the dedupe key of each event with a provider event
-// ID until dedupeUntil(e) (when that is still in the future and the key is
+// present, and remembers the dedupe key (Event.DedupeID) of each event
+// that has one until dedupeUntil(e) (when that is still in the future and the key is
 // not already remembered). No delivery is created. It returns how many
 // events were new.
 func (s *Store) ImportEvents(ctx context.Context, events []*hookwatch.Event, dedupeUntil func(*hookwatch.Event) time.Time) (int, error) {
@@ -41,9 +41,9 @@ func (s *Store) ImportEvents(ctx context.Context, events []*hookwatch.Event, ded
 		if bodies[i] == nil {
 			bodies[i] = []byte{}
 		}
-		if pids[i] != "" {
+		if key := text(e.DedupeID()); key != "" {
 			if until := dedupeUntil(e); until.After(now) {
-				kSources, kIDs, kEvents = append(kSources, sources[i]), append(kIDs, pids[i]), append(kEvents, e.ID)
+				kSources, kIDs, kEvents = append(kSources, sources[i]), append(kIDs, key), append(kEvents, e.ID)
 				kExpires, kReceived = append(kExpires, until), append(kReceived, e.ReceivedAt)
 			}
 		}

@@ -52,6 +52,11 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	// Made now, before the first request is quarantined.
+	if _, err := s.InstallationKey(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 

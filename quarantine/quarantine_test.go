@@ -41,7 +41,8 @@ func source(t *testing.T, name, prov string, cfg provider.Config) ingest.Source 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ingest.Source{Name: name, Provider: prov, Scheme: scheme, MaxBody: 1 << 20, PublicURL: cfg.PublicURL, DedupeHorizon: hookwatch.DefaultDedupeHorizon}
+	return ingest.Source{Name: name, Provider: prov, Scheme: scheme, MaxBody: 1 << 20, PublicURL: cfg.PublicURL, DedupeHorizon: hookwatch.DefaultDedupeHorizon,
+		Secrets: cfg.Secrets}
 }
 
 // gateway is the real receive path on httptest with a quarantine writer,
@@ -58,8 +59,12 @@ func newGateway(t *testing.T, sources []ingest.Source, now time.Time) *gateway {
 	g := &gateway{store: openStore(t), now: now}
 	committer := ingest.NewCommitter(g.store, 64, nil)
 	g.writer = quarantine.NewWriter(quarantine.Options{Store: g.store, Pace: time.Millisecond, Now: func() time.Time { return g.now }})
+	key, err := g.store.InstallationKey(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	h := ingest.NewHandler(ingest.Options{Sources: sources, Committer: committer, Router: route,
-		Now: func() time.Time { return g.now }, Reject: g.writer.Keep})
+		Now: func() time.Time { return g.now }, Reject: g.writer.Keep, Key: key})
 	mux := http.NewServeMux()
 	mux.Handle("POST /in/{source}", h)
 	g.srv = httptest.NewServer(mux)
@@ -279,41 +284,83 @@ func TestReleaseDedupesAgainstRetry(t *testing.T) {
 	}
 }
 
-// --unverified stores what still fails and records who did it; GitLab's
-// token is redacted when kept, so a GitLab request can only be released
-// that way, and says so.
-func TestUnverifiedRelease(t *testing.T) {
+// GitLab sends its secret token itself: it is kept sealed under the
+// installation key, never as it came. A release with the wrong token still
+// configured fails; with the right one among the current secrets (a
+// rotation), it verifies and stores the event.
+func TestGitLabTokenKeptSealedAndVerifiedOnRelease(t *testing.T) {
 	ctx := context.Background()
 	received := time.Now().UTC().Truncate(time.Microsecond)
-	gl := source(t, "gitlab", "gitlab", provider.Config{Secrets: []string{"glpat-right"}})
-	g := newGateway(t, []ingest.Source{gl}, received)
+	const sent = "glpat-the-real-token"
+	g := newGateway(t, []ingest.Source{source(t, "gitlab", "gitlab", provider.Config{Secrets: []string{"glpat-mistyped"}})}, received)
 	code := g.post(t, "gitlab", `{"object_kind":"push"}`, func(h http.Header) {
-		h.Set("X-Gitlab-Token", "glpat-wrong-but-secret")
+		h.Set("X-Gitlab-Token", sent)
 		h.Set("X-Gitlab-Event", "Push Hook")
 		h.Set("Idempotency-Key", "idem-1")
 	})
 	if code != http.StatusUnauthorized {
-		t.Fatalf("gitlab with a wrong token: %d", code)
+		t.Fatalf("gitlab with a mistyped token configured: %d", code)
 	}
 	kept := waitKept(t, g.store, 1)
-	if got := kept[0].Headers.Get("X-Gitlab-Token"); got != "[redacted]" {
-		t.Fatalf("X-Gitlab-Token kept as %q: the token is a secret", got)
+	key, err := g.store.InstallationKey(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := kept[0].Headers.Get("X-Gitlab-Token"); got == sent || !hookwatch.SealMatches(key, got, sent) {
+		t.Fatalf("X-Gitlab-Token kept as %q: want the seal of the token, not the token", got)
 	}
 
-	rl := &quarantine.Releaser{Store: g.store, Sources: []ingest.Source{gl}, Router: route}
+	wrong := &quarantine.Releaser{Store: g.store, Router: route,
+		Sources: []ingest.Source{source(t, "gitlab", "gitlab", provider.Config{Secrets: []string{"glpat-mistyped"}})}}
+	rep, err := wrong.Release(ctx, quarantine.Request{Filter: hookwatch.QuarantineFilter{Source: "gitlab"}})
+	if err != nil || rep.Counts[quarantine.Failed] != 1 || strings.Contains(rep.Results[0].Reason, "--unverified") {
+		t.Fatalf("release with the mistyped token: %+v, %v; want failed, without the redacted-token hint", rep, err)
+	}
+
+	secrets := []string{"glpat-mistyped", sent}
+	fixed := source(t, "gitlab", "gitlab", provider.Config{Secrets: secrets})
+	rl := &quarantine.Releaser{Store: g.store, Sources: []ingest.Source{fixed}, Router: route}
+	rep, err = rl.Release(ctx, quarantine.Request{Filter: hookwatch.QuarantineFilter{Source: "gitlab"}, By: "cli:alice"})
+	if err != nil || rep.Counts[quarantine.Released] != 1 || rep.Results[0].Unverified {
+		t.Fatalf("release with the token among the secrets: %+v, %v", rep, err)
+	}
+	e, err := g.store.GetEvent(ctx, rep.Results[0].EventID)
+	if err != nil || e.ProviderEventID != "idem-1" || e.Type != "Push Hook" || !e.ReceivedAt.Equal(received) {
+		t.Fatalf("released event: %+v, %v", e, err)
+	}
+	if got := e.Headers.Get("X-Gitlab-Token"); got != hookwatch.Redacted {
+		t.Errorf("the event's X-Gitlab-Token = %q, want %s", got, hookwatch.Redacted)
+	}
+}
+
+// --unverified stores what still fails and records who did it. A GitLab
+// request kept with its token redacted (by a version before the
+// installation key) can only be released that way, and the failure says so.
+func TestUnverifiedRelease(t *testing.T) {
+	ctx := context.Background()
+	received := time.Now().UTC().Truncate(time.Microsecond)
+	store := openStore(t)
+	old := &hookwatch.Quarantined{ID: hookwatch.NewID("qrn", received), Source: "gitlab", Provider: "gitlab", Reason: "bad_signature",
+		Method: "POST", Headers: http.Header{"X-Gitlab-Token": {hookwatch.Redacted}, "X-Gitlab-Event": {"Push Hook"}},
+		Body: []byte(`{"object_kind":"push"}`), ReceivedAt: received}
+	if err := store.AddQuarantined(ctx, []*hookwatch.Quarantined{old}); err != nil {
+		t.Fatal(err)
+	}
+	gl := source(t, "gitlab", "gitlab", provider.Config{Secrets: []string{"glpat-right"}})
+	rl := &quarantine.Releaser{Store: store, Sources: []ingest.Source{gl}, Router: route}
 	rep, err := rl.Release(ctx, quarantine.Request{Filter: hookwatch.QuarantineFilter{Source: "gitlab"}, By: "cli:alice"})
 	if err != nil || rep.Counts[quarantine.Failed] != 1 || !strings.Contains(rep.Results[0].Reason, "--unverified") {
-		t.Fatalf("verified release of a gitlab request: %+v, %v", rep, err)
+		t.Fatalf("verified release of a redacted gitlab request: %+v, %v", rep, err)
 	}
 	rep, err = rl.Release(ctx, quarantine.Request{Filter: hookwatch.QuarantineFilter{Source: "gitlab"}, By: "cli:alice", Unverified: true})
 	if err != nil || rep.Counts[quarantine.Released] != 1 || !rep.Results[0].Unverified {
 		t.Fatalf("unverified release: %+v, %v", rep, err)
 	}
-	q, err := g.store.GetQuarantined(ctx, kept[0].ID)
+	q, err := store.GetQuarantined(ctx, old.ID)
 	if err != nil || !q.Released() || !q.Unverified || q.ReleasedBy != "cli:alice" || q.ReleasedAt.IsZero() {
 		t.Fatalf("record: %+v, %v", q, err)
 	}
-	e, err := g.store.GetEvent(ctx, q.EventID)
+	e, err := store.GetEvent(ctx, q.EventID)
 	if err != nil || !e.ReceivedAt.Equal(received) || string(e.Body) != `{"object_kind":"push"}` {
 		t.Fatalf("event: %+v, %v", e, err)
 	}

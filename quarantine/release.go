@@ -3,6 +3,7 @@ package quarantine
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -16,6 +17,9 @@ import (
 type Store interface {
 	hookwatch.EventStore
 	hookwatch.QuarantineStore
+	// InstallationKey is the key kept requests' token headers were sealed
+	// under (hookwatch.Store.InstallationKey).
+	InstallationKey(ctx context.Context) ([]byte, error)
 }
 
 // Releaser verifies quarantined requests again and stores those that pass
@@ -27,7 +31,8 @@ type Store interface {
 // schemes' state (Mailgun's memory of used tokens).
 type Releaser struct {
 	Store Store
-	// Sources are the configured sources with their current secrets.
+	// Sources are the configured sources with their current secrets
+	// (Secrets too: a sealed token header is matched against them).
 	Sources []ingest.Source
 	// Router routes released events like live ones (nil: no destination).
 	Router ingest.Router
@@ -57,9 +62,10 @@ type Outcome string
 const (
 	// Released: stored as a new event (verified, or Unverified was asked).
 	Released Outcome = "released"
-	// Duplicate: it verified, but its provider event ID was already stored
-	// (the provider's retry was accepted): recorded as released as that
-	// event, nothing new stored.
+	// Duplicate: it verified, but its provider event ID (or its body, on a
+	// source with dedupe: body) was already stored (the provider's retry
+	// was accepted): recorded as released as that event, nothing new
+	// stored.
 	Duplicate Outcome = "duplicate"
 	// Failed: it still fails verification; it stays held.
 	Failed Outcome = "failed"
@@ -119,6 +125,10 @@ func (rl *Releaser) Release(ctx context.Context, req Request) (*Report, error) {
 	for i := range rl.Sources {
 		sources[rl.Sources[i].Name] = &rl.Sources[i]
 	}
+	key, err := rl.Store.InstallationKey(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("quarantine: release: %w", err)
+	}
 	rep := &Report{DryRun: req.DryRun, Counts: map[Outcome]int{}, At: now().UTC(), By: req.By, Filter: req.Filter}
 	limit := f.Limit
 	f.Limit = page
@@ -138,7 +148,7 @@ func (rl *Releaser) Release(ctx context.Context, req Request) (*Report, error) {
 		if limit > 0 && len(rep.Results)+len(qs) > limit {
 			qs = qs[:limit-len(rep.Results)]
 		}
-		if err := rl.releasePage(ctx, req, sources, qs, rep); err != nil {
+		if err := rl.releasePage(ctx, req, sources, key, qs, rep); err != nil {
 			return rep, err
 		}
 		if len(qs) < page {
@@ -160,11 +170,11 @@ type candidate struct {
 	result     int // index in the report
 }
 
-func (rl *Releaser) releasePage(ctx context.Context, req Request, sources map[string]*ingest.Source, qs []*hookwatch.Quarantined, rep *Report) error {
+func (rl *Releaser) releasePage(ctx context.Context, req Request, sources map[string]*ingest.Source, key []byte, qs []*hookwatch.Quarantined, rep *Report) error {
 	var cands []candidate
 	for _, q := range qs {
 		res := Result{ID: q.ID, Source: q.Source}
-		ev, unverified, reason, outcome := rl.prepare(req, sources, q)
+		ev, unverified, reason, outcome := rl.prepare(req, sources, key, q)
 		if ev == nil {
 			res.Outcome, res.Reason, res.EventID = outcome, reason, q.EventID
 			rep.Results = append(rep.Results, res)
@@ -205,7 +215,7 @@ func (rl *Releaser) releasePage(ctx context.Context, req Request, sources map[st
 			if ir.Duplicate {
 				r := &rep.Results[fresh[i].result]
 				r.Outcome, r.EventID = Duplicate, ir.ID
-				r.Reason = "the provider's event ID was already stored as " + ir.ID
+				r.Reason = "its dedupe key (the provider's event ID, or the body with dedupe: body) was already stored as " + ir.ID
 			}
 		}
 	}
@@ -228,7 +238,7 @@ func (rl *Releaser) releasePage(ctx context.Context, req Request, sources map[st
 
 // prepare decides what to do with one record: the event to store (and
 // whether it is unverified), or why not.
-func (rl *Releaser) prepare(req Request, sources map[string]*ingest.Source, q *hookwatch.Quarantined) (ev *hookwatch.Event, unverified bool, reason string, outcome Outcome) {
+func (rl *Releaser) prepare(req Request, sources map[string]*ingest.Source, key []byte, q *hookwatch.Quarantined) (ev *hookwatch.Event, unverified bool, reason string, outcome Outcome) {
 	if q.Released() {
 		return nil, false, "already released as " + q.EventID, Skipped
 	}
@@ -239,7 +249,7 @@ func (rl *Releaser) prepare(req Request, sources map[string]*ingest.Source, q *h
 	if q.Truncated {
 		return nil, false, "its body was cut to the quarantine's max_body", Skipped
 	}
-	preq := provider.Request{Method: q.Method, URL: releaseURL(src, q.URL), Header: q.Headers.Clone(), Body: q.Body, Now: q.ReceivedAt}
+	preq := provider.Request{Method: q.Method, URL: releaseURL(src, q.URL), Header: unseal(q.Headers, key, src.Secrets), Body: q.Body, Now: q.ReceivedAt}
 	res, err := src.Scheme.Verify(&preq)
 	switch {
 	case err == nil && res.Handshake != nil:
@@ -248,7 +258,8 @@ func (rl *Releaser) prepare(req Request, sources map[string]*ingest.Source, q *h
 		ev = ingest.NewEvent(src, res, q.Headers, q.Body, q.ReceivedAt)
 	case req.Unverified:
 		// Without verification nothing is known of the event: no provider
-		// event ID (so no dedupe) and no type.
+		// event ID and no type (dedupe still applies on a source that
+		// dedupes on the body).
 		ev = ingest.NewEvent(src, provider.Result{}, q.Headers, q.Body, q.ReceivedAt)
 		unverified, reason = true, "released without verification ("+err.Error()+")"
 	default:
@@ -287,11 +298,39 @@ func releaseURL(src *ingest.Source, kept string) string {
 	return src.PublicURL + "?" + u.RawQuery
 }
 
+// unseal returns a copy of h in which each sealed token header value
+// (hookwatch.SealHeaders) that is the seal of one of the current secrets is
+// that secret again, so the scheme verifies the request as it came. A
+// value that matches none stays sealed, and fails verification as a wrong
+// token would.
+func unseal(h http.Header, key []byte, secrets []string) http.Header {
+	out := h.Clone()
+	for k, vs := range out {
+		if !hookwatch.IsSecretHeader(k) {
+			continue
+		}
+		for i, v := range vs {
+			if !hookwatch.IsSeal(v) {
+				continue
+			}
+			for _, s := range secrets {
+				if hookwatch.SealMatches(key, v, s) {
+					vs[i] = s
+					break
+				}
+			}
+		}
+	}
+	return out
+}
+
 // redactedCredential returns the name of a credential header that was
-// redacted when q was kept (GitLab's X-Gitlab-Token is the secret itself).
+// redacted when q was kept (by a version before the installation key, or
+// a receive path without one): a scheme that compares it with its secret
+// (GitLab) cannot verify q.
 func redactedCredential(q *hookwatch.Quarantined) (string, bool) {
 	for k, v := range q.Headers {
-		if hookwatch.IsSecretHeader(k) && len(v) == 1 && v[0] == "[redacted]" {
+		if hookwatch.IsSecretHeader(k) && len(v) == 1 && v[0] == hookwatch.Redacted {
 			return k, true
 		}
 	}

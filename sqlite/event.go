@@ -47,7 +47,7 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []*hookwatc
 	// its key live (stored before, or earlier in this batch): a duplicate.
 	var keyed []int
 	for i, e := range events {
-		if e.ProviderEventID != "" {
+		if e.DedupeID() != "" {
 			keyed = append(keyed, i)
 		}
 	}
@@ -69,7 +69,7 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []*hookwatc
 				if e.ReceivedAt.Before(earliest) {
 					earliest = e.ReceivedAt
 				}
-				args = append(args, e.Source, e.ProviderEventID, e.ID, micros(until))
+				args = append(args, e.Source, e.DedupeID(), e.ID, micros(until))
 			}
 			args = append(args, micros(earliest))
 			rows, err := tx.QueryContext(ctx, `INSERT INTO dedupe (source, provider_event_id, event_id, expires_at) `+
@@ -100,7 +100,7 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []*hookwatc
 			}
 			e := events[i]
 			var first string
-			if err := tx.QueryRowContext(ctx, `SELECT event_id FROM dedupe WHERE source = ? AND provider_event_id = ?`, e.Source, e.ProviderEventID).Scan(&first); err != nil {
+			if err := tx.QueryRowContext(ctx, `SELECT event_id FROM dedupe WHERE source = ? AND provider_event_id = ?`, e.Source, e.DedupeID()).Scan(&first); err != nil {
 				return writeError("dedupe lookup", err)
 			}
 			dup[i] = true

@@ -90,6 +90,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if _, err := s.makeInstallationKey(ctx); err != nil {
+		close(s.stopped)
+		s.Close()
+		return nil, err
+	}
 	go s.checkpoint(checkpointEvery)
 	return s, nil
 }

@@ -27,6 +27,8 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Health", func(t *testing.T) { testHealth(t, open) })
 	t.Run("Quarantine", func(t *testing.T) { testQuarantine(t, open) })
 	t.Run("Users", func(t *testing.T) { testUsers(t, open) })
+	t.Run("InstallationKey", func(t *testing.T) { testInstallationKey(t, open) })
+	t.Run("DedupeKey", func(t *testing.T) { testDedupeKey(t, open) })
 }
 
 // base is a fixed time for test events, with microseconds (the stores'

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/ingest"
 	"github.com/hookwatch/hookwatch/postgres"
 	"github.com/hookwatch/hookwatch/postgres/pgtest"
 	"github.com/hookwatch/hookwatch/sqlite"
@@ -41,7 +43,11 @@ func TestStoreCopyRoundTrip(t *testing.T) {
 		e.Destinations = []string{"app"}
 		events = append(events, e)
 	}
-	if _, err := src.InsertEvents(ctx, events); err != nil {
+	// A GitHub event of a source that dedupes on the body.
+	pushBody := []byte(`{"ref":"refs/heads/main"}`)
+	push := storetest.NewEvent("github", "delivery-1", now)
+	push.Body, push.DedupeKey = pushBody, ingest.BodyDedupeKey(pushBody)
+	if _, err := src.InsertEvents(ctx, append(events, push)); err != nil {
 		t.Fatal(err)
 	}
 	claimed, err := src.ClaimDeliveries(ctx, hookwatch.ClaimRequest{Destination: "app", Owner: "w1", Now: now, Lease: time.Minute, Limit: 3})
@@ -62,7 +68,14 @@ func TestStoreCopyRoundTrip(t *testing.T) {
 	}
 	kept := &hookwatch.Quarantined{ID: hookwatch.NewID("qrn", now), Source: "stripe", Provider: "stripe", Reason: "bad_signature",
 		Headers: http.Header{"Stripe-Signature": {"t=1,v1=ab"}}, Body: []byte(`{"id":"evt_rejected"}`), ReceivedAt: now}
-	if err := src.AddQuarantined(ctx, []*hookwatch.Quarantined{kept}); err != nil {
+	// A GitLab request kept with its token sealed under the source's key.
+	srcKey, err := src.InstallationKey(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keptGitLab := &hookwatch.Quarantined{ID: hookwatch.NewID("qrn", now.Add(-time.Second)), Source: "gitlab", Provider: "gitlab", Reason: "bad_signature",
+		Headers: hookwatch.SealHeaders(http.Header{"X-Gitlab-Token": {"glpat-copied"}}, srcKey), Body: []byte(`{}`), ReceivedAt: now.Add(-time.Second)}
+	if err := src.AddQuarantined(ctx, []*hookwatch.Quarantined{kept, keptGitLab}); err != nil {
 		t.Fatal(err)
 	}
 	if err := src.CreateUser(ctx, &hookwatch.User{Name: "alice", PasswordHash: []byte("$2a$10$not-a-real-hash"), CreatedAt: now}); err != nil {
@@ -74,11 +87,13 @@ func TestStoreCopyRoundTrip(t *testing.T) {
 	}
 	src.Close()
 
-	out, stderr, err := run(t, nil, "store", "copy", "--from", "sqlite:"+dbPath, "--to", url)
+	cfgPath := filepath.Join(t.TempDir(), "hookwatch.yaml")
+	os.WriteFile(cfgPath, []byte("sources:\n  - name: github\n    provider: github\n    secrets: [x]\n    dedupe: body\n"), 0o600)
+	out, stderr, err := run(t, nil, "store", "copy", "--from", "sqlite:"+dbPath, "--to", url, "--config", cfgPath)
 	if err != nil {
 		t.Fatalf("store copy: %v\n%s", err, stderr)
 	}
-	if !strings.Contains(out, "copied 1203 of 1203 events") || !strings.Contains(out, "1203 of 1203 deliveries") || !strings.Contains(out, "with 3 attempts") {
+	if !strings.Contains(out, "copied 1204 of 1204 events") || !strings.Contains(out, "1203 of 1203 deliveries") || !strings.Contains(out, "with 3 attempts") {
 		t.Errorf("store copy said:\n%s", out)
 	}
 	if !strings.Contains(stderr, "events: 1000 read") {
@@ -121,21 +136,35 @@ func TestStoreCopyRoundTrip(t *testing.T) {
 	if tok, err := dst.GetAPIToken(ctx, hookwatch.HashToken("secret-token"), now); err != nil || tok.User != "alice" {
 		t.Errorf("API token after copy: %+v, %v", tok, err)
 	}
-	if !strings.Contains(out, "1 of 1 quarantined requests, 1 users, 1 API tokens") {
+	// The installation key came along: the GitLab token's seal still
+	// matches the secret.
+	if dstKey, err := dst.InstallationKey(ctx); err != nil || !bytes.Equal(dstKey, srcKey) {
+		t.Errorf("installation key after copy = %x, %v; want the source's %x", dstKey, err, srcKey)
+	}
+	if q, err := dst.GetQuarantined(ctx, keptGitLab.ID); err != nil || !hookwatch.SealMatches(srcKey, q.Headers.Get("X-Gitlab-Token"), "glpat-copied") {
+		t.Errorf("GitLab request after copy: %+v, %v; want its token sealed under the copied key", q, err)
+	}
+	if strings.Contains(stderr, "warning") {
+		t.Errorf("a copy into a new database warned:\n%s", stderr)
+	}
+	if !strings.Contains(out, "2 of 2 quarantined requests, 1 users, 1 API tokens") {
 		t.Errorf("store copy did not report the quarantine and users:\n%s", out)
 	}
 
-	// The dedupe memory came along: a provider retry is a duplicate.
-	res, err := dst.InsertEvents(ctx, []*hookwatch.Event{storetest.NewEvent("stripe", "evt_copy_1", now)})
-	if err != nil || !res[0].Duplicate || res[0].ID != events[1].ID {
-		t.Errorf("retry after copy: %+v, %v; want duplicate of %s", res, err, events[1].ID)
+	// The dedupe memory came along: a provider retry is a duplicate, and so
+	// is the same GitHub body with a new delivery ID (dedupe: body).
+	resent := storetest.NewEvent("github", "delivery-2", now)
+	resent.Body, resent.DedupeKey = pushBody, ingest.BodyDedupeKey(pushBody)
+	res, err := dst.InsertEvents(ctx, []*hookwatch.Event{storetest.NewEvent("stripe", "evt_copy_1", now), resent})
+	if err != nil || !res[0].Duplicate || res[0].ID != events[1].ID || !res[1].Duplicate || res[1].ID != push.ID {
+		t.Errorf("retries after copy: %+v, %v; want duplicates of %s and %s", res, err, events[1].ID, push.ID)
 	}
 
 	out, stderr, err = run(t, nil, "store", "copy", "--from", "sqlite:"+dbPath, "--to", url)
 	if err != nil {
 		t.Fatalf("second store copy: %v\n%s", err, stderr)
 	}
-	if !strings.Contains(out, "copied 0 of 1203 events (1203 already there)") || !strings.Contains(out, "0 of 1203 deliveries (1203 already there)") {
+	if !strings.Contains(out, "copied 0 of 1204 events (1204 already there)") || !strings.Contains(out, "0 of 1203 deliveries (1203 already there)") {
 		t.Errorf("second store copy said:\n%s", out)
 	}
 }

@@ -19,7 +19,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// ingestSources builds the configured sources with schemes of their own.
+// ingestSources builds the configured sources with schemes of their own
+// (the receive path's, and each release's).
 func ingestSources(cfg *config.Config) ([]ingest.Source, error) {
 	sources := make([]ingest.Source, 0, len(cfg.Sources))
 	for _, s := range cfg.Sources {
@@ -30,6 +31,7 @@ func ingestSources(cfg *config.Config) ([]ingest.Source, error) {
 		sources = append(sources, ingest.Source{
 			Name: s.Name, Provider: s.Provider, Scheme: scheme,
 			MaxBody: int64(s.MaxBody), PublicURL: s.PublicURL, DedupeHorizon: s.DedupeHorizon.D(),
+			DedupeBody: s.DedupesBody(), Secrets: s.Secrets,
 		})
 	}
 	return sources, nil
@@ -191,10 +193,11 @@ time, routed to destinations and deduplicated like live events. Requests
 that still fail stay held. Select them by ID, or with --source, --reason,
 --since and --until (held requests only).
 
-A request whose credential header is the secret itself (GitLab's
-X-Gitlab-Token) was redacted when kept and can never verify: release it with
---unverified, which stores it even though it does not verify and records who
-did it and when.
+GitLab's X-Gitlab-Token (the secret itself) is kept as an HMAC under the
+installation key and verified against the current secrets through it. A
+request that cannot verify (its token redacted when kept by an older version)
+can be released with --unverified, which stores it even though it does not
+verify and records who did it and when.
 
 Usage: hookwatch quarantine release [flags] [ID...]`)
 	path := fs.String("config", "hookwatch.yaml", "config file (secrets, routes and store)")

@@ -15,7 +15,6 @@ import (
 	"github.com/hookwatch/hookwatch/ingest"
 	"github.com/hookwatch/hookwatch/monitor"
 	"github.com/hookwatch/hookwatch/postgres"
-	"github.com/hookwatch/hookwatch/provider"
 	"github.com/hookwatch/hookwatch/quarantine"
 	"github.com/hookwatch/hookwatch/server"
 	"github.com/hookwatch/hookwatch/sqlite"
@@ -175,16 +174,14 @@ func (m *Main) Open(ctx context.Context) error {
 	// are read from the store on scrape (cached 5s).
 	deliveryMetrics := deliver.NewMetrics(reg, deliver.MetricsOptions{Store: store, Destinations: destNames})
 
-	sources := make([]ingest.Source, 0, len(cfg.Sources))
-	for _, s := range cfg.Sources {
-		scheme, err := provider.New(s.Provider, s.ProviderConfig())
-		if err != nil {
-			return hookwatch.Errorf(hookwatch.EINVALID, "source %s: %v", s.Name, err)
-		}
-		sources = append(sources, ingest.Source{
-			Name: s.Name, Provider: s.Provider, Scheme: scheme,
-			MaxBody: int64(s.MaxBody), PublicURL: s.PublicURL, DedupeHorizon: s.DedupeHorizon.D(),
-		})
+	sources, err := ingestSources(cfg)
+	if err != nil {
+		return err
+	}
+	// Rejected requests' token headers are sealed under it for the quarantine.
+	key, err := store.InstallationKey(ctx)
+	if err != nil {
+		return err
 	}
 	if m.alerting, err = newAlerting(monitor.NewContext(context.Background(), m.Monitor), cfg, store, m.Logger); err != nil {
 		return err
@@ -214,6 +211,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Metrics:    metrics,
 		Reject:     rejectHooks(m.quarantine.Keep, sentryReject(m.Monitor), m.alerting.recorder.Reject),
 		Tracer:     m.Monitor.Tracer(),
+		Key:        key,
 	})
 	opts := server.Options{Ingest: m.Monitor.Ingest(handler), Store: store, AdminToken: cfg.AdminToken, Gatherer: reg, Logger: m.Logger,
 		API: map[string]http.HandlerFunc{}}

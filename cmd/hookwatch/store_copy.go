@@ -7,13 +7,16 @@ import (
 
 	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/config"
+	"github.com/hookwatch/hookwatch/ingest"
 	"github.com/hookwatch/hookwatch/postgres"
 )
 
 func runStoreCopy(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "store copy", `Copies an installation's store into PostgreSQL: events (with their dedupe
 memory), deliveries with their attempts, destination states, replay records,
-the quarantine, and dashboard users with their API tokens.
+the quarantine with the installation key its GitLab tokens are sealed under
+(the destination's own key is replaced), and dashboard users with their API
+tokens.
 IDs and times are kept; rows already in the destination are skipped, so an
 interrupted copy is resumed by running it again. Every page is verified by
 counting it in the destination. Stop the instances using --from first: what
@@ -25,7 +28,7 @@ dashboard sessions (users sign in again).
 Example: hookwatch store copy --from sqlite:./data/hookwatch.db --to postgres://user@host/db`)
 	from := fs.String("from", "", "source store: sqlite:PATH or postgres://...")
 	to := fs.String("to", "", "destination store: postgres://...")
-	path := fs.String("config", "", "config file whose sources' dedupe_horizon applies (default: 7 days for every source)")
+	path := fs.String("config", "", "config file whose sources' dedupe_horizon and dedupe apply (default: 7 days and id for every source)")
 	batch := fs.Int("batch", 500, "rows per transaction")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -42,6 +45,7 @@ Example: hookwatch store copy --from sqlite:./data/hookwatch.db --to postgres://
 		*batch = 500
 	}
 	horizons := map[string]time.Duration{}
+	bodyDedupe := map[string]bool{}
 	if *path != "" {
 		cfg, err := loadConfig(env, *path)
 		if err != nil {
@@ -49,6 +53,7 @@ Example: hookwatch store copy --from sqlite:./data/hookwatch.db --to postgres://
 		}
 		for _, s := range cfg.Sources {
 			horizons[s.Name] = s.DedupeHorizon.D()
+			bodyDedupe[s.Name] = s.DedupesBody()
 		}
 	}
 	src, err := openStore(ctx, &config.Config{Store: *from})
@@ -61,6 +66,27 @@ Example: hookwatch store copy --from sqlite:./data/hookwatch.db --to postgres://
 		return fmt.Errorf("--to: %w", err)
 	}
 	defer dst.Close()
+
+	// The installation key first: the quarantine's seals are made with it.
+	key, err := src.InstallationKey(ctx)
+	if err != nil {
+		return fmt.Errorf("store copy: read the installation key: %w", err)
+	}
+	replaced, err := dst.ImportInstallationKey(ctx, key)
+	if err != nil {
+		return fmt.Errorf("store copy: %w", err)
+	}
+	if replaced {
+		// Opening the destination made it a key of its own; that matters
+		// only if it already quarantined requests under it.
+		own, err := dst.ListQuarantined(ctx, hookwatch.QuarantineFilter{Limit: 1})
+		if err != nil {
+			return fmt.Errorf("store copy: read the destination's quarantine: %w", err)
+		}
+		if len(own) > 0 {
+			fmt.Fprintln(env.Stderr, "warning: the destination's installation key was replaced by the copied one: GitLab requests it had quarantined itself can now only be released --unverified")
+		}
+	}
 
 	// Events, newest first (the listing order), a page per transaction.
 	until := func(e *hookwatch.Event) time.Time {
@@ -77,6 +103,12 @@ Example: hookwatch store copy --from sqlite:./data/hookwatch.db --to postgres://
 		}
 		if len(page) == 0 {
 			break
+		}
+		for _, e := range page {
+			// The dedupe key is not stored with the event: derive it again.
+			if bodyDedupe[e.Source] {
+				e.DedupeKey = ingest.BodyDedupeKey(e.Body)
+			}
 		}
 		n, err := dst.ImportEvents(ctx, page, until)
 		if err != nil {
