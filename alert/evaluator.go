@@ -337,12 +337,15 @@ func (e *Evaluator) hold(r Rule, subject string, st hookwatch.AlertState, m meas
 	var h hold
 	if r.Kind != config.RuleCircuitOpen && r.Kind != config.RuleRejected {
 		tail := e.tail(r)
+		// In the outage's tail: within HeldUntil, or (for a drain longer
+		// than that, or ticks late) still held back by it.
 		inTail := now.Before(st.HeldUntil)
+		wasHeld := inTail || strings.HasPrefix(st.HeldBack, "inhibited: ")
 		if dest := concerned(subject); dest != "" {
 			switch {
 			case in.circuitOpen(dest):
 				h = hold{reason: "inhibited: circuit of " + dest + " is open (the circuit-open alert is the page)", until: now.Add(tail)}
-			case inTail && in.draining(dest):
+			case wasHeld && in.draining(dest):
 				h = hold{reason: "inhibited: " + dest + " is delivering the backlog of its outage", until: now.Add(tail)}
 			case inTail:
 				h = hold{reason: fmt.Sprintf("inhibited: the outage of %s just ended; its figures are in the rule's window until %s",
@@ -364,14 +367,16 @@ func (e *Evaluator) hold(r Rule, subject string, st hookwatch.AlertState, m meas
 					h = hold{reason: "inhibited: the circuit of " + strings.Join(open, ", ") + " is open, and without it the rule does not hold",
 						until: now.Add(tail)}
 				}
-			case inTail:
-				h = hold{reason: "inhibited: an outage just ended; its figures are in the rule's window until " + st.HeldUntil.UTC().Format("15:04:05 UTC"),
-					until: st.HeldUntil}
+			case wasHeld:
 				for _, name := range sortedKeys(in.circuits) {
 					if in.draining(name) {
-						h.reason, h.until = "inhibited: "+name+" is delivering the backlog of its outage", now.Add(tail)
+						h = hold{reason: "inhibited: " + name + " is delivering the backlog of its outage", until: now.Add(tail)}
 						break
 					}
+				}
+				if h.reason == "" && inTail {
+					h = hold{reason: "inhibited: an outage just ended; its figures are in the rule's window until " + st.HeldUntil.UTC().Format("15:04:05 UTC"),
+						until: st.HeldUntil}
 				}
 			}
 		}

@@ -1,0 +1,286 @@
+package alert
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/config"
+	"github.com/hookwatch/hookwatch/storetest"
+)
+
+// fail stores an event of source and type routed to dest, received at
+// recv, whose one attempt at at failed with an HTTP status and answer
+// body; the delivery is retried (due again a second later) or dead. The
+// failure is recorded into its issue, as the engine's recorder does. It
+// returns the delivery's ID.
+func fail(t *testing.T, s hookwatch.Store, source, typ, dest string, recv, at time.Time, status int, body string, o hookwatch.Outcome) string {
+	t.Helper()
+	ctx := context.Background()
+	e := storetest.NewEvent(source, "", recv)
+	e.Type, e.Destinations = typ, []string{dest}
+	if _, err := s.InsertEvents(ctx, []*hookwatch.Event{e}); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := s.ClaimDeliveries(ctx, hookwatch.ClaimRequest{Destination: dest, Owner: "w", Now: at, Lease: time.Minute, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	for _, d := range ds {
+		if d.EventID != e.ID {
+			s.ReleaseDeliveries(ctx, "w", []string{d.ID})
+			continue
+		}
+		id = d.ID
+		a := hookwatch.Attempt{DeliveryID: d.ID, Owner: "w", At: at, Class: hookwatch.ClassServer, StatusCode: status,
+			Error: "HTTP " + itoa(status), Response: []byte(body)}
+		if _, err := s.FinishDeliveries(ctx, []hookwatch.Finish{{Owner: "w", Outcome: o, NextAttemptAt: at.Add(time.Second), Attempt: a}}); err != nil {
+			t.Fatal(err)
+		}
+		kind := hookwatch.FailureAttempt
+		if o == hookwatch.OutcomeDead {
+			kind = hookwatch.FailureDeadLetter
+		}
+		if _, err := s.RecordFailures(ctx, []hookwatch.Failure{{Kind: kind, Source: source, Destination: dest, Class: string(a.Class),
+			EventID: e.ID, DeliveryID: d.ID, At: at, Message: a.Error}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if id == "" {
+		t.Fatalf("the delivery of %s to %s was not claimed", e.ID, dest)
+	}
+	return id
+}
+
+// drain delivers every due delivery of dest successfully at at.
+func drain(t *testing.T, s hookwatch.Store, dest string, at time.Time) int {
+	t.Helper()
+	ctx := context.Background()
+	ds, err := s.ClaimDeliveries(ctx, hookwatch.ClaimRequest{Destination: dest, Owner: "w", Now: at, Lease: time.Minute, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fs []hookwatch.Finish
+	for _, d := range ds {
+		fs = append(fs, hookwatch.Finish{Owner: "w", Outcome: hookwatch.OutcomeSucceeded,
+			Attempt: hookwatch.Attempt{DeliveryID: d.ID, Owner: "w", At: at, StatusCode: 200}})
+	}
+	if _, err := s.FinishDeliveries(ctx, fs); err != nil {
+		t.Fatal(err)
+	}
+	return len(ds)
+}
+
+func setCircuit(t *testing.T, s hookwatch.Store, dest string, c hookwatch.CircuitState, at time.Time) {
+	t.Helper()
+	if err := s.SetCircuit(context.Background(), hookwatch.DestinationState{Name: dest, Circuit: c, Failures: 5, UpdatedAt: at}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// defaults returns the default rules as config loading fills them.
+func defaults(t *testing.T) []Rule {
+	a := config.Alerts{Rules: config.DefaultAlertRules()}
+	return applyDefaults(a).Rules
+}
+
+// sent lists what the notifier got as "kind rule subject", in order.
+func sent(msgs []Message) []string {
+	var out []string
+	for _, m := range msgs {
+		for _, it := range m.Items {
+			out = append(out, string(it.Kind)+" "+it.Rule+" "+it.Subject)
+		}
+	}
+	return out
+}
+
+func history(t *testing.T, s hookwatch.Store, f hookwatch.NotificationFilter) []*hookwatch.Notification {
+	t.Helper()
+	f.Limit = 1000
+	hist, err := s.ListNotifications(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hist
+}
+
+// TestOneOutageOnePage: a destination's outage (failures, dead letters,
+// its circuit open, a growing backlog, then a slow drain once it is back)
+// pages once with the circuit alert and once when it clears. Every other
+// rule on it is held back, and says so in the history, during the outage
+// and its tail.
+func TestOneOutageOnePage(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	c := &clock{}
+	n := &recorder{}
+	e := newEvaluator(s, c, n, defaults(t)...)
+	ctx := context.Background()
+	// The store stamps deliveries with the real time (the backlog's age
+	// counts from it): the test's clock starts now.
+	t0 := time.Now().UTC().Truncate(time.Second)
+
+	// The app answers 500: 30 failed attempts, 3 dead letters, from two
+	// sources, and its circuit opens.
+	for i := range 30 {
+		src, typ := "stripe", "invoice.paid"
+		if i%3 == 0 {
+			src, typ = "github", "push"
+		}
+		at := t0.Add(time.Duration(i) * time.Second)
+		fail(t, s, src, typ, "app", at, at, 500, "Internal Server Error\ntrace...", hookwatch.OutcomeRetry)
+	}
+	for i := range 3 {
+		at := t0.Add(time.Duration(40+i) * time.Second)
+		fail(t, s, "stripe", "invoice.paid", "app", at, at, 500, "Internal Server Error", hookwatch.OutcomeDead)
+	}
+	setCircuit(t, s, "app", hookwatch.CircuitOpen, t0.Add(45*time.Second))
+
+	// Twenty minutes of outage, ticking every 30s: the backlog grows old,
+	// error rate and SLO burn hold for their `for`.
+	at := t0.Add(time.Minute)
+	for ; at.Before(t0.Add(20 * time.Minute)); at = at.Add(30 * time.Second) {
+		tick(t, e, c, at)
+	}
+	if got := sent(n.take()); strings.Join(got, "|") != "firing circuit-open destination:app" {
+		t.Fatalf("during the outage the channel got %q, want only the circuit-open page", got)
+	}
+	// The others fired, held back, each recorded once as inhibited.
+	held := map[string]int{}
+	for _, h := range history(t, s, hookwatch.NotificationFilter{Status: hookwatch.NotificationInhibited}) {
+		held[h.Rule+" "+h.Subject]++
+		if h.Details == nil || !strings.Contains(h.Details.HeldBack, "circuit of app is open") || h.Kind != hookwatch.NotifyFiring {
+			t.Errorf("inhibited record %+v: details %+v", h, h.Details)
+		}
+	}
+	for _, want := range []string{"error-rate destination:app", "failures-5m destination:app", "failures-1h destination:app",
+		"dead-letter destination:app", "backlog-age destination:app", "delivery-slo all"} {
+		if held[want] != 1 {
+			t.Errorf("%s recorded %d times as inhibited, want once (all: %v)", want, held[want], held)
+		}
+	}
+	states, _ := s.AlertStates(ctx)
+	for _, st := range states {
+		if st.Rule == "backlog-age" && (st.Status != hookwatch.AlertFiring || !strings.HasPrefix(st.HeldBack, "inhibited: circuit of app")) {
+			t.Errorf("backlog-age state = %+v, want firing and held back", st)
+		}
+	}
+
+	// The app is back: the circuit closes, and the backlog drains over
+	// three minutes, old events delivered late (p95 far over 5s).
+	closed := at.Add(5 * time.Second)
+	setCircuit(t, s, "app", hookwatch.CircuitClosed, closed)
+	at = at.Add(30 * time.Second)
+	tick(t, e, c, at)
+	if got := sent(n.take()); strings.Join(got, "|") != "resolved circuit-open destination:app" {
+		t.Fatalf("after the circuit closed: %q, want the circuit-open resolved", got)
+	}
+	if d := history(t, s, hookwatch.NotificationFilter{Rule: "circuit-open", Status: hookwatch.NotificationSent})[0].Details; d == nil ||
+		d.Lasted < 19*60 || !strings.Contains(d.Cleared, "circuit of app is closed") {
+		t.Errorf("resolved details = %+v, want how long it lasted and what cleared it", d)
+	}
+	pending := 0
+	for _, b := range mustBacklogs(t, s) {
+		pending += b.Pending
+	}
+	// The drain: a third of the backlog per minute.
+	for i := 0; pending > 0; i++ {
+		at = at.Add(time.Minute)
+		ds, err := s.ClaimDeliveries(ctx, hookwatch.ClaimRequest{Destination: "app", Owner: "w", Now: at, Lease: time.Minute, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fs []hookwatch.Finish
+		for _, d := range ds {
+			fs = append(fs, hookwatch.Finish{Owner: "w", Outcome: hookwatch.OutcomeSucceeded, Attempt: hookwatch.Attempt{DeliveryID: d.ID, Owner: "w", At: at, StatusCode: 200}})
+		}
+		if _, err := s.FinishDeliveries(ctx, fs); err != nil {
+			t.Fatal(err)
+		}
+		pending -= len(ds)
+		tick(t, e, c, at)
+		tick(t, e, c, at.Add(30*time.Second))
+	}
+	// Then an hour and more of quiet, until every window has forgotten it.
+	for end := at.Add(70 * time.Minute); at.Before(end); at = at.Add(30 * time.Second) {
+		tick(t, e, c, at)
+	}
+	if got := sent(n.take()); len(got) != 0 {
+		t.Fatalf("after recovery the channel got %q, want nothing: the drain is the outage's tail", got)
+	}
+	var slow bool
+	for _, h := range history(t, s, hookwatch.NotificationFilter{Rule: "slow-processing"}) {
+		slow = slow || (h.Status == hookwatch.NotificationInhibited && strings.Contains(h.Details.HeldBack, "delivering the backlog of its outage"))
+	}
+	if !slow {
+		t.Errorf("slow-processing during the drain was not recorded as held back: %+v", history(t, s, hookwatch.NotificationFilter{Rule: "slow-processing"}))
+	}
+	states, _ = s.AlertStates(ctx)
+	for _, st := range states {
+		if st.Status != hookwatch.AlertOK && st.Subject == "destination:app" {
+			t.Errorf("still %s after the outage: %+v", st.Status, st)
+		}
+	}
+
+	// A new problem after the tail pages as usual.
+	for i := range 12 {
+		at := at.Add(time.Duration(i) * time.Second)
+		fail(t, s, "stripe", "invoice.paid", "app", at, at, 500, "Internal Server Error", hookwatch.OutcomeRetry)
+	}
+	tick(t, e, c, at.Add(20*time.Second))
+	if got := sent(n.take()); !strings.Contains(strings.Join(got, "|"), "firing failures-5m destination:app") {
+		t.Errorf("a new problem after the outage: %q, want failures-5m to page", got)
+	}
+}
+
+func mustBacklogs(t *testing.T, s hookwatch.Store) []hookwatch.Backlog {
+	bl, err := s.Backlogs(context.Background(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bl
+}
+
+// TestOtherDestinationStillPages: while app's circuit is open, crm failing
+// is a page of its own, and so is the SLO of all traffic when crm alone
+// burns it: only what the open circuit explains is held back.
+func TestOtherDestinationStillPages(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	c := &clock{}
+	n := &recorder{}
+	e := newEvaluator(s, c, n, defaults(t)...)
+	t0 := time.Now().UTC().Truncate(time.Second)
+	for i := range 12 {
+		at := t0.Add(time.Duration(i) * time.Second)
+		fail(t, s, "stripe", "invoice.paid", "app", at, at, 500, "Internal Server Error", hookwatch.OutcomeRetry)
+	}
+	setCircuit(t, s, "app", hookwatch.CircuitOpen, t0.Add(15*time.Second))
+	tick(t, e, c, t0.Add(20*time.Second))
+	if got := sent(n.take()); strings.Join(got, "|") != "firing circuit-open destination:app" {
+		t.Fatalf("app's outage: %q, want only its circuit-open page", got)
+	}
+	for i := range 12 {
+		at := t0.Add(time.Duration(30+i) * time.Second)
+		fail(t, s, "stripe", "invoice.paid", "crm", at, at, 502, "Bad Gateway", hookwatch.OutcomeRetry)
+	}
+	tick(t, e, c, t0.Add(50*time.Second))
+	got := strings.Join(sent(n.take()), "|")
+	if got != "firing failures-1h destination:crm|firing failures-5m destination:crm" {
+		t.Errorf("crm failing during app's outage: %q, want crm's own pages", got)
+	}
+	// Much later both are still failing and late: the SLO of all traffic
+	// burns without app too.
+	for i := range 20 {
+		at := t0.Add(8*time.Minute + time.Duration(i)*time.Second)
+		fail(t, s, "stripe", "invoice.paid", "crm", at, at, 502, "Bad Gateway", hookwatch.OutcomeRetry)
+	}
+	tick(t, e, c, t0.Add(10*time.Minute))
+	if got := strings.Join(sent(n.take()), "|"); !strings.Contains(got, "firing delivery-slo all") || strings.Contains(got, "destination:app") {
+		t.Errorf("the SLO burnt by crm as well: %q, want delivery-slo to page and nothing about app", got)
+	}
+}
