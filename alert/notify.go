@@ -132,7 +132,11 @@ func (it Item) Lines() []Line {
 		add("Backlog", "none waiting")
 	}
 	if it.Kind == hookwatch.NotifyFiring && !d.Since.IsZero() {
-		add("Going on for", shortDur(it.CreatedAt.Sub(d.Since))+" (since "+d.Since.UTC().Format("2006-01-02 15:04 UTC")+")")
+		took := "less than a minute"
+		if it.CreatedAt.Sub(d.Since) >= time.Minute {
+			took = shortDur(it.CreatedAt.Sub(d.Since))
+		}
+		add("Going on for", took+" (since "+d.Since.UTC().Format("2006-01-02 15:04 UTC")+")")
 	}
 	var affected []string
 	if len(d.Sources) > 0 {

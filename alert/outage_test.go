@@ -2,6 +2,7 @@ package alert
 
 import (
 	"context"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -269,8 +270,9 @@ func TestOtherDestinationStillPages(t *testing.T) {
 		fail(t, s, "stripe", "invoice.paid", "crm", at, at, 502, "Bad Gateway", hookwatch.OutcomeRetry)
 	}
 	tick(t, e, c, t0.Add(50*time.Second))
-	got := strings.Join(sent(n.take()), "|")
-	if got != "firing failures-1h destination:crm|firing failures-5m destination:crm" {
+	crm := sent(n.take())
+	sort.Strings(crm)
+	if got := strings.Join(crm, "|"); got != "firing failures-1h destination:crm|firing failures-5m destination:crm" {
 		t.Errorf("crm failing during app's outage: %q, want crm's own pages", got)
 	}
 	// Much later both are still failing and late: the SLO of all traffic
@@ -282,5 +284,161 @@ func TestOtherDestinationStillPages(t *testing.T) {
 	tick(t, e, c, t0.Add(10*time.Minute))
 	if got := strings.Join(sent(n.take()), "|"); !strings.Contains(got, "firing delivery-slo all") || strings.Contains(got, "destination:app") {
 		t.Errorf("the SLO burnt by crm as well: %q, want delivery-slo to page and nothing about app", got)
+	}
+}
+
+// TestBurnRateWhenTrafficStops: the app answers 500 and then nothing
+// arrives any more. The short window judges no delivery, but the
+// deliveries still waiting past the objective are undelivered: the SLO
+// alert keeps firing until they are delivered, then resolves.
+func TestBurnRateWhenTrafficStops(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	c := &clock{}
+	n := &recorder{}
+	e := newEvaluator(s, c, n, Rule{Name: "slo", Kind: config.RuleSLOBurn, Objective: 0.99, Within: d(time.Minute),
+		LongWindow: d(time.Hour), ShortWindow: d(5 * time.Minute), BurnRate: 10})
+	t0 := time.Now().UTC().Truncate(time.Second)
+	// Ten minutes of traffic, every delivery failing and retried.
+	for i := range 20 {
+		at := t0.Add(time.Duration(i) * 30 * time.Second)
+		fail(t, s, "stripe", "invoice.paid", "app", at, at, 500, "Internal Server Error", hookwatch.OutcomeRetry)
+	}
+	tick(t, e, c, t0.Add(10*time.Minute))
+	if got := sent(n.take()); strings.Join(got, "|") != "firing slo all" {
+		t.Fatalf("while failing with traffic: %q, want the SLO to fire", got)
+	}
+	// Traffic stops; the app still fails every retry. Twenty minutes on,
+	// the short window has nothing to judge.
+	for at := t0.Add(10*time.Minute + 30*time.Second); at.Before(t0.Add(30 * time.Minute)); at = at.Add(30 * time.Second) {
+		tick(t, e, c, at)
+	}
+	if got := sent(n.take()); len(got) != 0 {
+		t.Fatalf("traffic stopped during the outage: %q, want the SLO alert to keep firing", got)
+	}
+	states, _ := s.AlertStates(context.Background())
+	if len(states) != 1 || states[0].Status != hookwatch.AlertFiring || !strings.Contains(states[0].Summary, "counted as undelivered") {
+		t.Fatalf("state = %+v, want firing, saying the waiting deliveries count", states)
+	}
+	// The app is back and the backlog delivered: resolved.
+	drain(t, s, "app", t0.Add(30*time.Minute))
+	tick(t, e, c, t0.Add(30*time.Minute+30*time.Second))
+	if got := sent(n.take()); strings.Join(got, "|") != "resolved slo all" {
+		t.Errorf("after the backlog was delivered: %q, want resolved", got)
+	}
+}
+
+// TestSilences: a silence holds back a firing notification (recorded once
+// as silenced, with who and why); removing it lets the alert, still
+// firing, be sent at the next evaluation; a silence on another subject or
+// an expired one holds nothing back.
+func TestSilences(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	c := &clock{}
+	n := &recorder{}
+	ctx := context.Background()
+	e := newEvaluator(s, c, n, Rule{Name: "dead-letter", Kind: config.RuleDeadLetters, Per: "destination", Window: d(5 * time.Minute)})
+	t0 := time.Now().UTC().Truncate(time.Second)
+	silence := func(subject string, from time.Time, d time.Duration) *hookwatch.Silence {
+		si := &hookwatch.Silence{ID: hookwatch.NewID("sil", from), Rule: "dead-letter", Subject: subject, Comment: "deploying v2",
+			CreatedBy: "cli:alice", CreatedAt: from, ExpiresAt: from.Add(d)}
+		if err := s.AddSilence(ctx, si); err != nil {
+			t.Fatal(err)
+		}
+		return si
+	}
+	si := silence("destination:app", t0, time.Hour)
+	silence("destination:crm", t0, time.Hour)
+	silence("destination:web", t0.Add(-2*time.Hour), time.Hour) // expired
+	fail(t, s, "stripe", "invoice.paid", "app", t0, t0, 500, "Internal Server Error", hookwatch.OutcomeDead)
+	fail(t, s, "stripe", "invoice.paid", "web", t0, t0, 500, "Internal Server Error", hookwatch.OutcomeDead)
+	tick(t, e, c, t0.Add(time.Second))
+	tick(t, e, c, t0.Add(31*time.Second))
+	if got := strings.Join(sent(n.take()), "|"); got != "firing dead-letter destination:web" {
+		t.Fatalf("with app silenced: %q, want only web's (its silence expired)", got)
+	}
+	held := history(t, s, hookwatch.NotificationFilter{Status: hookwatch.NotificationSilenced})
+	if len(held) != 1 || held[0].Subject != "destination:app" || held[0].Details == nil ||
+		!strings.Contains(held[0].Details.HeldBack, si.ID+" by cli:alice") || !strings.Contains(held[0].Details.HeldBack, "deploying v2") {
+		t.Fatalf("silenced history = %+v, want app's recorded once with the silence, who and why", held)
+	}
+	if _, err := s.RemoveSilence(ctx, si.ID); err != nil {
+		t.Fatal(err)
+	}
+	tick(t, e, c, t0.Add(61*time.Second))
+	got := n.take()
+	if strings.Join(sent(got), "|") != "firing dead-letter destination:app" {
+		t.Fatalf("after unsilencing: %q, want app's alert sent now", sent(got))
+	}
+	if d := got[0].Items[0].Details; d == nil || d.HeldBack != "" || !d.Since.Equal(t0.Add(time.Second)) {
+		t.Errorf("details = %+v, want no hold and the episode's start", d)
+	}
+}
+
+// TestAlertNamesItsIssue: a dead-letter alert links to the issue of the
+// dead letters that made it fire, not to the most recently seen issue of
+// the destination, and its resolved notification names the same issue.
+func TestAlertNamesItsIssue(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	c := &clock{}
+	n := &recorder{}
+	ctx := context.Background()
+	e := newEvaluator(s, c, n, Rule{Name: "dead-letter", Kind: config.RuleDeadLetters, Per: "destination", Window: d(5 * time.Minute)})
+	t0 := time.Now().UTC().Truncate(time.Second)
+	fail(t, s, "github", "push", "app", t0, t0, 422, "Unprocessable Entity", hookwatch.OutcomeDead)
+	// A Stripe event failing later (retried, not dead): a newer issue.
+	fail(t, s, "stripe", "invoice.paid", "app", t0.Add(time.Second), t0.Add(time.Second), 500, "Internal Server Error", hookwatch.OutcomeRetry)
+	issues, _ := s.ListIssues(ctx, hookwatch.IssueFilter{})
+	ids := map[string]string{}
+	for _, i := range issues {
+		ids[i.Source] = i.ID
+	}
+	tick(t, e, c, t0.Add(2*time.Second))
+	got := n.take()
+	if len(got) != 1 || got[0].Items[0].Kind != hookwatch.NotifyFiring || got[0].Items[0].IssueID != ids["github"] {
+		t.Fatalf("firing: %+v, want the GitHub issue %s (Stripe's is %s)", got, ids["github"], ids["stripe"])
+	}
+	if it := got[0].Items[0]; it.IssueURL != "https://hookwatch.example.com/issues/"+ids["github"] {
+		t.Errorf("issue link = %q, want the dashboard's issue page", it.IssueURL)
+	}
+	// More Stripe failures, then the dead letter leaves the window.
+	fail(t, s, "stripe", "invoice.paid", "app", t0.Add(4*time.Minute), t0.Add(4*time.Minute), 500, "Internal Server Error", hookwatch.OutcomeRetry)
+	tick(t, e, c, t0.Add(6*time.Minute))
+	got = n.take()
+	if len(got) != 1 || got[0].Items[0].Kind != hookwatch.NotifyResolved || got[0].Items[0].IssueID != ids["github"] {
+		t.Fatalf("resolved: %+v, want the same GitHub issue %s", got, ids["github"])
+	}
+}
+
+// TestStartNeverResends: an evaluator starting on a store whose alert
+// state is missing (a store copied by an older Hookwatch, say) but whose
+// history says the alert's last notification was a firing one does not
+// send it again, and still resolves it.
+func TestStartNeverResends(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	c := &clock{}
+	n := &recorder{}
+	ctx := context.Background()
+	rule := Rule{Name: "dead-letter", Kind: config.RuleDeadLetters, Per: "destination", Window: d(5 * time.Minute)}
+	t0 := time.Now().UTC().Truncate(time.Second)
+	fail(t, s, "stripe", "invoice.paid", "app", t0, t0, 500, "Internal Server Error", hookwatch.OutcomeDead)
+	sentBefore := &hookwatch.Notification{ID: hookwatch.NewID("ntf", t0), Channel: "ops", Rule: "dead-letter", Subject: "destination:app",
+		Kind: hookwatch.NotifyFiring, Summary: "1 dead letters over 5m", IssueID: "iss_old", Status: hookwatch.NotificationSent, Attempts: 1,
+		CreatedAt: t0.Add(time.Second), SentAt: t0.Add(time.Second)}
+	if err := s.RecordNotifications(ctx, []*hookwatch.Notification{sentBefore}); err != nil {
+		t.Fatal(err)
+	}
+	e := newEvaluator(s, c, n, rule)
+	tick(t, e, c, t0.Add(30*time.Second))
+	if got := sent(n.take()); len(got) != 0 {
+		t.Fatalf("a new evaluator re-sent %q", got)
+	}
+	tick(t, e, c, t0.Add(6*time.Minute))
+	got := n.take()
+	if strings.Join(sent(got), "|") != "resolved dead-letter destination:app" || got[0].Items[0].IssueID != "iss_old" {
+		t.Errorf("after clearing: %+v, want resolved with the issue of the firing sent before", got)
 	}
 }

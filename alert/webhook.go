@@ -46,15 +46,15 @@ type WebhookPayload struct {
 
 // WebhookAlerts is one alert of a webhook notification.
 type WebhookAlerts struct {
-	ID        string    `json:"id"`
-	Status    string    `json:"status"` // firing, resolved, test
-	Rule      string    `json:"rule"`
-	Subject   string    `json:"subject"`
-	Summary   string    `json:"summary"`
-	Value     float64   `json:"value"`
-	Threshold float64   `json:"threshold"`
-	IssueID   string    `json:"issue_id,omitempty"`
-	IssueURL  string    `json:"issue_url,omitempty"`
+	ID        string  `json:"id"`
+	Status    string  `json:"status"` // firing, resolved, test
+	Rule      string  `json:"rule"`
+	Subject   string  `json:"subject"`
+	Summary   string  `json:"summary"`
+	Value     float64 `json:"value"`
+	Threshold float64 `json:"threshold"`
+	IssueID   string  `json:"issue_id,omitempty"`
+	IssueURL  string  `json:"issue_url,omitempty"`
 	// DashboardURL is the dashboard's alerts page of the rule.
 	DashboardURL string    `json:"dashboard_url,omitempty"`
 	At           time.Time `json:"at"`
