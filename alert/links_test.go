@@ -222,7 +222,7 @@ func TestLinksOpenTheIssue(t *testing.T) {
 			"app: dead letters",                            // what fired
 			"https://app.example.com/hooks?token=…&v=…",    // where, redacted
 			"HTTP 422: {\"error\":\"unknown repository\"}", // the last answer's first line
-			"1 deliveries waiting",                         // the backlog (Stripe's retry)
+			"1 delivery waiting for",                       // the backlog (Stripe's retry)
 			"Going on for",                                 // how long
 			"sources github, stripe",                       // what is affected
 			"event types push",

@@ -127,7 +127,11 @@ func (it Item) Lines() []Line {
 		add("Last answer", answer)
 	}
 	if d.Backlog > 0 {
-		add("Backlog", fmt.Sprintf("%d deliveries waiting, the oldest for %s", d.Backlog, shortDur(time.Duration(d.OldestWaiting)*time.Second)))
+		what := "deliveries waiting, the oldest"
+		if d.Backlog == 1 {
+			what = "delivery waiting"
+		}
+		add("Backlog", fmt.Sprintf("%d %s for %s", d.Backlog, what, shortDur(time.Duration(d.OldestWaiting)*time.Second)))
 	} else if it.Kind != hookwatch.NotifyTest && d.Headline != "" {
 		add("Backlog", "none waiting")
 	}
