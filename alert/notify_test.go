@@ -348,3 +348,53 @@ func TestEmailSTARTTLS(t *testing.T) {
 		t.Errorf("wrong password: %v", err)
 	}
 }
+
+// TestTitles: a message's title (the email subject, Slack's header) names
+// what fired first, and how many more.
+func TestTitles(t *testing.T) {
+	t.Parallel()
+	item := func(kind hookwatch.NotificationKind, headline string, lasted float64) Item {
+		return Item{Notification: hookwatch.Notification{Kind: kind, Rule: "r", Subject: "destination:app",
+			Details: &hookwatch.AlertDetails{Headline: headline, Lasted: lasted}}}
+	}
+	for _, tc := range []struct {
+		items []Item
+		want  string
+	}{
+		{[]Item{item(hookwatch.NotifyFiring, "app: circuit open", 0)}, "[Hookwatch] app: circuit open"},
+		{[]Item{item(hookwatch.NotifyFiring, "app: circuit open", 0), item(hookwatch.NotifyFiring, "crm: dead letters", 0),
+			item(hookwatch.NotifyFiring, "all traffic: delivery SLO burning", 0), item(hookwatch.NotifyFiring, "source stripe: signature failures", 0)},
+			"[Hookwatch] app: circuit open, 3 more"},
+		{[]Item{item(hookwatch.NotifyResolved, "web: dead letters", 60), item(hookwatch.NotifyFiring, "app: circuit open", 0)},
+			"[Hookwatch] app: circuit open (1 resolved)"},
+		{[]Item{item(hookwatch.NotifyResolved, "app: circuit open", 750)}, "[Hookwatch] Resolved: app: circuit open (lasted 12m30s)"},
+		{[]Item{item(hookwatch.NotifyResolved, "app: circuit open", 750), item(hookwatch.NotifyResolved, "crm: dead letters", 60)},
+			"[Hookwatch] Resolved: app: circuit open, 1 more"},
+		{[]Item{{Notification: hookwatch.Notification{Kind: hookwatch.NotifyTest}}}, "[Hookwatch] Test notification"},
+		// Recorded before notifications had details: rule and subject.
+		{[]Item{{Notification: hookwatch.Notification{Kind: hookwatch.NotifyFiring, Rule: "dead-letter", Subject: "destination:app"}}},
+			"[Hookwatch] dead-letter on destination:app"},
+	} {
+		if got := (Message{Items: tc.items}).Title(); got != tc.want {
+			t.Errorf("Title = %q, want %q", got, tc.want)
+		}
+	}
+}
+
+// TestRedactURL: messages show where a destination is, never its
+// credentials or query values.
+func TestRedactURL(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"https://app.example.com/hooks":                                  "https://app.example.com/hooks",
+		"https://deploy:hunter2@app.example.com:8443/h?token=s3cr3t&v=2": "https://app.example.com:8443/h?token=…&v=…",
+		"http://app.internal/h#frag":                                     "http://app.internal/h",
+		"https://app.example.com/h?%zz":                                  "https://app.example.com/h?…",
+		"not a url":                                                      "(invalid URL)",
+		"":                                                               "",
+	} {
+		if got := redactURL(in); got != want {
+			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
