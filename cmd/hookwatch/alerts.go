@@ -148,7 +148,15 @@ func alertAPI(cfg *config.Config, store hookwatch.Store, ev *alert.Evaluator) ma
 			if states == nil {
 				states = []hookwatch.AlertState{}
 			}
-			server.WriteJSON(w, http.StatusOK, map[string]any{"rules": cfg.Alerts.Rules, "states": states})
+			silences, err := store.ListSilences(r.Context(), time.Now())
+			if err != nil {
+				server.WriteError(w, r, err)
+				return
+			}
+			if silences == nil {
+				silences = []*hookwatch.Silence{}
+			}
+			server.WriteJSON(w, http.StatusOK, map[string]any{"rules": cfg.Alerts.Rules, "states": states, "silences": silences})
 		},
 		"GET /api/alerts/history": func(w http.ResponseWriter, r *http.Request) {
 			q := r.URL.Query()
