@@ -143,13 +143,12 @@ func (e *Email) send(ctx context.Context, m Message) error {
 var emailHTML = template.Must(template.New("email").Parse(`<!DOCTYPE html>
 <html><body style="font-family: sans-serif">
 <h2>{{.Title}}</h2>
-<table cellpadding="6" style="border-collapse: collapse">
-<tr><th align="left">Status</th><th align="left">Rule</th><th align="left">Subject</th><th align="left">What happened</th><th align="left">Issue</th></tr>
-{{range .Items}}<tr>
-<td><b>{{.Status}}</b></td><td>{{.Rule}}</td><td>{{.Subject}}</td><td>{{.Summary}}</td>
-<td>{{if .IssueURL}}<a href="{{.IssueURL}}">{{.IssueID}}</a>{{end}}</td>
-</tr>
+{{range .Items}}<h3 style="margin-bottom: 4px"><b>{{.Status}}</b> {{.Item.Headline}}</h3>
+<p style="margin-top: 0; color: #666">rule {{.Item.Rule}} on {{.Item.Subject}}</p>
+<table cellpadding="4" style="border-collapse: collapse">
+{{range .Lines}}<tr><th align="left" valign="top">{{.Label}}</th><td>{{if .URL}}<a href="{{.Text}}">{{.Text}}</a>{{else if .Code}}<code>{{.Text}}</code>{{else}}{{.Text}}{{end}}</td></tr>
 {{end}}</table>
+{{end}}
 <p style="color: #666">Sent by Hookwatch.</p>
 </body></html>
 `))
@@ -164,17 +163,15 @@ func (e *Email) Build(m Message) ([]byte, error) {
 	var text strings.Builder
 	fmt.Fprintf(&text, "%s\n\n", m.Title())
 	type row struct {
-		Item
+		Item   Item
 		Status string
+		Lines  []Line
 	}
 	var rows []row
 	for _, it := range m.Items {
-		fmt.Fprintf(&text, "%s: %s on %s\n  %s\n", describe(it), it.Rule, it.Subject, it.Summary)
-		if it.IssueURL != "" {
-			fmt.Fprintf(&text, "  Issue: %s\n", it.IssueURL)
-		}
+		text.WriteString(it.Text())
 		text.WriteString("\n")
-		rows = append(rows, row{it, describe(it)})
+		rows = append(rows, row{it, describe(it), it.Lines()})
 	}
 	text.WriteString("Sent by Hookwatch.\n")
 	var html bytes.Buffer

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/config"
 	"github.com/hookwatch/hookwatch/monitor"
 )
 
@@ -30,9 +32,13 @@ type Options struct {
 	GroupWindow time.Duration
 	// Owner names this instance for the evaluator lease.
 	Owner string
-	// BaseURL prefixes links to issues in notifications.
+	// BaseURL is the dashboard's address: notifications link to its issue
+	// and alerts pages under it. Empty: no links.
 	BaseURL string
-	Logger  *slog.Logger
+	// Destinations are the configured destinations' URLs by name, shown
+	// (redacted) in notifications.
+	Destinations map[string]string
+	Logger       *slog.Logger
 	// Retries is how many times a failed send is tried again; default 2.
 	Retries int
 	// Sleep waits between retries; tests make it instant.
@@ -203,6 +209,13 @@ func stateKey(rule, subject string) string { return rule + "\x00" + subject }
 
 // evaluate measures every rule and moves alert states, queueing
 // notifications in the same transaction as the states that say so.
+//
+// The order, for each alert whose firing notification is due: inhibition
+// (hold), then silences, then the cooldown, then grouping (flush). A held
+// notification is recorded in the history as inhibited or silenced, once
+// per hold, and sent when nothing holds it back any more if the alert
+// still fires. Resolved notifications of alerts whose firing was sent are
+// never held back: a page that was sent is always closed.
 func (e *Evaluator) evaluate(ctx context.Context, now time.Time) error {
 	stored, err := e.opts.Store.AlertStates(ctx)
 	if err != nil {
@@ -219,25 +232,39 @@ func (e *Evaluator) evaluate(ctx context.Context, now time.Time) error {
 	var changed []hookwatch.AlertState
 	var queue []*hookwatch.Notification
 	for _, r := range e.opts.Rules {
-		ms := measure(r, in)
+		ms := measure(r, in, nil)
 		// Subjects not measured this time have cleared (no traffic left).
 		for _, s := range stored {
 			if s.Rule == r.Name && s.Status != hookwatch.AlertOK {
 				if _, ok := ms[s.Subject]; !ok {
-					ms[s.Subject] = measurement{summary: "no longer measured"}
+					ms[s.Subject] = measurement{summary: "no traffic or backlog left to measure"}
 				}
 			}
 		}
-		for subject, m := range ms {
+		for _, subject := range sortedKeys(ms) {
+			m := ms[subject]
 			old, seen := states[stateKey(r.Name, subject)]
 			if !seen {
 				old = hookwatch.AlertState{Rule: r.Name, Subject: subject, Status: hookwatch.AlertOK}
 			}
-			next, kind := step(r, old, m, now)
-			if kind != "" {
-				queue = append(queue, e.notifications(ctx, r, subject, kind, m, now)...)
+			h := e.hold(r, subject, old, m, in, now)
+			next, kind, record := step(r, old, m, now, h)
+			if !seen && kind == hookwatch.NotifyFiring {
+				next, kind = e.adopt(ctx, r, next, kind)
 			}
-			if next.Status != old.Status || next.Status != hookwatch.AlertOK || kind != "" {
+			if (kind == hookwatch.NotifyFiring || record) && next.IssueID == "" {
+				next.IssueID = e.relatedIssue(ctx, r, subject, in)
+			}
+			switch {
+			case kind != "":
+				queue = append(queue, e.notifications(ctx, r, old, next, kind, "", m, in, now)...)
+			case record:
+				queue = append(queue, e.notifications(ctx, r, old, next, hookwatch.NotifyFiring, h.status, m, in, now)...)
+			}
+			if next.Status == hookwatch.AlertOK {
+				next.IssueID = "" // the next episode picks its own
+			}
+			if next.Status != old.Status || next.Status != hookwatch.AlertOK || kind != "" || !next.HeldUntil.Equal(old.HeldUntil) {
 				changed = append(changed, next)
 			}
 		}
@@ -246,69 +273,214 @@ func (e *Evaluator) evaluate(ctx context.Context, now time.Time) error {
 		return fmt.Errorf("alert: save: %w", err)
 	}
 	for _, n := range queue {
+		if n.Status == hookwatch.NotificationInhibited || n.Status == hookwatch.NotificationSilenced {
+			e.opts.Logger.Info("alert: held back", "rule", n.Rule, "subject", n.Subject, "channel", n.Channel, "reason", n.Details.HeldBack)
+			continue
+		}
 		e.opts.Logger.Info("alert: "+string(n.Kind), "rule", n.Rule, "subject", n.Subject, "channel", n.Channel, "summary", n.Summary)
 	}
 	return nil
 }
 
+// hold is why an alert's firing notification is held back now, if it is.
+type hold struct {
+	// reason is the text kept in the state and the history ("" when not
+	// held); status says inhibited or silenced.
+	reason string
+	status hookwatch.NotificationStatus
+	// until is the alert's next HeldUntil: how long an inhibition lasts
+	// once its cause is gone.
+	until time.Time
+}
+
+// heldKey is what distinguishes one hold from another in a state's
+// HeldBack: a hold is recorded in the history once, not at every tick.
+func heldKey(reason string) string {
+	if id, ok := strings.CutPrefix(reason, "silenced: "); ok {
+		id, _, _ = strings.Cut(id, " ")
+		return "silenced " + id
+	}
+	if strings.HasPrefix(reason, "inhibited: ") {
+		return "inhibited"
+	}
+	return reason
+}
+
+// tail is how long a rule stays inhibited after the outage that inhibited
+// it ended: its window still holds the outage's figures until then. Two
+// intervals more cover the ticks between the end and its being seen.
+func (e *Evaluator) tail(r Rule) time.Duration {
+	d := r.Window.D()
+	switch r.Kind {
+	case config.RuleSLOBurn:
+		d = r.ShortWindow.D() + r.Within.D()
+	case config.RuleBacklogAge:
+		d = 0
+	}
+	return d + 2*e.opts.Interval
+}
+
+// concerned returns the destination a subject is about, or "" for a
+// subject that aggregates several (all traffic, a source).
+func concerned(subject string) string {
+	d, _ := strings.CutPrefix(subject, "destination:")
+	if d == subject {
+		return ""
+	}
+	return d
+}
+
+// hold decides whether an alert is held back: inhibited by an outage
+// already paged (a destination's open circuit, then the outage's tail), or
+// silenced. See docs/alerting.md, "One outage, one page".
+func (e *Evaluator) hold(r Rule, subject string, st hookwatch.AlertState, m measurement, in *inputs, now time.Time) hold {
+	var h hold
+	if r.Kind != config.RuleCircuitOpen && r.Kind != config.RuleRejected {
+		tail := e.tail(r)
+		// In the outage's tail: within HeldUntil, or (for a drain longer
+		// than that, or ticks late) still held back by it.
+		inTail := now.Before(st.HeldUntil)
+		wasHeld := inTail || strings.HasPrefix(st.HeldBack, "inhibited: ")
+		if dest := concerned(subject); dest != "" {
+			switch {
+			case in.circuitOpen(dest):
+				h = hold{reason: "inhibited: circuit of " + dest + " is open (the circuit-open alert is the page)", until: now.Add(tail)}
+			case wasHeld && in.draining(dest):
+				h = hold{reason: "inhibited: " + dest + " is delivering the backlog of its outage", until: now.Add(tail)}
+			case inTail:
+				h = hold{reason: fmt.Sprintf("inhibited: the outage of %s just ended; its figures are in the rule's window until %s",
+					dest, st.HeldUntil.UTC().Format("15:04:05 UTC")), until: st.HeldUntil}
+			}
+		} else {
+			var open []string
+			skip := map[string]bool{}
+			for _, name := range sortedKeys(in.circuits) {
+				if in.circuitOpen(name) {
+					open, skip[name] = append(open, name), true
+				}
+			}
+			switch {
+			case len(open) > 0:
+				// Held only if the rest of the scope is fine: a problem
+				// beyond the open circuits is a page of its own.
+				if rest, ok := measure(r, in, skip)[subject]; !m.holds || !ok || !rest.holds {
+					h = hold{reason: "inhibited: the circuit of " + strings.Join(open, ", ") + " is open, and without it the rule does not hold",
+						until: now.Add(tail)}
+				}
+			case wasHeld:
+				for _, name := range sortedKeys(in.circuits) {
+					if in.draining(name) {
+						h = hold{reason: "inhibited: " + name + " is delivering the backlog of its outage", until: now.Add(tail)}
+						break
+					}
+				}
+				if h.reason == "" && inTail {
+					h = hold{reason: "inhibited: an outage just ended; its figures are in the rule's window until " + st.HeldUntil.UTC().Format("15:04:05 UTC"),
+						until: st.HeldUntil}
+				}
+			}
+		}
+		if h.reason != "" {
+			h.status = hookwatch.NotificationInhibited
+			return h
+		}
+	}
+	for _, si := range in.silences {
+		if si.Matches(r.Name, subject, now) {
+			reason := fmt.Sprintf("silenced: %s by %s until %s", si.ID, si.CreatedBy, si.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC"))
+			if si.Comment != "" {
+				reason += " (" + si.Comment + ")"
+			}
+			return hold{reason: reason, status: hookwatch.NotificationSilenced, until: h.until}
+		}
+	}
+	return h
+}
+
 // step moves one alert's state: ok → pending when the condition holds,
 // pending → firing once it has held for the rule's `for`, back to ok when
 // it clears. It returns the kind of notification to send, if any: firing
-// (unless within the cooldown of the last one) or resolved (only for an
-// alert whose firing was notified).
-func step(r Rule, s hookwatch.AlertState, m measurement, now time.Time) (hookwatch.AlertState, hookwatch.NotificationKind) {
-	s.Value, s.Summary, s.UpdatedAt = m.value, m.summary, now
-	var kind hookwatch.NotificationKind
+// (once per episode: when it fires, or later once the cooldown since the
+// last one is over and nothing holds it back) or resolved (only for an
+// alert whose firing was notified); and record, set when a due firing
+// notification is held back by a hold not yet recorded.
+func step(r Rule, s hookwatch.AlertState, m measurement, now time.Time, h hold) (next hookwatch.AlertState, kind hookwatch.NotificationKind, record bool) {
+	s.Value, s.Summary, s.UpdatedAt, s.HeldUntil = m.value, m.summary, now, h.until
 	if m.holds {
 		if s.Status == hookwatch.AlertOK {
-			s.Status, s.Since = hookwatch.AlertPending, now
+			s.Status, s.Since, s.HeldBack = hookwatch.AlertPending, now, ""
 		}
 		if s.Status == hookwatch.AlertPending && now.Sub(s.Since) >= r.For.D() {
 			s.Status = hookwatch.AlertFiring
-			if s.NotifiedAt.IsZero() || now.Sub(s.NotifiedAt) >= r.Cooldown.D() {
-				s.NotifiedAt, kind = now, hookwatch.NotifyFiring
-			}
 		}
-		return s, kind
+		due := s.Status == hookwatch.AlertFiring && s.NotifiedAt.Before(s.Since) &&
+			(s.NotifiedAt.IsZero() || now.Sub(s.NotifiedAt) >= r.Cooldown.D())
+		switch {
+		case due && h.reason != "":
+			record = heldKey(s.HeldBack) != heldKey(h.reason)
+			s.HeldBack = h.reason
+		case due:
+			s.NotifiedAt, s.HeldBack, kind = now, "", hookwatch.NotifyFiring
+		case h.reason == "":
+			s.HeldBack = ""
+		}
+		return s, kind, record
 	}
 	if s.Status == hookwatch.AlertFiring && r.Resolved() && !s.NotifiedAt.Before(s.Since) {
 		kind = hookwatch.NotifyResolved
 	}
-	s.Status, s.Since = hookwatch.AlertOK, time.Time{}
+	s.Status, s.Since, s.HeldBack = hookwatch.AlertOK, time.Time{}, ""
+	return s, kind, false
+}
+
+// adopt is for an alert that fires with no stored state: if the history
+// says its last notification was a firing one (the state was lost, or
+// came from a store copied without it), it is the same episode, already
+// sent: an evaluator that starts never sends again what was sent.
+func (e *Evaluator) adopt(ctx context.Context, r Rule, s hookwatch.AlertState, kind hookwatch.NotificationKind) (hookwatch.AlertState, hookwatch.NotificationKind) {
+	hist, err := e.opts.Store.ListNotifications(ctx, hookwatch.NotificationFilter{Rule: r.Name, Subject: s.Subject, Limit: 20})
+	if err != nil {
+		e.opts.Logger.Warn("alert: reading the alert's history failed; notifying", "rule", r.Name, "subject", s.Subject, "error", err)
+		return s, kind
+	}
+	for _, n := range hist {
+		if n.Status != hookwatch.NotificationSent && n.Status != hookwatch.NotificationQueued {
+			continue
+		}
+		if n.Kind == hookwatch.NotifyFiring {
+			s.Since, s.NotifiedAt, s.IssueID = n.CreatedAt, n.CreatedAt, n.IssueID
+			e.opts.Logger.Info("alert: already notified (history), not sending again", "rule", r.Name, "subject", s.Subject, "notified_at", n.CreatedAt)
+			return s, ""
+		}
+		break // resolved: this is a new episode
+	}
 	return s, kind
 }
 
-// notifications builds one notification per channel of the rule.
-func (e *Evaluator) notifications(ctx context.Context, r Rule, subject string, kind hookwatch.NotificationKind, m measurement, now time.Time) []*hookwatch.Notification {
+// notifications builds one notification per channel of the rule, with
+// the alert's details. old is the state before this evaluation, next
+// after; status is set for a held-back firing (only recorded).
+func (e *Evaluator) notifications(ctx context.Context, r Rule, old, next hookwatch.AlertState, kind hookwatch.NotificationKind,
+	status hookwatch.NotificationStatus, m measurement, in *inputs, now time.Time) []*hookwatch.Notification {
 	channels := r.Channels
 	if len(channels) == 0 {
 		channels = sortedKeys(e.opts.Channels)
 	}
-	issue := e.relatedIssue(ctx, subject)
+	issue := next.IssueID
+	if kind == hookwatch.NotifyResolved {
+		issue = old.IssueID
+	}
+	d := e.details(ctx, r, next.Subject, kind, old, next, issue, m, in, now)
+	if status != "" {
+		d.HeldBack = next.HeldBack
+	}
 	var out []*hookwatch.Notification
 	for _, ch := range channels {
-		out = append(out, &hookwatch.Notification{ID: hookwatch.NewID("ntf", now), Channel: ch, Rule: r.Name, Subject: subject,
-			Kind: kind, Summary: m.summary, Value: m.value, Threshold: m.threshold, IssueID: issue, CreatedAt: now})
+		dc := *d
+		out = append(out, &hookwatch.Notification{ID: hookwatch.NewID("ntf", now), Channel: ch, Rule: r.Name, Subject: next.Subject,
+			Kind: kind, Summary: m.summary, Value: m.value, Threshold: m.threshold, IssueID: issue, Details: &dc, Status: status, CreatedAt: now})
 	}
 	return out
-}
-
-// relatedIssue returns the most recently seen open production issue of the
-// subject's source or destination, for the notification's link.
-func (e *Evaluator) relatedIssue(ctx context.Context, subject string) string {
-	no := false
-	f := hookwatch.IssueFilter{Status: hookwatch.IssueOpen, Test: &no, Limit: 1}
-	switch {
-	case strings.HasPrefix(subject, "destination:"):
-		f.Destination = strings.TrimPrefix(subject, "destination:")
-	case strings.HasPrefix(subject, "source:"):
-		f.Source = strings.TrimPrefix(subject, "source:")
-	}
-	is, err := e.opts.Store.ListIssues(ctx, f)
-	if err != nil || len(is) == 0 {
-		return ""
-	}
-	return is[0].ID
 }
 
 // inputs reads every window the rules need, once each.
@@ -332,6 +504,10 @@ func (e *Evaluator) inputs(ctx context.Context, now time.Time) (*inputs, error) 
 	}
 	if in.circuits, err = e.opts.Store.DestinationStates(ctx); err != nil {
 		return nil, fmt.Errorf("alert: destination states: %w", err)
+	}
+	in.backlogs = bl
+	if in.silences, err = e.opts.Store.ListSilences(ctx, now); err != nil {
+		return nil, fmt.Errorf("alert: silences: %w", err)
 	}
 	return in, nil
 }
@@ -404,18 +580,28 @@ func (e *Evaluator) send(ctx context.Context, channel string, ns []*hookwatch.No
 	return nil
 }
 
-// message builds what a notifier sends for ns.
+// message builds what a notifier sends for ns: links go to the
+// dashboard's pages (the issue's, else the alerts page of the rule).
 func (e *Evaluator) message(ns []*hookwatch.Notification) Message {
 	m := Message{}
+	base := strings.TrimRight(e.opts.BaseURL, "/")
 	for _, n := range ns {
 		it := Item{Notification: *n}
-		if n.IssueID != "" && e.opts.BaseURL != "" {
-			it.IssueURL = strings.TrimRight(e.opts.BaseURL, "/") + "/api/issues/" + n.IssueID
+		if base != "" {
+			if n.IssueID != "" {
+				it.IssueURL = base + IssuePath(n.IssueID)
+			}
+			if n.Kind != hookwatch.NotifyTest {
+				it.AlertsURL = base + "/alerts?rule=" + url.QueryEscape(n.Rule)
+			}
 		}
 		m.Items = append(m.Items, it)
 	}
 	return m
 }
+
+// IssuePath is the dashboard page of an issue (web's GET /issues/{id}).
+func IssuePath(id string) string { return "/issues/" + url.PathEscape(id) }
 
 // SendTest sends a test notification to channel now, and records it in the
 // alert history. It returns ENOTFOUND for an unknown channel.

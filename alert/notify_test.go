@@ -33,11 +33,36 @@ import (
 func sample() Message {
 	return Message{Items: []Item{
 		{Notification: hookwatch.Notification{ID: "ntf_1", Rule: "error-rate", Subject: "destination:app", Kind: hookwatch.NotifyFiring,
-			Summary: "error rate 12.0% over 5m (12 failed of 100 attempts)", Value: 0.12, Threshold: 0.05, IssueID: "iss_1", CreatedAt: t0},
-			IssueURL: "https://hookwatch.example.com/api/issues/iss_1"},
+			Summary: "error rate 12.0% over 5m (12 failed of 100 attempts)", Value: 0.12, Threshold: 0.05, IssueID: "iss_1", CreatedAt: t0,
+			Details: &hookwatch.AlertDetails{Headline: "app: error rate over 5%", Destination: "app", URL: "https://app.example.com/hooks?key=…",
+				LastStatus: 500, LastError: "database is down", Backlog: 42, OldestWaiting: 720, Since: t0.Add(-14 * time.Minute),
+				Sources: []string{"github", "stripe"}, EventTypes: []string{"invoice.paid", "push"}, NextStep: "Fix app.",
+				Command: "hookwatch replay --destination app --status dead --since 20m"}},
+			IssueURL: "https://hookwatch.example.com/issues/iss_1", AlertsURL: "https://hookwatch.example.com/alerts?rule=error-rate"},
 		{Notification: hookwatch.Notification{ID: "ntf_2", Rule: "dead-letter", Subject: "destination:crm", Kind: hookwatch.NotifyResolved,
-			Summary: "0 dead letters over 5m", CreatedAt: t0}},
+			Summary: "0 dead letters over 5m", CreatedAt: t0,
+			Details: &hookwatch.AlertDetails{Headline: "crm: dead letters", Destination: "crm", Since: t0.Add(-90 * time.Minute), Lasted: 5400,
+				Cleared: "0 dead letters over 5m"}}},
 	}}
+}
+
+// figures are what every channel must show of sample's firing alert.
+var figures = []string{"app: error rate over 5%", "12 failed of 100", "https://app.example.com/hooks?key=…", "HTTP 500: database is down",
+	"42 deliveries waiting, the oldest for 12m", "14m (since 2026-11-28 11:46 UTC)", "sources github, stripe", "event types invoice.paid, push",
+	"hookwatch replay --destination app --status dead --since 20m", "https://hookwatch.example.com/issues/iss_1",
+	"https://hookwatch.example.com/alerts?rule=error-rate"}
+
+// resolvedFigures: how long it lasted and what cleared it.
+var resolvedFigures = []string{"crm: dead letters", "Lasted: 1h30m", "Cleared: 0 dead letters over 5m"}
+
+func missing(s string, want []string) []string {
+	var out []string
+	for _, w := range want {
+		if !strings.Contains(s, w) {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // receiver is a local HTTP endpoint that keeps requests.
@@ -78,16 +103,17 @@ func TestSlack(t *testing.T) {
 	if err := json.Unmarshal(bodies()[0], &p); err != nil {
 		t.Fatal(err)
 	}
-	if p.Text != "[Hookwatch] 1 firing, 1 resolved" || len(p.Blocks) != 4 || p.Blocks[0].Type != "header" || p.Blocks[3].Type != "context" {
+	if p.Text != "[Hookwatch] app: error rate over 5% (1 resolved)" || len(p.Blocks) != 4 || p.Blocks[0].Type != "header" || p.Blocks[3].Type != "context" {
 		t.Fatalf("payload = %s", bodies()[0])
 	}
 	s := p.Blocks[1].Text
-	if s.Type != "mrkdwn" || !strings.Contains(s.Text, "*FIRING* `error-rate` on *destination:app*") || !strings.Contains(s.Text, "12 failed of 100") ||
-		!strings.Contains(s.Text, "<https://hookwatch.example.com/api/issues/iss_1|View issue iss_1>") {
-		t.Errorf("first alert section = %q", s.Text)
+	if m := missing(s.Text, append(figures[:len(figures)-2], "*FIRING* app: error rate over 5%",
+		"<https://hookwatch.example.com/issues/iss_1|View issue iss_1>",
+		"<https://hookwatch.example.com/alerts?rule=error-rate|Open the alerts dashboard>", "`hookwatch replay")); s.Type != "mrkdwn" || len(m) > 0 {
+		t.Errorf("first alert section lacks %q:\n%s", m, s.Text)
 	}
-	if !strings.Contains(p.Blocks[2].Text.Text, "RESOLVED") {
-		t.Errorf("second section = %q", p.Blocks[2].Text.Text)
+	if m := missing(p.Blocks[2].Text.Text, []string{"*RESOLVED* crm: dead letters", "*Lasted:* 1h30m", "*Cleared:* 0 dead letters over 5m"}); len(m) > 0 {
+		t.Errorf("second section lacks %q:\n%s", m, p.Blocks[2].Text.Text)
 	}
 	// A failure never shows the webhook URL (it is a credential).
 	down, _, _ := receiver(t, 500)
@@ -125,8 +151,19 @@ func TestWebhookSigned(t *testing.T) {
 		t.Fatal(err)
 	}
 	if p.Type != "hookwatch.alerts" || len(p.Alerts) != 2 || p.Alerts[0].Status != "firing" || p.Alerts[0].Value != 0.12 ||
-		p.Alerts[0].IssueURL == "" || p.Alerts[1].Status != "resolved" {
+		p.Alerts[0].IssueURL != "https://hookwatch.example.com/issues/iss_1" || p.Alerts[1].Status != "resolved" ||
+		p.Alerts[0].DashboardURL != "https://hookwatch.example.com/alerts?rule=error-rate" || p.Title != "[Hookwatch] app: error rate over 5% (1 resolved)" {
 		t.Errorf("payload = %s", body)
+	}
+	if d := p.Alerts[0].Details; d == nil || d.LastStatus != 500 || d.Backlog != 42 || d.URL != "https://app.example.com/hooks?key=…" ||
+		d.Command != "hookwatch replay --destination app --status dead --since 20m" || len(d.Sources) != 2 {
+		t.Errorf("details = %+v", d)
+	}
+	if m := missing(p.Alerts[0].Text, figures); len(m) > 0 {
+		t.Errorf("alert text lacks %q:\n%s", m, p.Alerts[0].Text)
+	}
+	if m := missing(p.Alerts[1].Text, resolvedFigures); len(m) > 0 || p.Alerts[1].Details.Lasted != 5400 {
+		t.Errorf("resolved text lacks %q:\n%s", m, p.Alerts[1].Text)
 	}
 }
 
@@ -145,8 +182,13 @@ func TestPagerDuty(t *testing.T) {
 	json.Unmarshal(bodies()[1], &res)
 	payload, _ := trig["payload"].(map[string]any)
 	if trig["routing_key"] != "R0UT1NGKEY" || trig["event_action"] != "trigger" || trig["dedup_key"] != "hookwatch/error-rate/destination:app" ||
-		payload["severity"] != "error" || payload["source"] != "destination:app" || !strings.Contains(payload["summary"].(string), "error rate 12.0%") {
+		payload["severity"] != "error" || payload["source"] != "destination:app" || !strings.Contains(payload["summary"].(string), "app: error rate over 5%: error rate 12.0%") ||
+		trig["client_url"] != "https://hookwatch.example.com/issues/iss_1" {
 		t.Errorf("trigger = %s", bodies()[0])
+	}
+	if m := missing(string(bodies()[0]), append(figures[1:len(figures)-2], `"last_answer":"HTTP 500: database is down"`, `"run":"hookwatch replay`,
+		`{"href":"https://hookwatch.example.com/issues/iss_1","text":"Hookwatch issue iss_1"}`, `"href":"https://hookwatch.example.com/alerts?rule=error-rate"`)); len(m) > 0 {
+		t.Errorf("trigger lacks %q: %s", m, bodies()[0])
 	}
 	if res["event_action"] != "resolve" || res["dedup_key"] != "hookwatch/dead-letter/destination:crm" || res["payload"] != nil {
 		t.Errorf("resolve = %s", bodies()[1])
@@ -266,7 +308,7 @@ func TestEmailSTARTTLS(t *testing.T) {
 	}
 	h := msg.Header
 	if h.Get("From") != "Hookwatch <hookwatch@example.com>" || h.Get("To") != "ops@example.com, Oncall <oncall@example.com>" ||
-		h.Get("Subject") != "[Hookwatch] 1 firing, 1 resolved" || h.Get("MIME-Version") != "1.0" || h.Get("Date") != t0.Format(time.RFC1123Z) ||
+		h.Get("Subject") != "[Hookwatch] app: error rate over 5% (1 resolved)" || h.Get("MIME-Version") != "1.0" || h.Get("Date") != t0.Format(time.RFC1123Z) ||
 		!strings.HasSuffix(h.Get("Message-ID"), "@example.com>") {
 		t.Errorf("headers = %v", h)
 	}
@@ -291,11 +333,12 @@ func TestEmailSTARTTLS(t *testing.T) {
 	if len(parts) != 2 || types[0] != "text/plain; charset=utf-8" || types[1] != "text/html; charset=utf-8" {
 		t.Fatalf("parts = %v", types)
 	}
-	if !strings.Contains(parts[0], "FIRING: error-rate on destination:app") || !strings.Contains(parts[0], "Issue: https://hookwatch.example.com/api/issues/iss_1") {
-		t.Errorf("text part = %s", parts[0])
+	if m := missing(parts[0], append(figures, resolvedFigures...)); len(m) > 0 || !strings.Contains(parts[0], "FIRING: app: error rate over 5% (rule error-rate on destination:app)") {
+		t.Errorf("text part lacks %q:\n%s", m, parts[0])
 	}
-	if !strings.Contains(parts[1], `<a href="https://hookwatch.example.com/api/issues/iss_1">iss_1</a>`) || !strings.Contains(parts[1], "<b>RESOLVED</b>") {
-		t.Errorf("html part = %s", parts[1])
+	if m := missing(parts[1], []string{`<a href="https://hookwatch.example.com/issues/iss_1">`, "<b>RESOLVED</b> crm: dead letters", "HTTP 500: database is down",
+		"<code>hookwatch replay --destination app --status dead --since 20m</code>", "https://app.example.com/hooks?key=…"}); len(m) > 0 {
+		t.Errorf("html part lacks %q:\n%s", m, parts[1])
 	}
 
 	// A wrong password fails, and the error does not show it.
@@ -303,5 +346,55 @@ func TestEmailSTARTTLS(t *testing.T) {
 	err = e.Notify(context.Background(), sample())
 	if err == nil || strings.Contains(err.Error(), "wrong-pass") {
 		t.Errorf("wrong password: %v", err)
+	}
+}
+
+// TestTitles: a message's title (the email subject, Slack's header) names
+// what fired first, and how many more.
+func TestTitles(t *testing.T) {
+	t.Parallel()
+	item := func(kind hookwatch.NotificationKind, headline string, lasted float64) Item {
+		return Item{Notification: hookwatch.Notification{Kind: kind, Rule: "r", Subject: "destination:app",
+			Details: &hookwatch.AlertDetails{Headline: headline, Lasted: lasted}}}
+	}
+	for _, tc := range []struct {
+		items []Item
+		want  string
+	}{
+		{[]Item{item(hookwatch.NotifyFiring, "app: circuit open", 0)}, "[Hookwatch] app: circuit open"},
+		{[]Item{item(hookwatch.NotifyFiring, "app: circuit open", 0), item(hookwatch.NotifyFiring, "crm: dead letters", 0),
+			item(hookwatch.NotifyFiring, "all traffic: delivery SLO burning", 0), item(hookwatch.NotifyFiring, "source stripe: signature failures", 0)},
+			"[Hookwatch] app: circuit open, 3 more"},
+		{[]Item{item(hookwatch.NotifyResolved, "web: dead letters", 60), item(hookwatch.NotifyFiring, "app: circuit open", 0)},
+			"[Hookwatch] app: circuit open (1 resolved)"},
+		{[]Item{item(hookwatch.NotifyResolved, "app: circuit open", 750)}, "[Hookwatch] Resolved: app: circuit open (lasted 12m30s)"},
+		{[]Item{item(hookwatch.NotifyResolved, "app: circuit open", 750), item(hookwatch.NotifyResolved, "crm: dead letters", 60)},
+			"[Hookwatch] Resolved: app: circuit open, 1 more"},
+		{[]Item{{Notification: hookwatch.Notification{Kind: hookwatch.NotifyTest}}}, "[Hookwatch] Test notification"},
+		// Recorded before notifications had details: rule and subject.
+		{[]Item{{Notification: hookwatch.Notification{Kind: hookwatch.NotifyFiring, Rule: "dead-letter", Subject: "destination:app"}}},
+			"[Hookwatch] dead-letter on destination:app"},
+	} {
+		if got := (Message{Items: tc.items}).Title(); got != tc.want {
+			t.Errorf("Title = %q, want %q", got, tc.want)
+		}
+	}
+}
+
+// TestRedactURL: messages show where a destination is, never its
+// credentials or query values.
+func TestRedactURL(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"https://app.example.com/hooks":                                  "https://app.example.com/hooks",
+		"https://deploy:hunter2@app.example.com:8443/h?token=s3cr3t&v=2": "https://app.example.com:8443/h?token=…&v=…",
+		"http://app.internal/h#frag":                                     "http://app.internal/h",
+		"https://app.example.com/h?%zz":                                  "https://app.example.com/h?…",
+		"not a url":                                                      "(invalid URL)",
+		"":                                                               "",
+	} {
+		if got := redactURL(in); got != want {
+			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/hookwatch/hookwatch"
 )
@@ -66,12 +67,23 @@ func (p *PagerDuty) Notify(ctx context.Context, m Message) error {
 			if it.Kind == hookwatch.NotifyTest {
 				sev = "info"
 			}
-			ev.Payload = &PagerDutyPayload{Summary: trim(it.Rule+" on "+it.Subject+": "+it.Summary, 1024), Source: it.Subject,
-				Severity: sev, Component: it.Subject, Class: it.Rule,
-				CustomDetails: map[string]any{"value": it.Value, "threshold": it.Threshold, "issue_id": it.IssueID}}
+			details := map[string]any{"value": it.Value, "threshold": it.Threshold, "issue_id": it.IssueID, "rule": it.Rule, "subject": it.Subject}
+			for _, l := range it.Lines() {
+				if !l.URL {
+					details[strings.ToLower(strings.ReplaceAll(l.Label, " ", "_"))] = l.Text
+				}
+			}
+			ev.Payload = &PagerDutyPayload{Summary: trim(it.Headline()+": "+it.Summary, 1024), Source: it.Subject,
+				Severity: sev, Component: it.Subject, Class: it.Rule, CustomDetails: details}
 			if it.IssueURL != "" {
 				ev.ClientURL = it.IssueURL
-				ev.Links = []PagerDutyLink{{Href: it.IssueURL, Text: "Hookwatch issue " + it.IssueID}}
+				ev.Links = append(ev.Links, PagerDutyLink{Href: it.IssueURL, Text: "Hookwatch issue " + it.IssueID})
+			}
+			if it.AlertsURL != "" {
+				if ev.ClientURL == "" {
+					ev.ClientURL = it.AlertsURL
+				}
+				ev.Links = append(ev.Links, PagerDutyLink{Href: it.AlertsURL, Text: "Hookwatch alerts: " + it.Rule})
 			}
 		}
 		body, err := json.Marshal(ev)

@@ -25,6 +25,31 @@ type inputs struct {
 	now      time.Time
 	windows  map[windowKey]*data
 	circuits map[string]hookwatch.DestinationState
+	backlogs []hookwatch.Backlog
+	silences []*hookwatch.Silence
+}
+
+// circuitOpen reports whether the destination's breaker is open or
+// half-open (probing): it receives nothing else meanwhile.
+func (in *inputs) circuitOpen(dest string) bool {
+	st, ok := in.circuits[dest]
+	return ok && (st.Circuit == hookwatch.CircuitOpen || st.Circuit == hookwatch.CircuitHalfOpen)
+}
+
+// draining reports whether a destination whose circuit is closed still has
+// deliveries waiting that were queued before it closed: the outage's
+// backlog, delivered late.
+func (in *inputs) draining(dest string) bool {
+	st, ok := in.circuits[dest]
+	if !ok || in.circuitOpen(dest) {
+		return false
+	}
+	for _, b := range in.backlogs {
+		if b.Destination == dest && b.Pending > 0 && b.Oldest.Before(st.UpdatedAt) {
+			return true
+		}
+	}
+	return false
 }
 
 type windowKey struct{ window, within time.Duration }
@@ -79,27 +104,43 @@ func scopeSubject(r Rule) string {
 	return "all"
 }
 
-// measure evaluates r against in, by subject.
-func measure(r Rule, in *inputs) map[string]measurement {
+// measure evaluates r against in, by subject. Pairs whose destination is
+// in skip are left out: the rule measured without the destinations whose
+// outage is already paged (see hold).
+func measure(r Rule, in *inputs, skip map[string]bool) map[string]measurement {
 	out := map[string]measurement{}
-	key := keyFunc(r)
-	window := config.FormatDuration(r.Window.D())
+	scoped := keyFunc(r)
+	key := func(src, dst string) string {
+		if dst != "" && skip[dst] {
+			return ""
+		}
+		return scoped(src, dst)
+	}
+	window := shortDur(r.Window.D())
 	switch r.Kind {
 	case config.RuleCircuitOpen:
-		for name, st := range in.circuits {
+		for _, name := range sortedKeys(in.circuits) {
+			st := in.circuits[name]
 			k := key("", name)
-			if r.Per == "" && r.Destination == "" {
+			if r.Per == "" && r.Destination == "" && !skip[name] {
 				k = scopeSubject(r)
 			}
 			if k == "" {
 				continue
 			}
-			open := st.Circuit == hookwatch.CircuitOpen || st.Circuit == hookwatch.CircuitHalfOpen
 			m := out[k]
-			if open {
+			if in.circuitOpen(name) {
+				if !m.holds {
+					m.summary = ""
+				}
 				m.value++
 				m.holds = true
 				m.summary = strings.TrimPrefix(m.summary+", ", ", ") + fmt.Sprintf("circuit of %s is %s after %d consecutive failures", name, st.Circuit, st.Failures)
+			} else if !m.holds {
+				m.summary = fmt.Sprintf("circuit of %s is closed", name)
+				if k == "all" {
+					m.summary = "every circuit is closed"
+				}
 			}
 			out[k] = m
 		}
@@ -108,24 +149,39 @@ func measure(r Rule, in *inputs) map[string]measurement {
 		long := in.windows[windowKey{r.LongWindow.D(), r.Within.D()}].group(key)
 		short := in.windows[windowKey{r.ShortWindow.D(), r.Within.D()}].group(key)
 		budget := 1 - r.Objective
+		within := r.Within.D()
 		for k, lf := range long {
 			lt, lg := lf.SLO()
-			if lt == 0 {
+			// Deliveries still waiting past the objective are bad even when
+			// no event arrived in a window to judge (traffic stopped during
+			// an outage): such a window counts as all bad, not as no burn.
+			overdue := lf.Backlog > 0 && lf.OldestWaiting > within.Seconds()
+			if lt == 0 && !overdue {
 				continue
 			}
 			var st, sg int
 			if sf := short[k]; sf != nil {
 				st, sg = sf.SLO()
 			}
-			lburn := float64(lt-lg) / float64(lt) / budget
-			sburn := 0.0
-			if st > 0 {
-				sburn = float64(st-sg) / float64(st) / budget
+			burn := func(total, good int) float64 {
+				if total == 0 {
+					return 1 / budget // only overdue deliveries: all bad
+				}
+				return float64(total-good) / float64(total) / budget
+			}
+			lburn, sburn := burn(lt, lg), 0.0
+			if st > 0 || overdue {
+				sburn = burn(st, sg)
+			}
+			summary := fmt.Sprintf("error budget of %s delivered within %s burning %.1fx over %s and %.1fx over %s (threshold %.1fx); %d of %d late or undelivered over %s",
+				pctText(r.Objective), shortDur(within), lburn, shortDur(r.LongWindow.D()), sburn, shortDur(r.ShortWindow.D()), r.BurnRate,
+				lt-lg, lt, shortDur(r.LongWindow.D()))
+			if overdue && (lt == 0 || st == 0) {
+				summary += fmt.Sprintf("; no delivery to judge over %s while %d wait, the oldest for %s: counted as undelivered",
+					shortDur(r.ShortWindow.D()), lf.Backlog, shortDur(time.Duration(lf.OldestWaiting)*time.Second))
 			}
 			out[k] = measurement{value: round(min(lburn, sburn), 2), threshold: r.BurnRate, holds: lburn > r.BurnRate && sburn > r.BurnRate,
-				summary: fmt.Sprintf("error budget of %.3g%% delivered within %s burning %.1fx over %s and %.1fx over %s (threshold %.1fx); %d of %d late or undelivered over %s",
-					r.Objective*100, config.FormatDuration(r.Within.D()), lburn, config.FormatDuration(r.LongWindow.D()), sburn,
-					config.FormatDuration(r.ShortWindow.D()), r.BurnRate, lt-lg, lt, config.FormatDuration(r.LongWindow.D()))}
+				summary: summary}
 		}
 		return out
 	}
@@ -136,8 +192,8 @@ func measure(r Rule, in *inputs) map[string]measurement {
 		case config.RuleErrorRate:
 			n := f.FailedTotal() + f.Delivered
 			m = measurement{value: round(f.ErrorRate, 4), threshold: r.Threshold, holds: n >= r.MinVolume && n > 0 && f.ErrorRate > r.Threshold,
-				summary: fmt.Sprintf("error rate %.1f%% over %s (%d failed of %d attempts; threshold %.1f%%, minimum %d)",
-					f.ErrorRate*100, window, f.FailedTotal(), n, r.Threshold*100, r.MinVolume)}
+				summary: fmt.Sprintf("error rate %.1f%% over %s (%d failed of %d attempts; threshold %s, minimum %d)",
+					f.ErrorRate*100, window, f.FailedTotal(), n, pctText(r.Threshold), r.MinVolume)}
 		case config.RuleFailures:
 			n := f.FailedTotal()
 			m = measurement{value: float64(n), threshold: r.Threshold, holds: float64(n) > r.Threshold,
@@ -153,11 +209,11 @@ func measure(r Rule, in *inputs) map[string]measurement {
 			q := f.Quantile(r.Percentile)
 			m = measurement{value: round(q.Seconds(), 3), threshold: r.Latency.D().Seconds(), holds: f.Delivered >= r.MinVolume && f.Delivered > 0 && q > r.Latency.D(),
 				summary: fmt.Sprintf("p%g processing time %s over %s (%d delivered; threshold %s)", r.Percentile*100, q.Round(time.Millisecond),
-					window, f.Delivered, r.Latency.D())}
+					window, f.Delivered, shortDur(r.Latency.D()))}
 		case config.RuleBacklogAge:
 			age := time.Duration(f.OldestWaiting * float64(time.Second))
 			m = measurement{value: round(f.OldestWaiting, 0), threshold: r.Age.D().Seconds(), holds: f.Backlog > 0 && age > r.Age.D(),
-				summary: fmt.Sprintf("%d deliveries waiting, the oldest for %s (threshold %s)", f.Backlog, age.Round(time.Second), r.Age.D())}
+				summary: fmt.Sprintf("%d deliveries waiting, the oldest for %s (threshold %s)", f.Backlog, shortDur(age), shortDur(r.Age.D()))}
 		}
 		out[k] = m
 	}

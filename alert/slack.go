@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // Slack posts to a Slack incoming webhook: a Block Kit message with a
@@ -42,14 +43,30 @@ func SlackPayload(m Message) map[string]any {
 		case "TEST":
 			mark = ":white_check_mark:"
 		}
-		s := fmt.Sprintf("%s *%s* `%s` on *%s*\n%s", mark, describe(it), it.Rule, it.Subject, it.Summary)
-		if it.IssueURL != "" {
-			s += fmt.Sprintf("\n<%s|View issue %s>", it.IssueURL, it.IssueID)
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s *%s* %s  (`%s` on %s)", mark, describe(it), slackEscape(it.Headline()), it.Rule, slackEscape(it.Subject))
+		for _, l := range it.Lines() {
+			switch {
+			case l.Code:
+				fmt.Fprintf(&b, "\n*%s:* `%s`", l.Label, strings.ReplaceAll(l.Text, "`", "'"))
+			case l.URL && l.Label == "Issue":
+				fmt.Fprintf(&b, "\n<%s|View issue %s>", l.Text, it.IssueID)
+			case l.URL:
+				fmt.Fprintf(&b, "\n<%s|Open the alerts dashboard>", l.Text)
+			default:
+				fmt.Fprintf(&b, "\n*%s:* %s", l.Label, slackEscape(l.Text))
+			}
 		}
-		blocks = append(blocks, map[string]any{"type": "section", "text": text(trim(s, 3000))})
+		blocks = append(blocks, map[string]any{"type": "section", "text": text(trim(b.String(), 3000))})
 	}
 	blocks = append(blocks, map[string]any{"type": "context", "elements": []any{text("Sent by Hookwatch")}})
 	return map[string]any{"text": m.Title(), "blocks": blocks}
+}
+
+// slackEscape escapes the three characters Slack's mrkdwn gives meaning
+// to, so that an answer body cannot make links or mentions.
+func slackEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
 func trim(s string, n int) string {

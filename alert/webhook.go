@@ -46,16 +46,23 @@ type WebhookPayload struct {
 
 // WebhookAlerts is one alert of a webhook notification.
 type WebhookAlerts struct {
-	ID        string    `json:"id"`
-	Status    string    `json:"status"` // firing, resolved, test
-	Rule      string    `json:"rule"`
-	Subject   string    `json:"subject"`
-	Summary   string    `json:"summary"`
-	Value     float64   `json:"value"`
-	Threshold float64   `json:"threshold"`
-	IssueID   string    `json:"issue_id,omitempty"`
-	IssueURL  string    `json:"issue_url,omitempty"`
-	At        time.Time `json:"at"`
+	ID        string  `json:"id"`
+	Status    string  `json:"status"` // firing, resolved, test
+	Rule      string  `json:"rule"`
+	Subject   string  `json:"subject"`
+	Summary   string  `json:"summary"`
+	Value     float64 `json:"value"`
+	Threshold float64 `json:"threshold"`
+	IssueID   string  `json:"issue_id,omitempty"`
+	IssueURL  string  `json:"issue_url,omitempty"`
+	// DashboardURL is the dashboard's alerts page of the rule.
+	DashboardURL string    `json:"dashboard_url,omitempty"`
+	At           time.Time `json:"at"`
+	// Headline and Text are the alert in words, as the other channels
+	// say it; Details are its figures and next step.
+	Headline string                  `json:"headline"`
+	Text     string                  `json:"text"`
+	Details  *hookwatch.AlertDetails `json:"details,omitempty"`
 }
 
 // Notify posts m.
@@ -63,7 +70,8 @@ func (w *Webhook) Notify(ctx context.Context, m Message) error {
 	p := WebhookPayload{Type: "hookwatch.alerts", Title: m.Title()}
 	for _, it := range m.Items {
 		p.Alerts = append(p.Alerts, WebhookAlerts{ID: it.ID, Status: string(it.Kind), Rule: it.Rule, Subject: it.Subject,
-			Summary: it.Summary, Value: it.Value, Threshold: it.Threshold, IssueID: it.IssueID, IssueURL: it.IssueURL, At: it.CreatedAt})
+			Summary: it.Summary, Value: it.Value, Threshold: it.Threshold, IssueID: it.IssueID, IssueURL: it.IssueURL, DashboardURL: it.AlertsURL,
+			At: it.CreatedAt, Headline: it.Headline(), Text: it.Text(), Details: it.Details})
 	}
 	body, err := json.Marshal(p)
 	if err != nil {

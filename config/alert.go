@@ -15,7 +15,8 @@ import (
 // Alerts configures alert rules and the channels they notify.
 type Alerts struct {
 	// BaseURL is where operators reach Hookwatch's admin listener (or a
-	// proxy in front of it): notifications link to issues under it.
+	// proxy in front of it): notifications link to the dashboard's issue
+	// pages (/issues/ID) and alerts page under it.
 	BaseURL string `yaml:"base_url"`
 	// Interval is how often rules are evaluated; default 30s.
 	Interval Duration `yaml:"interval"`
@@ -94,7 +95,8 @@ type AlertRule struct {
 	// For is how long the condition must hold before the alert fires.
 	For Duration `yaml:"for"`
 	// Cooldown is the least time between two firing notifications of one
-	// alert (it re-fires after resolving only once the cooldown is over).
+	// alert: an alert that fires again within it is notified once it is
+	// over, if it still fires.
 	Cooldown Duration `yaml:"cooldown"`
 	// NotifyResolved sends a "resolved" notification when the alert clears;
 	// unset means true.

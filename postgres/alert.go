@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -12,7 +13,8 @@ import (
 
 // AlertStates returns every stored alert state.
 func (s *Store) AlertStates(ctx context.Context) ([]hookwatch.AlertState, error) {
-	rows, err := s.pool.Query(ctx, `SELECT rule, subject, status, since, notified_at, value, summary, updated_at FROM alert_states ORDER BY rule, subject`)
+	rows, err := s.pool.Query(ctx, `SELECT rule, subject, status, since, notified_at, value, summary, updated_at, issue_id, held_back, held_until
+		FROM alert_states ORDER BY rule, subject`)
 	if err != nil {
 		return nil, storeError("alert states", err)
 	}
@@ -21,11 +23,12 @@ func (s *Store) AlertStates(ctx context.Context) ([]hookwatch.AlertState, error)
 	for rows.Next() {
 		var a hookwatch.AlertState
 		var status string
-		var since, notified *time.Time
-		if err := rows.Scan(&a.Rule, &a.Subject, &status, &since, &notified, &a.Value, &a.Summary, &a.UpdatedAt); err != nil {
+		var since, notified, heldUntil *time.Time
+		if err := rows.Scan(&a.Rule, &a.Subject, &status, &since, &notified, &a.Value, &a.Summary, &a.UpdatedAt, &a.IssueID, &a.HeldBack, &heldUntil); err != nil {
 			return nil, storeError("alert states", err)
 		}
 		a.Status, a.Since, a.NotifiedAt, a.UpdatedAt = hookwatch.AlertStatus(status), utc(since), utc(notified), a.UpdatedAt.UTC()
+		a.HeldUntil = utc(heldUntil)
 		out = append(out, a)
 	}
 	if err := rows.Err(); err != nil {
@@ -49,17 +52,15 @@ func (s *Store) SaveAlerts(ctx context.Context, states []hookwatch.AlertState, q
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		for _, a := range states {
-			if _, err := tx.Exec(ctx, `INSERT INTO alert_states (rule, subject, status, since, notified_at, value, summary, updated_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (rule, subject) DO UPDATE SET status = excluded.status,
-				since = excluded.since, notified_at = excluded.notified_at, value = excluded.value, summary = excluded.summary,
-				updated_at = excluded.updated_at`, text(a.Rule), text(a.Subject), string(a.Status), nullTime(a.Since), nullTime(a.NotifiedAt),
-				a.Value, text(truncate(a.Summary, 1000)), a.UpdatedAt); err != nil {
+			if err := upsertAlertState(ctx, tx, a, false); err != nil {
 				return err
 			}
 		}
 		for _, n := range queue {
-			n.Status = hookwatch.NotificationQueued
-			if err := upsertNotification(ctx, tx, n); err != nil {
+			if n.Status != hookwatch.NotificationInhibited && n.Status != hookwatch.NotificationSilenced {
+				n.Status = hookwatch.NotificationQueued
+			}
+			if err := upsertNotification(ctx, tx, n, false); err != nil {
 				return err
 			}
 		}
@@ -71,13 +72,39 @@ func (s *Store) SaveAlerts(ctx context.Context, states []hookwatch.AlertState, q
 	return nil
 }
 
-const notificationColumns = `id, channel, rule, subject, kind, summary, value, threshold, issue_id, status, attempts, error, created_at, sent_at`
+// upsertAlertState stores a state, replacing the one of the same rule and
+// subject; keep leaves an existing one as it is (an import).
+func upsertAlertState(ctx context.Context, tx pgx.Tx, a hookwatch.AlertState, keep bool) error {
+	conflict := `DO UPDATE SET status = excluded.status, since = excluded.since, notified_at = excluded.notified_at, value = excluded.value,
+		summary = excluded.summary, updated_at = excluded.updated_at, issue_id = excluded.issue_id, held_back = excluded.held_back,
+		held_until = excluded.held_until`
+	if keep {
+		conflict = `DO NOTHING`
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO alert_states (rule, subject, status, since, notified_at, value, summary, updated_at, issue_id, held_back, held_until)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (rule, subject) `+conflict,
+		text(a.Rule), text(a.Subject), string(a.Status), nullTime(a.Since), nullTime(a.NotifiedAt), a.Value, text(truncate(a.Summary, 1000)),
+		a.UpdatedAt, text(a.IssueID), text(truncate(a.HeldBack, 500)), nullTime(a.HeldUntil))
+	return err
+}
 
-func upsertNotification(ctx context.Context, tx pgx.Tx, n *hookwatch.Notification) error {
-	_, err := tx.Exec(ctx, `INSERT INTO notifications (`+notificationColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-		ON CONFLICT (id) DO UPDATE SET status = excluded.status, attempts = excluded.attempts, error = excluded.error, sent_at = excluded.sent_at`,
+const notificationColumns = `id, channel, rule, subject, kind, summary, value, threshold, issue_id, status, attempts, error, created_at, sent_at, details`
+
+// upsertNotification inserts a notification or updates its delivery
+// status; keep leaves an existing one as it is (an import).
+func upsertNotification(ctx context.Context, tx pgx.Tx, n *hookwatch.Notification, keep bool) error {
+	details, err := hookwatch.EncodeAlertDetails(n.Details)
+	if err != nil {
+		return err
+	}
+	conflict := `DO UPDATE SET status = excluded.status, attempts = excluded.attempts, error = excluded.error, sent_at = excluded.sent_at`
+	if keep {
+		conflict = `DO NOTHING`
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO notifications (`+notificationColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+		ON CONFLICT (id) `+conflict,
 		n.ID, text(n.Channel), text(n.Rule), text(n.Subject), string(n.Kind), text(truncate(n.Summary, 2000)), n.Value, n.Threshold,
-		text(n.IssueID), string(n.Status), n.Attempts, text(truncate(n.Error, 1000)), n.CreatedAt, nullTime(n.SentAt))
+		text(n.IssueID), string(n.Status), n.Attempts, text(truncate(n.Error, 1000)), n.CreatedAt, nullTime(n.SentAt), text(details))
 	return err
 }
 
@@ -90,13 +117,17 @@ func (s *Store) queryNotifications(ctx context.Context, q string, args ...any) (
 	var out []*hookwatch.Notification
 	for rows.Next() {
 		var n hookwatch.Notification
-		var kind, status string
+		var kind, status, details string
 		var sent *time.Time
 		if err := rows.Scan(&n.ID, &n.Channel, &n.Rule, &n.Subject, &kind, &n.Summary, &n.Value, &n.Threshold, &n.IssueID,
-			&status, &n.Attempts, &n.Error, &n.CreatedAt, &sent); err != nil {
+			&status, &n.Attempts, &n.Error, &n.CreatedAt, &sent, &details); err != nil {
 			return nil, storeError("notifications", err)
 		}
 		n.Kind, n.Status, n.CreatedAt, n.SentAt = hookwatch.NotificationKind(kind), hookwatch.NotificationStatus(status), n.CreatedAt.UTC(), utc(sent)
+		var err error
+		if n.Details, err = hookwatch.DecodeAlertDetails(details); err != nil {
+			return nil, storeError("notifications", err)
+		}
 		out = append(out, &n)
 	}
 	if err := rows.Err(); err != nil {
@@ -117,7 +148,7 @@ func (s *Store) RecordNotifications(ctx context.Context, ns []*hookwatch.Notific
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		for _, n := range ns {
-			if err := upsertNotification(ctx, tx, n); err != nil {
+			if err := upsertNotification(ctx, tx, n, false); err != nil {
 				return err
 			}
 		}
@@ -137,6 +168,9 @@ func (s *Store) ListNotifications(ctx context.Context, f hookwatch.NotificationF
 	}
 	if f.Rule != "" {
 		c.add("rule = ?", text(f.Rule))
+	}
+	if f.Subject != "" {
+		c.add("subject = ?", text(f.Subject))
 	}
 	if f.Status != "" {
 		c.add("status = ?", string(f.Status))
@@ -162,6 +196,82 @@ func (s *Store) ReleaseLease(ctx context.Context, name, owner string) error {
 		return storeError("release lease", err)
 	}
 	return nil
+}
+
+// AddSilence stores a silence; see hookwatch.AlertStore.
+func (s *Store) AddSilence(ctx context.Context, si *hookwatch.Silence) error {
+	if err := hookwatch.ValidateSilence(si); err != nil {
+		return err
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM silences WHERE expires_at < $1`, si.CreatedAt.Add(-hookwatch.SilenceRetention)); err != nil {
+			return err
+		}
+		return insertSilence(ctx, tx, si, false)
+	})
+	if isUnique(err) {
+		return hookwatch.Errorf(hookwatch.ECONFLICT, "silence %s exists", si.ID)
+	}
+	if err != nil {
+		return storeError("add silence", err)
+	}
+	return nil
+}
+
+// insertSilence inserts si; with keep, an existing silence of that ID is
+// left as it is (an import).
+func insertSilence(ctx context.Context, tx pgx.Tx, si *hookwatch.Silence, keep bool) error {
+	q := `INSERT INTO silences (id, rule, subject, comment, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`
+	if keep {
+		q += ` ON CONFLICT (id) DO NOTHING`
+	}
+	_, err := tx.Exec(ctx, q, text(si.ID), text(si.Rule), text(si.Subject), text(truncate(si.Comment, 1000)), text(truncate(si.CreatedBy, 200)),
+		si.CreatedAt, si.ExpiresAt)
+	return err
+}
+
+const silenceColumns = `id, rule, subject, comment, created_by, created_at, expires_at`
+
+func scanSilence(row pgx.Row) (*hookwatch.Silence, error) {
+	var si hookwatch.Silence
+	if err := row.Scan(&si.ID, &si.Rule, &si.Subject, &si.Comment, &si.CreatedBy, &si.CreatedAt, &si.ExpiresAt); err != nil {
+		return nil, err
+	}
+	si.CreatedAt, si.ExpiresAt = si.CreatedAt.UTC(), si.ExpiresAt.UTC()
+	return &si, nil
+}
+
+// ListSilences returns the silences expiring after since, soonest first.
+func (s *Store) ListSilences(ctx context.Context, since time.Time) ([]*hookwatch.Silence, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+silenceColumns+` FROM silences WHERE expires_at > $1 ORDER BY expires_at, id`, since)
+	if err != nil {
+		return nil, storeError("silences", err)
+	}
+	defer rows.Close()
+	var out []*hookwatch.Silence
+	for rows.Next() {
+		si, err := scanSilence(rows)
+		if err != nil {
+			return nil, storeError("silences", err)
+		}
+		out = append(out, si)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeError("silences", err)
+	}
+	return out, nil
+}
+
+// RemoveSilence deletes a silence and returns it.
+func (s *Store) RemoveSilence(ctx context.Context, id string) (*hookwatch.Silence, error) {
+	si, err := scanSilence(s.pool.QueryRow(ctx, `DELETE FROM silences WHERE id = $1 RETURNING `+silenceColumns, text(id)))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, hookwatch.Errorf(hookwatch.ENOTFOUND, "no silence %s (hookwatch alerts silences lists them)", id)
+	}
+	if err != nil {
+		return nil, storeError("remove silence", err)
+	}
+	return si, nil
 }
 
 // latencySQL returns the columns that bucket the processing time

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/hookwatch/hookwatch"
@@ -223,6 +224,80 @@ func (s *Store) ImportUsers(ctx context.Context, users []*hookwatch.User, tokens
 			t.ID, t.User, text(t.Name), t.Hash, t.CreatedAt, nullTime(t.ExpiresAt)); err != nil {
 			return storeError("import tokens", err)
 		}
+	}
+	return nil
+}
+
+// ImportIssues stores issues not already present (by ID or fingerprint)
+// with their comments, and for each issue it stores, the failures given for
+// it (failures[issue ID], any order): an issue already present keeps its
+// own, so a copy run again does not count failures twice. It returns how
+// many issues were new.
+func (s *Store) ImportIssues(ctx context.Context, issues []*hookwatch.Issue, failures map[string][]hookwatch.Failure) (int, error) {
+	inserted := 0
+	for _, i := range issues {
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			tag, err := tx.Exec(ctx, `INSERT INTO issues (id, fingerprint, kind, source, destination, class, status, priority, test,
+				first_seen, last_seen, count, events, dead_letters, last_message, last_event_id, regression, regressed_at, resolved_at, updated_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) ON CONFLICT DO NOTHING`,
+				text(i.ID), text(i.Fingerprint), string(i.Kind), text(i.Source), text(i.Destination), text(i.Class), string(i.Status),
+				string(i.Priority), i.Test, i.FirstSeen, i.LastSeen, i.Count, i.Events, i.DeadLetters, text(i.LastMessage), text(i.LastEventID),
+				i.Regression, nullTime(i.RegressedAt), nullTime(i.ResolvedAt), i.UpdatedAt)
+			if err != nil || tag.RowsAffected() == 0 {
+				return err
+			}
+			inserted++
+			for _, c := range i.Comments {
+				if _, err := tx.Exec(ctx, `INSERT INTO issue_comments (id, issue_id, author, at, body) VALUES ($1, $2, $3, $4, $5)
+					ON CONFLICT (id) DO NOTHING`, text(c.ID), text(i.ID), text(c.Author), c.At, text(c.Body)); err != nil {
+					return err
+				}
+			}
+			fs := failures[i.ID]
+			// Oldest first, so that the identity order (an issue's recent
+			// failures) is the order they happened in.
+			sort.SliceStable(fs, func(a, b int) bool { return fs[a].At.Before(fs[b].At) })
+			for _, f := range fs {
+				if _, err := tx.Exec(ctx, `INSERT INTO failures (issue_id, kind, source, destination, class, event_id, delivery_id, test, at, message)
+					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, text(i.ID), string(f.Kind), text(f.Source), text(f.Destination),
+					text(f.Class), text(f.EventID), text(f.DeliveryID), f.Test, f.At, text(truncate(f.Message, 500))); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return inserted, storeError("import issues", err)
+		}
+	}
+	return inserted, nil
+}
+
+// ImportAlerts stores alert states, notifications (the outbox and the
+// history) and silences not already present, in one transaction, so that
+// an evaluator starting on the copy knows what was already sent and sends
+// it neither again nor without its issue.
+func (s *Store) ImportAlerts(ctx context.Context, states []hookwatch.AlertState, ns []*hookwatch.Notification, silences []*hookwatch.Silence) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		for _, a := range states {
+			if err := upsertAlertState(ctx, tx, a, true); err != nil {
+				return err
+			}
+		}
+		for _, n := range ns {
+			if err := upsertNotification(ctx, tx, n, true); err != nil {
+				return err
+			}
+		}
+		for _, si := range silences {
+			if err := insertSilence(ctx, tx, si, true); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return storeError("import alerts", err)
 	}
 	return nil
 }

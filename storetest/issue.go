@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
 
@@ -248,9 +249,13 @@ func testAlerts(t *testing.T, open Opener) {
 		t.Parallel()
 		s := open(t)
 		st := hookwatch.AlertState{Rule: "error-rate", Subject: "destination:app", Status: hookwatch.AlertFiring, Since: base,
-			NotifiedAt: base.Add(time.Minute), Value: 0.25, Summary: "error rate 25%", UpdatedAt: base.Add(time.Minute)}
+			NotifiedAt: base.Add(time.Minute), Value: 0.25, Summary: "error rate 25%", UpdatedAt: base.Add(time.Minute),
+			IssueID: "iss_1", HeldBack: "silenced: sil_1 by cli:alice", HeldUntil: base.Add(7 * time.Minute)}
+		details := &hookwatch.AlertDetails{Headline: "app: error rate over 5%", Destination: "app", URL: "https://app.example.com/hooks?key=…",
+			LastStatus: 500, LastError: "database is down", Backlog: 12, OldestWaiting: 300, Since: base, Sources: []string{"github", "stripe"},
+			EventTypes: []string{"invoice.paid"}, NextStep: "Fix app", Command: "hookwatch replay --destination app --status dead --since 10m"}
 		n := &hookwatch.Notification{ID: hookwatch.NewID("ntf", base), Channel: "ops", Rule: st.Rule, Subject: st.Subject,
-			Kind: hookwatch.NotifyFiring, Summary: st.Summary, Value: 0.25, Threshold: 0.05, IssueID: "iss_1", CreatedAt: base.Add(time.Minute)}
+			Kind: hookwatch.NotifyFiring, Summary: st.Summary, Value: 0.25, Threshold: 0.05, IssueID: "iss_1", Details: details, CreatedAt: base.Add(time.Minute)}
 		if err := s.SaveAlerts(ctx, []hookwatch.AlertState{st}, []*hookwatch.Notification{n}); err != nil {
 			t.Fatal(err)
 		}
@@ -275,6 +280,9 @@ func testAlerts(t *testing.T, open Opener) {
 		if len(q) != 1 || q[0].ID != n.ID || q[0].Status != hookwatch.NotificationQueued || q[0].IssueID != "iss_1" || !q[0].CreatedAt.Equal(n.CreatedAt) {
 			t.Fatalf("QueuedNotifications = %+v", q)
 		}
+		if got := q[0].Details; got == nil || !reflect.DeepEqual(*got, *details) {
+			t.Errorf("details = %+v, want %+v", got, details)
+		}
 		q[0].Status, q[0].Attempts, q[0].SentAt = hookwatch.NotificationSent, 2, base.Add(2*time.Minute)
 		test := &hookwatch.Notification{ID: hookwatch.NewID("ntf", base.Add(time.Hour)), Channel: "mail", Rule: "test", Kind: hookwatch.NotifyTest,
 			Status: hookwatch.NotificationFailed, Attempts: 3, Error: "dial tcp: refused", CreatedAt: base.Add(time.Hour)}
@@ -294,6 +302,80 @@ func testAlerts(t *testing.T, open Opener) {
 		}
 		if hist, _ = s.ListNotifications(ctx, hookwatch.NotificationFilter{Channel: "ops"}); len(hist) != 1 {
 			t.Errorf("history of ops = %v", hist)
+		}
+		if hist, _ = s.ListNotifications(ctx, hookwatch.NotificationFilter{Subject: "destination:app"}); len(hist) != 1 || hist[0].ID != n.ID {
+			t.Errorf("history of destination:app = %v", hist)
+		}
+	})
+
+	t.Run("HeldBackOnlyRecorded", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		// An inhibited and a silenced notification are history, never
+		// in the outbox.
+		var ns []*hookwatch.Notification
+		for i, status := range []hookwatch.NotificationStatus{hookwatch.NotificationInhibited, hookwatch.NotificationSilenced} {
+			ns = append(ns, &hookwatch.Notification{ID: hookwatch.NewID("ntf", base.Add(time.Duration(i)*time.Second)), Channel: "ops", Rule: "failures-5m",
+				Subject: "destination:app", Kind: hookwatch.NotifyFiring, Status: status, CreatedAt: base.Add(time.Duration(i) * time.Second),
+				Details: &hookwatch.AlertDetails{HeldBack: "inhibited: circuit of app is open"}})
+		}
+		if err := s.SaveAlerts(ctx, nil, ns); err != nil {
+			t.Fatal(err)
+		}
+		if q, err := s.QueuedNotifications(ctx); err != nil || len(q) != 0 {
+			t.Errorf("outbox = %v, %v; want nothing to send", q, err)
+		}
+		hist, err := s.ListNotifications(ctx, hookwatch.NotificationFilter{})
+		if err != nil || len(hist) != 2 || hist[0].Status != hookwatch.NotificationSilenced || hist[1].Status != hookwatch.NotificationInhibited ||
+			hist[1].Details == nil || hist[1].Details.HeldBack != "inhibited: circuit of app is open" {
+			t.Errorf("history = %+v, %v", hist, err)
+		}
+		if hist, _ := s.ListNotifications(ctx, hookwatch.NotificationFilter{Status: hookwatch.NotificationInhibited}); len(hist) != 1 {
+			t.Errorf("inhibited history = %v", hist)
+		}
+	})
+
+	t.Run("Silences", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		mk := func(rule, subject string, at time.Time, d time.Duration) *hookwatch.Silence {
+			return &hookwatch.Silence{ID: hookwatch.NewID("sil", at), Rule: rule, Subject: subject, Comment: "deploying", CreatedBy: "cli:alice",
+				CreatedAt: at, ExpiresAt: at.Add(d)}
+		}
+		a := mk("error-rate", "destination:app", base, 2*time.Hour)
+		b := mk("dead-letter", "", base.Add(time.Second), time.Hour)
+		for _, si := range []*hookwatch.Silence{a, b} {
+			if err := s.AddSilence(ctx, si); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.ListSilences(ctx, base)
+		if err != nil || len(got) != 2 || got[0].ID != b.ID || !reflect.DeepEqual(got[1], a) {
+			t.Fatalf("ListSilences = %+v, %v; want b (soonest to expire) then a as stored", got, err)
+		}
+		if got, _ = s.ListSilences(ctx, base.Add(90*time.Minute)); len(got) != 1 || got[0].ID != a.ID {
+			t.Errorf("silences still active after 90m = %+v, want a", got)
+		}
+		wantCode(t, "a silence added twice", s.AddSilence(ctx, a), hookwatch.ECONFLICT)
+		wantCode(t, "a silence without rule", s.AddSilence(ctx, mk("", "", base, time.Hour)), hookwatch.EINVALID)
+		wantCode(t, "a silence already expired", s.AddSilence(ctx, mk("error-rate", "", base, 0)), hookwatch.EINVALID)
+		wantCode(t, "a silence of 31 days", s.AddSilence(ctx, mk("error-rate", "", base, 31*24*time.Hour)), hookwatch.EINVALID)
+		wantCode(t, "a silence of a bad subject", s.AddSilence(ctx, mk("error-rate", "app", base, time.Hour)), hookwatch.EINVALID)
+
+		removed, err := s.RemoveSilence(ctx, b.ID)
+		if err != nil || removed.ID != b.ID || removed.Rule != "dead-letter" {
+			t.Fatalf("RemoveSilence = %+v, %v", removed, err)
+		}
+		_, err = s.RemoveSilence(ctx, b.ID)
+		wantCode(t, "removing a removed silence", err, hookwatch.ENOTFOUND)
+
+		// Adding a silence forgets those expired long before.
+		later := base.Add(2*time.Hour + hookwatch.SilenceRetention + time.Minute)
+		if err := s.AddSilence(ctx, mk("failures-5m", "", later, time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ = s.ListSilences(ctx, time.Time{}); len(got) != 1 || got[0].Rule != "failures-5m" {
+			t.Errorf("all silences kept = %+v, want only the new one", got)
 		}
 	})
 

@@ -58,6 +58,9 @@ type Options struct {
 	Releaser Releaser
 	// Now is the clock; time.Now if nil.
 	Now func() time.Time
+	// AlertRules are the configured alert rules, listed on the alerts page
+	// even before they are evaluated.
+	AlertRules []AlertRule
 	// SessionTTL is how long a sign-in lasts; 12 hours if zero.
 	SessionTTL time.Duration
 	Logger     *slog.Logger
@@ -152,6 +155,8 @@ func (h *Handler) routes() {
 	}
 	if h.alerts != nil {
 		m.HandleFunc("GET /alerts", h.auth(h.alertList))
+		m.HandleFunc("POST /alerts/silences", h.auth(h.silence))
+		m.HandleFunc("POST /alerts/silences/{id}/remove", h.auth(h.unsilence))
 	}
 	if h.quarantine != nil {
 		m.HandleFunc("GET /quarantine", h.auth(h.quarantineList))

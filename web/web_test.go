@@ -205,7 +205,7 @@ func TestPages(t *testing.T) {
 		{name: "issue page", method: "GET", path: "/issues/" + f.issueID, status: 200,
 			want: []string{"server_error", "stripe → flaky", "Resolve", "Acknowledge", "Ignore", "Recent failures", f.ev1, "HTTP 500", "No comments"}},
 		{name: "unknown issue", method: "GET", path: "/issues/iss_nope", status: 404},
-		{name: "alerts", method: "GET", path: "/alerts", status: 200, want: []string{"Rules and their state", "Notifications"}},
+		{name: "alerts", method: "GET", path: "/alerts", status: 200, want: []string{"Rules", "Silences", "Notifications"}},
 		{name: "quarantine", method: "GET", path: "/quarantine", status: 200, want: []string{f.qrnID, "bad_signature", "held"}},
 		{name: "quarantine held only", method: "GET", path: "/quarantine?status=released", status: 200, want: []string{"Nothing quarantined"}},
 		{name: "quarantined request", method: "GET", path: "/quarantine/" + f.qrnID, status: 200, want: []string{"bad_signature", "Verify again and release", "Stripe-Signature"}},

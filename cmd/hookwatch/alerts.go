@@ -15,6 +15,7 @@ import (
 	"github.com/hookwatch/hookwatch/alert"
 	"github.com/hookwatch/hookwatch/config"
 	"github.com/hookwatch/hookwatch/server"
+	"github.com/hookwatch/hookwatch/web"
 )
 
 // alerting is issue grouping and alert evaluation, started with Main.
@@ -30,8 +31,12 @@ func newEvaluator(base context.Context, cfg *config.Config, store hookwatch.Stor
 	if err != nil {
 		return nil, err
 	}
+	dests := map[string]string{}
+	for _, d := range cfg.Destinations {
+		dests[d.Name] = d.URL
+	}
 	return alert.New(alert.Options{Store: store, Rules: cfg.Alerts.Rules, Channels: channels, Interval: cfg.Alerts.Interval.D(),
-		GroupWindow: cfg.Alerts.GroupWindow.D(), BaseURL: cfg.Alerts.BaseURL, Logger: logger, Context: base,
+		GroupWindow: cfg.Alerts.GroupWindow.D(), BaseURL: cfg.Alerts.BaseURL, Destinations: dests, Logger: logger, Context: base,
 		Retention: alert.Retention{MaxAge: cfg.Alerts.Retention.MaxAge.D(), MaxCount: cfg.Alerts.Retention.MaxCount, Every: cfg.Alerts.Retention.Every.D()}}), nil
 }
 
@@ -142,7 +147,15 @@ func alertAPI(cfg *config.Config, store hookwatch.Store, ev *alert.Evaluator) ma
 			if states == nil {
 				states = []hookwatch.AlertState{}
 			}
-			server.WriteJSON(w, http.StatusOK, map[string]any{"rules": cfg.Alerts.Rules, "states": states})
+			silences, err := store.ListSilences(r.Context(), time.Now())
+			if err != nil {
+				server.WriteError(w, r, err)
+				return
+			}
+			if silences == nil {
+				silences = []*hookwatch.Silence{}
+			}
+			server.WriteJSON(w, http.StatusOK, map[string]any{"rules": cfg.Alerts.Rules, "states": states, "silences": silences})
 		},
 		"GET /api/alerts/history": func(w http.ResponseWriter, r *http.Request) {
 			q := r.URL.Query()
@@ -378,7 +391,7 @@ var (
 )
 
 func runAlertsList(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "alerts list", "Lists the alert rules and the state of each alert.")
+	fs := newFlags(env, "alerts list", "Lists the alert rules (every figure with its unit) and the alerts that are not ok.")
 	path := fs.String("config", "hookwatch.yaml", "config file")
 	asJSON := fs.Bool("json", false, "print one JSON object per line (alert states)")
 	if err := fs.Parse(args); err != nil {
@@ -401,18 +414,50 @@ func runAlertsList(ctx context.Context, env *Env, args []string) error {
 		return writeJSONLines(env.Stdout, states, func(s hookwatch.AlertState) any { return s })
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "RULE\tKIND\tSUBJECT\tSTATUS\tSINCE\tSUMMARY")
+	fmt.Fprintln(tw, "RULE\tKIND\tSCOPE\tCONDITION\tFOR\tCOOLDOWN\tSTATE")
+	var active []hookwatch.AlertState
 	for _, r := range cfg.Alerts.Rules {
-		n := 0
+		info := alert.Describe(r)
+		firing, pending, seen := 0, 0, false
 		for _, s := range states {
-			if s.Rule == r.Name && s.Status != hookwatch.AlertOK {
-				n++
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Kind, s.Subject, s.Status, s.Since.Local().Format("2006-01-02 15:04:05"), s.Summary)
+			if s.Rule != r.Name {
+				continue
+			}
+			seen = true
+			switch s.Status {
+			case hookwatch.AlertFiring:
+				firing++
+			case hookwatch.AlertPending:
+				pending++
+			}
+			if s.Status != hookwatch.AlertOK {
+				active = append(active, s)
 			}
 		}
-		if n == 0 {
-			fmt.Fprintf(tw, "%s\t%s\t-\tok\t-\t-\n", r.Name, r.Kind)
+		state := "ok"
+		switch {
+		case firing+pending > 0:
+			state = fmt.Sprintf("%d firing, %d pending", firing, pending)
+		case !seen:
+			state = "not evaluated yet"
 		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Kind, info.Scope, info.Condition, info.For, info.Cooldown, state)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(active) == 0 {
+		return nil
+	}
+	fmt.Fprintln(env.Stdout)
+	tw = tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "RULE\tSUBJECT\tSTATUS\tSINCE\tSUMMARY")
+	for _, s := range active {
+		summary := s.Summary
+		if s.HeldBack != "" {
+			summary += " [held back: " + s.HeldBack + "]"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Rule, s.Subject, s.Status, s.Since.Local().Format("2006-01-02 15:04:05"), summary)
 	}
 	return tw.Flush()
 }
@@ -444,6 +489,9 @@ func runAlertsHistory(ctx context.Context, env *Env, args []string) error {
 		summary := n.Summary
 		if n.Error != "" {
 			summary = "error: " + n.Error
+		}
+		if n.Details != nil && n.Details.HeldBack != "" {
+			summary = "held back: " + n.Details.HeldBack
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", n.CreatedAt.Local().Format("2006-01-02 15:04:05"), n.Channel, n.Kind, n.Rule,
 			n.Subject, n.Status, n.Attempts, summary)
@@ -480,4 +528,158 @@ func runAlertsTest(ctx context.Context, env *Env, args []string) error {
 	}
 	fmt.Fprintf(env.Stdout, "test notification sent to %s (%d attempt(s))\n", n.Channel, n.Attempts)
 	return nil
+}
+
+func init() {
+	commands["alerts silence"] = command{"hold back a rule's notifications for a while: RULE [--subject S] --for 2h", runAlertsSilence}
+	commands["alerts silences"] = command{"list the silences in force (--all: expired ones too)", runAlertsSilences}
+	commands["alerts unsilence"] = command{"remove a silence by ID", runAlertsUnsilence}
+}
+
+// actor is who runs a CLI command, as recorded: cli:$USER, or cli.
+func actor(env *Env) string {
+	if user, ok := env.Getenv("USER"); ok && user != "" {
+		return "cli:" + user
+	}
+	return "cli"
+}
+
+func runAlertsSilence(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "alerts silence", `Holds back the firing notifications of a rule (on one subject, or all of them)
+until the silence expires. Held-back notifications are recorded in the alert
+history as silenced; an alert still firing when the silence ends is sent then.
+Resolved notifications of alerts already sent are not held back.
+
+Usage: hookwatch alerts silence [flags] RULE
+
+Examples:
+  hookwatch alerts silence error-rate --subject destination:app --for 2h --comment "deploying v2"
+  hookwatch alerts silence backlog-age --for 30m`)
+	path := fs.String("config", "hookwatch.yaml", "config file (rules and store)")
+	subject := fs.String("subject", "", "only this subject, as alerts list shows it: destination:NAME, source:NAME or all (default: every subject)")
+	forD := fs.String("for", "", "how long: 30m, 2h, 1d (at most 30d)")
+	comment := fs.String("comment", "", "why, for the others on call")
+	asJSON := fs.Bool("json", false, "print the silence as one JSON object")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	pos := fs.Args()
+	if len(pos) != 1 || *forD == "" {
+		fs.Usage()
+		return fmt.Errorf("alerts silence needs one rule name and --for: %w", errUsage)
+	}
+	d, err := config.ParseDuration(*forD)
+	if err != nil {
+		return hookwatch.Errorf(hookwatch.EINVALID, "--for: %v", err)
+	}
+	cfg, err := loadConfig(env, *path)
+	if err != nil {
+		return err
+	}
+	var names []string
+	found := false
+	for _, r := range cfg.Alerts.Rules {
+		names, found = append(names, r.Name), found || r.Name == pos[0]
+	}
+	if !found {
+		return hookwatch.Errorf(hookwatch.EINVALID, "no alert rule named %q (rules: %s)", pos[0], strings.Join(names, ", "))
+	}
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	si := &hookwatch.Silence{ID: hookwatch.NewID("sil", now), Rule: pos[0], Subject: *subject, Comment: *comment, CreatedBy: actor(env),
+		CreatedAt: now, ExpiresAt: now.Add(d)}
+	if err := store.AddSilence(ctx, si); err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(env.Stdout).Encode(si)
+	}
+	fmt.Fprintf(env.Stdout, "%s silences %s on %s until %s (hookwatch alerts unsilence %s ends it)\n", si.ID, si.Rule,
+		silenceSubject(si), si.ExpiresAt.Local().Format("2006-01-02 15:04:05 MST"), si.ID)
+	return nil
+}
+
+func silenceSubject(si *hookwatch.Silence) string {
+	if si.Subject == "" {
+		return "every subject"
+	}
+	return si.Subject
+}
+
+func runAlertsSilences(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "alerts silences", "Lists the silences in force, soonest to end first.")
+	path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
+	all := fs.Bool("all", false, "also those expired in the last 30 days")
+	asJSON := fs.Bool("json", false, "print one JSON object per line")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	store, err := openCLIStore(ctx, env, *path)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	since := time.Now().UTC()
+	if *all {
+		since = time.Time{}
+	}
+	ss, err := store.ListSilences(ctx, since)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSONLines(env.Stdout, ss, func(s *hookwatch.Silence) any { return s })
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tRULE\tSUBJECT\tUNTIL\tBY\tCOMMENT")
+	for _, si := range ss {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", si.ID, si.Rule, silenceSubject(si), si.ExpiresAt.Local().Format("2006-01-02 15:04:05"),
+			si.CreatedBy, dash(si.Comment))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(ss) == 0 {
+		fmt.Fprintln(env.Stderr, "no silence in force")
+	}
+	return nil
+}
+
+func runAlertsUnsilence(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "alerts unsilence", "Removes a silence: the rule's notifications are sent again from the next evaluation.\n\nUsage: hookwatch alerts unsilence [flags] SILENCE_ID")
+	path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	pos := fs.Args()
+	if len(pos) != 1 {
+		fs.Usage()
+		return fmt.Errorf("alerts unsilence needs one silence ID: %w", errUsage)
+	}
+	store, err := openCLIStore(ctx, env, *path)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	si, err := store.RemoveSilence(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "removed %s (%s on %s)\n", si.ID, si.Rule, silenceSubject(si))
+	return nil
+}
+
+// alertRules are the rules as the dashboard's alerts page lists them.
+func alertRules(cfg *config.Config) []web.AlertRule {
+	var out []web.AlertRule
+	for _, r := range cfg.Alerts.Rules {
+		info := alert.Describe(r)
+		out = append(out, web.AlertRule{Name: info.Name, Kind: info.Kind, Scope: info.Scope, Condition: info.Condition,
+			For: info.For, Cooldown: info.Cooldown, Channels: info.Channels})
+	}
+	return out
 }

@@ -228,10 +228,11 @@ func TestIssuesAndAlertsAPI(t *testing.T) {
 		{"POST", "/api/issues/iss_missing/resolve", "", 404, "not found", nil},
 		{"GET", "/api/alerts", "", 200, `"rules"`, func(t *testing.T, body string) {
 			var got struct {
-				Rules  []map[string]any       `json:"rules"`
-				States []hookwatch.AlertState `json:"states"`
+				Rules    []map[string]any       `json:"rules"`
+				States   []hookwatch.AlertState `json:"states"`
+				Silences []*hookwatch.Silence   `json:"silences"`
 			}
-			if err := json.Unmarshal([]byte(body), &got); err != nil || len(got.Rules) != 1 || got.States == nil {
+			if err := json.Unmarshal([]byte(body), &got); err != nil || len(got.Rules) != 1 || got.States == nil || got.Silences == nil {
 				t.Errorf("alerts: %v\n%s", err, body)
 			}
 		}},

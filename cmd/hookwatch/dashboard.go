@@ -32,7 +32,8 @@ func withDashboard(o *server.Options, cfg *config.Config, store hookwatch.Store,
 		dests = append(dests, web.Destination{Name: d.Name, URL: hookwatch.RedactURL(d.URL)})
 	}
 	h, err := web.New(web.Options{Store: store, Sources: sources, Destinations: dests, Control: engine, Releaser: rel, Logger: logger,
-		BaseURL: cfg.Dashboard.BaseURL, TrustForwardedProto: cfg.Dashboard.TrustForwardedProto})
+		BaseURL: cfg.Dashboard.BaseURL, TrustForwardedProto: cfg.Dashboard.TrustForwardedProto,
+		AlertRules: alertRules(cfg)})
 	if err != nil {
 		return err
 	}

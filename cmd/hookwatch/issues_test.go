@@ -272,7 +272,7 @@ func TestIssuesEndToEnd(t *testing.T) {
 	}
 	got := waitAlerts(t, s.hooks, 1)
 	if a := got[0]; a.Status != "firing" || a.Rule != "dead-letter" || a.Subject != "destination:app" || a.IssueID != prod.ID ||
-		a.IssueURL != "http://hookwatch.test:8081/api/issues/"+prod.ID || a.Value < 1 {
+		a.IssueURL != "http://hookwatch.test:8081/issues/"+prod.ID || a.Value < 1 {
 		t.Errorf("notification: %+v", a)
 	}
 	if s.hooks.bad.Load() != 0 {

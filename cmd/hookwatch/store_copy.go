@@ -15,15 +15,18 @@ func runStoreCopy(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "store copy", `Copies an installation's store into PostgreSQL: events (with their dedupe
 memory), deliveries with their attempts, destination states, replay records,
 the quarantine with the installation key its GitLab tokens are sealed under
-(the destination's own key is replaced), and dashboard users with their API
-tokens.
+(the destination's own key is replaced), dashboard users with their API
+tokens, issues (with their comments and most recent failures), and alert
+state: alert states, the notification outbox and history, and silences, so
+that the copy's evaluator knows what was already sent and neither sends it
+again nor loses its issue.
 IDs and times are kept; rows already in the destination are skipped, so an
 interrupted copy is resumed by running it again. Every page is verified by
 counting it in the destination. Stop the instances using --from first: what
 changes in it during the copy is not copied.
 
-Not copied: issues and alert history (rebuilt from new failures) and
-dashboard sessions (users sign in again).
+Not copied: dashboard sessions (users sign in again), the evaluator lease, and
+failures older than the most recent 1000 of each issue (issue counts are kept).
 
 Example: hookwatch store copy --from sqlite:./data/hookwatch.db --to postgres://user@host/db`)
 	from := fs.String("from", "", "source store: sqlite:PATH or postgres://...")
@@ -210,8 +213,59 @@ Example: hookwatch store copy --from sqlite:./data/hookwatch.db --to postgres://
 	if err := dst.ImportUsers(ctx, users, tokens); err != nil {
 		return fmt.Errorf("store copy: %w", err)
 	}
-	fmt.Fprintf(env.Stdout, "copied %d of %d events (%d already there), %d of %d deliveries (%d already there) with %d attempts, %d destination states, %d replay records, %d of %d quarantined requests, %d users, %d API tokens; verified: all %d events and %d deliveries are in the destination\n",
+	issues, issuesCopied, err := copyIssues(ctx, src, dst)
+	if err != nil {
+		return err
+	}
+	alertStates, err := src.AlertStates(ctx)
+	if err != nil {
+		return fmt.Errorf("store copy: read alert states: %w", err)
+	}
+	// The whole history: it tells the copy's evaluator what was sent
+	// (grouping, cooldowns) and the dashboard shows it.
+	history, err := src.ListNotifications(ctx, hookwatch.NotificationFilter{Limit: 1 << 30})
+	if err != nil {
+		return fmt.Errorf("store copy: read alert history: %w", err)
+	}
+	silences, err := src.ListSilences(ctx, time.Time{})
+	if err != nil {
+		return fmt.Errorf("store copy: read silences: %w", err)
+	}
+	if err := dst.ImportAlerts(ctx, alertStates, history, silences); err != nil {
+		return fmt.Errorf("store copy: %w", err)
+	}
+	fmt.Fprintf(env.Stdout, "copied %d of %d events (%d already there), %d of %d deliveries (%d already there) with %d attempts, %d destination states, %d replay records, %d of %d quarantined requests, %d users, %d API tokens, %d of %d issues, %d alert states, %d notifications, %d silences; verified: all %d events and %d deliveries are in the destination\n",
 		eventsCopied, eventsRead, eventsRead-eventsCopied, copied, read, read-copied, attemptsRead, len(states), len(replays),
-		keptCopied, kept, len(users), len(tokens), eventsRead, read)
+		keptCopied, kept, len(users), len(tokens), issuesCopied, issues, len(alertStates), len(history), len(silences), eventsRead, read)
 	return nil
+}
+
+// issueFailuresCopied is how many of an issue's most recent failures a copy
+// takes: enough for its page and for every window alerts read, without
+// holding a storm's million rows in memory.
+const issueFailuresCopied = 1000
+
+// copyIssues copies every issue with its comments and most recent
+// failures, and returns how many were read and how many were new.
+func copyIssues(ctx context.Context, src hookwatch.Store, dst *postgres.Store) (read, copied int, err error) {
+	list, err := src.ListIssues(ctx, hookwatch.IssueFilter{Limit: 1 << 30})
+	if err != nil {
+		return 0, 0, fmt.Errorf("store copy: read issues: %w", err)
+	}
+	for _, i := range list {
+		full, err := src.GetIssue(ctx, i.ID)
+		if err != nil {
+			return read, copied, fmt.Errorf("store copy: read issue %s: %w", i.ID, err)
+		}
+		fs, err := src.IssueFailures(ctx, i.ID, issueFailuresCopied)
+		if err != nil {
+			return read, copied, fmt.Errorf("store copy: read failures of %s: %w", i.ID, err)
+		}
+		n, err := dst.ImportIssues(ctx, []*hookwatch.Issue{full}, map[string][]hookwatch.Failure{i.ID: fs})
+		if err != nil {
+			return read, copied, fmt.Errorf("store copy: %w", err)
+		}
+		read, copied = read+1, copied+n
+	}
+	return read, copied, nil
 }

@@ -1,0 +1,197 @@
+package alert
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hookwatch/hookwatch/config"
+)
+
+// shortDur prints a duration the way an operator writes it: 45s, 5m, 1h30m,
+// 2d. Seconds are dropped from durations of an hour or more.
+func shortDur(d time.Duration) string {
+	d = d.Round(time.Second)
+	part := func(n time.Duration, unit string) string {
+		if n == 0 {
+			return ""
+		}
+		return strconv.FormatInt(int64(n), 10) + unit
+	}
+	switch {
+	case d <= 0:
+		return "0s"
+	case d < time.Minute:
+		return part(d/time.Second, "s")
+	case d < time.Hour:
+		return part(d/time.Minute, "m") + part(d%time.Minute/time.Second, "s")
+	case d < 24*time.Hour:
+		return part(d/time.Hour, "h") + part(d%time.Hour/time.Minute, "m")
+	}
+	return part(d/(24*time.Hour), "d") + part(d%(24*time.Hour)/time.Hour, "h")
+}
+
+// pctText prints a fraction as a percentage without needless digits: 5%,
+// 99.9%, 0.5%.
+func pctText(f float64) string {
+	return strconv.FormatFloat(round(f*100, 4), 'f', -1, 64) + "%"
+}
+
+// RuleInfo is a rule as operators read it: every figure with its unit.
+type RuleInfo struct {
+	Name string `json:"name"`
+	Kind string `json:"kind"`
+	// Scope says what it watches: "each destination", "source stripe"...
+	Scope string `json:"scope"`
+	// Condition is when it fires: "error rate > 5% over 5m (at least 20
+	// attempts)".
+	Condition string `json:"condition"`
+	// For and Cooldown are "5m"-style durations, "0s" for none.
+	For      string   `json:"for"`
+	Cooldown string   `json:"cooldown"`
+	Channels []string `json:"channels,omitempty"`
+}
+
+// Describe returns r as operators read it.
+func Describe(r Rule) RuleInfo {
+	info := RuleInfo{Name: r.Name, Kind: r.Kind, Scope: scopeText(r), Condition: condition(r),
+		For: shortDur(r.For.D()), Cooldown: shortDur(r.Cooldown.D()), Channels: r.Channels}
+	return info
+}
+
+func scopeText(r Rule) string {
+	var parts []string
+	switch r.Per {
+	case "destination":
+		parts = append(parts, "each destination")
+	case "source":
+		parts = append(parts, "each source")
+	}
+	if r.Source != "" {
+		parts = append(parts, "source "+r.Source)
+	}
+	if r.Destination != "" {
+		parts = append(parts, "destination "+r.Destination)
+	}
+	if len(parts) == 0 {
+		return "all traffic"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func condition(r Rule) string {
+	w := shortDur(r.Window.D())
+	switch r.Kind {
+	case config.RuleErrorRate:
+		return fmt.Sprintf("error rate > %s over %s (at least %d attempts)", pctText(r.Threshold), w, r.MinVolume)
+	case config.RuleFailures:
+		return fmt.Sprintf("> %g failed attempts over %s", r.Threshold, w)
+	case config.RuleDeadLetters:
+		if r.Threshold == 0 {
+			return "any dead letter over " + w
+		}
+		return fmt.Sprintf("> %g dead letters over %s", r.Threshold, w)
+	case config.RuleRejected:
+		return fmt.Sprintf("> %g requests failing verification over %s", r.Threshold, w)
+	case config.RuleLatency:
+		return fmt.Sprintf("p%g processing time > %s over %s (at least %d delivered)", r.Percentile*100, shortDur(r.Latency.D()), w, r.MinVolume)
+	case config.RuleCircuitOpen:
+		return "circuit breaker open"
+	case config.RuleBacklogAge:
+		return "oldest waiting delivery older than " + shortDur(r.Age.D())
+	case config.RuleSLOBurn:
+		return fmt.Sprintf("%s delivered within %s; error budget burning > %gx over %s and %s", pctText(r.Objective), shortDur(r.Within.D()),
+			r.BurnRate, shortDur(r.LongWindow.D()), shortDur(r.ShortWindow.D()))
+	}
+	return r.Kind
+}
+
+// what names a rule's alert in a few words, the same when it fires and
+// when it resolves: "circuit open", "error rate over 5%".
+func what(r Rule) string {
+	switch r.Kind {
+	case config.RuleErrorRate:
+		return "error rate over " + pctText(r.Threshold)
+	case config.RuleFailures:
+		return fmt.Sprintf("over %g failed attempts in %s", r.Threshold, shortDur(r.Window.D()))
+	case config.RuleDeadLetters:
+		if r.Threshold == 0 {
+			return "dead letters"
+		}
+		return fmt.Sprintf("over %g dead letters in %s", r.Threshold, shortDur(r.Window.D()))
+	case config.RuleRejected:
+		return "signature failures"
+	case config.RuleLatency:
+		return fmt.Sprintf("slow processing (p%g over %s)", r.Percentile*100, shortDur(r.Latency.D()))
+	case config.RuleCircuitOpen:
+		return "circuit open"
+	case config.RuleBacklogAge:
+		return "backlog older than " + shortDur(r.Age.D())
+	case config.RuleSLOBurn:
+		return "delivery SLO burning"
+	}
+	return r.Name
+}
+
+// who names a subject for a headline: the destination or source name, or
+// "all traffic".
+func who(subject string) string {
+	switch {
+	case strings.HasPrefix(subject, "destination:"):
+		return strings.TrimPrefix(subject, "destination:")
+	case strings.HasPrefix(subject, "source:"):
+		return "source " + strings.TrimPrefix(subject, "source:")
+	}
+	return "all traffic"
+}
+
+// redactURL returns a destination URL safe to put in a message: no
+// userinfo, query values replaced by "…", no fragment. (cmd/hookwatch has
+// the dashboard's own displayURL; a shared root redactor would replace
+// both.)
+func redactURL(s string) string {
+	if s == "" {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return "(invalid URL)"
+	}
+	u.User = nil
+	u.Fragment, u.RawFragment = "", ""
+	if u.RawQuery != "" {
+		q, err := url.ParseQuery(u.RawQuery)
+		if err != nil {
+			u.RawQuery = "…"
+		} else {
+			var keys []string
+			for _, k := range sortedKeys(q) {
+				keys = append(keys, url.QueryEscape(k)+"=…")
+			}
+			u.RawQuery = strings.Join(keys, "&")
+		}
+	}
+	return u.String()
+}
+
+// firstLine returns the first non-empty line of s, at most n bytes (cut on
+// a rune boundary).
+func firstLine(s string, n int) string {
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			if len(l) > n {
+				cut := n
+				for cut > 0 && !utf8RuneStart(l[cut]) {
+					cut--
+				}
+				l = l[:cut] + "…"
+			}
+			return l
+		}
+	}
+	return ""
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
