@@ -35,20 +35,20 @@ func init() {
 
 // deliveryJSON is a delivery as the CLI and admin API print it.
 type deliveryJSON struct {
-	ID            string        `json:"id"`
-	EventID       string        `json:"event_id"`
-	Destination   string        `json:"destination"`
-	Status        string        `json:"status"`
-	Attempts      int           `json:"attempts"`
-	NextAttemptAt *time.Time    `json:"next_attempt_at,omitempty"`
-	LeaseOwner    string        `json:"lease_owner,omitempty"`
-	LeaseUntil    *time.Time    `json:"lease_until,omitempty"`
-	LastClass     string        `json:"last_class,omitempty"`
-	LastStatus    int           `json:"last_status,omitempty"`
-	LastError     string        `json:"last_error,omitempty"`
-	CreatedAt     time.Time     `json:"created_at"`
-	QueuedAt      time.Time     `json:"queued_at"`
-	CompletedAt   *time.Time    `json:"completed_at,omitempty"`
+	ID            string     `json:"id"`
+	EventID       string     `json:"event_id"`
+	Destination   string     `json:"destination"`
+	Status        string     `json:"status"`
+	Attempts      int        `json:"attempts"`
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	LeaseOwner    string     `json:"lease_owner,omitempty"`
+	LeaseUntil    *time.Time `json:"lease_until,omitempty"`
+	LastClass     string     `json:"last_class,omitempty"`
+	LastStatus    int        `json:"last_status,omitempty"`
+	LastError     string     `json:"last_error,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	QueuedAt      time.Time  `json:"queued_at"`
+	CompletedAt   *time.Time `json:"completed_at,omitempty"`
 	// Waiting says why a pending delivery is not sent now (due, circuit
 	// open until..., paused...): next_attempt_at alone may be in the past.
 	Waiting *waitingJSON  `json:"waiting,omitempty"`
@@ -332,14 +332,14 @@ Usage: hookwatch deliveries show [flags] DELIVERY_ID`)
 
 // destinationJSON is a destination as printed.
 type destinationJSON struct {
-	Name           string         `json:"name"`
-	URL            string         `json:"url,omitempty"`
-	State          string         `json:"state"`
-	Paused         bool           `json:"paused,omitempty"`
-	DisabledAt     *time.Time     `json:"disabled_at,omitempty"`
-	DisabledReason string         `json:"disabled_reason,omitempty"`
-	Circuit        string         `json:"circuit"`
-	ProbeAt        *time.Time     `json:"probe_at,omitempty"`
+	Name           string     `json:"name"`
+	URL            string     `json:"url,omitempty"`
+	State          string     `json:"state"`
+	Paused         bool       `json:"paused,omitempty"`
+	DisabledAt     *time.Time `json:"disabled_at,omitempty"`
+	DisabledReason string     `json:"disabled_reason,omitempty"`
+	Circuit        string     `json:"circuit"`
+	ProbeAt        *time.Time `json:"probe_at,omitempty"`
 	// RetryAfterUntil is set while the app's Retry-After holds it back.
 	RetryAfterUntil *time.Time     `json:"retry_after_until,omitempty"`
 	Waiting         *waitingJSON   `json:"waiting"`
@@ -530,14 +530,18 @@ func printProbe(w io.Writer, r *deliver.ProbeResult) {
 		switch {
 		case r.Class == hookwatch.ClassNone:
 			fmt.Fprintln(w, ": delivered")
+		case r.Error == "" || r.Error == "HTTP "+strconv.Itoa(r.Status):
+			fmt.Fprintf(w, " (%s)\n", r.Class)
 		default:
-			fmt.Fprintf(w, ": %s: %s\n", r.Class, r.Error)
+			fmt.Fprintf(w, " (%s): %s\n", r.Class, r.Error)
 		}
-		switch r.Outcome {
-		case hookwatch.OutcomeRetry:
-			fmt.Fprintf(w, "the delivery is retried at %s\n", at(r.NextAttemptAt))
-		case hookwatch.OutcomeDead:
+		switch {
+		case r.Outcome == hookwatch.OutcomeDead:
 			fmt.Fprintln(w, "the delivery is dead: its retry policy gave up (`hookwatch replay` sends it again)")
+		case r.Outcome == hookwatch.OutcomeRetry && r.Circuit == hookwatch.CircuitClosed:
+			fmt.Fprintf(w, "the delivery is due again at %s\n", at(r.NextAttemptAt))
+		case r.Outcome == hookwatch.OutcomeRetry:
+			fmt.Fprintln(w, "the delivery waits with the rest for the circuit")
 		}
 	}
 	switch {
