@@ -87,6 +87,9 @@ func (e *Engine) adopt(d *dest, st hookwatch.DestinationState, now time.Time) {
 		d.mu.Unlock()
 		return
 	}
+	// The first read loads the state (as Start does): not a change to
+	// announce.
+	first := !d.stored.ok
 	d.stored = seen
 	d.notBefore = st.NotBefore
 	from, to := d.circuit, st.Circuit
@@ -116,6 +119,9 @@ func (e *Engine) adopt(d *dest, st hookwatch.DestinationState, now time.Time) {
 	d.circuit = to
 	snap := d.stateLocked(now)
 	d.mu.Unlock()
+	if first {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	e.opts.Logger.Info("deliver: circuit state changed by another process (a probe from the CLI, another instance): taken from the store",

@@ -24,8 +24,8 @@ type destInfo struct {
 	// Waiting says what holds its deliveries back (circuit open until...,
 	// paused, rate limited) or that nothing does.
 	Waiting deliver.Waiting
-	// CanProbe: the dashboard can probe it now (through the engine; not
-	// while paused or disabled, which Resume handles).
+	// CanProbe: the dashboard can probe it now (through the engine, when
+	// deliveries are pending; not while paused or disabled: Resume).
 	CanProbe bool
 	// Last hour, from the health figures (zero without them).
 	Delivered1h, Failed1h int
@@ -70,7 +70,7 @@ func (h *Handler) destinationInfos(r *http.Request) ([]destInfo, error) {
 		}
 		in := destInfo{Name: name, URL: u, Configured: configured, Stored: st, Counts: c,
 			Waiting:  deliver.DestinationWaiting(st, configured, c[hookwatch.DeliveryPending], h.opts.Now()),
-			CanProbe: configured && h.opts.Control != nil && !st.Blocked()}
+			CanProbe: configured && h.opts.Control != nil && !st.Blocked() && c[hookwatch.DeliveryPending] > 0}
 		switch {
 		case st.Paused:
 			in.State = "paused"
