@@ -212,13 +212,3 @@ func (w Waiting) Note() string {
 	}
 	return ""
 }
-
-// Held reports whether the wait is something other than the delivery's
-// own schedule or a worker: an operator may want to act on it.
-func (w Waiting) Held() bool {
-	switch w.Reason {
-	case WaitPaused, WaitDisabled, WaitCircuitOpen, WaitProbing, WaitRateLimited, WaitNotConfigured:
-		return true
-	}
-	return false
-}

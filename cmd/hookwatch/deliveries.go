@@ -239,7 +239,7 @@ Examples:
 	for _, d := range ds {
 		// A pending delivery's next attempt comes with its reason: the
 		// stored time alone may be long past (circuit open, paused...).
-		when := "done " + localTime(d.CompletedAt)
+		when := localTime(d.CompletedAt)
 		if d.Status == hookwatch.DeliveryPending {
 			when = wt.of(d).Text(localTime)
 		}
