@@ -168,7 +168,10 @@ type DestinationState struct {
 	// Failures counts consecutive failures (for the breaker).
 	Failures int
 	// ProbeAt is when an open circuit tries its next probe.
-	ProbeAt   time.Time
+	ProbeAt time.Time
+	// NotBefore is set when the destination answered 429 or 503 with
+	// Retry-After: nothing is sent to it before then.
+	NotBefore time.Time
 	UpdatedAt time.Time
 }
 
@@ -260,7 +263,8 @@ type DeliveryStore interface {
 	DisableDestination(ctx context.Context, name, reason string, now time.Time) error
 
 	// SetCircuit stores a destination's circuit breaker state (Circuit,
-	// Failures, ProbeAt of s); pause and disablement are not changed.
+	// Failures, ProbeAt and NotBefore of s) and s.UpdatedAt; pause and
+	// disablement are not changed.
 	SetCircuit(ctx context.Context, s DestinationState) error
 }
 

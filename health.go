@@ -23,7 +23,8 @@ type TrafficQuery struct {
 	// [Since-Within, Until-Within) are counted in SLOTotal, and in SLOGood
 	// when they succeeded within Within of being received. Zero: not counted.
 	Within time.Duration
-	// Test includes test events; by default they are left out.
+	// Test includes test events, in rows of their own (Traffic.Test set);
+	// by default they are left out.
 	Test bool
 }
 
@@ -33,6 +34,9 @@ type TrafficQuery struct {
 type Traffic struct {
 	Source      string
 	Destination string
+	// Test is set on the rows that count test events (only when the query
+	// asked for them): test traffic is never mixed into the other rows.
+	Test bool
 	// Accepted counts events stored (received at in the window).
 	Accepted int
 	// Delivered counts deliveries that succeeded (completed in the window).
@@ -55,6 +59,9 @@ type Traffic struct {
 type Backlog struct {
 	Source      string
 	Destination string
+	// Test is set on the rows of test events (only when they were asked
+	// for): they are never mixed into the other rows.
+	Test bool
 	// Pending counts deliveries not yet succeeded or dead.
 	Pending int
 	// Oldest is when the oldest of them was queued (created or replayed).
@@ -66,10 +73,12 @@ type Backlog struct {
 type HealthStore interface {
 	// Traffic returns the figures of q's window, one row per (source,
 	// destination) pair with any activity, plus one row per source with
-	// Destination empty for Accepted. Errors are EINTERNAL.
+	// Destination empty for Accepted; with q.Test, test events are counted
+	// in rows of their own (Traffic.Test). Errors are EINTERNAL.
 	Traffic(ctx context.Context, q TrafficQuery) ([]Traffic, error)
 
 	// Backlogs returns the pending deliveries by (source, destination);
-	// test events are left out unless test is set. Errors are EINTERNAL.
+	// test events are left out unless test is set, and then counted in
+	// rows of their own (Backlog.Test). Errors are EINTERNAL.
 	Backlogs(ctx context.Context, test bool) ([]Backlog, error)
 }

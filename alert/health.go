@@ -24,11 +24,14 @@ var Windows = []time.Duration{time.Minute, 5 * time.Minute, time.Hour}
 
 // Figures are the health figures of one subject over one window.
 type Figures struct {
-	// Received = Accepted + Rejected (duplicates and oversized requests are
-	// in the Prometheus metrics only: nothing of them is stored).
-	Received int            `json:"received"`
-	Accepted int            `json:"accepted"`
-	Rejected map[string]int `json:"rejected,omitempty"` // by reason
+	// Received = Accepted + RejectedCount: every request that reached a
+	// source, whether it verified (accepted: stored) or not (rejected).
+	// Duplicates and oversized requests are in the Prometheus metrics
+	// only: nothing of them is stored.
+	Received      int            `json:"received"`
+	Accepted      int            `json:"accepted"`
+	RejectedCount int            `json:"rejected_total"`
+	Rejected      map[string]int `json:"rejected,omitempty"` // by reason
 	// Delivered counts successful deliveries; Failed, failed attempts by
 	// class. ErrorRate is failed / (failed + delivered).
 	Delivered   int            `json:"delivered"`
@@ -43,6 +46,11 @@ type Figures struct {
 	// oldest; they do not depend on the window.
 	Backlog       int     `json:"backlog"`
 	OldestWaiting float64 `json:"oldest_waiting_seconds"`
+	// Test is the same figures for test events (`hookwatch send`, Stripe
+	// test mode...), which every other figure, and alerting, leaves out.
+	// Nil when there was no test traffic. (Rejected requests are never test
+	// events: a request is a test event only once it verified.)
+	Test *Figures `json:"test,omitempty"`
 
 	latency    []int
 	latencySum time.Duration
@@ -107,7 +115,8 @@ func (f *Figures) addBacklog(b hookwatch.Backlog, now time.Time) {
 
 // finish computes the derived figures.
 func (f *Figures) finish() {
-	f.Received = f.Accepted + f.RejectedTotal()
+	f.RejectedCount = f.RejectedTotal()
+	f.Received = f.Accepted + f.RejectedCount
 	if n := f.FailedTotal() + f.Delivered; n > 0 {
 		f.ErrorRate = float64(f.FailedTotal()) / float64(n)
 	}
@@ -229,29 +238,76 @@ type Report struct {
 }
 
 // Health computes the health report at now from the store. Test events are
-// left out.
+// counted apart, in each subject's Test figures.
 func Health(ctx context.Context, s hookwatch.Store, now time.Time) (*Report, error) {
-	bl, err := s.Backlogs(ctx, false)
+	bl, err := s.Backlogs(ctx, true)
 	if err != nil {
 		return nil, err
 	}
+	var prodBL, testBL []hookwatch.Backlog
+	for _, b := range bl {
+		if b.Test {
+			testBL = append(testBL, b)
+		} else {
+			prodBL = append(prodBL, b)
+		}
+	}
 	r := &Report{At: now}
 	for _, w := range Windows {
-		d, err := load(ctx, s, now, w, 0, bl)
+		d, test, err := loadWithTest(ctx, s, now, w, prodBL, testBL)
 		if err != nil {
 			return nil, err
 		}
 		wh := WindowHealth{Window: formatWindow(w)}
-		all := d.group(func(string, string) string { return "all" })
-		wh.Total = all["all"]
+		all := func(string, string) string { return "all" }
+		wh.Total = withTest(d.group(all), test.group(all))["all"]
 		if wh.Total == nil {
 			wh.Total = &Figures{}
 		}
-		wh.Sources = d.group(func(src, _ string) string { return src })
-		wh.Destinations = d.group(func(_, dst string) string { return dst })
+		bySource := func(src, _ string) string { return src }
+		wh.Sources = withTest(d.group(bySource), test.group(bySource))
+		byDest := func(_, dst string) string { return dst }
+		wh.Destinations = withTest(d.group(byDest), test.group(byDest))
 		r.Windows = append(r.Windows, wh)
 	}
 	return r, nil
+}
+
+// loadWithTest queries the store for the window [now-window, now) once, and
+// splits what it read into production and test data.
+func loadWithTest(ctx context.Context, s hookwatch.Store, now time.Time, window time.Duration, prodBL, testBL []hookwatch.Backlog) (prod, test *data, err error) {
+	tr, err := s.Traffic(ctx, hookwatch.TrafficQuery{Since: now.Add(-window), Until: now, Test: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	fc, err := s.CountFailures(ctx, now.Add(-window), now, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	prod = &data{failures: fc, backlogs: prodBL, now: now}
+	test = &data{backlogs: testBL, now: now}
+	for _, t := range tr {
+		if t.Test {
+			test.traffic = append(test.traffic, t)
+		} else {
+			prod.traffic = append(prod.traffic, t)
+		}
+	}
+	return prod, test, nil
+}
+
+// withTest attaches test figures to the production figures of the same
+// key; a key with test traffic only gets empty production figures.
+func withTest(prod, test map[string]*Figures) map[string]*Figures {
+	for k, t := range test {
+		f := prod[k]
+		if f == nil {
+			f = &Figures{}
+			prod[k] = f
+		}
+		f.Test = t
+	}
+	return prod
 }
 
 // formatWindow prints 1m, 5m, 1h.

@@ -127,3 +127,9 @@ func (e *Engine) Replay(ctx context.Context, r hookwatch.ReplayRequest) (*hookwa
 	}
 	return rep, nil
 }
+
+// Waiting says what holds the destination's deliveries back at now (or
+// that nothing does).
+func (i DestinationInfo) Waiting(now time.Time) Waiting {
+	return DestinationWaiting(i.State, i.Configured, i.Counts[hookwatch.DeliveryPending], now)
+}

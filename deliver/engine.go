@@ -130,6 +130,9 @@ type dest struct {
 	probeAt   time.Time
 	cooldown  time.Duration
 	notBefore time.Time // a 429 or 503 asked to slow down until then
+	// The stored state as this engine last wrote or read it (see sync.go).
+	stored   storedState
+	syncedAt time.Time // real time of the last read; zero: never read
 }
 
 type finishReq struct {
@@ -389,6 +392,7 @@ func (e *Engine) dispatch(d *dest) {
 // than a slot (circuit, rate limit, Retry-After) holds it back.
 func (e *Engine) claim(d *dest, inflight *int) (more bool, wait time.Duration) {
 	now := e.opts.Clock.Now()
+	e.syncState(d, now)
 	capacity := d.cfg.MaxInFlight - *inflight
 	probe := false
 	d.mu.Lock()
@@ -452,9 +456,17 @@ func (e *Engine) claim(d *dest, inflight *int) (more bool, wait time.Duration) {
 	return len(ds) == limit, 0
 }
 
-// attempt sends one delivery and records its outcome.
+// attempt sends one delivery of the dispatcher's and records its outcome
+// with the batching finisher.
 func (e *Engine) attempt(d *dest, dl *hookwatch.Delivery) {
 	defer func() { d.done <- struct{}{} }()
+	e.try(d, dl, e.finishBatched)
+}
+
+// try sends one delivery and records its outcome with record. It returns
+// the attempt and what was recorded; f.Outcome is empty when nothing was
+// (cut short by shutdown, or recording failed: err).
+func (e *Engine) try(d *dest, dl *hookwatch.Delivery, record func(hookwatch.Finish) error) (a hookwatch.Attempt, f hookwatch.Finish, err error) {
 	actx := context.Background()
 	var trace http.Header
 	if e.opts.Tracer != nil {
@@ -470,10 +482,10 @@ func (e *Engine) attempt(d *dest, dl *hookwatch.Delivery) {
 			e.opts.Logger.Warn("deliver: release lease on shutdown failed; the delivery is due again when its lease expires",
 				"delivery", dl.ID, "error", err)
 		}
-		return
+		return a, hookwatch.Finish{}, nil
 	}
 	now := e.opts.Clock.Now()
-	f := hookwatch.Finish{Owner: e.opts.Owner, Attempt: a}
+	f = hookwatch.Finish{Owner: e.opts.Owner, Attempt: a}
 	switch a.Class {
 	case hookwatch.ClassNone:
 		f.Outcome = hookwatch.OutcomeSucceeded
@@ -495,23 +507,16 @@ func (e *Engine) attempt(d *dest, dl *hookwatch.Delivery) {
 		e.opts.Observer.DestinationDisabled(context.Background(), d.cfg.Name, &a)
 	}
 	if (a.Class == hookwatch.ClassRateLimit || a.Class == hookwatch.ClassServer) && retryAfter > 0 {
-		d.mu.Lock()
-		if nb := now.Add(min(retryAfter, MaxRetryAfter)); nb.After(d.notBefore) {
-			d.notBefore = nb
-		}
-		d.mu.Unlock()
+		e.slowDown(d, now.Add(min(retryAfter, MaxRetryAfter)), now)
 	}
 	e.updateCircuit(d, a.Class, now)
 
-	req := &finishReq{f: f, done: make(chan struct{})}
-	e.finishes <- req
-	<-req.done
-	if req.err != nil {
-		if hookwatch.ErrorCode(req.err) != hookwatch.ECONFLICT {
+	if err := record(f); err != nil {
+		if hookwatch.ErrorCode(err) != hookwatch.ECONFLICT {
 			e.opts.Logger.Error("deliver: recording the attempt failed; the delivery is due again when its lease expires",
-				"delivery", dl.ID, "error", req.err)
+				"delivery", dl.ID, "error", err)
 		}
-		return
+		return a, hookwatch.Finish{}, err
 	}
 	if !f.NoCount {
 		dl.Attempts++
@@ -526,6 +531,16 @@ func (e *Engine) attempt(d *dest, dl *hookwatch.Delivery) {
 		e.opts.Logger.Debug("deliver: attempt failed; retrying", "delivery", dl.ID, "destination", d.cfg.Name,
 			"class", string(a.Class), "status", a.StatusCode, "next", f.NextAttemptAt)
 	}
+	return a, f, nil
+}
+
+// finishBatched records f through the finisher, which shares one
+// transaction among the attempts finishing together.
+func (e *Engine) finishBatched(f hookwatch.Finish) error {
+	req := &finishReq{f: f, done: make(chan struct{})}
+	e.finishes <- req
+	<-req.done
+	return req.err
 }
 
 // send makes one HTTP attempt. It returns the attempt and the answer's
@@ -675,7 +690,8 @@ func (e *Engine) setCircuit(d *dest, state hookwatch.CircuitState, now time.Time
 }
 
 func (d *dest) stateLocked(now time.Time) hookwatch.DestinationState {
-	return hookwatch.DestinationState{Name: d.cfg.Name, Circuit: d.circuit, Failures: d.failures, ProbeAt: d.probeAt, UpdatedAt: now}
+	return hookwatch.DestinationState{Name: d.cfg.Name, Circuit: d.circuit, Failures: d.failures, ProbeAt: d.probeAt,
+		NotBefore: d.notBefore, UpdatedAt: now}
 }
 
 func (e *Engine) circuitChanged(d *dest, from, to hookwatch.CircuitState, st hookwatch.DestinationState) {
@@ -684,9 +700,13 @@ func (e *Engine) circuitChanged(d *dest, from, to hookwatch.CircuitState, st hoo
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := e.opts.Store.SetCircuit(ctx, st); err != nil {
-		e.opts.Logger.Warn("deliver: storing circuit state failed", "destination", d.cfg.Name, "error", err)
-	}
+	e.storeState(ctx, d, st)
+	e.announce(ctx, d, from, to, st)
+}
+
+// announce logs a circuit change and tells the observer; a closed circuit
+// wakes the dispatcher.
+func (e *Engine) announce(ctx context.Context, d *dest, from, to hookwatch.CircuitState, st hookwatch.DestinationState) {
 	level := slog.LevelInfo
 	if to == hookwatch.CircuitOpen && from == hookwatch.CircuitClosed {
 		level = slog.LevelWarn

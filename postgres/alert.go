@@ -286,15 +286,18 @@ func latencySQL(lat string) string {
 
 // Traffic computes the figures of a window; see hookwatch.HealthStore.
 func (s *Store) Traffic(ctx context.Context, q hookwatch.TrafficQuery) ([]hookwatch.Traffic, error) {
-	type key struct{ src, dst string }
+	type key struct {
+		src, dst string
+		test     bool
+	}
 	m := map[key]*hookwatch.Traffic{}
 	var order []key
-	get := func(src, dst string) *hookwatch.Traffic {
-		k := key{src, dst}
+	get := func(src, dst string, test bool) *hookwatch.Traffic {
+		k := key{src, dst, test}
 		if r, ok := m[k]; ok {
 			return r
 		}
-		r := &hookwatch.Traffic{Source: src, Destination: dst}
+		r := &hookwatch.Traffic{Source: src, Destination: dst, Test: test}
 		m[k], order = r, append(order, k)
 		return r
 	}
@@ -315,14 +318,15 @@ func (s *Store) Traffic(ctx context.Context, q hookwatch.TrafficQuery) ([]hookwa
 		return nil
 	}
 	args := []any{q.Since, q.Until, q.Test}
-	if err := each(`SELECT source, count(*) FROM events WHERE received_at >= $1 AND received_at < $2 AND ($3 OR NOT test)
-		GROUP BY source ORDER BY source`, args, func(r pgx.Rows) error {
+	if err := each(`SELECT source, test, count(*) FROM events WHERE received_at >= $1 AND received_at < $2 AND ($3 OR NOT test)
+		GROUP BY source, test ORDER BY source, test`, args, func(r pgx.Rows) error {
 		var src string
+		var test bool
 		var n int
-		if err := r.Scan(&src, &n); err != nil {
+		if err := r.Scan(&src, &test, &n); err != nil {
 			return err
 		}
-		get(src, "").Accepted = n
+		get(src, "", test).Accepted = n
 		return nil
 	}); err != nil {
 		return nil, err
@@ -331,38 +335,40 @@ func (s *Store) Traffic(ctx context.Context, q hookwatch.TrafficQuery) ([]hookwa
 	// (greatest ignores a NULL queued_at: never replayed).
 	const lat = `(d.completed_at - greatest(e.received_at, d.queued_at))`
 	nb := len(hookwatch.LatencyBuckets)
-	if err := each(`SELECT e.source, d.destination, count(*), coalesce(sum(extract(epoch FROM `+lat+`) * 1000000), 0)::bigint`+latencySQL(lat)+`
+	if err := each(`SELECT e.source, d.destination, e.test, count(*), coalesce(sum(extract(epoch FROM `+lat+`) * 1000000), 0)::bigint`+latencySQL(lat)+`
 		FROM deliveries d JOIN events e ON e.id = d.event_id
 		WHERE d.status = 'succeeded' AND d.completed_at >= $1 AND d.completed_at < $2 AND ($3 OR NOT e.test)
-		GROUP BY e.source, d.destination ORDER BY e.source, d.destination`, args, func(r pgx.Rows) error {
+		GROUP BY e.source, d.destination, e.test ORDER BY e.source, d.destination, e.test`, args, func(r pgx.Rows) error {
 		var src, dst string
+		var test bool
 		var n int
 		var sum int64
 		cum := make([]int, nb)
-		dest := []any{&src, &dst, &n, &sum}
+		dest := []any{&src, &dst, &test, &n, &sum}
 		for i := range cum {
 			dest = append(dest, &cum[i])
 		}
 		if err := r.Scan(dest...); err != nil {
 			return err
 		}
-		t := get(src, dst)
+		t := get(src, dst, test)
 		t.Delivered, t.LatencySum = n, time.Duration(sum)*time.Microsecond
 		t.Latency = decumulate(cum, n)
 		return nil
 	}); err != nil {
 		return nil, err
 	}
-	if err := each(`SELECT e.source, d.destination, a.class, count(*)
+	if err := each(`SELECT e.source, d.destination, e.test, a.class, count(*)
 		FROM attempts a JOIN deliveries d ON d.id = a.delivery_id JOIN events e ON e.id = d.event_id
 		WHERE a.at >= $1 AND a.at < $2 AND a.class <> '' AND ($3 OR NOT e.test)
-		GROUP BY e.source, d.destination, a.class ORDER BY e.source, d.destination, a.class`, args, func(r pgx.Rows) error {
+		GROUP BY e.source, d.destination, e.test, a.class ORDER BY e.source, d.destination, e.test, a.class`, args, func(r pgx.Rows) error {
 		var src, dst, class string
+		var test bool
 		var n int
-		if err := r.Scan(&src, &dst, &class, &n); err != nil {
+		if err := r.Scan(&src, &dst, &test, &class, &n); err != nil {
 			return err
 		}
-		t := get(src, dst)
+		t := get(src, dst, test)
 		if t.Failed == nil {
 			t.Failed = map[hookwatch.ErrorClass]int{}
 		}
@@ -371,33 +377,35 @@ func (s *Store) Traffic(ctx context.Context, q hookwatch.TrafficQuery) ([]hookwa
 	}); err != nil {
 		return nil, err
 	}
-	if err := each(`SELECT e.source, d.destination, count(*) FROM deliveries d JOIN events e ON e.id = d.event_id
+	if err := each(`SELECT e.source, d.destination, e.test, count(*) FROM deliveries d JOIN events e ON e.id = d.event_id
 		WHERE d.status = 'dead' AND d.completed_at >= $1 AND d.completed_at < $2 AND ($3 OR NOT e.test)
-		GROUP BY e.source, d.destination ORDER BY e.source, d.destination`, args, func(r pgx.Rows) error {
+		GROUP BY e.source, d.destination, e.test ORDER BY e.source, d.destination, e.test`, args, func(r pgx.Rows) error {
 		var src, dst string
+		var test bool
 		var n int
-		if err := r.Scan(&src, &dst, &n); err != nil {
+		if err := r.Scan(&src, &dst, &test, &n); err != nil {
 			return err
 		}
-		get(src, dst).DeadLetters = n
+		get(src, dst, test).DeadLetters = n
 		return nil
 	}); err != nil {
 		return nil, err
 	}
 	if q.Within > 0 {
 		w := q.Within
-		if err := each(`SELECT e.source, d.destination, count(*),
+		if err := each(`SELECT e.source, d.destination, e.test, count(*),
 			count(*) FILTER (WHERE d.status = 'succeeded' AND d.completed_at - e.received_at <= $4 * interval '1 microsecond')
 			FROM events e JOIN deliveries d ON d.event_id = e.id
 			WHERE e.received_at >= $1 AND e.received_at < $2 AND ($3 OR NOT e.test)
-			GROUP BY e.source, d.destination ORDER BY e.source, d.destination`,
+			GROUP BY e.source, d.destination, e.test ORDER BY e.source, d.destination, e.test`,
 			[]any{q.Since.Add(-w), q.Until.Add(-w), q.Test, w.Microseconds()}, func(r pgx.Rows) error {
 				var src, dst string
+				var test bool
 				var total, good int
-				if err := r.Scan(&src, &dst, &total, &good); err != nil {
+				if err := r.Scan(&src, &dst, &test, &total, &good); err != nil {
 					return err
 				}
-				t := get(src, dst)
+				t := get(src, dst, test)
 				t.SLOTotal, t.SLOGood = total, good
 				return nil
 			}); err != nil {
@@ -426,10 +434,10 @@ func decumulate(cum []int, total int) []int {
 
 // Backlogs returns pending deliveries by (source, destination).
 func (s *Store) Backlogs(ctx context.Context, test bool) ([]hookwatch.Backlog, error) {
-	rows, err := s.pool.Query(ctx, `SELECT e.source, d.destination, count(*), min(coalesce(d.queued_at, d.created_at))
+	rows, err := s.pool.Query(ctx, `SELECT e.source, d.destination, e.test, count(*), min(coalesce(d.queued_at, d.created_at))
 		FROM deliveries d JOIN events e ON e.id = d.event_id
 		WHERE d.status = 'pending' AND ($1 OR NOT e.test)
-		GROUP BY e.source, d.destination ORDER BY e.source, d.destination`, test)
+		GROUP BY e.source, d.destination, e.test ORDER BY e.source, d.destination, e.test`, test)
 	if err != nil {
 		return nil, storeError("backlogs", err)
 	}
@@ -437,7 +445,7 @@ func (s *Store) Backlogs(ctx context.Context, test bool) ([]hookwatch.Backlog, e
 	var out []hookwatch.Backlog
 	for rows.Next() {
 		var b hookwatch.Backlog
-		if err := rows.Scan(&b.Source, &b.Destination, &b.Pending, &b.Oldest); err != nil {
+		if err := rows.Scan(&b.Source, &b.Destination, &b.Test, &b.Pending, &b.Oldest); err != nil {
 			return nil, storeError("backlogs", err)
 		}
 		b.Oldest = b.Oldest.UTC()

@@ -462,18 +462,18 @@ func (s *Store) ListReplays(ctx context.Context, limit int) ([]*hookwatch.Replay
 
 // DestinationStates returns every stored destination state.
 func (s *Store) DestinationStates(ctx context.Context) (map[string]hookwatch.DestinationState, error) {
-	rows, err := s.pool.Query(ctx, `SELECT name, paused, disabled_at, disabled_reason, circuit, failures, probe_at, updated_at FROM destination_state`)
+	rows, err := s.pool.Query(ctx, `SELECT name, paused, disabled_at, disabled_reason, circuit, failures, probe_at, not_before, updated_at FROM destination_state`)
 	if err != nil {
 		return nil, storeError("destination states", err)
 	}
 	out := map[string]hookwatch.DestinationState{}
 	var (
-		st              hookwatch.DestinationState
-		disabled, probe *time.Time
-		circuit         string
+		st                         hookwatch.DestinationState
+		disabled, probe, notBefore *time.Time
+		circuit                    string
 	)
-	_, err = pgx.ForEachRow(rows, []any{&st.Name, &st.Paused, &disabled, &st.DisabledReason, &circuit, &st.Failures, &probe, &st.UpdatedAt}, func() error {
-		st.DisabledAt, st.ProbeAt, st.UpdatedAt = fromNull(disabled), fromNull(probe), st.UpdatedAt.UTC()
+	_, err = pgx.ForEachRow(rows, []any{&st.Name, &st.Paused, &disabled, &st.DisabledReason, &circuit, &st.Failures, &probe, &notBefore, &st.UpdatedAt}, func() error {
+		st.DisabledAt, st.ProbeAt, st.NotBefore, st.UpdatedAt = fromNull(disabled), fromNull(probe), fromNull(notBefore), st.UpdatedAt.UTC()
 		st.Circuit = hookwatch.CircuitState(circuit)
 		out[st.Name] = st
 		return nil
@@ -517,9 +517,10 @@ func (s *Store) SetCircuit(ctx context.Context, st hookwatch.DestinationState) e
 	if now.IsZero() {
 		now = s.now()
 	}
-	if _, err := s.pool.Exec(ctx, `INSERT INTO destination_state (name, circuit, failures, probe_at, updated_at) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (name) DO UPDATE SET circuit = excluded.circuit, failures = excluded.failures, probe_at = excluded.probe_at, updated_at = excluded.updated_at`,
-		text(st.Name), string(circuit), st.Failures, nullTime(st.ProbeAt), now); err != nil {
+	if _, err := s.pool.Exec(ctx, `INSERT INTO destination_state (name, circuit, failures, probe_at, not_before, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (name) DO UPDATE SET circuit = excluded.circuit, failures = excluded.failures, probe_at = excluded.probe_at,
+		not_before = excluded.not_before, updated_at = excluded.updated_at`,
+		text(st.Name), string(circuit), st.Failures, nullTime(st.ProbeAt), nullTime(st.NotBefore), now); err != nil {
 		return storeError("set circuit", err)
 	}
 	return nil

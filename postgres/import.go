@@ -136,10 +136,10 @@ func attemptColumns(as []*hookwatch.Attempt) []any {
 // circuit) not already present.
 func (s *Store) ImportDestinationStates(ctx context.Context, states map[string]hookwatch.DestinationState) error {
 	for _, st := range states {
-		if _, err := s.pool.Exec(ctx, `INSERT INTO destination_state (name, paused, disabled_at, disabled_reason, circuit, failures, probe_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (name) DO NOTHING`,
+		if _, err := s.pool.Exec(ctx, `INSERT INTO destination_state (name, paused, disabled_at, disabled_reason, circuit, failures, probe_at, not_before, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (name) DO NOTHING`,
 			text(st.Name), st.Paused, nullTime(st.DisabledAt), text(st.DisabledReason), string(st.Circuit), st.Failures,
-			nullTime(st.ProbeAt), st.UpdatedAt); err != nil {
+			nullTime(st.ProbeAt), nullTime(st.NotBefore), st.UpdatedAt); err != nil {
 			return storeError("import destination states", err)
 		}
 	}

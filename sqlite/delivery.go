@@ -490,7 +490,7 @@ func (s *Store) ListReplays(ctx context.Context, limit int) ([]*hookwatch.Replay
 
 // DestinationStates returns every stored destination state.
 func (s *Store) DestinationStates(ctx context.Context) (map[string]hookwatch.DestinationState, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT name, paused, disabled_at, disabled_reason, circuit, failures, probe_at, updated_at FROM destination_state`)
+	rows, err := s.r.QueryContext(ctx, `SELECT name, paused, disabled_at, disabled_reason, circuit, failures, probe_at, not_before, updated_at FROM destination_state`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: destination states: %w", err)
 	}
@@ -498,12 +498,12 @@ func (s *Store) DestinationStates(ctx context.Context) (map[string]hookwatch.Des
 	out := map[string]hookwatch.DestinationState{}
 	for rows.Next() {
 		var st hookwatch.DestinationState
-		var disabled, probe, updated int64
+		var disabled, probe, notBefore, updated int64
 		var circuit string
-		if err := rows.Scan(&st.Name, &st.Paused, &disabled, &st.DisabledReason, &circuit, &st.Failures, &probe, &updated); err != nil {
+		if err := rows.Scan(&st.Name, &st.Paused, &disabled, &st.DisabledReason, &circuit, &st.Failures, &probe, &notBefore, &updated); err != nil {
 			return nil, fmt.Errorf("sqlite: destination states: %w", err)
 		}
-		st.DisabledAt, st.ProbeAt, st.UpdatedAt = fromMicros(disabled), fromMicros(probe), fromMicros(updated)
+		st.DisabledAt, st.ProbeAt, st.NotBefore, st.UpdatedAt = fromMicros(disabled), fromMicros(probe), fromMicros(notBefore), fromMicros(updated)
 		st.Circuit = hookwatch.CircuitState(circuit)
 		out[st.Name] = st
 	}
@@ -546,9 +546,10 @@ func (s *Store) SetCircuit(ctx context.Context, st hookwatch.DestinationState) e
 	if now == 0 {
 		now = micros(s.now())
 	}
-	if _, err := s.w.ExecContext(ctx, `INSERT INTO destination_state (name, circuit, failures, probe_at, updated_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (name) DO UPDATE SET circuit = excluded.circuit, failures = excluded.failures, probe_at = excluded.probe_at, updated_at = excluded.updated_at`,
-		st.Name, string(circuit), st.Failures, micros(st.ProbeAt), now); err != nil {
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO destination_state (name, circuit, failures, probe_at, not_before, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET circuit = excluded.circuit, failures = excluded.failures, probe_at = excluded.probe_at,
+		not_before = excluded.not_before, updated_at = excluded.updated_at`,
+		st.Name, string(circuit), st.Failures, micros(st.ProbeAt), micros(st.NotBefore), now); err != nil {
 		return writeError("set circuit", err)
 	}
 	return nil

@@ -10,7 +10,10 @@ import (
 )
 
 // trafficKey identifies a Traffic row.
-type trafficKey struct{ source, destination string }
+type trafficKey struct {
+	source, destination string
+	test                bool
+}
 
 // trafficRows collects Traffic rows by (source, destination).
 type trafficRows struct {
@@ -18,15 +21,15 @@ type trafficRows struct {
 	order []trafficKey
 }
 
-func (t *trafficRows) get(source, destination string) *hookwatch.Traffic {
-	k := trafficKey{source, destination}
+func (t *trafficRows) get(source, destination string, test bool) *hookwatch.Traffic {
+	k := trafficKey{source, destination, test}
 	if r, ok := t.m[k]; ok {
 		return r
 	}
 	if t.m == nil {
 		t.m = map[trafficKey]*hookwatch.Traffic{}
 	}
-	r := &hookwatch.Traffic{Source: source, Destination: destination}
+	r := &hookwatch.Traffic{Source: source, Destination: destination, Test: test}
 	t.m[k] = r
 	t.order = append(t.order, k)
 	return r
@@ -56,13 +59,15 @@ func (s *Store) Traffic(ctx context.Context, q hookwatch.TrafficQuery) ([]hookwa
 	var rows trafficRows
 	err := s.scanRows(ctx, func(scan func(...any) error) error {
 		var src string
+		var test bool
 		var n int
-		if err := scan(&src, &n); err != nil {
+		if err := scan(&src, &test, &n); err != nil {
 			return err
 		}
-		rows.get(src, "").Accepted = n
+		rows.get(src, "", test).Accepted = n
 		return nil
-	}, `SELECT source, count(*) FROM events WHERE received_at >= ? AND received_at < ? AND (? OR test = 0) GROUP BY source ORDER BY source`,
+	}, `SELECT source, test, count(*) FROM events WHERE received_at >= ? AND received_at < ? AND (? OR test = 0)
+		GROUP BY source, test ORDER BY source, test`,
 		since, until, q.Test)
 	if err != nil {
 		return nil, err
@@ -72,57 +77,60 @@ func (s *Store) Traffic(ctx context.Context, q hookwatch.TrafficQuery) ([]hookwa
 	nb := len(hookwatch.LatencyBuckets)
 	err = s.scanRows(ctx, func(scan func(...any) error) error {
 		var src, dst string
+		var test bool
 		var n int
 		var sum int64
 		cum := make([]int, nb)
-		dest := []any{&src, &dst, &n, &sum}
+		dest := []any{&src, &dst, &test, &n, &sum}
 		for i := range cum {
 			dest = append(dest, &cum[i])
 		}
 		if err := scan(dest...); err != nil {
 			return err
 		}
-		r := rows.get(src, dst)
+		r := rows.get(src, dst, test)
 		r.Delivered, r.LatencySum = n, time.Duration(sum)*time.Microsecond
 		r.Latency = decumulate(cum, n)
 		return nil
-	}, `SELECT e.source, d.destination, count(*), coalesce(sum(`+lat+`), 0)`+latencySQL(lat)+`
+	}, `SELECT e.source, d.destination, e.test, count(*), coalesce(sum(`+lat+`), 0)`+latencySQL(lat)+`
 		FROM deliveries d JOIN events e ON e.id = d.event_id
 		WHERE d.status = 'succeeded' AND d.completed_at >= ? AND d.completed_at < ? AND (? OR e.test = 0)
-		GROUP BY e.source, d.destination ORDER BY e.source, d.destination`, since, until, q.Test)
+		GROUP BY e.source, d.destination, e.test ORDER BY e.source, d.destination, e.test`, since, until, q.Test)
 	if err != nil {
 		return nil, err
 	}
 	err = s.scanRows(ctx, func(scan func(...any) error) error {
 		var src, dst, class string
+		var test bool
 		var n int
-		if err := scan(&src, &dst, &class, &n); err != nil {
+		if err := scan(&src, &dst, &test, &class, &n); err != nil {
 			return err
 		}
-		r := rows.get(src, dst)
+		r := rows.get(src, dst, test)
 		if r.Failed == nil {
 			r.Failed = map[hookwatch.ErrorClass]int{}
 		}
 		r.Failed[hookwatch.ErrorClass(class)] = n
 		return nil
-	}, `SELECT e.source, d.destination, a.class, count(*)
+	}, `SELECT e.source, d.destination, e.test, a.class, count(*)
 		FROM attempts a JOIN deliveries d ON d.id = a.delivery_id JOIN events e ON e.id = d.event_id
 		WHERE a.at >= ? AND a.at < ? AND a.class <> '' AND (? OR e.test = 0)
-		GROUP BY e.source, d.destination, a.class ORDER BY e.source, d.destination, a.class`, since, until, q.Test)
+		GROUP BY e.source, d.destination, e.test, a.class ORDER BY e.source, d.destination, e.test, a.class`, since, until, q.Test)
 	if err != nil {
 		return nil, err
 	}
 	err = s.scanRows(ctx, func(scan func(...any) error) error {
 		var src, dst string
+		var test bool
 		var n int
-		if err := scan(&src, &dst, &n); err != nil {
+		if err := scan(&src, &dst, &test, &n); err != nil {
 			return err
 		}
-		rows.get(src, dst).DeadLetters = n
+		rows.get(src, dst, test).DeadLetters = n
 		return nil
-	}, `SELECT e.source, d.destination, count(*) FROM deliveries d JOIN events e ON e.id = d.event_id
+	}, `SELECT e.source, d.destination, e.test, count(*) FROM deliveries d JOIN events e ON e.id = d.event_id
 		WHERE d.status = 'dead' AND d.completed_at >= ? AND d.completed_at < ? AND (? OR e.test = 0)
-		GROUP BY e.source, d.destination ORDER BY e.source, d.destination`, since, until, q.Test)
+		GROUP BY e.source, d.destination, e.test ORDER BY e.source, d.destination, e.test`, since, until, q.Test)
 	if err != nil {
 		return nil, err
 	}
@@ -130,18 +138,19 @@ func (s *Store) Traffic(ctx context.Context, q hookwatch.TrafficQuery) ([]hookwa
 		w := q.Within.Microseconds()
 		err = s.scanRows(ctx, func(scan func(...any) error) error {
 			var src, dst string
+			var test bool
 			var total, good int
-			if err := scan(&src, &dst, &total, &good); err != nil {
+			if err := scan(&src, &dst, &test, &total, &good); err != nil {
 				return err
 			}
-			r := rows.get(src, dst)
+			r := rows.get(src, dst, test)
 			r.SLOTotal, r.SLOGood = total, good
 			return nil
-		}, `SELECT e.source, d.destination, count(*),
+		}, `SELECT e.source, d.destination, e.test, count(*),
 			coalesce(sum(CASE WHEN d.status = 'succeeded' AND d.completed_at - e.received_at <= ? THEN 1 ELSE 0 END), 0)
 			FROM events e JOIN deliveries d ON d.event_id = e.id
 			WHERE e.received_at >= ? AND e.received_at < ? AND (? OR e.test = 0)
-			GROUP BY e.source, d.destination ORDER BY e.source, d.destination`, w, since-w, until-w, q.Test)
+			GROUP BY e.source, d.destination, e.test ORDER BY e.source, d.destination, e.test`, w, since-w, until-w, q.Test)
 		if err != nil {
 			return nil, err
 		}
@@ -168,16 +177,16 @@ func (s *Store) Backlogs(ctx context.Context, test bool) ([]hookwatch.Backlog, e
 	err := s.scanRows(ctx, func(scan func(...any) error) error {
 		var b hookwatch.Backlog
 		var oldest int64
-		if err := scan(&b.Source, &b.Destination, &b.Pending, &oldest); err != nil {
+		if err := scan(&b.Source, &b.Destination, &b.Test, &b.Pending, &oldest); err != nil {
 			return err
 		}
 		b.Oldest = fromMicros(oldest)
 		out = append(out, b)
 		return nil
-	}, `SELECT e.source, d.destination, count(*), min(CASE WHEN d.queued_at > 0 THEN d.queued_at ELSE d.created_at END)
+	}, `SELECT e.source, d.destination, e.test, count(*), min(CASE WHEN d.queued_at > 0 THEN d.queued_at ELSE d.created_at END)
 		FROM deliveries d JOIN events e ON e.id = d.event_id
 		WHERE d.status = 'pending' AND (? OR e.test = 0)
-		GROUP BY e.source, d.destination ORDER BY e.source, d.destination`, test)
+		GROUP BY e.source, d.destination, e.test ORDER BY e.source, d.destination, e.test`, test)
 	return out, err
 }
 

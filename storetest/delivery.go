@@ -390,7 +390,8 @@ func testDeliveries(t *testing.T, open Opener) {
 		if err := s.SetDestinationPaused(ctx, "app", true, base); err != nil {
 			t.Fatal(err)
 		}
-		st := hookwatch.DestinationState{Name: "app", Circuit: hookwatch.CircuitOpen, Failures: 10, ProbeAt: base.Add(time.Minute), UpdatedAt: base}
+		st := hookwatch.DestinationState{Name: "app", Circuit: hookwatch.CircuitOpen, Failures: 10, ProbeAt: base.Add(time.Minute),
+			NotBefore: base.Add(2 * time.Minute), UpdatedAt: base.Add(time.Second)}
 		if err := s.SetCircuit(ctx, st); err != nil {
 			t.Fatal(err)
 		}
@@ -399,8 +400,17 @@ func testDeliveries(t *testing.T, open Opener) {
 			t.Fatal(err)
 		}
 		got := states["app"]
-		if got.Circuit != hookwatch.CircuitOpen || got.Failures != 10 || !got.ProbeAt.Equal(st.ProbeAt) || !got.Paused {
-			t.Errorf("state = %+v; want open, 10 failures, still paused", got)
+		if got.Circuit != hookwatch.CircuitOpen || got.Failures != 10 || !got.ProbeAt.Equal(st.ProbeAt) || !got.Paused ||
+			!got.NotBefore.Equal(st.NotBefore) || !got.UpdatedAt.Equal(st.UpdatedAt) {
+			t.Errorf("state = %+v; want open, 10 failures, probe and not-before kept, updated at %v, still paused", got, st.UpdatedAt)
+		}
+		// Closing clears the probe time and the wait.
+		if err := s.SetCircuit(ctx, hookwatch.DestinationState{Name: "app", Circuit: hookwatch.CircuitClosed, UpdatedAt: base.Add(2 * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+		states, _ = s.DestinationStates(ctx)
+		if got := states["app"]; got.Circuit != hookwatch.CircuitClosed || !got.ProbeAt.IsZero() || !got.NotBefore.IsZero() || !got.Paused {
+			t.Errorf("state after closing = %+v; want closed, no probe time, no wait, still paused", got)
 		}
 	})
 

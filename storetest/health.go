@@ -95,11 +95,27 @@ func testHealth(t *testing.T, open Opener) {
 		if pair.SLOTotal != 4 || pair.SLOGood != 1 {
 			t.Errorf("SLO total/good = %d/%d, want 4/1", pair.SLOTotal, pair.SLOGood)
 		}
+		// With test events: they come in rows of their own, never mixed in.
 		tr, _ = s.Traffic(ctx, hookwatch.TrafficQuery{Since: base.Add(-time.Minute), Until: base.Add(5 * time.Minute), Test: true})
+		var prodAccepted, testAccepted, testDelivered, prodDelivered int
 		for _, r := range tr {
-			if r.Destination == "" && r.Accepted != 5 {
-				t.Errorf("accepted with test = %d, want 5", r.Accepted)
+			switch {
+			case r.Destination == "" && r.Test:
+				testAccepted += r.Accepted
+			case r.Destination == "":
+				prodAccepted += r.Accepted
+			case r.Test:
+				testDelivered += r.Delivered
+				if len(r.Failed) != 0 || r.DeadLetters != 0 {
+					t.Errorf("test row %+v: the test event neither failed nor died", r)
+				}
+			default:
+				prodDelivered += r.Delivered
 			}
+		}
+		if prodAccepted != 4 || testAccepted != 1 || prodDelivered != 2 || testDelivered != 1 {
+			t.Errorf("with test: accepted %d + test %d, delivered %d + test %d; want 4 + 1, 2 + 1 (%+v)",
+				prodAccepted, testAccepted, prodDelivered, testDelivered, tr)
 		}
 		tr, _ = s.Traffic(ctx, hookwatch.TrafficQuery{Since: base.Add(time.Hour), Until: base.Add(2 * time.Hour)})
 		if len(tr) != 0 {
@@ -112,6 +128,29 @@ func testHealth(t *testing.T, open Opener) {
 		}
 		if len(bl) != 1 || bl[0].Pending != 1 || bl[0].Destination != "app" || bl[0].Source != "stripe" || !bl[0].Oldest.Equal(byEvent[events[2].ID].QueuedAt) {
 			t.Errorf("Backlogs = %+v, want one pending for (stripe, app) queued at %v", bl, byEvent[events[2].ID].QueuedAt)
+		}
+		// A pending test delivery is counted apart when test events are
+		// asked for, and not at all otherwise.
+		pendingTest := NewEvent("stripe", "", base.Add(20*time.Second))
+		pendingTest.Test, pendingTest.Destinations = true, []string{"app"}
+		insert(t, s, pendingTest)
+		if bl, _ = s.Backlogs(ctx, false); len(bl) != 1 || bl[0].Pending != 1 || bl[0].Test {
+			t.Errorf("Backlogs without test = %+v, want the one production delivery", bl)
+		}
+		bl, err = s.Backlogs(ctx, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prod, test := 0, 0
+		for _, b := range bl {
+			if b.Test {
+				test += b.Pending
+			} else {
+				prod += b.Pending
+			}
+		}
+		if prod != 1 || test != 1 || len(bl) != 2 {
+			t.Errorf("Backlogs with test = %+v, want one production row and one test row of one each", bl)
 		}
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/deliver"
 )
 
 // destInfo is a destination as its page shows it.
@@ -20,6 +21,12 @@ type destInfo struct {
 	State  string
 	Stored hookwatch.DestinationState
 	Counts map[hookwatch.DeliveryStatus]int
+	// Waiting says what holds its deliveries back (circuit open until...,
+	// paused, rate limited) or that nothing does.
+	Waiting deliver.Waiting
+	// CanProbe: the dashboard can probe it now (through the engine, when
+	// deliveries are pending; not while paused or disabled: Resume).
+	CanProbe bool
 	// Last hour, from the health figures (zero without them).
 	Delivered1h, Failed1h int
 	Oldest                time.Time
@@ -61,7 +68,9 @@ func (h *Handler) destinationInfos(r *http.Request) ([]destInfo, error) {
 		if c == nil {
 			c = map[hookwatch.DeliveryStatus]int{}
 		}
-		in := destInfo{Name: name, URL: u, Configured: configured, Stored: st, Counts: c}
+		in := destInfo{Name: name, URL: u, Configured: configured, Stored: st, Counts: c,
+			Waiting:  deliver.DestinationWaiting(st, configured, c[hookwatch.DeliveryPending], h.opts.Now()),
+			CanProbe: configured && h.opts.Control != nil && !st.Blocked() && c[hookwatch.DeliveryPending] > 0}
 		switch {
 		case st.Paused:
 			in.State = "paused"
@@ -136,8 +145,68 @@ func (h *Handler) pauseDestination(w http.ResponseWriter, r *http.Request, p *pa
 	h.setPaused(w, r, p, true)
 }
 
+// resumeDestination resumes a destination and, through the engine,
+// probes it at once: the flash says what the probe did.
 func (h *Handler) resumeDestination(w http.ResponseWriter, r *http.Request, p *page) {
-	h.setPaused(w, r, p, false)
+	if h.opts.Control == nil {
+		h.setPaused(w, r, p, false)
+		return
+	}
+	name := r.PathValue("name")
+	res, err := h.opts.Control.Resume(r.Context(), name)
+	if res == nil {
+		h.fail(w, r, p, err)
+		return
+	}
+	if err != nil {
+		// Resumed, and the probe was sent, but recording it failed.
+		h.opts.Logger.WarnContext(r.Context(), "probe after resume from the dashboard", "destination", name, "error", err)
+	}
+	h.opts.Logger.InfoContext(r.Context(), "destination resumed from the dashboard", "destination", name, "user", p.User,
+		"probe_status", res.Status, "probe_class", string(res.Class))
+	h.probeRedirect(w, r, "resumed", res)
+}
+
+// probeDestination sends one due delivery of the destination now; if the
+// app answers, its circuit is closed and the backlog flows.
+func (h *Handler) probeDestination(w http.ResponseWriter, r *http.Request, p *page) {
+	if h.opts.Control == nil {
+		h.fail(w, r, p, hookwatch.Errorf(hookwatch.EUNAVAILABLE, "no delivery engine runs here: probe with `hookwatch destinations probe`"))
+		return
+	}
+	name := r.PathValue("name")
+	res, err := h.opts.Control.Probe(r.Context(), name)
+	if res == nil {
+		h.fail(w, r, p, err)
+		return
+	}
+	if err != nil {
+		h.opts.Logger.WarnContext(r.Context(), "probe from the dashboard", "destination", name, "error", err)
+	}
+	h.opts.Logger.InfoContext(r.Context(), "destination probed from the dashboard", "destination", name, "user", p.User,
+		"sent", res.Sent, "status", res.Status, "class", string(res.Class))
+	h.probeRedirect(w, r, "probe", res)
+}
+
+// probeRedirect shows a probe's outcome: on the probed event's page, whose
+// timeline has the attempt (status, error, answer), or on the
+// destinations page when nothing was sent.
+func (h *Handler) probeRedirect(w http.ResponseWriter, r *http.Request, prefix string, res *deliver.ProbeResult) {
+	name := res.Destination
+	switch {
+	case !res.Sent && prefix == "resumed":
+		redirect(w, r, "/destinations#"+url.PathEscape(name), "resumed", -1)
+	case !res.Sent:
+		redirect(w, r, "/destinations#"+url.PathEscape(name), "probe-none", -1)
+	case res.AppUp():
+		redirect(w, r, "/events/"+url.PathEscape(res.EventID), prefix+"-up", res.Status)
+	case res.Status > 0:
+		redirect(w, r, "/events/"+url.PathEscape(res.EventID), prefix+"-down", res.Status)
+	case prefix == "resumed":
+		redirect(w, r, "/events/"+url.PathEscape(res.EventID), "resumed-noanswr", -1)
+	default:
+		redirect(w, r, "/events/"+url.PathEscape(res.EventID), "probe-noanswer", -1)
+	}
 }
 
 // setPaused pauses or resumes a destination: through the engine when there

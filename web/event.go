@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/deliver"
 )
 
 // header is one header line as shown.
@@ -28,8 +29,15 @@ type eventData struct {
 	Headers    []header
 	Body       string
 	BodyNote   string
-	Deliveries []*hookwatch.Delivery
+	Deliveries []deliveryRow
 	Timeline   []attemptRow
+}
+
+// deliveryRow is one of an event's deliveries with what it waits for (a
+// pending one's next attempt is never shown without its reason).
+type deliveryRow struct {
+	*hookwatch.Delivery
+	Waiting deliver.Waiting
 }
 
 // excerptLen is how much of a destination's answer the timeline shows.
@@ -57,7 +65,22 @@ func (h *Handler) event(w http.ResponseWriter, r *http.Request, p *page) {
 		h.fail(w, r, p, err)
 		return
 	}
-	d.Deliveries = ds
+	states, err := h.opts.Store.DestinationStates(ctx)
+	if err != nil {
+		h.fail(w, r, p, err)
+		return
+	}
+	configured := map[string]bool{}
+	for _, dst := range h.opts.Destinations {
+		configured[dst.Name] = true
+	}
+	for _, dl := range ds {
+		st, ok := states[dl.Destination]
+		if !ok {
+			st = hookwatch.DestinationState{Name: dl.Destination, Circuit: hookwatch.CircuitClosed}
+		}
+		d.Deliveries = append(d.Deliveries, deliveryRow{dl, deliver.DeliveryWaiting(dl, st, configured[dl.Destination], p.now)})
+	}
 	for _, dl := range ds {
 		_, as, err := h.opts.Store.GetDelivery(ctx, dl.ID)
 		if err != nil {

@@ -1,9 +1,11 @@
 package web
 
 import (
+	"fmt"
 	"math"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/hookwatch/hookwatch"
@@ -14,8 +16,12 @@ type figures struct {
 	Name string
 	// Kind is "source" or "destination".
 	Kind string
-	// Received counts events stored (sources only).
+	// Received = Accepted + Rejected (sources only), the definition
+	// `hookwatch health` uses: accepted requests verified and were stored,
+	// rejected ones failed verification (kept in quarantine).
 	Received1h, Received24h int
+	Accepted1h, Accepted24h int
+	Rejected1h, Rejected24h int
 	// Delivered counts deliveries that succeeded; Failed failed attempts;
 	// Dead dead-lettered deliveries.
 	Delivered1h, Delivered24h int
@@ -29,6 +35,31 @@ type figures struct {
 	Issues  int
 	// State is a destination's state word (active, paused...).
 	State string
+	// test counts the last hour's test events (`hookwatch send`, a
+	// provider's test mode), left out of every other figure.
+	test testFigures
+}
+
+// testFigures are a row's test traffic: test events received (sources),
+// delivered, failed attempts, and test deliveries waiting now.
+type testFigures struct{ received, delivered, failed, pending int }
+
+// Test says the row's test traffic in a few words; "-" when there was none.
+func (f *figures) Test() string {
+	var parts []string
+	add := func(n int, what string) {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, what))
+		}
+	}
+	add(f.test.received, "received")
+	add(f.test.delivered, "delivered")
+	add(f.test.failed, "failed attempts")
+	add(f.test.pending, "pending")
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // ErrorRate1h is failed attempts over all attempts in the last hour; NaN
@@ -79,24 +110,37 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request, p *page) {
 
 	if h.health != nil {
 		for _, win := range []time.Duration{time.Hour, 24 * time.Hour} {
-			ts, err := h.health.Traffic(ctx, hookwatch.TrafficQuery{Since: now.Add(-win), Until: now})
+			ts, err := h.health.Traffic(ctx, hookwatch.TrafficQuery{Since: now.Add(-win), Until: now, Test: true})
 			if err != nil {
 				h.fail(w, r, p, err)
 				return
 			}
 			for _, t := range ts {
-				if t.Destination == "" {
-					src := get("source", t.Source)
-					if win == time.Hour {
-						src.Received1h += t.Accepted
-					} else {
-						src.Received24h += t.Accepted
-					}
-					continue
-				}
 				failed := 0
 				for _, n := range t.Failed {
 					failed += n
+				}
+				if t.Test {
+					// Counted apart, last hour only: alerts and every
+					// other figure leave test events out.
+					if win == time.Hour && t.Destination == "" {
+						get("source", t.Source).test.received += t.Accepted
+					} else if win == time.Hour {
+						for _, f := range []*figures{get("source", t.Source), get("destination", t.Destination)} {
+							f.test.delivered += t.Delivered
+							f.test.failed += failed
+						}
+					}
+					continue
+				}
+				if t.Destination == "" {
+					src := get("source", t.Source)
+					if win == time.Hour {
+						src.Accepted1h += t.Accepted
+					} else {
+						src.Accepted24h += t.Accepted
+					}
+					continue
 				}
 				for _, f := range []*figures{get("source", t.Source), get("destination", t.Destination)} {
 					if win == time.Hour {
@@ -114,13 +158,17 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request, p *page) {
 		for _, f := range rows {
 			f.P95 = quantile(0.95, f.latency)
 		}
-		bls, err := h.health.Backlogs(ctx, false)
+		bls, err := h.health.Backlogs(ctx, true)
 		if err != nil {
 			h.fail(w, r, p, err)
 			return
 		}
 		for _, b := range bls {
 			for _, f := range []*figures{get("source", b.Source), get("destination", b.Destination)} {
+				if b.Test {
+					f.test.pending += b.Pending
+					continue
+				}
 				f.Backlog += b.Pending
 				if !b.Oldest.IsZero() && (f.Oldest.IsZero() || b.Oldest.Before(f.Oldest)) {
 					f.Oldest = b.Oldest
@@ -161,6 +209,31 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request, p *page) {
 		}
 	}
 
+	// Rejected requests, from the recorded signature failures: received is
+	// accepted + rejected, as in `hookwatch health`.
+	if h.issues != nil {
+		for _, win := range []time.Duration{time.Hour, 24 * time.Hour} {
+			fcs, err := h.issues.CountFailures(ctx, now.Add(-win), now, false)
+			if err != nil {
+				h.fail(w, r, p, err)
+				return
+			}
+			for _, c := range fcs {
+				if c.Kind != hookwatch.FailureSignature {
+					continue
+				}
+				src := get("source", c.Source)
+				if win == time.Hour {
+					src.Rejected1h += c.Count
+				} else {
+					src.Rejected24h += c.Count
+				}
+			}
+		}
+	}
+	for _, f := range d.Sources {
+		f.Received1h, f.Received24h = f.Accepted1h+f.Rejected1h, f.Accepted24h+f.Rejected24h
+	}
 	if h.issues != nil {
 		prod := false
 		open, err := h.issues.ListIssues(ctx, hookwatch.IssueFilter{Status: hookwatch.IssueOpen, Test: &prod, Limit: 1000})
@@ -230,10 +303,11 @@ func (h *Handler) hourlyCharts(r *http.Request, now time.Time) (*Chart, *Chart, 
 			p95[i] = float64(q.Milliseconds())
 		}
 	}
-	// Lines, not stacked bars: received and delivered count the same
-	// events twice.
+	// Lines, not stacked bars: accepted and delivered count the same
+	// events twice. Accepted, not received: rejected requests never reach
+	// a destination.
 	through := &Chart{Title: "Throughput per hour (UTC), last 24 hours", Labels: labels, Line: true, Series: []Series{
-		{Name: "received", Class: "recv", Values: recv}, {Name: "delivered", Class: "ok", Values: ok}, {Name: "failed attempts", Class: "fail", Values: fail},
+		{Name: "accepted", Class: "recv", Values: recv}, {Name: "delivered", Class: "ok", Values: ok}, {Name: "failed attempts", Class: "fail", Values: fail},
 	}}
 	latency := &Chart{Title: "Processing time p95 per hour (received to delivered)", Labels: labels, Unit: "ms", Line: true,
 		Series: []Series{{Name: "p95", Class: "lat", Values: p95}}}

@@ -92,7 +92,7 @@ func setup(t *testing.T) *env {
 	sources := []ingest.Source{{Name: "stripe", Provider: "stripe", Scheme: scheme, MaxBody: 1 << 20}}
 	router := func(source, typ string) []string { return []string{"app", "flaky"} }
 	mux := http.NewServeMux()
-	mux.Handle("POST /in/{source}", ingest.NewHandler(ingest.Options{Sources: sources, Committer: committer, Router: router}))
+	mux.Handle("POST /in/{source}", ingest.NewHandler(ingest.Options{Sources: sources, Committer: committer, Router: router, Reject: recorder.Reject}))
 	e.ingest = httptest.NewServer(mux)
 
 	relScheme, _ := provider.New("stripe", provider.Config{Secrets: []string{secret}})

@@ -9,6 +9,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/hookwatch/hookwatch/deliver"
 )
 
 //go:embed templates
@@ -27,6 +29,11 @@ func (h *Handler) parseTemplates() (map[string]*template.Template, error) {
 		"join":  strings.Join,
 		"add":   func(a, b int) int { return a + b },
 		"list":  func(v ...string) []string { return v },
+		// wait says why a pending delivery or a destination waits, its
+		// times in UTC and relative to now.
+		"wait": func(w deliver.Waiting) string {
+			return w.Text(func(t time.Time) string { return ts(t) + " UTC (" + ago(h.opts.Now(), t) + ")" })
+		},
 	}
 	files, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/deliver"
 	"github.com/hookwatch/hookwatch/quarantine"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -33,9 +34,12 @@ type Destination struct {
 }
 
 // Control is what the dashboard asks of the delivery engine: pausing and
-// replaying through it wakes it at once. *deliver.Engine implements it.
+// replaying through it wakes it at once, resuming and probing try the
+// destination at once. *deliver.Engine implements it.
 type Control interface {
 	SetPaused(ctx context.Context, name string, paused bool) error
+	Resume(ctx context.Context, name string) (*deliver.ProbeResult, error)
+	Probe(ctx context.Context, name string) (*deliver.ProbeResult, error)
 	Replay(ctx context.Context, r hookwatch.ReplayRequest) (*hookwatch.Replay, error)
 }
 
@@ -148,6 +152,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /destinations", h.auth(h.destinations))
 	m.HandleFunc("POST /destinations/{name}/pause", h.auth(h.pauseDestination))
 	m.HandleFunc("POST /destinations/{name}/resume", h.auth(h.resumeDestination))
+	m.HandleFunc("POST /destinations/{name}/probe", h.auth(h.probeDestination))
 	if h.issues != nil {
 		m.HandleFunc("GET /issues", h.auth(h.issueList))
 		m.HandleFunc("GET /issues/{id}", h.auth(h.issue))
@@ -281,8 +286,16 @@ var flashes = map[string]string{
 	"replayed": "Replay queued: %s deliveries re-queued.",
 	"paused":   "Destination paused: its deliveries wait, none is dropped.",
 	"resumed":  "Destination resumed.",
-	"updated":  "Issue updated.",
-	"released": "Release done: %s released.",
+	// After a resume or a probe: what the probe did.
+	"probe-up":        "Probe delivered (HTTP %s): the circuit is closed and the waiting deliveries are being sent.",
+	"probe-down":      "Probe failed (HTTP %s): the circuit is unchanged. The attempt is in the timeline below.",
+	"probe-noanswer":  "Probe failed: no answer (connection error or timeout). The circuit is unchanged; the attempt is in the timeline below.",
+	"probe-none":      "Nothing to probe with: no delivery of this destination is due now.",
+	"resumed-up":      "Destination resumed. Its probe was delivered (HTTP %s): the waiting deliveries are being sent.",
+	"resumed-down":    "Destination resumed, but its probe failed (HTTP %s): the circuit is unchanged. The attempt is in the timeline below.",
+	"resumed-noanswr": "Destination resumed, but its probe got no answer (connection error or timeout). The attempt is in the timeline below.",
+	"updated":         "Issue updated.",
+	"released":        "Release done: %s released.",
 }
 
 func flashMessage(q url.Values) string {

@@ -184,7 +184,10 @@ func alertAPI(cfg *config.Config, store hookwatch.Store, ev *alert.Evaluator) ma
 
 func runHealth(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "health", `Prints health figures per source and destination over 1m, 5m and 1h,
-computed from the store (test events left out).`)
+computed from the store. Received = accepted (verified and stored) + rejected
+(failed verification). Test events (hookwatch send, a provider's test mode)
+are counted apart, on rows marked (test), and left out of every other row and
+of alerts.`)
 	path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
 	if err := fs.Parse(args); err != nil {
@@ -206,19 +209,33 @@ computed from the store (test events left out).`)
 	fmt.Fprintln(tw, "WINDOW\tSUBJECT\tRECEIVED\tACCEPTED\tREJECTED\tDELIVERED\tFAILED\tERROR RATE\tP50\tP95\tAVG\tBACKLOG\tOLDEST\tDEAD")
 	row := func(window, subject string, f *alert.Figures) {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%.1f%%\t%.2fs\t%.2fs\t%.2fs\t%d\t%s\t%d\n", window, subject, f.Received, f.Accepted,
-			f.RejectedTotal(), f.Delivered, f.FailedTotal(), f.ErrorRate*100, f.P50, f.P95, f.Avg, f.Backlog,
+			f.RejectedCount, f.Delivered, f.FailedTotal(), f.ErrorRate*100, f.P50, f.P95, f.Avg, f.Backlog,
 			(time.Duration(f.OldestWaiting) * time.Second).String(), f.DeadLetters)
 	}
-	for _, w := range rep.Windows {
-		row(w.Window, "all", w.Total)
-		for _, k := range sortedKeys(w.Sources) {
-			row(w.Window, "source:"+k, w.Sources[k])
-		}
-		for _, k := range sortedKeys(w.Destinations) {
-			row(w.Window, "destination:"+k, w.Destinations[k])
+	tests := false
+	rows := func(window, subject string, f *alert.Figures) {
+		row(window, subject, f)
+		if f.Test != nil {
+			row(window, subject+" (test)", f.Test)
+			tests = true
 		}
 	}
-	return tw.Flush()
+	for _, w := range rep.Windows {
+		rows(w.Window, "all", w.Total)
+		for _, k := range sortedKeys(w.Sources) {
+			rows(w.Window, "source:"+k, w.Sources[k])
+		}
+		for _, k := range sortedKeys(w.Destinations) {
+			rows(w.Window, "destination:"+k, w.Destinations[k])
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if tests {
+		fmt.Fprintln(env.Stdout, "\n(test) rows count test events (hookwatch send, a provider's test mode): they are left out of the other rows and of alerts.")
+	}
+	return nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/alert"
 	"github.com/hookwatch/hookwatch/config"
 	"github.com/hookwatch/hookwatch/deliver"
 	"github.com/hookwatch/hookwatch/server"
@@ -25,27 +27,80 @@ func init() {
 	commands["deliveries show"] = command{"show one delivery with every attempt", runDeliveriesShow}
 	commands["destinations list"] = command{"list destinations with their state and delivery counts", runDestinationsList}
 	commands["destinations pause"] = command{"pause a destination: its deliveries wait", runDestinationsPause}
-	commands["destinations resume"] = command{"resume a paused or disabled (410) destination", runDestinationsResume}
+	commands["destinations resume"] = command{"resume a paused or disabled (410) destination and probe it at once", runDestinationsResume}
+	commands["destinations probe"] = command{"send one due delivery now; if the app answers, close the circuit so the backlog flows", runDestinationsProbe}
 	commands["replay"] = command{"re-queue deliveries by event ID or filter (--dry-run first)", runReplay}
 }
 
 // deliveryJSON is a delivery as the CLI and admin API print it.
 type deliveryJSON struct {
-	ID            string        `json:"id"`
-	EventID       string        `json:"event_id"`
-	Destination   string        `json:"destination"`
-	Status        string        `json:"status"`
-	Attempts      int           `json:"attempts"`
-	NextAttemptAt *time.Time    `json:"next_attempt_at,omitempty"`
-	LeaseOwner    string        `json:"lease_owner,omitempty"`
-	LeaseUntil    *time.Time    `json:"lease_until,omitempty"`
-	LastClass     string        `json:"last_class,omitempty"`
-	LastStatus    int           `json:"last_status,omitempty"`
-	LastError     string        `json:"last_error,omitempty"`
-	CreatedAt     time.Time     `json:"created_at"`
-	QueuedAt      time.Time     `json:"queued_at"`
-	CompletedAt   *time.Time    `json:"completed_at,omitempty"`
-	History       []attemptJSON `json:"history,omitempty"`
+	ID            string     `json:"id"`
+	EventID       string     `json:"event_id"`
+	Destination   string     `json:"destination"`
+	Status        string     `json:"status"`
+	Attempts      int        `json:"attempts"`
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	LeaseOwner    string     `json:"lease_owner,omitempty"`
+	LeaseUntil    *time.Time `json:"lease_until,omitempty"`
+	LastClass     string     `json:"last_class,omitempty"`
+	LastStatus    int        `json:"last_status,omitempty"`
+	LastError     string     `json:"last_error,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	QueuedAt      time.Time  `json:"queued_at"`
+	CompletedAt   *time.Time `json:"completed_at,omitempty"`
+	// Waiting says why a pending delivery is not sent now (due, circuit
+	// open until..., paused...): next_attempt_at alone may be in the past.
+	Waiting *waitingJSON  `json:"waiting,omitempty"`
+	History []attemptJSON `json:"history,omitempty"`
+}
+
+// waitingJSON is a deliver.Waiting as printed.
+type waitingJSON struct {
+	Reason string     `json:"reason"`
+	Until  *time.Time `json:"until,omitempty"`
+	Since  *time.Time `json:"since,omitempty"`
+	Text   string     `json:"text"`
+	Note   string     `json:"note,omitempty"`
+}
+
+func toWaitingJSON(w deliver.Waiting) *waitingJSON {
+	if w.Reason == "" {
+		return nil
+	}
+	return &waitingJSON{Reason: w.Reason, Until: timePtr(w.Until), Since: timePtr(w.Since),
+		Text: w.Text(func(t time.Time) string { return t.UTC().Format(time.RFC3339) }), Note: w.Note()}
+}
+
+// localTime is how the CLI's tables print a time.
+func localTime(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05") }
+
+// waits says why pending deliveries wait, from the destinations' stored
+// states (read once) and the configured destinations.
+type waits struct {
+	states     map[string]hookwatch.DestinationState
+	configured map[string]bool
+	now        time.Time
+}
+
+func loadWaits(ctx context.Context, store hookwatch.DeliveryStore, dests []deliver.Destination, now time.Time) (*waits, error) {
+	states, err := store.DestinationStates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w := &waits{states: states, configured: map[string]bool{}, now: now}
+	for _, d := range dests {
+		w.configured[d.Name] = true
+	}
+	return w, nil
+}
+
+// of is d's wait (the zero Waiting when d is not pending).
+func (w *waits) of(d *hookwatch.Delivery) deliver.Waiting {
+	st, ok := w.states[d.Destination]
+	if !ok {
+		st = hookwatch.DestinationState{Name: d.Destination, Circuit: hookwatch.CircuitClosed}
+	}
+	return deliver.DeliveryWaiting(d, st, w.configured[d.Destination], w.now)
 }
 
 // attemptJSON is one attempt as printed.
@@ -67,13 +122,14 @@ func timePtr(t time.Time) *time.Time {
 	return &t
 }
 
-func toDeliveryJSON(d *hookwatch.Delivery, attempts []*hookwatch.Attempt) deliveryJSON {
+func toDeliveryJSON(d *hookwatch.Delivery, attempts []*hookwatch.Attempt, w deliver.Waiting) deliveryJSON {
 	j := deliveryJSON{ID: d.ID, EventID: d.EventID, Destination: d.Destination, Status: string(d.Status), Attempts: d.Attempts,
 		LeaseOwner: d.LeaseOwner, LastClass: string(d.LastClass), LastStatus: d.LastStatus, LastError: d.LastError,
 		CreatedAt: d.CreatedAt, QueuedAt: d.QueuedAt, CompletedAt: timePtr(d.CompletedAt)}
 	if d.Status == hookwatch.DeliveryPending {
 		j.NextAttemptAt = timePtr(d.NextAttemptAt)
 		j.LeaseUntil = timePtr(d.LeaseUntil)
+		j.Waiting = toWaitingJSON(w)
 	}
 	for _, a := range attempts {
 		aj := attemptJSON{N: a.N, At: a.At, Class: string(a.Class), Status: a.StatusCode,
@@ -161,7 +217,7 @@ Examples:
 		return err
 	}
 	df.Limit = *limit
-	_, store, err := openDeliveryCLI(ctx, env, *path)
+	cfg, store, err := openDeliveryCLI(ctx, env, *path)
 	if err != nil {
 		return err
 	}
@@ -170,18 +226,24 @@ Examples:
 	if err != nil {
 		return err
 	}
+	wt, err := loadWaits(ctx, store, cfg.DeliverDestinations(), time.Now())
+	if err != nil {
+		return err
+	}
 	if *asJSON {
-		return writeJSONLines(env.Stdout, ds, func(d *hookwatch.Delivery) any { return toDeliveryJSON(d, nil) })
+		return writeJSONLines(env.Stdout, ds, func(d *hookwatch.Delivery) any { return toDeliveryJSON(d, nil, wt.of(d)) })
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tEVENT\tDESTINATION\tSTATUS\tATTEMPTS\tNEXT/DONE\tLAST")
 	for _, d := range ds {
-		when := d.CompletedAt
+		// A pending delivery's next attempt comes with its reason: the
+		// stored time alone may be long past (circuit open, paused...).
+		when := localTime(d.CompletedAt)
 		if d.Status == hookwatch.DeliveryPending {
-			when = d.NextAttemptAt
+			when = wt.of(d).Text(localTime)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", d.ID, d.EventID, d.Destination, d.Status, d.Attempts,
-			when.Local().Format("2006-01-02 15:04:05"), lastOutcome(d))
+			when, lastOutcome(d))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -206,24 +268,49 @@ func lastOutcome(d *hookwatch.Delivery) string {
 }
 
 func runDeliveriesShow(ctx context.Context, env *Env, args []string) error {
-	store, id, asJSON, err := openShow(ctx, env, args, "deliveries show", "delivery ID", "Shows one delivery and every attempt: time, class, HTTP status, latency and the\nstart of the answer.")
+	fs := newFlags(env, "deliveries show", `Shows one delivery and every attempt: time, class, HTTP status, latency and the
+start of the answer. A pending delivery's next attempt is shown with what it
+waits for: due, a retry time, the circuit's next probe, a pause...
+
+Usage: hookwatch deliveries show [flags] DELIVERY_ID`)
+	path := fs.String("config", "hookwatch.yaml", "config file (for the store and the destinations)")
+	asJSON := fs.Bool("json", false, "print as one JSON object")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return fmt.Errorf("deliveries show needs one delivery ID: %w", errUsage)
+	}
+	cfg, store, err := openDeliveryCLI(ctx, env, *path)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	d, attempts, err := store.GetDelivery(ctx, id)
+	d, attempts, err := store.GetDelivery(ctx, fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	j := toDeliveryJSON(d, attempts)
-	if asJSON {
+	wt, err := loadWaits(ctx, store, cfg.DeliverDestinations(), time.Now())
+	if err != nil {
+		return err
+	}
+	wait := wt.of(d)
+	j := toDeliveryJSON(d, attempts, wait)
+	if *asJSON {
 		return json.NewEncoder(env.Stdout).Encode(j)
 	}
 	w := env.Stdout
 	fmt.Fprintf(w, "ID:           %s\nEvent:        %s (sent as webhook-id)\nDestination:  %s\nStatus:       %s\nAttempts:     %d\n",
 		j.ID, j.EventID, j.Destination, j.Status, j.Attempts)
-	if j.NextAttemptAt != nil {
-		fmt.Fprintf(w, "Next attempt: %s\n", j.NextAttemptAt.Local().Format(time.RFC3339))
+	if d.Status == hookwatch.DeliveryPending {
+		// Never a bare time: the stored next attempt may be long past
+		// while the circuit, a pause or a Retry-After holds the delivery.
+		line := wait.Text(func(t time.Time) string { return t.Local().Format(time.RFC3339) })
+		if n := wait.Note(); n != "" {
+			line += " (" + n + ")"
+		}
+		fmt.Fprintf(w, "Next attempt: %s\n", line)
 	}
 	if j.CompletedAt != nil {
 		fmt.Fprintf(w, "Completed:    %s\n", j.CompletedAt.Local().Format(time.RFC3339))
@@ -244,21 +331,30 @@ func runDeliveriesShow(ctx context.Context, env *Env, args []string) error {
 
 // destinationJSON is a destination as printed.
 type destinationJSON struct {
-	Name           string         `json:"name"`
-	URL            string         `json:"url,omitempty"`
-	State          string         `json:"state"`
-	Paused         bool           `json:"paused,omitempty"`
-	DisabledAt     *time.Time     `json:"disabled_at,omitempty"`
-	DisabledReason string         `json:"disabled_reason,omitempty"`
-	Circuit        string         `json:"circuit"`
-	ProbeAt        *time.Time     `json:"probe_at,omitempty"`
-	Counts         map[string]int `json:"counts"`
+	Name           string     `json:"name"`
+	URL            string     `json:"url,omitempty"`
+	State          string     `json:"state"`
+	Paused         bool       `json:"paused,omitempty"`
+	DisabledAt     *time.Time `json:"disabled_at,omitempty"`
+	DisabledReason string     `json:"disabled_reason,omitempty"`
+	Circuit        string     `json:"circuit"`
+	ProbeAt        *time.Time `json:"probe_at,omitempty"`
+	// RetryAfterUntil is set while the app's Retry-After holds it back.
+	RetryAfterUntil *time.Time     `json:"retry_after_until,omitempty"`
+	Waiting         *waitingJSON   `json:"waiting"`
+	Counts          map[string]int `json:"counts"`
 }
 
-func toDestinationJSON(i deliver.DestinationInfo) destinationJSON {
+func toDestinationJSON(i deliver.DestinationInfo, now time.Time) destinationJSON {
 	j := destinationJSON{Name: i.Name, URL: hookwatch.RedactURL(i.URL), State: i.StateName(), Paused: i.State.Paused,
 		DisabledAt: timePtr(i.State.DisabledAt), DisabledReason: i.State.DisabledReason, Circuit: string(i.State.Circuit),
-		ProbeAt: timePtr(i.State.ProbeAt), Counts: map[string]int{}}
+		Waiting: toWaitingJSON(i.Waiting(now)), Counts: map[string]int{}}
+	if i.State.Circuit == hookwatch.CircuitOpen || i.State.Circuit == hookwatch.CircuitHalfOpen {
+		j.ProbeAt = timePtr(i.State.ProbeAt)
+	}
+	if i.State.NotBefore.After(now) {
+		j.RetryAfterUntil = timePtr(i.State.NotBefore)
+	}
 	if j.Circuit == "" {
 		j.Circuit = string(hookwatch.CircuitClosed)
 	}
@@ -284,14 +380,16 @@ func runDestinationsList(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	now := time.Now()
 	if *asJSON {
-		return writeJSONLines(env.Stdout, infos, func(i deliver.DestinationInfo) any { return toDestinationJSON(i) })
+		return writeJSONLines(env.Stdout, infos, func(i deliver.DestinationInfo) any { return toDestinationJSON(i, now) })
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSTATE\tPENDING\tDEAD\tSUCCEEDED\tURL")
+	fmt.Fprintln(tw, "NAME\tSTATE\tPENDING\tWAITING\tDEAD\tSUCCEEDED\tURL")
 	for _, i := range infos {
-		j := toDestinationJSON(i)
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", j.Name, j.State, j.Counts["pending"], j.Counts["dead"], j.Counts["succeeded"], dash(j.URL))
+		j := toDestinationJSON(i, now)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\n", j.Name, j.State, j.Counts["pending"], i.Waiting(now).Text(localTime),
+			j.Counts["dead"], j.Counts["succeeded"], dash(j.URL))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -303,41 +401,142 @@ func runDestinationsList(ctx context.Context, env *Env, args []string) error {
 }
 
 func runDestinationsPause(ctx context.Context, env *Env, args []string) error {
-	return setPausedCmd(ctx, env, args, true)
-}
-
-func runDestinationsResume(ctx context.Context, env *Env, args []string) error {
-	return setPausedCmd(ctx, env, args, false)
-}
-
-func setPausedCmd(ctx context.Context, env *Env, args []string, paused bool) error {
-	name, desc := "destinations resume", "Resumes a paused destination, or one disabled because it answered 410 Gone.\nIts waiting deliveries are sent (the running server notices within a second)."
-	if paused {
-		name, desc = "destinations pause", "Pauses a destination: nothing is sent to it, its deliveries wait (they are kept,\nnever dropped) until `hookwatch destinations resume`."
-	}
-	fs := newFlags(env, name, desc+"\n\nUsage: hookwatch "+name+" [flags] NAME")
-	path := fs.String("config", "hookwatch.yaml", "config file")
-	if err := fs.Parse(args); err != nil {
+	fs, path, err := destinationCmdFlags(env, args, "destinations pause", "Pauses a destination: nothing is sent to it, its deliveries wait (they are kept,\nnever dropped) until `hookwatch destinations resume`.")
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return fmt.Errorf("%s needs one destination name: %w", name, errUsage)
-	}
-	cfg, store, err := openDeliveryCLI(ctx, env, *path)
+	cfg, store, err := openDeliveryCLI(ctx, env, path)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if err := deliver.SetPaused(ctx, store, cfg.DeliverDestinations(), fs.Arg(0), paused, time.Now()); err != nil {
+	if err := deliver.SetPaused(ctx, store, cfg.DeliverDestinations(), fs.Arg(0), true, time.Now()); err != nil {
 		return err
 	}
-	word := "resumed"
-	if paused {
-		word = "paused"
-	}
-	fmt.Fprintf(env.Stdout, "destination %s %s\n", fs.Arg(0), word)
+	fmt.Fprintf(env.Stdout, "destination %s paused\n", fs.Arg(0))
 	return nil
+}
+
+func runDestinationsResume(ctx context.Context, env *Env, args []string) error {
+	fs, path, err := destinationCmdFlags(env, args, "destinations resume", `Resumes a paused destination, or one disabled because it answered 410 Gone,
+and probes it at once (see hookwatch destinations probe): when the app answers,
+the circuit is closed and the waiting deliveries flow now, not at the next
+scheduled probe. The probe's outcome is printed; a failed probe leaves the
+destination resumed, its circuit as it was.`)
+	if err != nil {
+		return err
+	}
+	return probeCmd(ctx, env, path, fs.Arg(0), true)
+}
+
+func runDestinationsProbe(ctx context.Context, env *Env, args []string) error {
+	fs, path, err := destinationCmdFlags(env, args, "destinations probe", `Tries a destination now, whatever its circuit breaker says: sends its oldest
+due delivery (signed, recorded and counted like any attempt) and prints the
+answer. If the app is up (2xx, or a 4xx about the payload), the circuit is
+closed and the app's Retry-After wait ended, in the store: the running server
+sends the backlog within a second, instead of at its next scheduled probe.
+Exits with status 1 when the app is still down.`)
+	if err != nil {
+		return err
+	}
+	return probeCmd(ctx, env, path, fs.Arg(0), false)
+}
+
+// destinationCmdFlags parses the flags of a command that takes one
+// destination name.
+func destinationCmdFlags(env *Env, args []string, name, desc string) (*flagSet, string, error) {
+	fs := newFlags(env, name, desc+"\n\nUsage: hookwatch "+name+" [flags] NAME")
+	path := fs.String("config", "hookwatch.yaml", "config file")
+	if err := fs.Parse(args); err != nil {
+		return nil, "", err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return nil, "", fmt.Errorf("%s needs one destination name: %w", name, errUsage)
+	}
+	return fs, *path, nil
+}
+
+// probeCmd probes destination name from this process (resuming it first
+// when resume is set) and prints the outcome. The attempt goes through the
+// delivery engine's own path, its failures into issues.
+func probeCmd(ctx context.Context, env *Env, path, name string, resume bool) error {
+	cfg, store, err := openDeliveryCLI(ctx, env, path)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	logger := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	recorder := alert.NewRecorder(store, logger)
+	defer recorder.Close()
+	// Never started: it only probes. The owner names the CLI in leases.
+	eng, err := deliver.New(deliver.Options{Store: store, Destinations: cfg.DeliverDestinations(),
+		Owner: hookwatch.NewID("cli", time.Now()), Logger: logger, Observer: recorder})
+	if err != nil {
+		return hookwatch.Errorf(hookwatch.EINVALID, "%v", err)
+	}
+	var res *deliver.ProbeResult
+	if resume {
+		res, err = eng.Resume(ctx, name)
+		if res != nil || err == nil {
+			fmt.Fprintf(env.Stdout, "destination %s resumed\n", name)
+		}
+	} else {
+		res, err = eng.Probe(ctx, name)
+	}
+	if res != nil {
+		printProbe(env.Stdout, res)
+	}
+	if err != nil {
+		return err
+	}
+	if !resume && res.Sent && !res.AppUp() {
+		return hookwatch.Errorf(hookwatch.EUNAVAILABLE, "destination %s is still down", name)
+	}
+	return nil
+}
+
+// printProbe says what a probe did, in words.
+func printProbe(w io.Writer, r *deliver.ProbeResult) {
+	at := func(t time.Time) string { return t.Local().Format(time.RFC3339) }
+	if !r.Sent {
+		fmt.Fprintf(w, "probe: no delivery of %s is due now, nothing was sent", r.Destination)
+		if r.Pending > 0 {
+			fmt.Fprintf(w, " (%d pending are in flight or wait for a later retry time; `hookwatch replay --destination %s --status pending` makes them due now)",
+				r.Pending, r.Destination)
+		}
+		fmt.Fprintln(w)
+	} else {
+		answer := "HTTP " + strconv.Itoa(r.Status)
+		if r.Status == 0 {
+			answer = "no answer"
+		}
+		fmt.Fprintf(w, "probe: sent delivery %s (event %s): %s in %.1fms", r.DeliveryID, r.EventID, answer, r.LatencyMS)
+		switch {
+		case r.Class == hookwatch.ClassNone:
+			fmt.Fprintln(w, ": delivered")
+		case r.Error == "" || r.Error == "HTTP "+strconv.Itoa(r.Status):
+			fmt.Fprintf(w, " (%s)\n", r.Class)
+		default:
+			fmt.Fprintf(w, " (%s): %s\n", r.Class, r.Error)
+		}
+		switch {
+		case r.Outcome == hookwatch.OutcomeDead:
+			fmt.Fprintln(w, "the delivery is dead: its retry policy gave up (`hookwatch replay` sends it again)")
+		case r.Outcome == hookwatch.OutcomeRetry && r.Circuit == hookwatch.CircuitClosed:
+			fmt.Fprintf(w, "the delivery is due again at %s\n", at(r.NextAttemptAt))
+		case r.Outcome == hookwatch.OutcomeRetry:
+			fmt.Fprintln(w, "the delivery waits with the rest for the circuit")
+		}
+	}
+	switch {
+	case r.AppUp():
+		fmt.Fprintf(w, "circuit closed: the app is up; the waiting deliveries are being sent (a running server takes this from the store within a second)\n")
+	case r.Circuit == hookwatch.CircuitOpen || r.Circuit == hookwatch.CircuitHalfOpen:
+		fmt.Fprintf(w, "circuit still open until %s (its next scheduled probe)\n", at(r.ProbeAt))
+	default:
+		fmt.Fprintf(w, "circuit %s\n", r.Circuit)
+	}
 }
 
 func runReplay(ctx context.Context, env *Env, args []string) error {
@@ -438,9 +637,14 @@ func deliveryAPI(e *deliver.Engine, store hookwatch.Store) map[string]http.Handl
 				server.WriteError(w, r, err)
 				return
 			}
+			wt, err := loadWaits(r.Context(), store, e.Destinations(), time.Now())
+			if err != nil {
+				server.WriteError(w, r, err)
+				return
+			}
 			out := make([]deliveryJSON, 0, len(ds))
 			for _, d := range ds {
-				out = append(out, toDeliveryJSON(d, nil))
+				out = append(out, toDeliveryJSON(d, nil, wt.of(d)))
 			}
 			server.WriteJSON(w, http.StatusOK, map[string]any{"deliveries": out})
 		},
@@ -450,7 +654,12 @@ func deliveryAPI(e *deliver.Engine, store hookwatch.Store) map[string]http.Handl
 				server.WriteError(w, r, err)
 				return
 			}
-			server.WriteJSON(w, http.StatusOK, toDeliveryJSON(d, attempts))
+			wt, err := loadWaits(r.Context(), store, e.Destinations(), time.Now())
+			if err != nil {
+				server.WriteError(w, r, err)
+				return
+			}
+			server.WriteJSON(w, http.StatusOK, toDeliveryJSON(d, attempts, wt.of(d)))
 		},
 		"POST /api/replay": func(w http.ResponseWriter, r *http.Request) {
 			var body struct {
@@ -502,24 +711,46 @@ func deliveryAPI(e *deliver.Engine, store hookwatch.Store) map[string]http.Handl
 				server.WriteError(w, r, err)
 				return
 			}
+			now := time.Now()
 			out := make([]destinationJSON, 0, len(infos))
 			for _, i := range infos {
-				out = append(out, toDestinationJSON(i))
+				out = append(out, toDestinationJSON(i, now))
 			}
 			server.WriteJSON(w, http.StatusOK, map[string]any{"destinations": out})
 		},
-		"POST /api/destinations/{name}/pause":  pauseHandler(e, true),
-		"POST /api/destinations/{name}/resume": pauseHandler(e, false),
+		"POST /api/destinations/{name}/pause": func(w http.ResponseWriter, r *http.Request) {
+			name := r.PathValue("name")
+			if err := e.SetPaused(r.Context(), name, true); err != nil {
+				server.WriteError(w, r, err)
+				return
+			}
+			server.WriteJSON(w, http.StatusOK, map[string]any{"name": name, "paused": true})
+		},
+		// Resume probes at once; the probe's outcome is in the answer.
+		"POST /api/destinations/{name}/resume": func(w http.ResponseWriter, r *http.Request) {
+			name := r.PathValue("name")
+			res, err := e.Resume(r.Context(), name)
+			if res == nil {
+				server.WriteError(w, r, err)
+				return
+			}
+			server.WriteJSON(w, http.StatusOK, map[string]any{"name": name, "paused": false, "probe": res, "probe_error": errorText(err)})
+		},
+		"POST /api/destinations/{name}/probe": func(w http.ResponseWriter, r *http.Request) {
+			res, err := e.Probe(r.Context(), r.PathValue("name"))
+			if err != nil {
+				server.WriteError(w, r, err)
+				return
+			}
+			server.WriteJSON(w, http.StatusOK, res)
+		},
 	}
 }
 
-func pauseHandler(e *deliver.Engine, paused bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		name := r.PathValue("name")
-		if err := e.SetPaused(r.Context(), name, paused); err != nil {
-			server.WriteError(w, r, err)
-			return
-		}
-		server.WriteJSON(w, http.StatusOK, map[string]any{"name": name, "paused": paused})
+// errorText is err's message, or "" for nil.
+func errorText(err error) string {
+	if err == nil {
+		return ""
 	}
+	return hookwatch.ErrorMessage(err)
 }

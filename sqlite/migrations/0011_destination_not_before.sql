@@ -1,0 +1,4 @@
+-- A destination that answered 429 or 503 with Retry-After waits until
+-- not_before (microseconds; 0: no such wait). It is stored so that every
+-- instance, and the CLI, can say why deliveries wait.
+ALTER TABLE destination_state ADD COLUMN not_before INTEGER NOT NULL DEFAULT 0;
