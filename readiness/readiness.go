@@ -161,10 +161,10 @@ type check struct {
 	probed   bool
 	probeErr error
 	// Free space, when known.
-	known       bool
-	space       Space
-	floor       int64
-	unknown     string
+	known   bool
+	space   Space
+	floor   int64
+	unknown string
 }
 
 // New returns a Watcher; Start runs its checks.

@@ -17,6 +17,7 @@ import (
 	"github.com/hookwatch/hookwatch/postgres"
 	"github.com/hookwatch/hookwatch/provider"
 	"github.com/hookwatch/hookwatch/quarantine"
+	"github.com/hookwatch/hookwatch/readiness"
 	"github.com/hookwatch/hookwatch/server"
 	"github.com/hookwatch/hookwatch/sqlite"
 	"github.com/prometheus/client_golang/prometheus"
@@ -110,6 +111,9 @@ type Main struct {
 
 	// quarantine keeps the requests that fail verification.
 	quarantine *quarantine.Writer
+	// Readiness is what /readyz, the dashboard and the quarantine know of
+	// the store: last commit, write probe, free space.
+	Readiness *readiness.Watcher
 	// Monitor reports to Sentry; disabled without a DSN.
 	Monitor *monitor.Monitor
 	// alerting groups failures into issues and evaluates alert rules.
@@ -187,7 +191,10 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 	}
 	m.committer = ingest.NewCommitterN(store, cfg.Ingest.MaxBatch, writers, observe)
-	m.quarantine = newQuarantineWriter(cfg, store, reg, m.Logger, m.Monitor)
+	m.Readiness = newReadiness(cfg, store, m.committer, m.Logger)
+	reg.MustRegister(m.Readiness.Collector())
+	m.Readiness.Start()
+	m.quarantine = newQuarantineWriter(cfg, store, m.Readiness, reg, m.Logger, m.Monitor)
 	handler := ingest.NewHandler(ingest.Options{
 		Sources:    sources,
 		Committer:  m.committer,
@@ -198,7 +205,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Reject:     rejectHooks(m.quarantine.Keep, sentryReject(m.Monitor), m.alerting.recorder.Reject),
 		Tracer:     m.Monitor.Tracer(),
 	})
-	opts := server.Options{Ingest: m.Monitor.Ingest(handler), Store: store, AdminToken: cfg.AdminToken, Gatherer: reg, Logger: m.Logger,
+	opts := server.Options{Ingest: m.Monitor.Ingest(handler), Store: store, Readiness: m.Readiness, AdminToken: cfg.AdminToken, Gatherer: reg, Logger: m.Logger,
 		API: map[string]http.HandlerFunc{}}
 	for pattern, h := range deliveryAPI(m.Engine, store) {
 		opts.API[pattern] = h
@@ -277,6 +284,9 @@ func (m *Main) Close() error {
 	}
 	if m.committer != nil {
 		m.committer.Close()
+	}
+	if m.Readiness != nil {
+		m.Readiness.Close()
 	}
 	// Rejections already queued are written before the store closes.
 	if m.quarantine != nil {
