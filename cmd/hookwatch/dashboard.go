@@ -28,7 +28,7 @@ func withDashboard(o *server.Options, cfg *config.Config, store hookwatch.Store,
 	for _, d := range cfg.DeliverDestinations() {
 		dests = append(dests, web.Destination{Name: d.Name, URL: displayURL(d.URL)})
 	}
-	h, err := web.New(web.Options{Store: store, Sources: sources, Destinations: dests, Control: engine, Releaser: rel, Logger: logger})
+	h, err := web.New(web.Options{Store: store, Sources: sources, Destinations: dests, Control: engine, Releaser: rel, Readiness: o.Readiness, Logger: logger})
 	if err != nil {
 		return err
 	}

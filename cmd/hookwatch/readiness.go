@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"io"
 	"log/slog"
 	"path/filepath"
 
@@ -26,4 +29,25 @@ func newReadiness(cfg *config.Config, store hookwatch.Store, commits readiness.C
 		o.Unknown = unknownOnPostgres
 	}
 	return readiness.New(o)
+}
+
+// storeReadiness checks the store once from the CLI: a write probe and the
+// free space. The server's last commit is not known here: /readyz has it.
+func storeReadiness(ctx context.Context, cfg *config.Config, store hookwatch.Store) readiness.Status {
+	w := newReadiness(cfg, store, nil, nil)
+	w.Check(ctx)
+	return w.Status()
+}
+
+// printReadiness prints the store's readiness for `hookwatch health`.
+func printReadiness(out io.Writer, st readiness.Status) {
+	if st.Ready {
+		fmt.Fprintln(out, "Store:   ready (write probe passed)")
+	} else {
+		fmt.Fprintln(out, "Store:   NOT READY")
+		for _, p := range st.Problems {
+			fmt.Fprintf(out, "  %s: %s\n", p.Reason, p.Message)
+		}
+	}
+	fmt.Fprintf(out, "Volume:  %s\n\n", st.Storage.Summary())
 }

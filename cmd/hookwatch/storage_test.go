@@ -3,17 +3,22 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hookwatch/hookwatch/config"
+	"github.com/hookwatch/hookwatch/postgres/pgtest"
+	"github.com/hookwatch/hookwatch/readiness"
 )
 
 // mountTmpfs mounts a tmpfs of size bytes under a fresh directory and
@@ -165,5 +170,72 @@ func TestQuarantineFloodOnSmallDisk(t *testing.T) {
 			t.Logf("kept %v, dropped %v", sumMetric(t, m.AdminAddr(), "hookwatch_quarantine_kept_total"),
 				sumMetric(t, m.AdminAddr(), "hookwatch_quarantine_dropped_total"))
 		})
+	}
+}
+
+// writeStoreConfig writes a config with the given store and extra YAML.
+func writeStoreConfig(t *testing.T, store, extra string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "hookwatch.yaml")
+	cfg := fmt.Sprintf("store: %q\nlog: {level: error}\n%s\nsources:\n  - {name: stripe, provider: stripe, secrets: [%q]}\n", store, extra, crashSecret)
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// `hookwatch health` says whether the store can write and how much room its
+// volume has against storage.min_free, in text and in JSON; on PostgreSQL
+// it says the free space is unknown, with no number.
+func TestHealthReportsStorage(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "hw.db")
+	path := writeStoreConfig(t, db, "")
+	out, _, err := run(t, nil, "health", "--config", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "Store:   ready (write probe passed)") || !regexp.MustCompile(`Volume:  [0-9.]+ [KMGT]iB free of [0-9.]+ [KMGT]iB \(floor [0-9.]+ [KMGT]?i?B\)`).MatchString(out) {
+		t.Errorf("health with room:\n%s", out)
+	}
+	out, _, err = run(t, nil, "health", "--config", path, "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Windows   []any            `json:"windows"`
+		Readiness readiness.Status `json:"readiness"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("health --json: %v\n%s", err, out)
+	}
+	if len(rep.Windows) == 0 || !rep.Readiness.Ready || !rep.Readiness.Storage.Known() || *rep.Readiness.Storage.FreeBytes <= 0 {
+		t.Errorf("health --json with room: %s", out)
+	}
+
+	// A floor the volume cannot meet: the reason, in both forms.
+	path = writeStoreConfig(t, db, "storage: {min_free: 99.9%}")
+	out, _, err = run(t, nil, "health", "--config", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "Store:   NOT READY") || !strings.Contains(out, "low_disk: ") || !strings.Contains(out, "under storage.min_free") ||
+		!strings.Contains(out, "the quarantine keeps nothing; verified events are still accepted") {
+		t.Errorf("health under the floor:\n%s", out)
+	}
+	out, _, err = run(t, nil, "health", "--config", path, "--json")
+	if err != nil || !strings.Contains(out, `"reason":"low_disk"`) || !strings.Contains(out, `"low":true`) {
+		t.Errorf("health --json under the floor: %v\n%s", err, out)
+	}
+
+	if pg := os.Getenv("HOOKWATCH_TEST_POSTGRES"); pg != "" {
+		path = writeStoreConfig(t, pgtest.URL(t), "")
+		out, _, err = run(t, nil, "health", "--config", path)
+		if err != nil || !strings.Contains(out, "Store:   ready") || !strings.Contains(out, "Volume:  free space unknown: the store is PostgreSQL") {
+			t.Errorf("health on PostgreSQL: %v\n%s", err, out)
+		}
+		out, _, err = run(t, nil, "health", "--config", path, "--json")
+		if err != nil || !strings.Contains(out, `"free_bytes":null`) || !strings.Contains(out, `"unknown":"the store is PostgreSQL`) {
+			t.Errorf("health --json on PostgreSQL: %v\n%s", err, out)
+		}
 	}
 }
