@@ -13,8 +13,8 @@ import (
 
 	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/alert"
-	"github.com/hookwatch/hookwatch/readiness"
 	"github.com/hookwatch/hookwatch/config"
+	"github.com/hookwatch/hookwatch/readiness"
 	"github.com/hookwatch/hookwatch/server"
 )
 
