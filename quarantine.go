@@ -101,15 +101,51 @@ type QuarantineRelease struct {
 const (
 	DefaultQuarantineMaxCount = 10000
 	DefaultQuarantineMaxAge   = 7 * 24 * time.Hour
-	DefaultQuarantineMaxBody  = 256 << 10
+	// DefaultQuarantineMaxBytes is the byte budget of everything kept.
+	DefaultQuarantineMaxBytes = 256 << 20
+	// DefaultQuarantineMaxBody is how much of one body is kept: larger than
+	// nearly every provider's payload, and small enough that 4096 requests
+	// of the largest size fit the default byte budget.
+	DefaultQuarantineMaxBody = 64 << 10
+	// DefaultQuarantineRate and DefaultQuarantineBurst are the intake rate
+	// of each source's rejections (per second) and the burst beyond it.
+	DefaultQuarantineRate  = 20
+	DefaultQuarantineBurst = 100
 )
+
+// StoredSize is about how many bytes q takes in a store: its body, headers
+// and texts. The byte budget (QuarantineBounds.MaxBytes) counts it; both
+// stores record it with each request when they add it.
+func (q *Quarantined) StoredSize() int64 {
+	n := len(q.ID) + len(q.Source) + len(q.Provider) + len(q.Reason) + len(q.Detail) + len(q.Method) + len(q.URL) + len(q.Body)
+	for k, vs := range q.Headers {
+		// As JSON: "key":["value",...], quotes and separators included.
+		n += len(k) + 5
+		for _, v := range vs {
+			n += len(v) + 3
+		}
+	}
+	return int64(n)
+}
+
+// QuarantineBounds are what PruneQuarantine keeps. Zero fields do not bound.
+type QuarantineBounds struct {
+	// Before deletes the requests received before it.
+	Before time.Time
+	// MaxCount keeps at most this many, the newest.
+	MaxCount int
+	// MaxBytes keeps the newest requests whose StoredSize add up to at
+	// most this many bytes.
+	MaxBytes int64
+}
 
 // QuarantineStore keeps rejected requests. It is bounded by PruneQuarantine,
 // which the quarantine writer calls periodically.
 type QuarantineStore interface {
 	// AddQuarantined stores a batch of rejected requests (IDs set by the
-	// caller) in one transaction. Errors have code EUNAVAILABLE when a
-	// retry may succeed, else EINTERNAL; nothing of the batch is stored.
+	// caller) in one transaction, each with its StoredSize. Errors have
+	// code EUNAVAILABLE when a retry may succeed, else EINTERNAL; nothing
+	// of the batch is stored.
 	AddQuarantined(ctx context.Context, qs []*Quarantined) error
 
 	// GetQuarantined returns one quarantined request, or an error with code
@@ -125,8 +161,10 @@ type QuarantineStore interface {
 	// then.
 	MarkReleased(ctx context.Context, r QuarantineRelease) error
 
-	// PruneQuarantine deletes the requests received before before (zero: no
-	// age bound), then all but the keep newest (keep <= 0: no count bound),
-	// released or not, and returns how many it deleted.
-	PruneQuarantine(ctx context.Context, before time.Time, keep int) (int, error)
+	// PruneQuarantine applies b, released requests included: it deletes
+	// those received before b.Before, then all but the b.MaxCount newest,
+	// then the oldest until the rest add up to at most b.MaxBytes (a
+	// request larger than MaxBytes alone is deleted too). It returns how
+	// many it deleted. Errors have code EUNAVAILABLE or EINTERNAL.
+	PruneQuarantine(ctx context.Context, b QuarantineBounds) (int, error)
 }

@@ -22,9 +22,16 @@ type Store interface {
 	// written now; EINTERNAL when the stored key is damaged (not 32 bytes).
 	InstallationKey(ctx context.Context) ([]byte, error)
 
-	// Ping checks that the store can be reached and written; /readyz uses it.
+	// Ping checks that the store can be reached.
 	// It returns an error with code EUNAVAILABLE when it cannot.
 	Ping(ctx context.Context) error
+
+	// ProbeWrite proves the store can still commit: it writes a few bytes
+	// durably (a one-row table; on SQLite also a small file beside the
+	// database, which a full or read-only volume refuses). The readiness
+	// check calls it periodically, never per request. Errors have code
+	// EUNAVAILABLE.
+	ProbeWrite(ctx context.Context) error
 
 	// Close releases the store's resources. Pending writes are finished first.
 	Close() error

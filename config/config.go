@@ -39,6 +39,8 @@ type Config struct {
 	Ingest Ingest `yaml:"ingest"`
 	// Quarantine bounds the requests kept after failing verification.
 	Quarantine Quarantine `yaml:"quarantine"`
+	// Storage protects the store's volume: its free-space floor.
+	Storage Storage `yaml:"storage"`
 	// Sources are the webhook senders, each received on POST /in/{name}.
 	Sources []Source `yaml:"sources"`
 	// Destinations are the apps events are delivered to.
@@ -106,11 +108,17 @@ func (c *Config) IngestWriters() int {
 type Quarantine struct {
 	// MaxCount is how many are kept at most (the newest).
 	MaxCount int `yaml:"max_count"`
+	// MaxBytes is the byte budget of all that is kept (the newest).
+	MaxBytes ByteSize `yaml:"max_bytes"`
 	// MaxAge is how long one is kept.
 	MaxAge Duration `yaml:"max_age"`
-	// MaxBody is how much of a body is kept; a request whose body was cut
-	// can no longer be verified nor released.
+	// MaxBody is how much of a body is kept (at most MaxBytes); a request
+	// whose body was cut can no longer be verified nor released.
 	MaxBody ByteSize `yaml:"max_body"`
+	// Rate is how many rejected requests per second each source may have
+	// kept, with bursts of Burst; beyond, they are counted, not kept.
+	Rate  float64 `yaml:"rate"`
+	Burst int     `yaml:"burst"`
 }
 
 // Source is one webhook sender.
@@ -371,8 +379,18 @@ func (c *Config) setDefaults() {
 	if c.Quarantine.MaxAge == 0 {
 		c.Quarantine.MaxAge = Duration(hookwatch.DefaultQuarantineMaxAge)
 	}
+	if c.Quarantine.MaxBytes == 0 {
+		c.Quarantine.MaxBytes = hookwatch.DefaultQuarantineMaxBytes
+	}
 	if c.Quarantine.MaxBody == 0 {
-		c.Quarantine.MaxBody = hookwatch.DefaultQuarantineMaxBody
+		// A small budget gets a body cap that fits it.
+		c.Quarantine.MaxBody = min(hookwatch.DefaultQuarantineMaxBody, c.Quarantine.MaxBytes)
+	}
+	if c.Quarantine.Rate == 0 {
+		c.Quarantine.Rate = hookwatch.DefaultQuarantineRate
+	}
+	if c.Quarantine.Burst == 0 {
+		c.Quarantine.Burst = hookwatch.DefaultQuarantineBurst
 	}
 	for i := range c.Sources {
 		s := &c.Sources[i]
@@ -448,8 +466,19 @@ func (c *Config) problems() []string {
 	if c.Quarantine.MaxAge <= 0 {
 		bad("quarantine.max_age", "must be positive")
 	}
+	if c.Quarantine.MaxBytes < 1 {
+		bad("quarantine.max_bytes", "must be positive (turn the quarantine off per source with quarantine: false)")
+	}
 	if c.Quarantine.MaxBody < 1 {
 		bad("quarantine.max_body", "must be positive")
+	} else if c.Quarantine.MaxBytes >= 1 && c.Quarantine.MaxBody > c.Quarantine.MaxBytes {
+		bad("quarantine.max_body", "%s is more than quarantine.max_bytes (%s): a kept body must fit the byte budget", sizeText(c.Quarantine.MaxBody), sizeText(c.Quarantine.MaxBytes))
+	}
+	if c.Quarantine.Rate < 0 {
+		bad("quarantine.rate", "%g must be positive (rejected requests kept per second and source)", c.Quarantine.Rate)
+	}
+	if c.Quarantine.Burst < 0 {
+		bad("quarantine.burst", "%d must be positive", c.Quarantine.Burst)
 	}
 	seen := map[string]bool{}
 	for i, s := range c.Sources {

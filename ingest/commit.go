@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hookwatch/hookwatch"
@@ -26,6 +27,16 @@ type Committer struct {
 	mu      sync.RWMutex // guards closed against sends on a closed queue
 	writers sync.WaitGroup
 	closed  bool
+
+	// last is the outcome of the latest batch, for readiness; seq numbers
+	// the batches.
+	last atomic.Pointer[outcome]
+	seq  atomic.Uint64
+}
+
+type outcome struct {
+	seq uint64
+	err error
 }
 
 type pending struct {
@@ -133,6 +144,7 @@ func (c *Committer) run() {
 		if c.observe != nil {
 			c.observe(len(batch), time.Since(start), err)
 		}
+		c.record(err)
 		for i, p := range batch {
 			if err != nil {
 				p.err = err
@@ -142,6 +154,32 @@ func (c *Committer) run() {
 			p.done <- struct{}{}
 		}
 	}
+}
+
+// record keeps err as the latest outcome, unless a later batch (another
+// writer's) already recorded its own.
+func (c *Committer) record(err error) {
+	o := &outcome{seq: c.seq.Add(1), err: err}
+	for {
+		prev := c.last.Load()
+		if prev != nil && prev.seq > o.seq {
+			return
+		}
+		if c.last.CompareAndSwap(prev, o) {
+			return
+		}
+	}
+}
+
+// LastCommit returns the outcome of the latest group commit: its number
+// (1 for the first batch, 0 when none was tried yet) and its error, nil
+// when it committed. It is cheap (one atomic load): readiness reads it.
+func (c *Committer) LastCommit() (seq uint64, err error) {
+	o := c.last.Load()
+	if o == nil {
+		return 0, nil
+	}
+	return o.seq, o.err
 }
 
 // Close stops accepting events, commits every event already queued, and

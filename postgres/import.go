@@ -195,11 +195,11 @@ func (s *Store) ImportQuarantined(ctx context.Context, qs []*hookwatch.Quarantin
 		}
 		tag, err := s.pool.Exec(ctx, `INSERT INTO quarantine
 			(id, source, provider, reason, detail, method, url, headers, body, truncated, received_at,
-			 released_at, event_id, released_by, unverified)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+			 released_at, event_id, released_by, unverified, size)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 			ON CONFLICT (id) DO NOTHING`,
 			q.ID, text(q.Source), text(q.Provider), text(q.Reason), text(q.Detail), text(q.Method), text(q.URL),
-			text(string(h)), body, q.Truncated, q.ReceivedAt, nullTime(q.ReleasedAt), text(q.EventID), text(q.ReleasedBy), q.Unverified)
+			text(string(h)), body, q.Truncated, q.ReceivedAt, nullTime(q.ReleasedAt), text(q.EventID), text(q.ReleasedBy), q.Unverified, q.StoredSize())
 		if err != nil {
 			return copied, storeError("import quarantined", err)
 		}

@@ -25,6 +25,7 @@ func (s *Store) AddQuarantined(ctx context.Context, qs []*hookwatch.Quarantined)
 		bodies                           = make([][]byte, n)
 		truncated                        = make([]bool, n)
 		received                         = make([]time.Time, n)
+		sizes                            = make([]int64, n)
 	)
 	for i, q := range qs {
 		h, err := json.Marshal(q.Headers)
@@ -39,13 +40,13 @@ func (s *Store) AddQuarantined(ctx context.Context, qs []*hookwatch.Quarantined)
 		// storable so one odd request cannot fail the batch.
 		ids[i], sources[i], providers[i], reasons[i] = q.ID, text(q.Source), text(q.Provider), text(q.Reason)
 		details[i], methods[i], urls[i], headers[i] = text(q.Detail), text(q.Method), text(q.URL), text(string(h))
-		bodies[i], truncated[i], received[i] = body, q.Truncated, q.ReceivedAt
+		bodies[i], truncated[i], received[i], sizes[i] = body, q.Truncated, q.ReceivedAt, q.StoredSize()
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO quarantine
-		(id, source, provider, reason, detail, method, url, headers, body, truncated, received_at)
+		(id, source, provider, reason, detail, method, url, headers, body, truncated, received_at, size)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-			$8::text[], $9::bytea[], $10::bool[], $11::timestamptz[])`,
-		ids, sources, providers, reasons, details, methods, urls, headers, bodies, truncated, received)
+			$8::text[], $9::bytea[], $10::bool[], $11::timestamptz[], $12::bigint[])`,
+		ids, sources, providers, reasons, details, methods, urls, headers, bodies, truncated, received, sizes)
 	if err != nil {
 		return storeError("insert quarantined", err)
 	}
@@ -148,24 +149,37 @@ func (s *Store) MarkReleased(ctx context.Context, r hookwatch.QuarantineRelease)
 
 // PruneQuarantine applies the quarantine's bounds; see
 // hookwatch.QuarantineStore.
-func (s *Store) PruneQuarantine(ctx context.Context, before time.Time, keep int) (int, error) {
+func (s *Store) PruneQuarantine(ctx context.Context, b hookwatch.QuarantineBounds) (int, error) {
 	var n int64
-	if !before.IsZero() {
-		tag, err := s.pool.Exec(ctx, `DELETE FROM quarantine WHERE received_at < $1`, before)
+	prune := func(query string, args ...any) error {
+		tag, err := s.pool.Exec(ctx, query, args...)
 		if err != nil {
-			return 0, storeError("prune quarantine", err)
+			return storeError("prune quarantine", err)
 		}
 		n += tag.RowsAffected()
+		return nil
 	}
-	if keep > 0 {
+	if !b.Before.IsZero() {
+		if err := prune(`DELETE FROM quarantine WHERE received_at < $1`, b.Before); err != nil {
+			return int(n), err
+		}
+	}
+	if b.MaxCount > 0 {
 		// Everything older than the keep-th newest; NULL (nothing) when
 		// there are fewer.
-		tag, err := s.pool.Exec(ctx, `DELETE FROM quarantine WHERE id <
-			(SELECT id FROM quarantine ORDER BY id DESC LIMIT 1 OFFSET $1)`, keep-1)
-		if err != nil {
-			return int(n), storeError("prune quarantine", err)
+		if err := prune(`DELETE FROM quarantine WHERE id <
+			(SELECT id FROM quarantine ORDER BY id DESC LIMIT 1 OFFSET $1)`, b.MaxCount-1); err != nil {
+			return int(n), err
 		}
-		n += tag.RowsAffected()
+	}
+	if b.MaxBytes > 0 {
+		// The newest request at which the running total, newest first,
+		// exceeds the budget: it and everything older go.
+		if err := prune(`DELETE FROM quarantine WHERE id <= (
+			SELECT id FROM (SELECT id, sum(size) OVER (ORDER BY id DESC) AS total FROM quarantine) t
+			WHERE total > $1 ORDER BY id DESC LIMIT 1)`, b.MaxBytes); err != nil {
+			return int(n), err
+		}
 	}
 	return int(n), nil
 }

@@ -425,7 +425,9 @@ func (b *blockingStore) AddQuarantined(ctx context.Context, qs []*hookwatch.Quar
 	return nil
 }
 
-func (b *blockingStore) PruneQuarantine(context.Context, time.Time, int) (int, error) { return 0, nil }
+func (b *blockingStore) PruneQuarantine(context.Context, hookwatch.QuarantineBounds) (int, error) {
+	return 0, nil
+}
 
 // When the store is slow (or a flood outpaces it), Keep drops and counts
 // instead of blocking the receive path.

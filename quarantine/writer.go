@@ -1,13 +1,17 @@
 // Package quarantine keeps the requests that failed verification, bounded
-// in count and age, and releases them as events once the config is fixed:
+// in count, bytes and age, and releases them as events once the config is fixed:
 // each kept request is verified again with the current secrets as if it
 // arrived when it did, and stored like a live event (routing, dedupe).
 //
 // The Writer is the receive path's side: ingest hands it every rejection
 // (Keep), which it queues on a bounded channel and writes in batches from
 // one goroutine, so a flood of forged requests neither slows the receive
-// path nor grows the store without bound: when the queue is full the
-// rejection is dropped and counted, and the store is pruned periodically.
+// path nor grows the store without bound: each source's rejections are
+// taken at most at an intake rate, the queue is bounded, nothing is kept
+// while the store's volume is under its free-space floor (what is not kept
+// is counted, and logged at most once a minute per source), and the store
+// is pruned to its count, byte and age bounds periodically and after every
+// tenth of either bound written.
 // The Releaser is the operator's side (CLI and admin API).
 package quarantine
 
@@ -27,10 +31,22 @@ import (
 // Options configure a Writer. Zero values take the defaults.
 type Options struct {
 	Store hookwatch.QuarantineStore
-	// MaxCount and MaxAge bound what is kept; MaxBody caps each body.
+	// MaxCount, MaxBytes (the StoredSize of all kept) and MaxAge bound
+	// what is kept; MaxBody caps each body (at most MaxBytes).
 	MaxCount int
+	MaxBytes int64
 	MaxAge   time.Duration
 	MaxBody  int
+	// Rate is how many rejections per second each source may have kept,
+	// with bursts of Burst (defaults 20/s and 100); beyond, they are
+	// counted and not kept, so that one flooded source cannot churn the
+	// store.
+	Rate  float64
+	Burst int
+	// Room, if set, is asked before every write whether the store's
+	// volume has room above its free-space floor (*readiness.Watcher):
+	// when it has not, nothing is kept.
+	Room Room
 	// Skip lists the sources whose rejections are not kept.
 	Skip map[string]bool
 	// Queue is how many rejections may wait for the writer (default 1024);
@@ -44,8 +60,9 @@ type Options struct {
 	// dropped.
 	Pace time.Duration
 	// PruneEvery is how often the bounds are applied (default 1m). The
-	// writer also prunes after every MaxCount/10 requests written, so a
-	// flood cannot grow the store far beyond MaxCount between two ticks.
+	// writer also prunes after every MaxCount/10 requests or MaxBytes/10
+	// bytes written, so a flood cannot grow the store more than a tenth
+	// beyond either bound between two ticks.
 	PruneEvery time.Duration
 	Now        func() time.Time
 	Logger     *slog.Logger
@@ -57,6 +74,16 @@ type Options struct {
 	Registerer prometheus.Registerer
 }
 
+// Room is the store volume's free space as the writer needs it;
+// *readiness.Watcher implements it.
+type Room interface {
+	// LowDisk reports whether the volume is under its floor (cheap: the
+	// receive path calls it).
+	LowDisk() bool
+	// Room reports whether n more bytes may be written, counting them.
+	Room(n int64) bool
+}
+
 // Writer keeps rejected requests in the store from a background goroutine.
 type Writer struct {
 	opts    Options
@@ -65,7 +92,28 @@ type Writer struct {
 	closed  bool
 	done    chan struct{}
 	metrics metrics
+
+	smu     sync.Mutex // guards sources
+	sources map[string]*intake
 }
+
+// intake is one source's rate limit (a token bucket) and the sampling of
+// its "not kept" log line.
+type intake struct {
+	tokens  float64
+	filled  time.Time
+	logged  time.Time
+	unkept  map[string]int // since the last log line, by reason
+	started bool
+}
+
+// maxSources bounds the intake map: rejections come only from configured
+// sources (ingest answers 404 to others before verifying), but the bound
+// does not depend on it. Beyond it, sources share one bucket.
+const maxSources = 4096
+
+// logEvery is the least time between two "not kept" log lines of a source.
+const logEvery = time.Minute
 
 type metrics struct {
 	kept    *prometheus.CounterVec
@@ -76,9 +124,11 @@ type metrics struct {
 // Reasons a rejection is dropped, the label of
 // hookwatch_quarantine_dropped_total.
 const (
-	DropQueueFull  = "queue_full"  // the writer is behind: a flood, or a slow store
-	DropStoreError = "store_error" // the store write failed
-	DropClosed     = "closed"      // shutting down
+	DropRateLimited = "rate_limited" // over its source's intake rate (quarantine.rate)
+	DropLowDisk     = "low_disk"     // the store's volume is under storage.min_free
+	DropQueueFull   = "queue_full"   // the writer is behind: a flood, or a slow store
+	DropStoreError  = "store_error"  // the store write failed
+	DropClosed      = "closed"       // shutting down
 )
 
 // NewWriter starts a writer; Close stops it.
@@ -89,8 +139,20 @@ func NewWriter(opts Options) *Writer {
 	if opts.MaxAge <= 0 {
 		opts.MaxAge = hookwatch.DefaultQuarantineMaxAge
 	}
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = hookwatch.DefaultQuarantineMaxBytes
+	}
 	if opts.MaxBody <= 0 {
 		opts.MaxBody = hookwatch.DefaultQuarantineMaxBody
+	}
+	if int64(opts.MaxBody) > opts.MaxBytes {
+		opts.MaxBody = int(opts.MaxBytes)
+	}
+	if opts.Rate <= 0 {
+		opts.Rate = hookwatch.DefaultQuarantineRate
+	}
+	if opts.Burst <= 0 {
+		opts.Burst = hookwatch.DefaultQuarantineBurst
 	}
 	if opts.Queue <= 0 {
 		opts.Queue = 1024
@@ -111,9 +173,10 @@ func NewWriter(opts Options) *Writer {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	w := &Writer{
-		opts:  opts,
-		queue: make(chan ingest.Rejection, opts.Queue),
-		done:  make(chan struct{}),
+		opts:    opts,
+		queue:   make(chan ingest.Rejection, opts.Queue),
+		done:    make(chan struct{}),
+		sources: map[string]*intake{},
 		metrics: metrics{
 			kept: prometheus.NewCounterVec(prometheus.CounterOpts{
 				Name: "hookwatch_quarantine_kept_total",
@@ -121,11 +184,11 @@ func NewWriter(opts Options) *Writer {
 			}, []string{"source"}),
 			dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 				Name: "hookwatch_quarantine_dropped_total",
-				Help: "Rejected requests not kept, by reason (queue_full: the writer was behind; store_error; closed).",
+				Help: "Rejected requests not kept, by reason (rate_limited: over quarantine.rate; low_disk: under storage.min_free; queue_full: the writer was behind; store_error; closed).",
 			}, []string{"reason"}),
 			pruned: prometheus.NewCounter(prometheus.CounterOpts{
 				Name: "hookwatch_quarantine_pruned_total",
-				Help: "Quarantined requests deleted by the count and age bounds.",
+				Help: "Quarantined requests deleted by the count, byte and age bounds.",
 			}),
 		},
 	}
@@ -136,12 +199,21 @@ func NewWriter(opts Options) *Writer {
 	return w
 }
 
-// Keep queues a rejection for the writer, without blocking: when the queue
-// is full it is dropped and counted. It is ingest.Options.Reject's shape.
-// The rejection's headers and body are read later, from the writer's
-// goroutine (ingest never modifies them).
+// Keep queues a rejection for the writer, without blocking: over its
+// source's intake rate, while the store's volume is under its floor, or
+// when the queue is full, it is dropped and counted instead. It is
+// ingest.Options.Reject's shape. The rejection's headers and body are read
+// later, from the writer's goroutine (ingest never modifies them).
 func (w *Writer) Keep(_ context.Context, r ingest.Rejection) {
 	if w.opts.Skip[r.Source] {
+		return
+	}
+	if w.opts.Room != nil && w.opts.Room.LowDisk() {
+		w.notKept(r.Source, DropLowDisk, 1)
+		return
+	}
+	if !w.admit(r.Source) {
+		w.notKept(r.Source, DropRateLimited, 1)
 		return
 	}
 	w.mu.RLock()
@@ -153,8 +225,70 @@ func (w *Writer) Keep(_ context.Context, r ingest.Rejection) {
 	select {
 	case w.queue <- r:
 	default:
-		w.metrics.dropped.WithLabelValues(DropQueueFull).Inc()
+		w.notKept(r.Source, DropQueueFull, 1)
 	}
+}
+
+// admit takes one token from source's bucket, refilled at Rate per second
+// of the writer's clock up to Burst.
+func (w *Writer) admit(source string) bool {
+	now := w.opts.Now()
+	w.smu.Lock()
+	defer w.smu.Unlock()
+	in := w.intake(source)
+	if !in.started {
+		in.tokens, in.filled, in.started = float64(w.opts.Burst), now, true
+	} else if d := now.Sub(in.filled); d > 0 {
+		in.tokens = min(float64(w.opts.Burst), in.tokens+d.Seconds()*w.opts.Rate)
+		in.filled = now
+	}
+	if in.tokens < 1 {
+		return false
+	}
+	in.tokens--
+	return true
+}
+
+// intake returns source's state; w.smu is held.
+func (w *Writer) intake(source string) *intake {
+	in, ok := w.sources[source]
+	if !ok {
+		if len(w.sources) >= maxSources {
+			source = ""
+			if in, ok = w.sources[source]; ok {
+				return in
+			}
+		}
+		in = &intake{unkept: map[string]int{}}
+		w.sources[source] = in
+	}
+	return in
+}
+
+// notKept counts n rejections of source not kept for reason, and logs a
+// line for the source at most once per logEvery, with what was not kept
+// since the last one: a flood is visible in the logs without filling them.
+func (w *Writer) notKept(source, reason string, n int) {
+	w.metrics.dropped.WithLabelValues(reason).Add(float64(n))
+	now := w.opts.Now()
+	w.smu.Lock()
+	in := w.intake(source)
+	in.unkept[reason] += n
+	if !in.logged.IsZero() && now.Sub(in.logged) < logEvery {
+		w.smu.Unlock()
+		return
+	}
+	in.logged = now
+	attrs := []slog.Attr{slog.String("source", source)}
+	for _, r := range []string{DropRateLimited, DropLowDisk, DropQueueFull, DropStoreError} {
+		if c := in.unkept[r]; c > 0 {
+			attrs = append(attrs, slog.Int(r, c))
+		}
+	}
+	clear(in.unkept)
+	w.smu.Unlock()
+	w.opts.Logger.LogAttrs(context.Background(), slog.LevelWarn,
+		"quarantine: rejected requests not kept (at most one line per source per minute; see hookwatch_quarantine_dropped_total)", attrs...)
 }
 
 // Close stops accepting rejections, writes those already queued, and
@@ -171,7 +305,8 @@ func (w *Writer) Close() {
 
 // Prune applies the bounds now and returns how many it deleted.
 func (w *Writer) Prune(ctx context.Context) (int, error) {
-	n, err := w.opts.Store.PruneQuarantine(ctx, w.opts.Now().Add(-w.opts.MaxAge), w.opts.MaxCount)
+	n, err := w.opts.Store.PruneQuarantine(ctx, hookwatch.QuarantineBounds{
+		Before: w.opts.Now().Add(-w.opts.MaxAge), MaxCount: w.opts.MaxCount, MaxBytes: w.opts.MaxBytes})
 	w.metrics.pruned.Add(float64(n))
 	return n, err
 }
@@ -183,30 +318,40 @@ func (w *Writer) run() {
 	w.prune()
 	batch := make([]*hookwatch.Quarantined, 0, w.opts.Batch)
 	written, pruneAfter := 0, max(w.opts.MaxCount/10, 1)
+	var wrote, pruneBytes int64 = 0, max(w.opts.MaxBytes/10, 1)
 	for {
 		select {
 		case r, ok := <-w.queue:
 			if !ok {
 				return
 			}
-			batch = append(batch[:0], w.record(r))
+			q := w.record(r)
+			batch = append(batch[:0], q)
+			size := q.StoredSize()
+			// A batch holds at most a tenth of the byte budget (plus one
+			// request), so the prune below keeps the overshoot to that.
 		fill:
-			for len(batch) < w.opts.Batch {
+			for len(batch) < w.opts.Batch && wrote+size < pruneBytes {
 				select {
 				case r, ok := <-w.queue:
 					if !ok {
 						break fill
 					}
-					batch = append(batch, w.record(r))
+					q := w.record(r)
+					batch, size = append(batch, q), size+q.StoredSize()
 				default:
 					break fill
 				}
 			}
 			start := time.Now()
-			written += w.write(batch)
-			if written >= pruneAfter {
+			n := w.write(batch, size)
+			written += n
+			if n > 0 {
+				wrote += size
+			}
+			if written >= pruneAfter || wrote >= pruneBytes {
 				w.prune()
-				written = 0
+				written, wrote = 0, 0
 			}
 			time.Sleep(w.opts.Pace - time.Since(start))
 		case <-tick.C:
@@ -239,8 +384,14 @@ func (w *Writer) record(r ingest.Rejection) *hookwatch.Quarantined {
 	return q
 }
 
-// write stores a batch and returns how many were written.
-func (w *Writer) write(batch []*hookwatch.Quarantined) int {
+// write stores a batch of size bytes and returns how many were written.
+func (w *Writer) write(batch []*hookwatch.Quarantined, size int64) int {
+	if w.opts.Room != nil && !w.opts.Room.Room(size) {
+		for _, q := range batch {
+			w.notKept(q.Source, DropLowDisk, 1)
+		}
+		return 0
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := w.opts.Store.AddQuarantined(ctx, batch); err != nil {
@@ -270,7 +421,7 @@ func (w *Writer) prune() {
 		}
 		if n > 0 {
 			w.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "quarantine: pruned to its bounds", slog.Int("deleted", n),
-				slog.Int("max_count", w.opts.MaxCount), slog.Duration("max_age", w.opts.MaxAge))
+				slog.Int("max_count", w.opts.MaxCount), slog.Int64("max_bytes", w.opts.MaxBytes), slog.Duration("max_age", w.opts.MaxAge))
 		}
 		return nil
 	})

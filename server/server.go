@@ -20,6 +20,7 @@ import (
 
 	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/limit"
+	"github.com/hookwatch/hookwatch/readiness"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -28,7 +29,11 @@ import (
 type Options struct {
 	// Ingest serves POST /in/{source}.
 	Ingest http.Handler
-	// Store is pinged by /readyz.
+	// Readiness is what /readyz answers from: the cached outcome of the
+	// last commit, the write probe and the free-space floor
+	// (*readiness.Watcher). Without it, /readyz pings Store per request.
+	Readiness Readiness
+	// Store is pinged by /readyz when there is no Readiness.
 	Store hookwatch.Store
 	// AdminToken authenticates /api/ calls. Empty: the admin API refuses
 	// every call with a message saying how to set it.
@@ -49,6 +54,11 @@ type Options struct {
 	Dashboard http.Handler
 }
 
+// Readiness reports the instance's cached readiness; it does no I/O.
+type Readiness interface {
+	Status() readiness.Status
+}
+
 // TokenChecker reports whether token is a valid API token, and whose.
 type TokenChecker func(ctx context.Context, token string) (user string, ok bool)
 
@@ -61,7 +71,7 @@ func Public(o Options) http.Handler {
 		WriteError(w, r, hookwatch.Errorf(hookwatch.EMETHOD, "webhooks are received with POST, not %s", r.Method))
 	})
 	mux.HandleFunc("GET /healthz", healthz)
-	mux.HandleFunc("GET /readyz", readyz(o.Store))
+	mux.HandleFunc("GET /readyz", readyz(o, false))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, hookwatch.Errorf(hookwatch.ENOTFOUND, "no such endpoint: webhooks are received on POST /in/{source}"))
 	})
@@ -72,7 +82,7 @@ func Public(o Options) http.Handler {
 func Admin(o Options) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", healthz)
-	mux.HandleFunc("GET /readyz", readyz(o.Store))
+	mux.HandleFunc("GET /readyz", readyz(o, true))
 	if o.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
 	}
@@ -184,16 +194,52 @@ func healthz(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-func readyz(s hookwatch.Store) http.HandlerFunc {
+// readyResponse is /readyz's body. Reason is the first problem's word
+// (commit_failed, probe_failed, low_disk) and Message says it for people;
+// the admin listener adds every problem and the storage figures, the public
+// one does not show them to the internet.
+type readyResponse struct {
+	Status   string              `json:"status"`
+	Reason   string              `json:"reason,omitempty"`
+	Message  string              `json:"message,omitempty"`
+	Problems []readiness.Problem `json:"problems,omitempty"`
+	Storage  *readiness.Storage  `json:"storage,omitempty"`
+}
+
+// readyz answers 200 when the instance can take webhooks, else 503 with
+// the reason. It reads the cached state: a request never causes a probe.
+func readyz(o Options, detail bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := s.Ping(ctx); err != nil {
-			WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": hookwatch.ErrorMessage(err)})
+		if o.Readiness == nil {
+			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+			defer cancel()
+			if err := o.Store.Ping(ctx); err != nil {
+				WriteJSON(w, http.StatusServiceUnavailable, readyResponse{Status: "unavailable", Reason: "unreachable", Message: hookwatch.ErrorMessage(err)})
+				return
+			}
+			WriteJSON(w, http.StatusOK, readyResponse{Status: "ready"})
 			return
 		}
-		WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+		st := o.Readiness.Status()
+		resp, code := readyResponse{Status: "ready"}, http.StatusOK
+		if !st.Ready {
+			resp, code = readyResponse{Status: "unavailable", Reason: st.Problems[0].Reason, Message: st.Problems[0].Message}, http.StatusServiceUnavailable
+		}
+		if detail {
+			resp.Problems, resp.Storage = st.Problems, &st.Storage
+		} else if !st.Ready {
+			resp.Message = publicMessage[resp.Reason]
+		}
+		WriteJSON(w, code, resp)
 	}
+}
+
+// publicMessage is what the public listener says of each reason: no
+// figures nor store errors.
+var publicMessage = map[string]string{
+	readiness.CommitFailed: "the store cannot commit",
+	readiness.ProbeFailed:  "the store cannot write",
+	readiness.LowDisk:      "the store's volume is low on free space",
 }
 
 // statusOf maps error codes to HTTP statuses: the one place that does.

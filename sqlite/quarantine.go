@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/hookwatch/hookwatch"
 )
@@ -24,8 +23,8 @@ func (s *Store) AddQuarantined(ctx context.Context, qs []*hookwatch.Quarantined)
 	}
 	defer tx.Rollback()
 	ins, err := tx.PrepareContext(ctx, `INSERT INTO quarantine
-		(id, source, provider, reason, detail, method, url, headers, body, truncated, received_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		(id, source, provider, reason, detail, method, url, headers, body, truncated, received_at, size)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return writeError("prepare", err)
 	}
@@ -40,7 +39,7 @@ func (s *Store) AddQuarantined(ctx context.Context, qs []*hookwatch.Quarantined)
 			body = []byte{}
 		}
 		if _, err := ins.ExecContext(ctx, q.ID, q.Source, q.Provider, q.Reason, q.Detail, q.Method, q.URL,
-			headers, body, q.Truncated, micros(q.ReceivedAt)); err != nil {
+			headers, body, q.Truncated, micros(q.ReceivedAt), q.StoredSize()); err != nil {
 			return writeError("insert quarantined", err)
 		}
 	}
@@ -146,26 +145,40 @@ func (s *Store) MarkReleased(ctx context.Context, r hookwatch.QuarantineRelease)
 
 // PruneQuarantine applies the quarantine's bounds; see
 // hookwatch.QuarantineStore.
-func (s *Store) PruneQuarantine(ctx context.Context, before time.Time, keep int) (int, error) {
+func (s *Store) PruneQuarantine(ctx context.Context, b hookwatch.QuarantineBounds) (int, error) {
 	var n int64
-	if !before.IsZero() {
-		res, err := s.w.ExecContext(ctx, `DELETE FROM quarantine WHERE received_at < ?`, micros(before))
+	prune := func(query string, args ...any) error {
+		res, err := s.w.ExecContext(ctx, query, args...)
 		if err != nil {
-			return 0, writeError("prune quarantine", err)
+			return writeError("prune quarantine", err)
 		}
 		d, _ := res.RowsAffected()
 		n += d
+		return nil
 	}
-	if keep > 0 {
+	if !b.Before.IsZero() {
+		if err := prune(`DELETE FROM quarantine WHERE received_at < ?`, micros(b.Before)); err != nil {
+			return int(n), err
+		}
+	}
+	if b.MaxCount > 0 {
 		// Everything older than the keep-th newest; NULL (nothing) when
 		// there are fewer.
-		res, err := s.w.ExecContext(ctx, `DELETE FROM quarantine WHERE id <
-			(SELECT id FROM quarantine ORDER BY id DESC LIMIT 1 OFFSET ?)`, keep-1)
-		if err != nil {
-			return int(n), writeError("prune quarantine", err)
+		if err := prune(`DELETE FROM quarantine WHERE id <
+			(SELECT id FROM quarantine ORDER BY id DESC LIMIT 1 OFFSET ?)`, b.MaxCount-1); err != nil {
+			return int(n), err
 		}
-		d, _ := res.RowsAffected()
-		n += d
+	}
+	if b.MaxBytes > 0 {
+		// The newest request at which the running total, newest first,
+		// exceeds the budget: it and everything older go. The sizes are
+		// read from the (id, size) index, not from the rows and their
+		// bodies.
+		if err := prune(`DELETE FROM quarantine WHERE id <= (
+			SELECT id FROM (SELECT id, sum(size) OVER (ORDER BY id DESC) AS total FROM quarantine INDEXED BY quarantine_size)
+			WHERE total > ? ORDER BY id DESC LIMIT 1)`, b.MaxBytes); err != nil {
+			return int(n), err
+		}
 	}
 	return int(n), nil
 }

@@ -177,7 +177,7 @@ func testQuarantine(t *testing.T, open Opener) {
 		if err := s.MarkReleased(ctx, hookwatch.QuarantineRelease{ID: all[0].ID, EventID: "evt_x", At: base}); err != nil {
 			t.Fatal(err)
 		}
-		n, err := s.PruneQuarantine(ctx, base.Add(2*time.Hour), 0)
+		n, err := s.PruneQuarantine(ctx, hookwatch.QuarantineBounds{Before: base.Add(2 * time.Hour)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -187,7 +187,7 @@ func testQuarantine(t *testing.T, open Opener) {
 		if got, want := quarantinedIDs(t, s, hookwatch.QuarantineFilter{}), []string{all[4].ID, all[3].ID, all[2].ID}; fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("left %v, want %v", got, want)
 		}
-		if n, err := s.PruneQuarantine(ctx, time.Time{}, 0); err != nil || n != 0 {
+		if n, err := s.PruneQuarantine(ctx, hookwatch.QuarantineBounds{}); err != nil || n != 0 {
 			t.Errorf("prune without bounds = %d, %v; want 0", n, err)
 		}
 	})
@@ -200,10 +200,10 @@ func testQuarantine(t *testing.T, open Opener) {
 			all = append(all, NewQuarantined("stripe", "bad_signature", base.Add(time.Duration(i)*time.Second)))
 		}
 		addQuarantined(t, s, all...)
-		if n, err := s.PruneQuarantine(ctx, time.Time{}, 10); err != nil || n != 0 {
+		if n, err := s.PruneQuarantine(ctx, hookwatch.QuarantineBounds{MaxCount: 10}); err != nil || n != 0 {
 			t.Fatalf("prune under the bound = %d, %v; want 0", n, err)
 		}
-		n, err := s.PruneQuarantine(ctx, time.Time{}, 3)
+		n, err := s.PruneQuarantine(ctx, hookwatch.QuarantineBounds{MaxCount: 3})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -214,11 +214,75 @@ func testQuarantine(t *testing.T, open Opener) {
 			t.Errorf("left %v, want the 3 newest %v", got, want)
 		}
 		// Both bounds at once: age first, then count.
-		n, err = s.PruneQuarantine(ctx, base.Add(5*time.Second), 1)
+		n, err = s.PruneQuarantine(ctx, hookwatch.QuarantineBounds{Before: base.Add(5 * time.Second), MaxCount: 1})
 		if err != nil || n != 2 {
 			t.Errorf("prune by age and count = %d, %v; want 2", n, err)
 		}
 		if got, want := quarantinedIDs(t, s, hookwatch.QuarantineFilter{}), []string{all[6].ID}; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("left %v, want %v", got, want)
+		}
+	})
+
+	t.Run("PruneByBytes", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		// Bodies of 1, 2, 4, 8 and 16 KiB, oldest first.
+		var all []*hookwatch.Quarantined
+		for i := 0; i < 5; i++ {
+			q := NewQuarantined("stripe", "bad_signature", base.Add(time.Duration(i)*time.Second))
+			q.Body = bytes.Repeat([]byte{'x'}, 1024<<i)
+			all = append(all, q)
+		}
+		addQuarantined(t, s, all...)
+		size := func(is ...int) int64 {
+			var n int64
+			for _, i := range is {
+				n += all[i].StoredSize()
+			}
+			return n
+		}
+		if n, err := s.PruneQuarantine(ctx, hookwatch.QuarantineBounds{MaxBytes: size(0, 1, 2, 3, 4)}); err != nil || n != 0 {
+			t.Fatalf("prune at exactly the budget = %d, %v; want 0", n, err)
+		}
+		// One byte short of the three newest: the third newest goes too,
+		// with everything older.
+		n, err := s.PruneQuarantine(ctx, hookwatch.QuarantineBounds{MaxBytes: size(2, 3, 4) - 1})
+		if err != nil || n != 3 {
+			t.Errorf("prune by bytes = %d, %v; want 3", n, err)
+		}
+		if got, want := quarantinedIDs(t, s, hookwatch.QuarantineFilter{}), []string{all[4].ID, all[3].ID}; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("left %v, want the 2 newest %v", got, want)
+		}
+		// A request larger than the whole budget is not kept either.
+		if n, err := s.PruneQuarantine(ctx, hookwatch.QuarantineBounds{MaxBytes: size(4) - 1}); err != nil || n != 2 {
+			t.Errorf("prune under the newest's size = %d, %v; want 2", n, err)
+		}
+		if got := quarantinedIDs(t, s, hookwatch.QuarantineFilter{}); len(got) != 0 {
+			t.Errorf("left %v, want nothing", got)
+		}
+	})
+
+	t.Run("PruneAllBounds", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		var all []*hookwatch.Quarantined
+		for i := 0; i < 8; i++ {
+			q := NewQuarantined("github", "bad_signature", base.Add(time.Duration(i)*time.Minute))
+			q.Body = bytes.Repeat([]byte{'y'}, 4096)
+			all = append(all, q)
+		}
+		addQuarantined(t, s, all...)
+		// Released records count against the budget too.
+		if err := s.MarkReleased(ctx, hookwatch.QuarantineRelease{ID: all[6].ID, EventID: "evt_x", At: base}); err != nil {
+			t.Fatal(err)
+		}
+		// Age leaves 6 (2..7), count leaves 5 (3..7), bytes leave 3 (5..7).
+		n, err := s.PruneQuarantine(ctx, hookwatch.QuarantineBounds{Before: base.Add(2 * time.Minute), MaxCount: 5,
+			MaxBytes: 3*all[0].StoredSize() + 100})
+		if err != nil || n != 5 {
+			t.Errorf("prune by age, count and bytes = %d, %v; want 5", n, err)
+		}
+		if got, want := quarantinedIDs(t, s, hookwatch.QuarantineFilter{}), []string{all[7].ID, all[6].ID, all[5].ID}; fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("left %v, want %v", got, want)
 		}
 	})

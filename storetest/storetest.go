@@ -274,4 +274,19 @@ func testEvents(t *testing.T, open Opener) {
 			t.Fatalf("Ping: %v", err)
 		}
 	})
+
+	t.Run("ProbeWrite", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		// Again and again: the probe rewrites its row, it does not add one.
+		for i := 0; i < 3; i++ {
+			if err := s.ProbeWrite(ctx); err != nil {
+				t.Fatalf("ProbeWrite %d: %v", i, err)
+			}
+		}
+		// It must not leave anything an operator would see.
+		if es, err := s.ListEvents(ctx, hookwatch.EventFilter{}); err != nil || len(es) != 0 {
+			t.Errorf("after probes: %d events, %v", len(es), err)
+		}
+	})
 }

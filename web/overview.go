@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/readiness"
 )
 
 // figures are one row of the overview: a source or a destination.
@@ -80,6 +81,9 @@ type overviewData struct {
 	// NoHealth is set when the store has no health figures: the page shows
 	// delivery counts only.
 	NoHealth bool
+	// Readiness is why the instance is not ready, and the store's free
+	// space; nil without a readiness watcher.
+	Readiness *readiness.Status
 }
 
 // overview shows, per source and destination, the last hour and day.
@@ -87,6 +91,10 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request, p *page) {
 	ctx := r.Context()
 	now := p.now
 	d := &overviewData{}
+	if h.opts.Readiness != nil {
+		st := h.opts.Readiness.Status()
+		d.Readiness = &st
+	}
 	rows := map[string]*figures{}
 	get := func(kind, name string) *figures {
 		f, ok := rows[kind+"/"+name]

@@ -24,6 +24,7 @@ import (
 	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/deliver"
 	"github.com/hookwatch/hookwatch/quarantine"
+	"github.com/hookwatch/hookwatch/readiness"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -48,6 +49,12 @@ type Releaser interface {
 	Release(ctx context.Context, req quarantine.Request) (*quarantine.Report, error)
 }
 
+// Readiness is the instance's cached readiness; *readiness.Watcher
+// implements it.
+type Readiness interface {
+	Status() readiness.Status
+}
+
 // Options configure the dashboard.
 type Options struct {
 	Store hookwatch.Store
@@ -60,6 +67,9 @@ type Options struct {
 	Control Control
 	// Releaser releases quarantined requests; nil: no release button.
 	Releaser Releaser
+	// Readiness, if set, is shown on the overview: why the instance is not
+	// ready (a failing store, low free space) and the store's free space.
+	Readiness Readiness
 	// Now is the clock; time.Now if nil.
 	Now func() time.Time
 	// AlertRules are the configured alert rules, listed on the alerts page

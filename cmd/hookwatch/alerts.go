@@ -14,6 +14,7 @@ import (
 	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/alert"
 	"github.com/hookwatch/hookwatch/config"
+	"github.com/hookwatch/hookwatch/readiness"
 	"github.com/hookwatch/hookwatch/server"
 	"github.com/hookwatch/hookwatch/web"
 )
@@ -183,17 +184,22 @@ func alertAPI(cfg *config.Config, store hookwatch.Store, ev *alert.Evaluator) ma
 }
 
 func runHealth(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "health", `Prints health figures per source and destination over 1m, 5m and 1h,
-computed from the store. Received = accepted (verified and stored) + rejected
-(failed verification). Test events (hookwatch send, a provider's test mode)
-are counted apart, on rows marked (test), and left out of every other row and
-of alerts.`)
+	fs := newFlags(env, "health", `Prints whether the store can take writes and its volume's free space against
+storage.min_free (unknown on PostgreSQL), then health figures per source and
+destination over 1m, 5m and 1h, computed from the store. Received = accepted
+(verified and stored) + rejected (failed verification). Test events (hookwatch
+send, a provider's test mode) are counted apart, on rows marked (test), and
+left out of every other row and of alerts.`)
 	path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	store, err := openCLIStore(ctx, env, *path)
+	cfg, err := loadConfig(env, *path)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -202,9 +208,14 @@ of alerts.`)
 	if err != nil {
 		return err
 	}
+	ready := storeReadiness(ctx, cfg, store)
 	if *asJSON {
-		return json.NewEncoder(env.Stdout).Encode(rep)
+		return json.NewEncoder(env.Stdout).Encode(struct {
+			*alert.Report
+			Readiness readiness.Status `json:"readiness"`
+		}{rep, ready})
 	}
+	printReadiness(env.Stdout, ready)
 	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "WINDOW\tSUBJECT\tRECEIVED\tACCEPTED\tREJECTED\tDELIVERED\tFAILED\tERROR RATE\tP50\tP95\tAVG\tBACKLOG\tOLDEST\tDEAD")
 	row := func(window, subject string, f *alert.Figures) {

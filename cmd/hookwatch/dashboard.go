@@ -31,7 +31,7 @@ func withDashboard(o *server.Options, cfg *config.Config, store hookwatch.Store,
 	for _, d := range cfg.DeliverDestinations() {
 		dests = append(dests, web.Destination{Name: d.Name, URL: hookwatch.RedactURL(d.URL)})
 	}
-	h, err := web.New(web.Options{Store: store, Sources: sources, Destinations: dests, Control: engine, Releaser: rel, Logger: logger,
+	h, err := web.New(web.Options{Store: store, Sources: sources, Destinations: dests, Control: engine, Releaser: rel, Readiness: o.Readiness, Logger: logger,
 		BaseURL: cfg.Dashboard.BaseURL, TrustForwardedProto: cfg.Dashboard.TrustForwardedProto,
 		AlertRules: alertRules(cfg)})
 	if err != nil {

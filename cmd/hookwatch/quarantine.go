@@ -38,8 +38,9 @@ func ingestSources(cfg *config.Config) ([]ingest.Source, error) {
 }
 
 // newQuarantineWriter starts the writer that keeps rejected requests, with
-// the config's bounds and per-source switches.
-func newQuarantineWriter(cfg *config.Config, store hookwatch.QuarantineStore, reg prometheus.Registerer, logger *slog.Logger, mon *monitor.Monitor) *quarantine.Writer {
+// the config's bounds and per-source switches; room tells it when the
+// store's volume is under its floor.
+func newQuarantineWriter(cfg *config.Config, store hookwatch.QuarantineStore, room quarantine.Room, reg prometheus.Registerer, logger *slog.Logger, mon *monitor.Monitor) *quarantine.Writer {
 	skip := map[string]bool{}
 	for _, s := range cfg.Sources {
 		if !s.Quarantined() {
@@ -47,8 +48,9 @@ func newQuarantineWriter(cfg *config.Config, store hookwatch.QuarantineStore, re
 		}
 	}
 	return quarantine.NewWriter(quarantine.Options{
-		Store: store, MaxCount: cfg.Quarantine.MaxCount, MaxAge: cfg.Quarantine.MaxAge.D(),
-		MaxBody: int(cfg.Quarantine.MaxBody), Skip: skip, Logger: logger, Registerer: reg,
+		Store: store, MaxCount: cfg.Quarantine.MaxCount, MaxBytes: int64(cfg.Quarantine.MaxBytes), MaxAge: cfg.Quarantine.MaxAge.D(),
+		MaxBody: int(cfg.Quarantine.MaxBody), Rate: cfg.Quarantine.Rate, Burst: cfg.Quarantine.Burst, Room: room,
+		Skip: skip, Logger: logger, Registerer: reg,
 		// The prune reports cron check-ins to Sentry.
 		Context: monitor.NewContext(context.Background(), mon),
 	})

@@ -16,6 +16,7 @@ import (
 	"github.com/hookwatch/hookwatch/monitor"
 	"github.com/hookwatch/hookwatch/postgres"
 	"github.com/hookwatch/hookwatch/quarantine"
+	"github.com/hookwatch/hookwatch/readiness"
 	"github.com/hookwatch/hookwatch/server"
 	"github.com/hookwatch/hookwatch/sqlite"
 	"github.com/prometheus/client_golang/prometheus"
@@ -126,6 +127,9 @@ type Main struct {
 
 	// quarantine keeps the requests that fail verification.
 	quarantine *quarantine.Writer
+	// Readiness is what /readyz, the dashboard and the quarantine know of
+	// the store: last commit, write probe, free space.
+	Readiness *readiness.Watcher
 	// Monitor reports to Sentry; disabled without a DSN.
 	Monitor *monitor.Monitor
 	// alerting groups failures into issues and evaluates alert rules.
@@ -201,7 +205,10 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	// Several batches in flight (config.Config.IngestWriters says why).
 	m.committer = ingest.NewCommitterN(store, cfg.Ingest.MaxBatch, cfg.IngestWriters(), observe)
-	m.quarantine = newQuarantineWriter(cfg, store, reg, m.Logger, m.Monitor)
+	m.Readiness = newReadiness(cfg, store, m.committer, m.Logger)
+	reg.MustRegister(m.Readiness.Collector())
+	m.Readiness.Start()
+	m.quarantine = newQuarantineWriter(cfg, store, m.Readiness, reg, m.Logger, m.Monitor)
 	handler := ingest.NewHandler(ingest.Options{
 		Sources:    sources,
 		Committer:  m.committer,
@@ -213,7 +220,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Tracer:     m.Monitor.Tracer(),
 		Key:        key,
 	})
-	opts := server.Options{Ingest: m.Monitor.Ingest(handler), Store: store, AdminToken: cfg.AdminToken, Gatherer: reg, Logger: m.Logger,
+	opts := server.Options{Ingest: m.Monitor.Ingest(handler), Store: store, Readiness: m.Readiness, AdminToken: cfg.AdminToken, Gatherer: reg, Logger: m.Logger,
 		API: map[string]http.HandlerFunc{}}
 	for pattern, h := range deliveryAPI(m.Engine, store) {
 		opts.API[pattern] = h
@@ -293,6 +300,9 @@ func (m *Main) Close() error {
 	}
 	if m.committer != nil {
 		m.committer.Close()
+	}
+	if m.Readiness != nil {
+		m.Readiness.Close()
 	}
 	// Rejections already queued are written before the store closes.
 	if m.quarantine != nil {
