@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hookwatch/hookwatch"
@@ -91,13 +92,42 @@ type Options struct {
 type Handler struct {
 	opts    Options
 	sources map[string]*Source
+	// rejectLogs samples the "webhook rejected" line per source.
+	rejectLogs map[string]*rejectLog
+}
+
+// RejectLogInterval is the least time between two "webhook rejected" log
+// lines of one source. Anyone can send unsigned requests: a line for each
+// would let a flood fill the log volume, so the first rejection of each
+// interval is logged with the number left unlogged since the line before,
+// and the metric (hookwatch_ingest_requests_total) counts every one.
+const RejectLogInterval = 10 * time.Second
+
+type rejectLog struct {
+	mu       sync.Mutex
+	last     time.Time
+	unlogged int
+}
+
+// take reports whether a rejection at now is logged, and how many were not
+// since the last line.
+func (l *rejectLog) take(now time.Time) (unlogged int, log bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.last.IsZero() && now.Sub(l.last) < RejectLogInterval {
+		l.unlogged++
+		return 0, false
+	}
+	unlogged, l.unlogged, l.last = l.unlogged, 0, now
+	return unlogged, true
 }
 
 // NewHandler returns the receive handler.
 func NewHandler(opts Options) *Handler {
-	h := &Handler{opts: opts, sources: map[string]*Source{}}
+	h := &Handler{opts: opts, sources: map[string]*Source{}, rejectLogs: map[string]*rejectLog{}}
 	for i := range opts.Sources {
 		h.sources[opts.Sources[i].Name] = &opts.Sources[i]
+		h.rejectLogs[opts.Sources[i].Name] = &rejectLog{}
 	}
 	if h.opts.Now == nil {
 		h.opts.Now = time.Now
@@ -262,8 +292,11 @@ func (h *Handler) reject(ctx context.Context, w http.ResponseWriter, src *Source
 		reason = provider.ReasonBadSignature
 	}
 	h.opts.Metrics.rejected(src.Name, string(reason), start)
-	h.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "webhook rejected",
-		slog.String("source", src.Name), slog.String("reason", string(reason)), slog.String("detail", err.Error()))
+	if unlogged, ok := h.rejectLogs[src.Name].take(start); ok {
+		h.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "webhook rejected",
+			slog.String("source", src.Name), slog.String("reason", string(reason)), slog.String("detail", err.Error()),
+			slog.Int("unlogged_since_last", unlogged))
+	}
 	if h.opts.Reject != nil {
 		h.opts.Reject(ctx, Rejection{Source: src.Name, Provider: src.Provider, Reason: reason, Err: err,
 			Method: r.Method, URL: r.URL, Headers: hookwatch.SealHeaders(r.Header, h.opts.Key), Body: r.Body, ReceivedAt: start.UTC()})
