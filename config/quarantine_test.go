@@ -60,7 +60,7 @@ func TestQuarantineBudgetConfig(t *testing.T) {
 		{"quarantine:\n  max_bytes: 1MiB\n  max_body: 2MiB\n", "line 3: quarantine.max_body: 2MiB is more than quarantine.max_bytes (1MiB)"},
 		{"quarantine:\n  rate: -1\n", "line 2: quarantine.rate: -1 must be positive"},
 		{"quarantine:\n  max_count: 5\n  burst: -3\n", "line 3: quarantine.burst: -3 must be positive"},
-		{"quarantine:\n  max_bytes: lots\n", `line 2: bad size "lots"`},
+		{"quarantine:\n  max_bytes: lots\n", `line 2: quarantine.max_bytes: bad size "lots"`},
 	} {
 		_, err := config.Parse([]byte(tc.yaml), env(nil))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
