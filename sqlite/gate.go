@@ -39,7 +39,9 @@ var ErrReopening = errors.New("sqlite: store reopening after fsync failure")
 // reopenError carries the fsync failure that took the store down.
 type reopenError struct{ cause error }
 
-func (e *reopenError) Error() string        { return "sqlite: fsync failed, reopening the store: " + e.cause.Error() }
+func (e *reopenError) Error() string {
+	return "sqlite: fsync failed, reopening the store: " + e.cause.Error()
+}
 func (e *reopenError) Unwrap() error        { return e.cause }
 func (e *reopenError) Is(target error) bool { return target == ErrReopening }
 
@@ -95,14 +97,14 @@ type gateConn struct {
 }
 
 var (
-	_ driver.ConnBeginTx         = (*gateConn)(nil)
-	_ driver.ConnPrepareContext  = (*gateConn)(nil)
-	_ driver.ExecerContext       = (*gateConn)(nil)
-	_ driver.QueryerContext      = (*gateConn)(nil)
-	_ driver.Pinger              = (*gateConn)(nil)
-	_ driver.SessionResetter     = (*gateConn)(nil)
-	_ driver.Validator           = (*gateConn)(nil)
-	_ driver.Connector           = (*gateConnector)(nil)
+	_ driver.ConnBeginTx        = (*gateConn)(nil)
+	_ driver.ConnPrepareContext = (*gateConn)(nil)
+	_ driver.ExecerContext      = (*gateConn)(nil)
+	_ driver.QueryerContext     = (*gateConn)(nil)
+	_ driver.Pinger             = (*gateConn)(nil)
+	_ driver.SessionResetter    = (*gateConn)(nil)
+	_ driver.Validator          = (*gateConn)(nil)
+	_ driver.Connector          = (*gateConnector)(nil)
 )
 
 // check returns the gate's error when the store is down or reopened since
