@@ -126,7 +126,7 @@ func (s *Store) recover() {
 		err := s.reopen()
 		if err == nil {
 			s.logger().Warn("sqlite: store reopened after fsync failure; accepting commits again",
-				"path", s.path, "attempts", attempt, "took", time.Since(start).Round(time.Millisecond))
+				"path", s.path, "attempts", attempt, "took", time.Since(start).Round(time.Millisecond).String())
 			return
 		}
 		if errors.Is(err, errStopping) {
