@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 
 	"github.com/hookwatch/hookwatch"
 	sqlite3 "modernc.org/sqlite"
@@ -119,10 +120,14 @@ func (c *gateConn) check() error {
 	return nil
 }
 
-// observe takes the store down when err is an fsync failure.
-func (c *gateConn) observe(err error) {
+// observe takes the store down when err, from running sql, is an fsync
+// failure.
+func (c *gateConn) observe(sql string, err error) {
 	if err != nil && isFsyncError(err) {
-		c.s.fail(err)
+		if len(sql) > 60 {
+			sql = sql[:60] + "..."
+		}
+		c.s.fail(fmt.Errorf("sqlite: %q: %w", sql, err))
 	}
 }
 
@@ -149,7 +154,7 @@ func (c *gateConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.T
 		return nil, err
 	}
 	tx, err := c.conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
-	c.observe(err)
+	c.observe("BEGIN", err)
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +166,7 @@ func (c *gateConn) ExecContext(ctx context.Context, query string, args []driver.
 		return nil, err
 	}
 	res, err := c.conn.(driver.ExecerContext).ExecContext(ctx, query, args)
-	c.observe(err)
+	c.observe(query, err)
 	if err == nil {
 		// An autocommit write that finished while the store went down is
 		// not known to be durable (see the package comment above).
@@ -177,7 +182,7 @@ func (c *gateConn) QueryContext(ctx context.Context, query string, args []driver
 		return nil, err
 	}
 	rows, err := c.conn.(driver.QueryerContext).QueryContext(ctx, query, args)
-	c.observe(err)
+	c.observe(query, err)
 	return rows, err
 }
 
@@ -234,7 +239,7 @@ func (t *gateTx) Commit() error {
 		return err
 	}
 	err := t.tx.Commit()
-	t.c.observe(err)
+	t.c.observe("COMMIT", err)
 	if err != nil {
 		return err
 	}
@@ -243,6 +248,6 @@ func (t *gateTx) Commit() error {
 
 func (t *gateTx) Rollback() error {
 	err := t.tx.Rollback()
-	t.c.observe(err)
+	t.c.observe("ROLLBACK", err)
 	return err
 }

@@ -1,6 +1,8 @@
 // Package sqlite is Hookwatch's embedded store: one SQLite file in WAL mode,
 // written by a single connection with synchronous=FULL (so a commit is on
-// disk when it returns) and read through a small pool.
+// disk when it returns; event batches instead share an fsync of the WAL,
+// sync.go) and read through a small pool. A failed fsync takes the store
+// down until it has reopened the file from disk (gate.go, reopen.go).
 package sqlite
 
 import (
