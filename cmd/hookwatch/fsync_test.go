@@ -129,8 +129,16 @@ func TestFsyncFailureUnderStrace(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	killed.Store(true)
-	syscall.Kill(pid, syscall.SIGKILL)
-	<-p.exited
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill -9 %d: %v", pid, err)
+	}
+	select {
+	case <-p.exited:
+	case <-time.After(60 * time.Second):
+		ps, _ := exec.Command("ps", "-o", "pid,ppid,stat,wchan:30,args", "-p", fmt.Sprint(pid), "-p", fmt.Sprint(p.cmd.Process.Pid)).CombinedOutput()
+		st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		t.Fatalf("strace or hookwatch still running 60s after kill -9:\n%s\n%s", ps, st)
+	}
 	wg.Wait()
 	ok, refused, okAfter := summary()
 	injected := strings.Count(readFile(t, straceLog), "(INJECTED)")
@@ -218,24 +226,33 @@ func startServeStrace(t *testing.T, configPath, public, admin, stracePath string
 			t.Fatalf("hookwatch serve under strace exited early:\n%s", p.logs)
 		default:
 		}
-		if pid == 0 {
-			// strace's child is hookwatch.
-			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", p.cmd.Process.Pid, p.cmd.Process.Pid))
-			if f := strings.Fields(string(b)); len(f) > 0 {
-				pid, _ = strconv.Atoi(f[0])
-			}
-		}
 		resp, err := http.Get("http://" + public + "/readyz")
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == 200 && pid > 0 {
-				return p, pid
+			if resp.StatusCode == 200 {
+				if pid = tracee(p.cmd.Process.Pid, binary(t)); pid > 0 {
+					return p, pid
+				}
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("hookwatch serve under strace not ready after 30s:\n%s", p.logs)
 	return nil, 0
+}
+
+// tracee returns the pid of strace's child running bin, or 0. strace forks
+// short-lived children of its own at startup (to probe ptrace and seccomp),
+// so the child is recognised by its executable.
+func tracee(stracePid int, bin string) int {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", stracePid, stracePid))
+	for _, f := range strings.Fields(string(b)) {
+		pid, _ := strconv.Atoi(f)
+		if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil && exe == bin {
+			return pid
+		}
+	}
+	return 0
 }
 
 func readFile(t *testing.T, path string) string {
