@@ -26,6 +26,15 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 	// The transaction commits with synchronous=NORMAL on the writer
 	// connection, which is then free for the next batch; the batch is
 	// durable, and InsertEvents returns, once an fsync of the WAL covers it.
+	//
+	// The epoch is sampled before the transaction begins: if the store
+	// reopens after an fsync failure before the batch is synced, the batch
+	// is not acknowledged (sync.go), since recovery decided whether it
+	// survived. While the store is down, fail at once.
+	epoch := s.wal.epoch.Load()
+	if err := s.Recovering(); err != nil {
+		return nil, err
+	}
 	err := s.relaxedTx(ctx, "insert events", func(tx *sql.Tx) error {
 		return s.insertEvents(ctx, tx, events, results)
 	})
@@ -33,9 +42,12 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 		return nil, err
 	}
 	// Counted only now that the commit returned: a sync that sees this
-	// number knows the batch's frames are written.
-	if err := s.wal.sync(s.wal.committed()); err != nil {
-		return nil, writeError("sync", err)
+	// number knows the batch's frames are written. After a failed fsync the
+	// batch may still be in the store (its frames were written, and the
+	// reopen may keep them) though it is answered with an error: a
+	// provider's retry is then answered as a duplicate of it.
+	if err := s.wal.sync(epoch, s.wal.committed()); err != nil {
+		return nil, err
 	}
 	return results, nil
 }

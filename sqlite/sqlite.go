@@ -1,6 +1,8 @@
 // Package sqlite is Hookwatch's embedded store: one SQLite file in WAL mode,
 // written by a single connection with synchronous=FULL (so a commit is on
-// disk when it returns) and read through a small pool.
+// disk when it returns; event batches instead share an fsync of the WAL,
+// sync.go) and read through a small pool. A failed fsync takes the store
+// down until it has reopened the file from disk (gate.go, reopen.go).
 package sqlite
 
 import (
@@ -10,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -17,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hookwatch/hookwatch"
@@ -29,11 +33,27 @@ var migrations embed.FS
 
 // Store is the SQLite implementation of hookwatch.Store.
 type Store struct {
-	path string
-	w    *sql.DB // the single writer connection
-	r    *sql.DB // readers
-	c    *sql.DB // the checkpointer
-	wal  *walSyncer
+	path      string
+	writerDSN string
+	w         *sql.DB // the single writer connection
+	r         *sql.DB // readers
+	c         *sql.DB // the checkpointer
+	wal       *walSyncer
+	// guard is a read-only connection held open so that no other
+	// connection's close checkpoints (see reopen.go).
+	guard *sql.DB
+
+	// down is nil while the store accepts commits, and the error every call
+	// returns while it reopens after an fsync failure (gate.go).
+	down  atomic.Pointer[hookwatch.Error]
+	conns atomic.Int64 // pooled connections open or opening
+	log   atomic.Pointer[slog.Logger]
+
+	mu        sync.Mutex // guards closing, and starting reopen
+	closing   bool
+	reopening sync.WaitGroup
+	retryMin  time.Duration // reopen backoff
+	retryMax  time.Duration
 
 	stop      chan struct{}
 	stopped   chan struct{}
@@ -41,11 +61,24 @@ type Store struct {
 	now       func() time.Time
 }
 
+// Connections kept idle in each pool while the store is up.
+const (
+	writerIdle       = 1
+	readerIdle       = 4
+	checkpointerIdle = 1
+)
+
 var _ hookwatch.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the database file at path, applies pending
 // migrations and returns the store. The directory is created too.
 func Open(ctx context.Context, path string) (*Store, error) {
+	return open(ctx, path, checkpointEvery)
+}
+
+// open is Open with the checkpoint interval (tests that must control what
+// the WAL holds checkpoint only at Close).
+func open(ctx context.Context, path string, checkpointEvery time.Duration) (*Store, error) {
 	if path == "" {
 		return nil, hookwatch.Errorf(hookwatch.EINVALID, "sqlite: empty database path")
 	}
@@ -62,30 +95,47 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// database file and fsyncs it, and on the commit path that stalled every
 	// request of the batch. The checkpointer connection does it instead.
 	wq := url.Values{"_txlock": {"immediate"}, "_pragma": append(append([]string{}, q["_pragma"]...), "wal_autocheckpoint(0)")}
-	w, err := sql.Open("sqlite", "file:"+path+"?"+wq.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: open: %w", err)
+	s := &Store{path: path, writerDSN: "file:" + path + "?" + wq.Encode(), now: time.Now,
+		retryMin: reopenRetryMin, retryMax: reopenRetryMax, stop: make(chan struct{}), stopped: make(chan struct{})}
+	s.wal = newWALSyncer(path, &s.down, s.fail)
+	// Every pooled connection opens through the gate (gate.go).
+	pool := func(dsn string) (*sql.DB, error) {
+		base, err := sqlite3.NewConnector(dsn)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: open: %w", err)
+		}
+		return sql.OpenDB(&gateConnector{base: base, s: s}), nil
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
-	w.SetConnMaxIdleTime(0)
-	r, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode()+"&_pragma=query_only(1)")
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("sqlite: open: %w", err)
+	var err error
+	if s.w, err = pool(s.writerDSN); err != nil {
+		return nil, err
 	}
-	r.SetMaxOpenConns(4)
-	r.SetMaxIdleConns(4)
-	c, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
-	if err != nil {
-		w.Close()
-		r.Close()
-		return nil, fmt.Errorf("sqlite: open: %w", err)
+	s.w.SetMaxOpenConns(1)
+	s.w.SetMaxIdleConns(writerIdle)
+	s.w.SetConnMaxLifetime(0)
+	s.w.SetConnMaxIdleTime(0)
+	if s.r, err = pool("file:" + path + "?" + q.Encode() + "&_pragma=query_only(1)"); err != nil {
+		s.w.Close()
+		return nil, err
 	}
-	c.SetMaxOpenConns(1)
-	s := &Store{path: path, w: w, r: r, c: c, wal: newWALSyncer(path), now: time.Now, stop: make(chan struct{}), stopped: make(chan struct{})}
-	if err := s.migrate(ctx); err != nil {
+	s.r.SetMaxOpenConns(4)
+	s.r.SetMaxIdleConns(readerIdle)
+	if s.c, err = pool("file:" + path + "?" + q.Encode()); err != nil {
+		s.w.Close()
+		s.r.Close()
+		return nil, err
+	}
+	s.c.SetMaxOpenConns(1)
+	s.c.SetMaxIdleConns(checkpointerIdle)
+	// The first connection creates the file in WAL mode; the guard can then
+	// open it read-only.
+	err = s.w.PingContext(ctx)
+	if err != nil {
+		err = fmt.Errorf("sqlite: open: %w", err)
+	} else if err = s.openGuard(ctx); err == nil {
+		err = s.migrate(ctx)
+	}
+	if err != nil {
 		close(s.stopped)
 		s.Close()
 		return nil, err
@@ -112,28 +162,53 @@ func (s *Store) checkpoint(every time.Duration) {
 	for {
 		select {
 		case <-s.stop:
-			s.c.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+			if s.Recovering() == nil {
+				s.c.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+			}
 			return
 		case <-t.C:
+			// While the store is down the gate refuses this anyway: a
+			// checkpoint then would copy frames that may never have
+			// reached the disk into the database file (reopen.go).
+			if s.Recovering() != nil {
+				continue
+			}
 			if _, err := s.c.Exec("PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
 				// Nothing is lost: the frames stay in the WAL (which
 				// readers and recovery use) until a checkpoint succeeds.
+				// A failed fsync (of the WAL or the database file) has
+				// taken the store down in the gate.
 				continue
 			}
 		}
 	}
 }
 
-// Close stops the checkpointer and closes the connections.
+// Close stops the checkpointer and any reopen in progress, and closes the
+// connections.
 func (s *Store) Close() error {
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
 	s.closeOnce.Do(func() { close(s.stop) })
 	<-s.stopped
+	s.reopening.Wait()
 	s.wal.close()
-	return errors.Join(s.w.Close(), s.r.Close(), s.c.Close())
+	if s.Recovering() != nil {
+		return s.closeDown()
+	}
+	// Up: the guard closes first, so that the last connection to close
+	// checkpoints and removes the WAL, as SQLite does.
+	gerr := s.closeGuard()
+	return errors.Join(s.w.Close(), s.r.Close(), s.c.Close(), gerr)
 }
 
-// Ping checks that the writer connection answers.
+// Ping checks that the writer connection answers. While the store reopens
+// after an fsync failure it returns that error (see Recovering) at once.
 func (s *Store) Ping(ctx context.Context) error {
+	if err := s.Recovering(); err != nil {
+		return err
+	}
 	if err := s.w.PingContext(ctx); err != nil {
 		return &hookwatch.Error{Code: hookwatch.EUNAVAILABLE, Message: "store unreachable", Err: fmt.Errorf("sqlite: ping: %w", err)}
 	}
@@ -210,7 +285,13 @@ func fromMicros(n int64) time.Time {
 
 // writeError classifies a failed write: conditions that may pass on retry
 // (full disk, busy, I/O) are EUNAVAILABLE, so ingest answers 503.
+//
+// An error from the gate (the store is reopening after an fsync failure)
+// keeps its code and message.
 func writeError(op string, err error) error {
+	if he := (*hookwatch.Error)(nil); errors.As(err, &he) && he.Code == hookwatch.EUNAVAILABLE {
+		return &hookwatch.Error{Code: hookwatch.EUNAVAILABLE, Message: he.Message, Err: fmt.Errorf("sqlite: %s: %w", op, err)}
+	}
 	code := hookwatch.EINTERNAL
 	var se *sqlite3.Error
 	if errors.As(err, &se) {

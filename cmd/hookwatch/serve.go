@@ -163,6 +163,10 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	// Records go to the configured output and, when enabled, to Sentry.
 	m.Logger = m.Monitor.Logger(m.Logger.Handler())
+	// The SQLite store logs fsync failures and its reopen after one.
+	if l, ok := store.(interface{ SetLogger(*slog.Logger) }); ok {
+		l.SetLogger(m.Logger)
+	}
 	if m.Monitor.Enabled() {
 		server.ErrorReporter = m.Monitor.ReportError
 	}
