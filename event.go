@@ -99,9 +99,12 @@ type EventStore interface {
 	// order of events. An event whose (Source, DedupeID()) is remembered and
 	// not expired is not stored: its result is Duplicate with the first
 	// event's ID. Two events of one batch with the same key: the first wins.
-	// On failure nothing of the batch is stored and the error has code
-	// EUNAVAILABLE when retrying later may succeed (disk full, busy), else
-	// EINTERNAL.
+	// On failure nothing of the batch is acknowledged and the error has
+	// code EUNAVAILABLE when retrying later may succeed (disk full, busy, a
+	// store reopening after a failed fsync), else EINTERNAL. Usually nothing
+	// of the batch is stored then; after a failed fsync its frames may
+	// survive the reopen, so a retry of the same event is answered as a
+	// duplicate of it: each event is still stored once.
 	InsertEvents(ctx context.Context, events []*Event) ([]InsertResult, error)
 
 	// GetEvent returns the event with the given ID, or an error with code
