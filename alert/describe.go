@@ -2,7 +2,6 @@ package alert
 
 import (
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -145,35 +144,6 @@ func who(subject string) string {
 		return "source " + strings.TrimPrefix(subject, "source:")
 	}
 	return "all traffic"
-}
-
-// redactURL returns a destination URL safe to put in a message: no
-// userinfo, query values replaced by "…", no fragment. (cmd/hookwatch has
-// the dashboard's own displayURL; a shared root redactor would replace
-// both.)
-func redactURL(s string) string {
-	if s == "" {
-		return ""
-	}
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" {
-		return "(invalid URL)"
-	}
-	u.User = nil
-	u.Fragment, u.RawFragment = "", ""
-	if u.RawQuery != "" {
-		q, err := url.ParseQuery(u.RawQuery)
-		if err != nil {
-			u.RawQuery = "…"
-		} else {
-			var keys []string
-			for _, k := range sortedKeys(q) {
-				keys = append(keys, url.QueryEscape(k)+"=…")
-			}
-			u.RawQuery = strings.Join(keys, "&")
-		}
-	}
-	return u.String()
 }
 
 // firstLine returns the first non-empty line of s, at most n bytes (cut on

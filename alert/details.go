@@ -132,7 +132,7 @@ func (e *Evaluator) details(ctx context.Context, r Rule, subject string, kind ho
 		dest = r.Destination
 	}
 	if dest != "" {
-		d.Destination, d.URL = dest, redactURL(e.opts.Destinations[dest])
+		d.Destination, d.URL = dest, hookwatch.RedactURL(e.opts.Destinations[dest])
 	}
 	key := keyFunc(r)
 	if r.Kind == config.RuleCircuitOpen && r.Per == "" && r.Destination == "" {

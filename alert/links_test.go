@@ -219,12 +219,12 @@ func TestLinksOpenTheIssue(t *testing.T) {
 		}
 		text := texts[channel]
 		for _, want := range []string{
-			"app: dead letters",                            // what fired
-			"https://app.example.com/hooks?token=…&v=…",    // where, redacted
-			"HTTP 422: {\"error\":\"unknown repository\"}", // the last answer's first line
-			"1 delivery waiting for",                       // the backlog (Stripe's retry)
-			"Going on for",                                 // how long
-			"sources github, stripe",                       // what is affected
+			"app: dead letters", // what fired
+			"https://[redacted]@app.example.com/hooks?token=[redacted]&v=[redacted]", // where, redacted
+			"HTTP 422: {\"error\":\"unknown repository\"}",                           // the last answer's first line
+			"1 delivery waiting for",                                                 // the backlog (Stripe's retry)
+			"Going on for",                                                           // how long
+			"sources github, stripe",                                                 // what is affected
 			"event types push",
 			"hookwatch replay --destination app --status dead --since 5m", // the next step
 			dashSrv.URL + "/alerts?rule=dead-letter",
