@@ -44,6 +44,7 @@ func startMain(t *testing.T, dir string) (string, *Main) {
 }
 
 func TestSendThenListAndShow(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path, m := startMain(t, dir)
 	payload := filepath.Join(dir, "evt.json")
@@ -83,6 +84,7 @@ func TestSendThenListAndShow(t *testing.T) {
 }
 
 func TestSendWithWrongSecretIsRejected(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path, m := startMain(t, dir)
 	// A second config whose stripe secret differs from the server's.
@@ -98,6 +100,7 @@ func TestSendWithWrongSecretIsRejected(t *testing.T) {
 }
 
 func TestConfigCommands(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	good := writeConfig(t, dir, "127.0.0.1:0", "127.0.0.1:1", "sqlite:"+filepath.Join(dir, "hw.db"))
 	out, _, err := run(t, nil, "config", "check", "--config", good)
@@ -122,6 +125,7 @@ func TestConfigCommands(t *testing.T) {
 }
 
 func TestUsage(t *testing.T) {
+	t.Parallel()
 	out, _, err := run(t, nil, "help")
 	if err != nil || !strings.Contains(out, "serve") || !strings.Contains(out, "events list") {
 		t.Fatalf("help: %v\n%s", err, out)

@@ -65,6 +65,7 @@ func sendStripe(client *http.Client, addr, providerID string) (int, string, erro
 // TestKill9LosesNothingAcknowledged is the durability promise: every
 // request answered 2xx before a SIGKILL is in the store, exactly once.
 func TestKill9LosesNothingAcknowledged(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
@@ -152,6 +153,7 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 // TestSIGTERMDrains: on SIGTERM the server stops accepting, finishes the
 // commits in flight, and exits cleanly; every acknowledged event is stored.
 func TestSIGTERMDrains(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}

@@ -12,6 +12,7 @@ import (
 // serve's logger redacts URLs in messages, string attributes, errors and
 // grouped attributes, in both formats.
 func TestLoggerRedactsURLs(t *testing.T) {
+	t.Parallel()
 	for _, format := range []string{"json", "text"} {
 		var buf bytes.Buffer
 		log := newLogger(&Env{Stderr: &buf}, config.Log{Level: "info", Format: format})

@@ -41,6 +41,7 @@ sources:
 // fix the config; release (dry run first); the events are stored once, and
 // releasing again finds nothing.
 func TestQuarantineCLI(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := writeQuarantineConfig(t, dir, "whsec_wrong_secret")
 	cfg, err := config.Load(path, func(string) (string, bool) { return "", false })
@@ -141,6 +142,7 @@ func TestQuarantineCLI(t *testing.T) {
 
 // The admin API: token required; list, show and release.
 func TestQuarantineAPI(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := writeQuarantineConfig(t, dir, "whsec_wrong_secret")
 	cfg, err := config.Load(path, func(string) (string, bool) { return "", false })

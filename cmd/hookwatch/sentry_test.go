@@ -107,6 +107,7 @@ func postStripe(t *testing.T, addr, id string) (int, string) {
 // delivery path with Sentry pointed at a local receiver, and checks what
 // Sentry would see.
 func TestSentryDeadLetterTraceLogsCheckIns(t *testing.T) {
+	t.Parallel()
 	rc := monitortest.New(t)
 	app := &brokenApp{}
 	sink := httptest.NewServer(app)
@@ -254,6 +255,7 @@ func TestSentryDeadLetterTraceLogsCheckIns(t *testing.T) {
 // TestSentryTestEventFilteredInProduction: the test event is kept in
 // development, dropped in production, and sent there with force.
 func TestSentryTestEventFilteredInProduction(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		env      string
 		force    bool
@@ -314,6 +316,7 @@ func TestSentryTestEventFilteredInProduction(t *testing.T) {
 // TestSentryDownDoesNotFailIngest: a Sentry answering 429, or hanging,
 // does not make the receive path fail.
 func TestSentryDownDoesNotFailIngest(t *testing.T) {
+	t.Parallel()
 	for name, h := range map[string]func(release <-chan struct{}) func(http.ResponseWriter, *http.Request){
 		"429": func(<-chan struct{}) func(http.ResponseWriter, *http.Request) {
 			return func(w http.ResponseWriter, r *http.Request) {
@@ -352,6 +355,7 @@ func TestSentryDownDoesNotFailIngest(t *testing.T) {
 // without signature headers, and with every configured secret scrubbed even
 // where it appears inside the payload.
 func TestSentrySendPayloadIsScrubbed(t *testing.T) {
+	t.Parallel()
 	rc := monitortest.New(t)
 	sink := httptest.NewServer(&brokenApp{})
 	defer sink.Close()
