@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -95,9 +94,17 @@ func alertAPI(cfg *config.Config, store hookwatch.Store, ev *alert.Evaluator) ma
 		},
 		"GET /api/issues": func(w http.ResponseWriter, r *http.Request) {
 			q := r.URL.Query()
-			f := hookwatch.IssueFilter{Status: hookwatch.IssueStatus(q.Get("status")), Source: q.Get("source"),
+			f := hookwatch.IssueFilter{Source: q.Get("source"),
 				Destination: q.Get("destination"), Class: q.Get("class"), Priority: hookwatch.Priority(q.Get("priority"))}
-			f.Limit, _ = strconv.Atoi(q.Get("limit"))
+			var err error
+			if f.Status, err = server.QueryStatus(q, hookwatch.IssueOpen, hookwatch.IssueAcknowledged, hookwatch.IssueResolved, hookwatch.IssueIgnored); err != nil {
+				server.WriteError(w, r, err)
+				return
+			}
+			if f.Limit, err = server.QueryLimit(q); err != nil {
+				server.WriteError(w, r, err)
+				return
+			}
 			is, err := store.ListIssues(r.Context(), f)
 			if err != nil {
 				server.WriteError(w, r, err)
@@ -159,8 +166,17 @@ func alertAPI(cfg *config.Config, store hookwatch.Store, ev *alert.Evaluator) ma
 		},
 		"GET /api/alerts/history": func(w http.ResponseWriter, r *http.Request) {
 			q := r.URL.Query()
-			f := hookwatch.NotificationFilter{Channel: q.Get("channel"), Rule: q.Get("rule"), Status: hookwatch.NotificationStatus(q.Get("status"))}
-			f.Limit, _ = strconv.Atoi(q.Get("limit"))
+			f := hookwatch.NotificationFilter{Channel: q.Get("channel"), Rule: q.Get("rule")}
+			var err error
+			if f.Status, err = server.QueryStatus(q, hookwatch.NotificationQueued, hookwatch.NotificationSent,
+				hookwatch.NotificationFailed, hookwatch.NotificationInhibited, hookwatch.NotificationSilenced); err != nil {
+				server.WriteError(w, r, err)
+				return
+			}
+			if f.Limit, err = server.QueryLimit(q); err != nil {
+				server.WriteError(w, r, err)
+				return
+			}
 			ns, err := store.ListNotifications(r.Context(), f)
 			if err != nil {
 				server.WriteError(w, r, err)

@@ -626,11 +626,9 @@ func deliveryAPI(e *deliver.Engine, store hookwatch.Store) map[string]http.Handl
 				return
 			}
 			df.Before = q.Get("before")
-			if l := q.Get("limit"); l != "" {
-				if df.Limit, err = strconv.Atoi(l); err != nil || df.Limit < 1 || df.Limit > 1000 {
-					server.WriteError(w, r, hookwatch.Errorf(hookwatch.EINVALID, "limit must be 1..1000"))
-					return
-				}
+			if df.Limit, err = server.QueryLimit(q); err != nil {
+				server.WriteError(w, r, err)
+				return
 			}
 			ds, err := store.ListDeliveries(r.Context(), df)
 			if err != nil {

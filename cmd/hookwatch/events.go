@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
-	"github.com/hookwatch/hookwatch/config"
+	"github.com/hookwatch/hookwatch/server"
 )
 
 // eventJSON is an event as the CLI and admin API print it. Credential
@@ -44,19 +44,11 @@ func toEventJSON(e *hookwatch.Event, full bool) eventJSON {
 	return j
 }
 
-// parseSince accepts a duration back from now ("1h", "7d") or an RFC 3339 time.
+// parseSince accepts a duration back from now ("1h", "7d") or an RFC 3339
+// time: the admin API's rule (server.ParseTime), so flags and query
+// parameters take the same forms.
 func parseSince(s string, now time.Time) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	d, err := config.ParseDuration(s)
-	if err != nil {
-		return time.Time{}, hookwatch.Errorf(hookwatch.EINVALID, "--since %q: use a duration back from now (30m, 24h, 7d) or an RFC 3339 time", s)
-	}
-	return now.Add(-d), nil
+	return server.ParseTime("--since", s, now)
 }
 
 func runEventsList(ctx context.Context, env *Env, args []string) error {
