@@ -54,7 +54,13 @@ type TokenChecker func(ctx context.Context, token string) (user string, ok bool)
 
 // Public returns the handler of the public listener.
 func Public(o Options) http.Handler {
-	mux := http.NewServeMux()
+	return public(o, nil)
+}
+
+// public builds the public listener's routes, recording them in list if
+// not nil (Routes).
+func public(o Options, list *[]Route) http.Handler {
+	mux := newRouteMux("public", list)
 	mux.Handle("POST /in/{source}", o.Ingest)
 	mux.HandleFunc("/in/{source}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "POST")
@@ -70,7 +76,13 @@ func Public(o Options) http.Handler {
 
 // Admin returns the handler of the admin listener.
 func Admin(o Options) http.Handler {
-	mux := http.NewServeMux()
+	return admin(o, nil)
+}
+
+// admin builds the admin listener's routes, recording them in list if not
+// nil (Routes).
+func admin(o Options, list *[]Route) http.Handler {
+	mux := newRouteMux("admin", list)
 	mux.HandleFunc("GET /healthz", healthz)
 	mux.HandleFunc("GET /readyz", readyz(o.Store))
 	if o.Gatherer != nil {

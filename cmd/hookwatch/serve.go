@@ -124,6 +124,9 @@ type Main struct {
 	adminLn   net.Listener
 	served    chan error
 
+	// routes are the routes both listeners serve (docs/api.md lists them).
+	routes []server.Route
+
 	// quarantine keeps the requests that fail verification.
 	quarantine *quarantine.Writer
 	// Monitor reports to Sentry; disabled without a DSN.
@@ -236,6 +239,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 
 	opts.API["POST /api/webhook-sentry-test"] = sentryTestAPI(m.Monitor)
+	m.routes = server.Routes(opts)
 	m.public = server.New(cfg.Listen, m.Monitor.Recover(server.Public(opts), m.Logger), m.Logger)
 	m.admin = server.New(cfg.AdminListen, m.Monitor.Recover(server.Admin(opts), m.Logger), m.Logger)
 	m.served = make(chan error, 2)
