@@ -162,7 +162,7 @@ func alertAPI(cfg *config.Config, store hookwatch.Store, ev *alert.Evaluator) ma
 			if silences == nil {
 				silences = []*hookwatch.Silence{}
 			}
-			server.WriteJSON(w, http.StatusOK, map[string]any{"rules": cfg.Alerts.Rules, "states": states, "silences": silences})
+			server.WriteJSON(w, http.StatusOK, map[string]any{"rules": server.NewAlertRules(cfg.Alerts.Rules), "states": states, "silences": silences})
 		},
 		"GET /api/alerts/history": func(w http.ResponseWriter, r *http.Request) {
 			q := r.URL.Query()
