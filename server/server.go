@@ -221,6 +221,16 @@ var statusOf = map[string]int{
 	hookwatch.EINTERNAL:     http.StatusInternalServerError,
 }
 
+// StatusOf is the HTTP status of an error code (500 for an unknown one):
+// the admin API, the dashboard's error pages and ingest's answers all take
+// their statuses from here, so a code means the same status everywhere.
+func StatusOf(code string) int {
+	if status, ok := statusOf[code]; ok {
+		return status
+	}
+	return http.StatusInternalServerError
+}
+
 // ErrorReporter, if set, receives internal errors (the error tracker).
 var ErrorReporter func(ctx context.Context, err error)
 
@@ -228,10 +238,7 @@ var ErrorReporter func(ctx context.Context, err error)
 // Internal errors are logged and reported; their details are not shown.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	code := hookwatch.ErrorCode(err)
-	status, ok := statusOf[code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
+	status := StatusOf(code)
 	if code == hookwatch.EINTERNAL {
 		slog.Default().ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "error", err)
 		if ErrorReporter != nil {
