@@ -53,7 +53,7 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 
 func runEventsList(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "events list", "Lists stored events, newest first.")
-	path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
+	path := configFlag(fs, "for the store")
 	source := fs.String("source", "", "only this source")
 	typ := fs.String("type", "", "only this event type")
 	pid := fs.String("provider-id", "", "only the event with this provider event ID")
@@ -128,15 +128,6 @@ func runEventsShow(ctx context.Context, env *Env, args []string) error {
 	return nil
 }
 
-// openCLIStore opens the config's store for a read command.
-func openCLIStore(ctx context.Context, env *Env, path string) (hookwatch.Store, error) {
-	cfg, err := loadConfig(env, path)
-	if err != nil {
-		return nil, err
-	}
-	return openStore(ctx, cfg)
-}
-
 // writeJSONLines writes one JSON object per line, for scripts.
 func writeJSONLines[T any](w io.Writer, items []T, conv func(T) any) error {
 	enc := json.NewEncoder(w)
@@ -168,7 +159,7 @@ func openShow(ctx context.Context, env *Env, args []string, name, what, descript
 // caller closes.
 func openWithArg(ctx context.Context, env *Env, args []string, name, what, description string, asJSON *bool) (hookwatch.Store, string, error) {
 	fs := newFlags(env, name, description+"\n\nUsage: hookwatch "+name+" [flags] "+strings.ToUpper(strings.ReplaceAll(what, " ", "_")))
-	path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
+	path := configFlag(fs, "for the store")
 	if asJSON != nil {
 		fs.BoolVar(asJSON, "json", false, "print as one JSON object")
 	}

@@ -26,7 +26,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "serve", `Runs the server: receives webhooks on POST /in/{source} (listen), and serves
 health, metrics and the admin API on admin_listen. SIGTERM or Ctrl-C drains:
 no new requests, in-flight commits finish, then it exits.`)
-	path := fs.String("config", "hookwatch.yaml", "config file")
+	path := configFlag(fs, "")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
