@@ -19,6 +19,7 @@ import (
 
 	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/provider"
+	"github.com/hookwatch/hookwatch/server"
 )
 
 // Source is one configured source, ready to verify.
@@ -158,7 +159,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	src, ok := h.sources[name]
 	if !ok {
 		h.opts.Metrics.request("", "unknown_source", start)
-		writeAnswer(w, http.StatusNotFound, answer{Error: "unknown_source", Message: "no source named " + strconv.Quote(name) + " is configured"})
+		writeAnswer(w, server.StatusOf(hookwatch.ENOTFOUND), answer{Error: "unknown_source", Message: "no source named " + strconv.Quote(name) + " is configured"})
 		return
 	}
 	if r.ContentLength > src.MaxBody {
@@ -173,7 +174,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.opts.Metrics.request(src.Name, "read_error", start)
-		writeAnswer(w, http.StatusBadRequest, answer{Error: "read_error", Message: "could not read the request body"})
+		writeAnswer(w, server.StatusOf(hookwatch.EINVALID), answer{Error: "read_error", Message: "could not read the request body"})
 		return
 	}
 
@@ -217,7 +218,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.opts.Logger.LogAttrs(r.Context(), slog.LevelError, "event not committed: answering 503 so the provider retries",
 			slog.String("source", src.Name), slog.String("provider_event_id", res.EventID), slog.Any("error", err))
 		w.Header().Set("Retry-After", strconv.Itoa(int(h.opts.RetryAfter.Round(time.Second)/time.Second)))
-		writeAnswer(w, http.StatusServiceUnavailable, answer{Error: "unavailable", Message: "the event could not be stored; retry later"})
+		writeAnswer(w, server.StatusOf(hookwatch.EUNAVAILABLE), answer{Error: "unavailable", Message: "the event could not be stored; retry later"})
 		return
 	}
 	if ir.Duplicate {
@@ -282,7 +283,7 @@ const TestHeader = "X-Hookwatch-Test"
 func (h *Handler) tooLarge(w http.ResponseWriter, src *Source, start time.Time) {
 	h.opts.Metrics.request(src.Name, "too_large", start)
 	w.Header().Set("Connection", "close")
-	writeAnswer(w, http.StatusRequestEntityTooLarge, answer{Error: "too_large", Message: "body exceeds this source's max_body of " + strconv.FormatInt(src.MaxBody, 10) + " bytes"})
+	writeAnswer(w, server.StatusOf(hookwatch.ETOOLARGE), answer{Error: "too_large", Message: "body exceeds this source's max_body of " + strconv.FormatInt(src.MaxBody, 10) + " bytes"})
 }
 
 func (h *Handler) reject(ctx context.Context, w http.ResponseWriter, src *Source, err error, r *provider.Request) {
@@ -301,7 +302,7 @@ func (h *Handler) reject(ctx context.Context, w http.ResponseWriter, src *Source
 		h.opts.Reject(ctx, Rejection{Source: src.Name, Provider: src.Provider, Reason: reason, Err: err,
 			Method: r.Method, URL: r.URL, Headers: hookwatch.SealHeaders(r.Header, h.opts.Key), Body: r.Body, ReceivedAt: start.UTC()})
 	}
-	writeAnswer(w, http.StatusUnauthorized, answer{Error: string(reason), Message: err.Error()})
+	writeAnswer(w, server.StatusOf(hookwatch.EUNAUTHORIZED), answer{Error: string(reason), Message: err.Error()})
 }
 
 // requestURL is the URL the provider signed: the public URL when configured

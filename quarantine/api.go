@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/hookwatch/hookwatch"
@@ -92,8 +91,8 @@ func API(store Store, rl *Releaser) map[string]http.HandlerFunc {
 	}
 }
 
-// parseFilter reads a listing filter from the query string. Times are RFC
-// 3339.
+// parseFilter reads a listing filter from the query string, with the
+// admin API's query rules (server.QueryLimit, server.QueryTime).
 func parseFilter(r *http.Request) (hookwatch.QuarantineFilter, error) {
 	q := r.URL.Query()
 	f := hookwatch.QuarantineFilter{Source: q.Get("source"), Reason: q.Get("reason"), Before: q.Get("before")}
@@ -101,20 +100,15 @@ func parseFilter(r *http.Request) (hookwatch.QuarantineFilter, error) {
 	if f.Status, err = hookwatch.ParseQuarantineStatus(q.Get("status")); err != nil {
 		return f, err
 	}
-	for _, t := range []struct {
-		name string
-		to   *time.Time
-	}{{"since", &f.Since}, {"until", &f.Until}} {
-		if s := q.Get(t.name); s != "" {
-			if *t.to, err = time.Parse(time.RFC3339, s); err != nil {
-				return f, hookwatch.Errorf(hookwatch.EINVALID, "%s %q: use an RFC 3339 time", t.name, s)
-			}
-		}
+	now := time.Now()
+	if f.Since, err = server.QueryTime(q, "since", now); err != nil {
+		return f, err
 	}
-	if s := q.Get("limit"); s != "" {
-		if f.Limit, err = strconv.Atoi(s); err != nil || f.Limit < 1 || f.Limit > 1000 {
-			return f, hookwatch.Errorf(hookwatch.EINVALID, "limit %q: use a number from 1 to 1000", s)
-		}
+	if f.Until, err = server.QueryTime(q, "until", now); err != nil {
+		return f, err
+	}
+	if f.Limit, err = server.QueryLimit(q); err != nil {
+		return f, err
 	}
 	return f, nil
 }

@@ -64,7 +64,13 @@ type TokenChecker func(ctx context.Context, token string) (user string, ok bool)
 
 // Public returns the handler of the public listener.
 func Public(o Options) http.Handler {
-	mux := http.NewServeMux()
+	return public(o, nil)
+}
+
+// public builds the public listener's routes, recording them in list if
+// not nil (Routes).
+func public(o Options, list *[]Route) http.Handler {
+	mux := newRouteMux("public", list)
 	mux.Handle("POST /in/{source}", o.Ingest)
 	mux.HandleFunc("/in/{source}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "POST")
@@ -80,7 +86,13 @@ func Public(o Options) http.Handler {
 
 // Admin returns the handler of the admin listener.
 func Admin(o Options) http.Handler {
-	mux := http.NewServeMux()
+	return admin(o, nil)
+}
+
+// admin builds the admin listener's routes, recording them in list if not
+// nil (Routes).
+func admin(o Options, list *[]Route) http.Handler {
+	mux := newRouteMux("admin", list)
 	mux.HandleFunc("GET /healthz", healthz)
 	mux.HandleFunc("GET /readyz", readyz(o, true))
 	if o.Gatherer != nil {
@@ -255,6 +267,16 @@ var statusOf = map[string]int{
 	hookwatch.EINTERNAL:     http.StatusInternalServerError,
 }
 
+// StatusOf is the HTTP status of an error code (500 for an unknown one):
+// the admin API, the dashboard's error pages and ingest's answers all take
+// their statuses from here, so a code means the same status everywhere.
+func StatusOf(code string) int {
+	if status, ok := statusOf[code]; ok {
+		return status
+	}
+	return http.StatusInternalServerError
+}
+
 // ErrorReporter, if set, receives internal errors (the error tracker).
 var ErrorReporter func(ctx context.Context, err error)
 
@@ -262,10 +284,7 @@ var ErrorReporter func(ctx context.Context, err error)
 // Internal errors are logged and reported; their details are not shown.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	code := hookwatch.ErrorCode(err)
-	status, ok := statusOf[code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
+	status := StatusOf(code)
 	if code == hookwatch.EINTERNAL {
 		slog.Default().ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "error", err)
 		if ErrorReporter != nil {

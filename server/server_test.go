@@ -198,3 +198,27 @@ func TestAdminTokenThrottle(t *testing.T) {
 		t.Errorf("21st wrong token: %d, want 429", resp.StatusCode)
 	}
 }
+
+// Routes lists what the listeners serve, from the registrations
+// themselves: a route in Options.API appears, on the admin listener.
+func TestRoutesListsRegistrations(t *testing.T) {
+	ok := func(w http.ResponseWriter, r *http.Request) {}
+	got := server.Routes(server.Options{Ingest: http.NotFoundHandler(), API: map[string]http.HandlerFunc{"GET /api/things": ok}})
+	has := map[server.Route]bool{}
+	for _, r := range got {
+		has[r] = true
+	}
+	for _, want := range []server.Route{
+		{Listener: "public", Method: "POST", Path: "/in/{source}"},
+		{Listener: "public", Method: "GET", Path: "/readyz"},
+		{Listener: "admin", Method: "GET", Path: "/api/things"},
+		{Listener: "admin", Method: "ANY", Path: "/api/"},
+	} {
+		if !has[want] {
+			t.Errorf("Routes misses %+v: %+v", want, got)
+		}
+	}
+	if has[server.Route{Listener: "admin", Method: "GET", Path: "/metrics"}] {
+		t.Errorf("/metrics listed without a Gatherer: %+v", got)
+	}
+}

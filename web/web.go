@@ -25,6 +25,7 @@ import (
 	"github.com/hookwatch/hookwatch/deliver"
 	"github.com/hookwatch/hookwatch/quarantine"
 	"github.com/hookwatch/hookwatch/readiness"
+	"github.com/hookwatch/hookwatch/server"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -248,24 +249,13 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	w.Write(buf.Bytes())
 }
 
-// statusOf maps error codes to statuses for pages; the admin API's JSON
-// errors use server.WriteError.
-var statusOf = map[string]int{
-	hookwatch.ECONFLICT:     http.StatusConflict,
-	hookwatch.EINVALID:      http.StatusBadRequest,
-	hookwatch.ENOTFOUND:     http.StatusNotFound,
-	hookwatch.EUNAUTHORIZED: http.StatusUnauthorized,
-	hookwatch.EFORBIDDEN:    http.StatusForbidden,
-	hookwatch.EUNAVAILABLE:  http.StatusServiceUnavailable,
-}
-
 // fail renders an error page: the caller-safe message and its status.
 // Internal errors are logged; their details are not shown.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, p *page, err error) {
 	code := hookwatch.ErrorCode(err)
-	status, ok := statusOf[code]
-	if !ok {
-		status = http.StatusInternalServerError
+	// The one status table (server.StatusOf), shared with the admin API.
+	status := server.StatusOf(code)
+	if status == http.StatusInternalServerError {
 		h.opts.Logger.ErrorContext(r.Context(), "web: internal error", "method", r.Method, "path", r.URL.Path, "error", err)
 	}
 	if p == nil {

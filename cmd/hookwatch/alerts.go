@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -96,9 +95,17 @@ func alertAPI(cfg *config.Config, store hookwatch.Store, ev *alert.Evaluator) ma
 		},
 		"GET /api/issues": func(w http.ResponseWriter, r *http.Request) {
 			q := r.URL.Query()
-			f := hookwatch.IssueFilter{Status: hookwatch.IssueStatus(q.Get("status")), Source: q.Get("source"),
+			f := hookwatch.IssueFilter{Source: q.Get("source"),
 				Destination: q.Get("destination"), Class: q.Get("class"), Priority: hookwatch.Priority(q.Get("priority"))}
-			f.Limit, _ = strconv.Atoi(q.Get("limit"))
+			var err error
+			if f.Status, err = server.QueryStatus(q, hookwatch.IssueOpen, hookwatch.IssueAcknowledged, hookwatch.IssueResolved, hookwatch.IssueIgnored); err != nil {
+				server.WriteError(w, r, err)
+				return
+			}
+			if f.Limit, err = server.QueryLimit(q); err != nil {
+				server.WriteError(w, r, err)
+				return
+			}
 			is, err := store.ListIssues(r.Context(), f)
 			if err != nil {
 				server.WriteError(w, r, err)
@@ -156,12 +163,21 @@ func alertAPI(cfg *config.Config, store hookwatch.Store, ev *alert.Evaluator) ma
 			if silences == nil {
 				silences = []*hookwatch.Silence{}
 			}
-			server.WriteJSON(w, http.StatusOK, map[string]any{"rules": cfg.Alerts.Rules, "states": states, "silences": silences})
+			server.WriteJSON(w, http.StatusOK, map[string]any{"rules": server.NewAlertRules(cfg.Alerts.Rules), "states": states, "silences": silences})
 		},
 		"GET /api/alerts/history": func(w http.ResponseWriter, r *http.Request) {
 			q := r.URL.Query()
-			f := hookwatch.NotificationFilter{Channel: q.Get("channel"), Rule: q.Get("rule"), Status: hookwatch.NotificationStatus(q.Get("status"))}
-			f.Limit, _ = strconv.Atoi(q.Get("limit"))
+			f := hookwatch.NotificationFilter{Channel: q.Get("channel"), Rule: q.Get("rule")}
+			var err error
+			if f.Status, err = server.QueryStatus(q, hookwatch.NotificationQueued, hookwatch.NotificationSent,
+				hookwatch.NotificationFailed, hookwatch.NotificationInhibited, hookwatch.NotificationSilenced); err != nil {
+				server.WriteError(w, r, err)
+				return
+			}
+			if f.Limit, err = server.QueryLimit(q); err != nil {
+				server.WriteError(w, r, err)
+				return
+			}
 			ns, err := store.ListNotifications(r.Context(), f)
 			if err != nil {
 				server.WriteError(w, r, err)
@@ -190,7 +206,7 @@ destination over 1m, 5m and 1h, computed from the store. Received = accepted
 (verified and stored) + rejected (failed verification). Test events (hookwatch
 send, a provider's test mode) are counted apart, on rows marked (test), and
 left out of every other row and of alerts.`)
-	path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
+	path := configFlag(fs, "for the store")
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -262,174 +278,14 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-func runIssuesList(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "issues list", "Lists issues (failures grouped by source, destination and error class), most recently seen first.")
-	path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
-	status := fs.String("status", "", "only this status: open, acknowledged, resolved, ignored")
-	source := fs.String("source", "", "only this source")
-	dest := fs.String("destination", "", "only this destination")
-	limit := fs.Int("limit", 50, "at most this many")
-	asJSON := fs.Bool("json", false, "print one JSON object per line")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	store, err := openCLIStore(ctx, env, *path)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	is, err := store.ListIssues(ctx, hookwatch.IssueFilter{Status: hookwatch.IssueStatus(*status), Source: *source, Destination: *dest, Limit: *limit})
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return writeJSONLines(env.Stdout, is, func(i *hookwatch.Issue) any { return i })
-	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATUS\tPRIORITY\tSOURCE\tDESTINATION\tCLASS\tCOUNT\tEVENTS\tLAST SEEN\tFLAGS")
-	for _, i := range is {
-		var flags []string
-		if i.Regression {
-			flags = append(flags, "regression")
-		}
-		if i.Test {
-			flags = append(flags, "test")
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", i.ID, i.Status, i.Priority, i.Source, dash(i.Destination), i.Class,
-			i.Count, i.Events, i.LastSeen.Local().Format("2006-01-02 15:04:05"), strings.Join(flags, ","))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if len(is) == 0 {
-		fmt.Fprintln(env.Stderr, "no issues match")
-	}
-	return nil
-}
-
-func runIssuesShow(ctx context.Context, env *Env, args []string) error {
-	store, id, asJSON, err := openShow(ctx, env, args, "issues show", "issue ID", "Shows one issue with its comments and its most recent failures.")
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	i, err := store.GetIssue(ctx, id)
-	if err != nil {
-		return err
-	}
-	if asJSON {
-		return json.NewEncoder(env.Stdout).Encode(i)
-	}
-	printIssue(env, i)
-	fs, err := store.IssueFailures(ctx, id, 10)
-	if err != nil {
-		return err
-	}
-	if len(fs) > 0 {
-		fmt.Fprintln(env.Stdout, "\nRecent failures:")
-		tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-		for _, f := range fs {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", f.At.Local().Format("2006-01-02 15:04:05"), f.Kind, dash(f.EventID), f.Message)
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func printIssue(env *Env, i *hookwatch.Issue) {
-	w := env.Stdout
-	fmt.Fprintf(w, "ID:           %s\nStatus:       %s\nPriority:     %s\nSource:       %s\nDestination:  %s\nClass:        %s (%s)\n",
-		i.ID, i.Status, i.Priority, i.Source, dash(i.Destination), i.Class, i.Kind)
-	fmt.Fprintf(w, "First seen:   %s\nLast seen:    %s\nCount:        %d failures, %d events, %d dead letters\nLast error:   %s\nLast event:   %s\n",
-		i.FirstSeen.Format(time.RFC3339), i.LastSeen.Format(time.RFC3339), i.Count, i.Events, i.DeadLetters, dash(i.LastMessage), dash(i.LastEventID))
-	if i.Regression {
-		fmt.Fprintf(w, "Regression:   happened again at %s after being resolved\n", i.RegressedAt.Format(time.RFC3339))
-	}
-	if i.Test {
-		fmt.Fprintln(w, "Flags:        test (never notifies)")
-	}
-	if len(i.Comments) > 0 {
-		fmt.Fprintln(w, "\nComments:")
-		for _, c := range i.Comments {
-			fmt.Fprintf(w, "  %s  %s: %s\n", c.At.Format(time.RFC3339), c.Author, c.Body)
-		}
-	}
-}
-
-// issueUpdateCommand returns a command that applies an update to one issue.
-func issueUpdateCommand(name, description string, build func(args []string) (hookwatch.IssueUpdate, error), nargs int) func(context.Context, *Env, []string) error {
-	return func(ctx context.Context, env *Env, args []string) error {
-		fs := newFlags(env, "issues "+name, description)
-		path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
-		comment := fs.String("comment", "", "a comment to add with the change")
-		asJSON := fs.Bool("json", false, "print the issue as one JSON object")
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		if fs.NArg() != nargs {
-			fs.Usage()
-			return fmt.Errorf("issues %s needs %d arguments: %w", name, nargs, errUsage)
-		}
-		u, err := build(fs.Args()[1:])
-		if err != nil {
-			return err
-		}
-		if *comment != "" {
-			u.Comment = *comment
-		}
-		u.Actor, u.Now = "cli", time.Now().UTC()
-		if user, ok := env.Getenv("USER"); ok && user != "" {
-			u.Actor = "cli:" + user
-		}
-		store, err := openCLIStore(ctx, env, *path)
-		if err != nil {
-			return err
-		}
-		defer store.Close()
-		i, err := store.UpdateIssue(ctx, fs.Arg(0), u)
-		if err != nil {
-			return err
-		}
-		if *asJSON {
-			return json.NewEncoder(env.Stdout).Encode(i)
-		}
-		fmt.Fprintf(env.Stdout, "%s is %s, priority %s\n", i.ID, i.Status, i.Priority)
-		return nil
-	}
-}
-
-func statusCommand(name string, s hookwatch.IssueStatus) func(context.Context, *Env, []string) error {
-	return issueUpdateCommand(name, fmt.Sprintf("Marks an issue %s.\n\nUsage: hookwatch issues %s [flags] ISSUE_ID", s, name),
-		func([]string) (hookwatch.IssueUpdate, error) { return hookwatch.IssueUpdate{Status: s}, nil }, 1)
-}
-
-var (
-	runIssuesResolve  = statusCommand("resolve", hookwatch.IssueResolved)
-	runIssuesIgnore   = statusCommand("ignore", hookwatch.IssueIgnored)
-	runIssuesAck      = statusCommand("ack", hookwatch.IssueAcknowledged)
-	runIssuesReopen   = statusCommand("reopen", hookwatch.IssueOpen)
-	runIssuesPriority = issueUpdateCommand("priority", "Sets an issue's priority.\n\nUsage: hookwatch issues priority [flags] ISSUE_ID low|medium|high",
-		func(a []string) (hookwatch.IssueUpdate, error) {
-			return hookwatch.IssueUpdate{Priority: hookwatch.Priority(a[0])}, nil
-		}, 2)
-	runIssuesComment = issueUpdateCommand("comment", "Comments on an issue.\n\nUsage: hookwatch issues comment [flags] ISSUE_ID \"TEXT\"",
-		func(a []string) (hookwatch.IssueUpdate, error) { return hookwatch.IssueUpdate{Comment: a[0]}, nil }, 2)
-)
-
 func runAlertsList(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "alerts list", "Lists the alert rules (every figure with its unit) and the alerts that are not ok.")
-	path := fs.String("config", "hookwatch.yaml", "config file")
+	path := configFlag(fs, "")
 	asJSON := fs.Bool("json", false, "print one JSON object per line (alert states)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(env, *path)
-	if err != nil {
-		return err
-	}
-	store, err := openStore(ctx, cfg)
+	cfg, store, err := openCLI(ctx, env, *path)
 	if err != nil {
 		return err
 	}
@@ -492,7 +348,7 @@ func runAlertsList(ctx context.Context, env *Env, args []string) error {
 
 func runAlertsHistory(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "alerts history", "Lists notifications sent or failed, newest first.")
-	path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
+	path := configFlag(fs, "for the store")
 	channel := fs.String("channel", "", "only this channel")
 	limit := fs.Int("limit", 50, "at most this many")
 	asJSON := fs.Bool("json", false, "print one JSON object per line")
@@ -529,7 +385,7 @@ func runAlertsHistory(ctx context.Context, env *Env, args []string) error {
 
 func runAlertsTest(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "alerts test", "Sends a test notification to a channel and records it in the alert history.\n\nUsage: hookwatch alerts test [flags] CHANNEL")
-	path := fs.String("config", "hookwatch.yaml", "config file")
+	path := configFlag(fs, "")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -537,11 +393,7 @@ func runAlertsTest(ctx context.Context, env *Env, args []string) error {
 		fs.Usage()
 		return fmt.Errorf("alerts test needs one channel name: %w", errUsage)
 	}
-	cfg, err := loadConfig(env, *path)
-	if err != nil {
-		return err
-	}
-	store, err := openStore(ctx, cfg)
+	cfg, store, err := openCLI(ctx, env, *path)
 	if err != nil {
 		return err
 	}
@@ -556,12 +408,6 @@ func runAlertsTest(ctx context.Context, env *Env, args []string) error {
 	}
 	fmt.Fprintf(env.Stdout, "test notification sent to %s (%d attempt(s))\n", n.Channel, n.Attempts)
 	return nil
-}
-
-func init() {
-	commands["alerts silence"] = command{"hold back a rule's notifications for a while: RULE [--subject S] --for 2h", runAlertsSilence}
-	commands["alerts silences"] = command{"list the silences in force (--all: expired ones too)", runAlertsSilences}
-	commands["alerts unsilence"] = command{"remove a silence by ID", runAlertsUnsilence}
 }
 
 // actor is who runs a CLI command, as recorded: cli:$USER, or cli.
@@ -583,7 +429,7 @@ Usage: hookwatch alerts silence [flags] RULE
 Examples:
   hookwatch alerts silence error-rate --subject destination:app --for 2h --comment "deploying v2"
   hookwatch alerts silence backlog-age --for 30m`)
-	path := fs.String("config", "hookwatch.yaml", "config file (rules and store)")
+	path := configFlag(fs, "rules and store")
 	subject := fs.String("subject", "", "only this subject, as alerts list shows it: destination:NAME, source:NAME or all (default: every subject)")
 	forD := fs.String("for", "", "how long: 30m, 2h, 1d (at most 30d)")
 	comment := fs.String("comment", "", "why, for the others on call")
@@ -640,7 +486,7 @@ func silenceSubject(si *hookwatch.Silence) string {
 
 func runAlertsSilences(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "alerts silences", "Lists the silences in force, soonest to end first.")
-	path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
+	path := configFlag(fs, "for the store")
 	all := fs.Bool("all", false, "also those expired in the last 30 days")
 	asJSON := fs.Bool("json", false, "print one JSON object per line")
 	if err := fs.Parse(args); err != nil {
@@ -679,7 +525,7 @@ func runAlertsSilences(ctx context.Context, env *Env, args []string) error {
 
 func runAlertsUnsilence(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "alerts unsilence", "Removes a silence: the rule's notifications are sent again from the next evaluation.\n\nUsage: hookwatch alerts unsilence [flags] SILENCE_ID")
-	path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
+	path := configFlag(fs, "for the store")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

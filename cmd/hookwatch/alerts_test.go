@@ -235,6 +235,13 @@ func TestIssuesAndAlertsAPI(t *testing.T) {
 			if err := json.Unmarshal([]byte(body), &got); err != nil || len(got.Rules) != 1 || got.States == nil || got.Silences == nil {
 				t.Errorf("alerts: %v\n%s", err, body)
 			}
+			// snake_case keys, durations as a string and in seconds.
+			if len(got.Rules) == 1 {
+				w, _ := got.Rules[0]["window"].(map[string]any)
+				if got.Rules[0]["name"] != "dead-letter" || w["duration"] != "5m0s" || w["seconds"] != 300.0 || got.Rules[0]["notify_resolved"] != false {
+					t.Errorf("alert rule shape: %v", got.Rules[0])
+				}
+			}
 		}},
 		{"POST", "/api/alerts/test/ops-hooks", "", 200, `"kind": "test"`, func(t *testing.T, body string) {
 			var n hookwatch.Notification

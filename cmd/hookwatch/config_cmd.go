@@ -7,7 +7,7 @@ import (
 
 func runConfigCheck(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "config check", "Validates the config file: every problem is listed with its line and what to fix.")
-	path := fs.String("config", "hookwatch.yaml", "config file")
+	path := configFlag(fs, "")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -21,7 +21,7 @@ func runConfigCheck(ctx context.Context, env *Env, args []string) error {
 
 func runConfigShow(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "config show", "Prints the effective config (defaults filled in, ${ENV} expanded) with every secret redacted.")
-	path := fs.String("config", "hookwatch.yaml", "config file")
+	path := configFlag(fs, "")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

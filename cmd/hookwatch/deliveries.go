@@ -15,23 +15,12 @@ import (
 
 	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/alert"
-	"github.com/hookwatch/hookwatch/config"
 	"github.com/hookwatch/hookwatch/deliver"
 	"github.com/hookwatch/hookwatch/server"
 )
 
 // The delivery commands register themselves here rather than in main.go's
 // table, so the delivery feature stays in one file.
-func init() {
-	commands["deliveries list"] = command{"list deliveries (filters: --status, --destination, --source, --event)", runDeliveriesList}
-	commands["deliveries show"] = command{"show one delivery with every attempt", runDeliveriesShow}
-	commands["destinations list"] = command{"list destinations with their state and delivery counts", runDestinationsList}
-	commands["destinations pause"] = command{"pause a destination: its deliveries wait", runDestinationsPause}
-	commands["destinations resume"] = command{"resume a paused or disabled (410) destination and probe it at once", runDestinationsResume}
-	commands["destinations probe"] = command{"send one due delivery now; if the app answers, close the circuit so the backlog flows", runDestinationsProbe}
-	commands["replay"] = command{"re-queue deliveries by event ID or filter (--dry-run first)", runReplay}
-}
-
 // deliveryJSON is a delivery as the CLI and admin API print it.
 type deliveryJSON struct {
 	ID            string     `json:"id"`
@@ -180,26 +169,13 @@ func (f *filterFlags) filter(now time.Time) (hookwatch.DeliveryFilter, error) {
 	return df, nil
 }
 
-// openDeliveryCLI loads the config and opens its store.
-func openDeliveryCLI(ctx context.Context, env *Env, path string) (*config.Config, hookwatch.Store, error) {
-	cfg, err := loadConfig(env, path)
-	if err != nil {
-		return nil, nil, err
-	}
-	store, err := openStore(ctx, cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	return cfg, store, nil
-}
-
 func runDeliveriesList(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "deliveries list", `Lists deliveries (one per event and destination), newest first.
 
 Examples:
   hookwatch deliveries list --status dead
   hookwatch deliveries list --destination app --since 1h --json`)
-	path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
+	path := configFlag(fs, "for the store")
 	var f filterFlags
 	fs.Var(&f.events, "event", "only deliveries of this event ID (repeatable, or comma-separated)")
 	fs.StringVar(&f.source, "source", "", "only events of this source")
@@ -217,7 +193,7 @@ Examples:
 		return err
 	}
 	df.Limit = *limit
-	cfg, store, err := openDeliveryCLI(ctx, env, *path)
+	cfg, store, err := openCLI(ctx, env, *path)
 	if err != nil {
 		return err
 	}
@@ -273,7 +249,7 @@ start of the answer. A pending delivery's next attempt is shown with what it
 waits for: due, a retry time, the circuit's next probe, a pause...
 
 Usage: hookwatch deliveries show [flags] DELIVERY_ID`)
-	path := fs.String("config", "hookwatch.yaml", "config file (for the store and the destinations)")
+	path := configFlag(fs, "for the store and the destinations")
 	asJSON := fs.Bool("json", false, "print as one JSON object")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -282,7 +258,7 @@ Usage: hookwatch deliveries show [flags] DELIVERY_ID`)
 		fs.Usage()
 		return fmt.Errorf("deliveries show needs one delivery ID: %w", errUsage)
 	}
-	cfg, store, err := openDeliveryCLI(ctx, env, *path)
+	cfg, store, err := openCLI(ctx, env, *path)
 	if err != nil {
 		return err
 	}
@@ -366,12 +342,12 @@ func toDestinationJSON(i deliver.DestinationInfo, now time.Time) destinationJSON
 
 func runDestinationsList(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "destinations list", "Lists destinations: state (active, paused, disabled, circuit-open), URL and\ndeliveries by status. Destinations no longer in the config but with deliveries\nin the store are listed too: their deliveries wait, they are never dropped.")
-	path := fs.String("config", "hookwatch.yaml", "config file")
+	path := configFlag(fs, "")
 	asJSON := fs.Bool("json", false, "print one JSON object per line")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, store, err := openDeliveryCLI(ctx, env, *path)
+	cfg, store, err := openCLI(ctx, env, *path)
 	if err != nil {
 		return err
 	}
@@ -405,7 +381,7 @@ func runDestinationsPause(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, store, err := openDeliveryCLI(ctx, env, path)
+	cfg, store, err := openCLI(ctx, env, path)
 	if err != nil {
 		return err
 	}
@@ -446,7 +422,7 @@ Exits with status 1 when the app is still down.`)
 // destination name.
 func destinationCmdFlags(env *Env, args []string, name, desc string) (*flagSet, string, error) {
 	fs := newFlags(env, name, desc+"\n\nUsage: hookwatch "+name+" [flags] NAME")
-	path := fs.String("config", "hookwatch.yaml", "config file")
+	path := configFlag(fs, "")
 	if err := fs.Parse(args); err != nil {
 		return nil, "", err
 	}
@@ -461,7 +437,7 @@ func destinationCmdFlags(env *Env, args []string, name, desc string) (*flagSet, 
 // when resume is set) and prints the outcome. The attempt goes through the
 // delivery engine's own path, its failures into issues.
 func probeCmd(ctx context.Context, env *Env, path, name string, resume bool) error {
-	cfg, store, err := openDeliveryCLI(ctx, env, path)
+	cfg, store, err := openCLI(ctx, env, path)
 	if err != nil {
 		return err
 	}
@@ -552,7 +528,7 @@ Examples:
   hookwatch replay --destination app --since 24h --dry-run
   hookwatch replay --destination app --since 24h --rate 20
   hookwatch replay evt_01JD...`)
-	path := fs.String("config", "hookwatch.yaml", "config file")
+	path := configFlag(fs, "")
 	var f filterFlags
 	fs.Var(&f.events, "event", "event ID to replay (repeatable, or comma-separated)")
 	fs.StringVar(&f.source, "source", "", "only events of this source")
@@ -581,7 +557,7 @@ Examples:
 	if *rate < 0 {
 		return hookwatch.Errorf(hookwatch.EINVALID, "--rate must not be negative")
 	}
-	_, store, err := openDeliveryCLI(ctx, env, *path)
+	_, store, err := openCLI(ctx, env, *path)
 	if err != nil {
 		return err
 	}
@@ -626,11 +602,9 @@ func deliveryAPI(e *deliver.Engine, store hookwatch.Store) map[string]http.Handl
 				return
 			}
 			df.Before = q.Get("before")
-			if l := q.Get("limit"); l != "" {
-				if df.Limit, err = strconv.Atoi(l); err != nil || df.Limit < 1 || df.Limit > 1000 {
-					server.WriteError(w, r, hookwatch.Errorf(hookwatch.EINVALID, "limit must be 1..1000"))
-					return
-				}
+			if df.Limit, err = server.QueryLimit(q); err != nil {
+				server.WriteError(w, r, err)
+				return
 			}
 			ds, err := store.ListDeliveries(r.Context(), df)
 			if err != nil {

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
-	"github.com/hookwatch/hookwatch/config"
+	"github.com/hookwatch/hookwatch/server"
 )
 
 // eventJSON is an event as the CLI and admin API print it. Credential
@@ -44,24 +44,16 @@ func toEventJSON(e *hookwatch.Event, full bool) eventJSON {
 	return j
 }
 
-// parseSince accepts a duration back from now ("1h", "7d") or an RFC 3339 time.
+// parseSince accepts a duration back from now ("1h", "7d") or an RFC 3339
+// time: the admin API's rule (server.ParseTime), so flags and query
+// parameters take the same forms.
 func parseSince(s string, now time.Time) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	d, err := config.ParseDuration(s)
-	if err != nil {
-		return time.Time{}, hookwatch.Errorf(hookwatch.EINVALID, "--since %q: use a duration back from now (30m, 24h, 7d) or an RFC 3339 time", s)
-	}
-	return now.Add(-d), nil
+	return server.ParseTime("--since", s, now)
 }
 
 func runEventsList(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "events list", "Lists stored events, newest first.")
-	path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
+	path := configFlag(fs, "for the store")
 	source := fs.String("source", "", "only this source")
 	typ := fs.String("type", "", "only this event type")
 	pid := fs.String("provider-id", "", "only the event with this provider event ID")
@@ -136,15 +128,6 @@ func runEventsShow(ctx context.Context, env *Env, args []string) error {
 	return nil
 }
 
-// openCLIStore opens the config's store for a read command.
-func openCLIStore(ctx context.Context, env *Env, path string) (hookwatch.Store, error) {
-	cfg, err := loadConfig(env, path)
-	if err != nil {
-		return nil, err
-	}
-	return openStore(ctx, cfg)
-}
-
 // writeJSONLines writes one JSON object per line, for scripts.
 func writeJSONLines[T any](w io.Writer, items []T, conv func(T) any) error {
 	enc := json.NewEncoder(w)
@@ -176,7 +159,7 @@ func openShow(ctx context.Context, env *Env, args []string, name, what, descript
 // caller closes.
 func openWithArg(ctx context.Context, env *Env, args []string, name, what, description string, asJSON *bool) (hookwatch.Store, string, error) {
 	fs := newFlags(env, name, description+"\n\nUsage: hookwatch "+name+" [flags] "+strings.ToUpper(strings.ReplaceAll(what, " ", "_")))
-	path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
+	path := configFlag(fs, "for the store")
 	if asJSON != nil {
 		fs.BoolVar(asJSON, "json", false, "print as one JSON object")
 	}

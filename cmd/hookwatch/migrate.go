@@ -14,7 +14,7 @@ func runMigrate(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "migrate", `Applies the store's pending schema migrations and prints what it applied.
 serve applies them too when it starts (one instance at a time, under a lock);
 run this first when you want the schema change to happen at a time you choose.`)
-	path := fs.String("config", "hookwatch.yaml", "config file (its store is migrated)")
+	path := configFlag(fs, "its store is migrated")
 	store := fs.String("store", "", "store to migrate instead of the config's: sqlite:PATH or postgres://...")
 	if err := fs.Parse(args); err != nil {
 		return err

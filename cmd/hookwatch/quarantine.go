@@ -96,7 +96,7 @@ func quarantineAPI(cfg *config.Config, store hookwatch.Store) (map[string]http.H
 
 func runQuarantineList(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "quarantine list", "Lists the requests that failed verification and were kept, newest first.")
-	path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
+	path := configFlag(fs, "for the store")
 	source := fs.String("source", "", "only this source")
 	reason := fs.String("reason", "", "only this reason (bad_signature, stale_timestamp, ...)")
 	status := fs.String("status", "all", "held, released or all")
@@ -202,7 +202,7 @@ can be released with --unverified, which stores it even though it does not
 verify and records who did it and when.
 
 Usage: hookwatch quarantine release [flags] [ID...]`)
-	path := fs.String("config", "hookwatch.yaml", "config file (secrets, routes and store)")
+	path := configFlag(fs, "secrets, routes and store")
 	source := fs.String("source", "", "release this source's held requests")
 	reason := fs.String("reason", "", "only requests rejected for this reason")
 	since := fs.String("since", "", "only requests received since: a duration (30m, 24h, 7d) or an RFC 3339 time")
@@ -237,11 +237,7 @@ Usage: hookwatch quarantine release [flags] [ID...]`)
 			who = "unknown"
 		}
 	}
-	cfg, err := loadConfig(env, *path)
-	if err != nil {
-		return err
-	}
-	store, err := openStore(ctx, cfg)
+	cfg, store, err := openCLI(ctx, env, *path)
 	if err != nil {
 		return err
 	}

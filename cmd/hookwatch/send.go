@@ -22,7 +22,7 @@ secret from the config, and posts it to the running server. The request is
 marked as a test event (header X-Hookwatch-Test).
 
 Example: hookwatch send --source stripe --file examples/stripe-invoice.json`)
-	path := fs.String("config", "hookwatch.yaml", "config file")
+	path := configFlag(fs, "")
 	source := fs.String("source", "", "source name from the config (required)")
 	file := fs.String("file", "", "payload file to send; - reads standard input (required)")
 	url := fs.String("url", "", "server base URL (default: http:// + the config's listen address)")

@@ -133,7 +133,7 @@ func runSentryTest(ctx context.Context, env *Env, args []string) error {
 before-send filter, scrubbing, the transport) and prints its event ID and
 trace ID. In the production environment the filter drops test events: --force
 sends it anyway. The DSN comes from sentry.dsn in the config, or SENTRY_DSN.`)
-	path := fs.String("config", "hookwatch.yaml", "config file")
+	path := configFlag(fs, "")
 	force := fs.Bool("force", false, "send even in production, where the filter drops test events")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	if err := fs.Parse(args); err != nil {

@@ -27,7 +27,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "serve", `Runs the server: receives webhooks on POST /in/{source} (listen), and serves
 health, metrics and the admin API on admin_listen. SIGTERM or Ctrl-C drains:
 no new requests, in-flight commits finish, then it exits.`)
-	path := fs.String("config", "hookwatch.yaml", "config file")
+	path := configFlag(fs, "")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -124,6 +124,9 @@ type Main struct {
 	publicLn  net.Listener
 	adminLn   net.Listener
 	served    chan error
+
+	// routes are the routes both listeners serve (docs/api.md lists them).
+	routes []server.Route
 
 	// quarantine keeps the requests that fail verification.
 	quarantine *quarantine.Writer
@@ -247,6 +250,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 
 	opts.API["POST /api/webhook-sentry-test"] = sentryTestAPI(m.Monitor)
+	m.routes = server.Routes(opts)
 	m.public = server.New(cfg.Listen, m.Monitor.Recover(server.Public(opts), m.Logger), m.Logger)
 	m.admin = server.New(cfg.AdminListen, m.Monitor.Recover(server.Admin(opts), m.Logger), m.Logger)
 	m.served = make(chan error, 2)

@@ -17,15 +17,6 @@ import (
 
 // The dashboard's user and token commands register themselves here rather
 // than in main.go's table.
-func init() {
-	commands["users add"] = command{"add a dashboard user (password from a prompt or --password-stdin)", runUsersAdd}
-	commands["users list"] = command{"list dashboard users", runUsersList}
-	commands["users remove"] = command{"remove a dashboard user with its sessions and API tokens", runUsersRemove}
-	commands["tokens add"] = command{"create an API token for scripts (shown once)", runTokensAdd}
-	commands["tokens list"] = command{"list API tokens (never the tokens themselves)", runTokensList}
-	commands["tokens remove"] = command{"revoke an API token", runTokensRemove}
-}
-
 // minPassword is the shortest password accepted.
 const minPassword = 12
 
@@ -63,7 +54,7 @@ func readPassword(env *Env, fromStdin bool) (string, error) {
 
 func runUsersAdd(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "users add", "Adds a user who can sign in to the dashboard. The password is asked on the terminal,\nor read from the first line of stdin with --password-stdin; it is stored as a bcrypt hash.\n\nUsage: hookwatch users add [flags] NAME")
-	path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
+	path := configFlag(fs, "for the store")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from stdin")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -104,7 +95,7 @@ func runUsersAdd(ctx context.Context, env *Env, args []string) error {
 
 func runUsersList(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "users list", "Lists dashboard users.")
-	path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
+	path := configFlag(fs, "for the store")
 	asJSON := fs.Bool("json", false, "print one JSON object per line")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -151,7 +142,7 @@ func runUsersRemove(ctx context.Context, env *Env, args []string) error {
 
 func runTokensAdd(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "tokens add", "Creates an API token for scripts, owned by a user: send it as Authorization: Bearer TOKEN\nto the admin API. It is printed once; only its hash is stored.\n\nUsage: hookwatch tokens add [flags] --user NAME --name WHAT-FOR")
-	path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
+	path := configFlag(fs, "for the store")
 	userName := fs.String("user", "", "the user the token acts as (required)")
 	name := fs.String("name", "", "what the token is for, e.g. ci (required)")
 	expires := fs.String("expires", "", "lifetime: a duration (30d, 12h); empty: never expires")
@@ -188,7 +179,7 @@ func runTokensAdd(ctx context.Context, env *Env, args []string) error {
 
 func runTokensList(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "tokens list", "Lists API tokens: ID, user, purpose, expiry. The tokens themselves are never stored.")
-	path := fs.String("config", "hookwatch.yaml", "config file (for the store)")
+	path := configFlag(fs, "for the store")
 	asJSON := fs.Bool("json", false, "print one JSON object per line")
 	if err := fs.Parse(args); err != nil {
 		return err
