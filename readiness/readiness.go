@@ -269,8 +269,11 @@ func (w *Watcher) probe(ctx context.Context) error {
 	done, result := make(chan struct{}), make(chan error, 1)
 	w.probing = done
 	go func() {
-		defer close(done)
-		result <- w.o.Probe(ctx)
+		err := w.o.Probe(ctx)
+		// Closed before the result is sent: a check that follows a
+		// returned probe must never find it "still running".
+		close(done)
+		result <- err
 	}()
 	select {
 	case err := <-result:
