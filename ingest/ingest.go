@@ -101,7 +101,7 @@ type Handler struct {
 // lines of one source. Anyone can send unsigned requests: a line for each
 // would let a flood fill the log volume, so the first rejection of each
 // interval is logged with the number left unlogged since the line before,
-// and the metric (hookwatch_ingest_requests_total) counts every one.
+// and the metric (hookwatch_ingest_rejected_total) counts every one.
 const RejectLogInterval = 10 * time.Second
 
 type rejectLog struct {
