@@ -380,4 +380,3 @@ func TestTitles(t *testing.T) {
 		}
 	}
 }
-
