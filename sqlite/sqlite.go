@@ -132,8 +132,10 @@ func open(ctx context.Context, path string, checkpointEvery time.Duration) (*Sto
 	err = s.w.PingContext(ctx)
 	if err != nil {
 		err = fmt.Errorf("sqlite: open: %w", err)
-	} else if err = s.openGuard(ctx); err == nil {
-		err = s.migrate(ctx)
+	} else if err = s.setAutoVacuum(ctx); err == nil {
+		if err = s.openGuard(ctx); err == nil {
+			err = s.migrate(ctx)
+		}
 	}
 	if err != nil {
 		close(s.stopped)
