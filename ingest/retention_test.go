@@ -2,7 +2,7 @@ package ingest_test
 
 import (
 	"context"
-		"fmt"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"

@@ -59,7 +59,7 @@ type Options struct {
 	// quarantine shares the store's writer with the receive path, so a
 	// flood takes at most Batch writes per Pace of it, and the rest is
 	// dropped.
-	Pace time.Duration
+	Pace   time.Duration
 	Now    func() time.Time
 	Logger *slog.Logger
 	// Registerer, if set, registers the writer's metrics.
