@@ -15,10 +15,11 @@ const (
 	DefaultRetentionDeadLetters = 90 * 24 * time.Hour
 	// DefaultRetentionEvery is the retention job's interval.
 	DefaultRetentionEvery = 10 * time.Minute
-	// DefaultRetentionBatch is how many events one delete removes: on
-	// SQLite, a batch holds the single writer (and so the receive path's
-	// group commits) for a few milliseconds.
-	DefaultRetentionBatch = 200
+	// DefaultRetentionBatch is how many events one delete examines: on
+	// SQLite, a batch of 100 delivered 1 KB events holds the single writer
+	// (and so the receive path's group commits) for about 3 ms of CPU
+	// (go test -run - -bench DeleteFinished ./maintain/).
+	DefaultRetentionBatch = 100
 )
 
 // RetentionCutoff selects the events one DeleteFinished call removes:

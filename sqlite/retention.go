@@ -193,23 +193,6 @@ func (s *Store) AutoVacuum(ctx context.Context) (string, error) {
 	return "none", nil
 }
 
-// setAutoVacuum makes a new, empty file use auto_vacuum=INCREMENTAL (it
-// must be set before the first table is created); a file that already has
-// tables keeps its mode (Vacuum converts it).
-func (s *Store) setAutoVacuum(ctx context.Context) error {
-	var tables int
-	if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master`).Scan(&tables); err != nil {
-		return fmt.Errorf("sqlite: open: %w", err)
-	}
-	if tables > 0 {
-		return nil
-	}
-	if _, err := s.w.ExecContext(ctx, "PRAGMA auto_vacuum=INCREMENTAL"); err != nil {
-		return fmt.Errorf("sqlite: open: auto_vacuum: %w", err)
-	}
-	return nil
-}
-
 // VacuumProgress is reported while Vacuum runs.
 type VacuumProgress struct {
 	// Written is how much of the new copy is written so far (the WAL's

@@ -94,7 +94,12 @@ func open(ctx context.Context, path string, checkpointEvery time.Duration) (*Sto
 	// The writer never checkpoints: checkpointing copies the WAL into the
 	// database file and fsyncs it, and on the commit path that stalled every
 	// request of the batch. The checkpointer connection does it instead.
-	wq := url.Values{"_txlock": {"immediate"}, "_pragma": append(append([]string{}, q["_pragma"]...), "wal_autocheckpoint(0)")}
+	//
+	// auto_vacuum comes first: on a new file it must be set before the
+	// journal mode and the first table (retention gives the space back
+	// with incremental_vacuum); on a file that has tables it only records
+	// the mode for a later VACUUM (`hookwatch store vacuum`).
+	wq := url.Values{"_txlock": {"immediate"}, "_pragma": append(append([]string{"auto_vacuum(INCREMENTAL)"}, q["_pragma"]...), "wal_autocheckpoint(0)")}
 	s := &Store{path: path, writerDSN: "file:" + path + "?" + wq.Encode(), now: time.Now,
 		retryMin: reopenRetryMin, retryMax: reopenRetryMax, stop: make(chan struct{}), stopped: make(chan struct{})}
 	s.wal = newWALSyncer(path, &s.down, s.fail)
@@ -132,10 +137,8 @@ func open(ctx context.Context, path string, checkpointEvery time.Duration) (*Sto
 	err = s.w.PingContext(ctx)
 	if err != nil {
 		err = fmt.Errorf("sqlite: open: %w", err)
-	} else if err = s.setAutoVacuum(ctx); err == nil {
-		if err = s.openGuard(ctx); err == nil {
-			err = s.migrate(ctx)
-		}
+	} else if err = s.openGuard(ctx); err == nil {
+		err = s.migrate(ctx)
 	}
 	if err != nil {
 		close(s.stopped)
