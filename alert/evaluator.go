@@ -44,6 +44,9 @@ type Options struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Retention bounds the failures table (PruneFailures).
 	Retention Retention
+	// Storage measures the store's space for the store_size and disk_free
+	// rules (nil: they measure nothing); see also MeasureStorage.
+	Storage func(ctx context.Context) (Storage, error)
 }
 
 // EvaluationSlug is the evaluation's cron monitor slug; it checks in once a
@@ -111,6 +114,13 @@ func New(opts Options) *Evaluator {
 		}
 	}
 	return &Evaluator{opts: opts}
+}
+
+// MeasureStorage sets Options.Storage; call it before the first tick.
+func (e *Evaluator) MeasureStorage(fn func(ctx context.Context) (Storage, error)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.opts.Storage = fn
 }
 
 // Interval is how often TickAt is meant to run.
@@ -305,7 +315,7 @@ func concerned(subject string) string {
 // silenced. See docs/alerting.md, "One outage, one page".
 func (e *Evaluator) hold(r Rule, subject string, st hookwatch.AlertState, m measurement, in *inputs, now time.Time) hold {
 	var h hold
-	if r.Kind != config.RuleCircuitOpen && r.Kind != config.RuleRejected {
+	if r.Kind != config.RuleCircuitOpen && r.Kind != config.RuleRejected && r.Kind != config.RuleStoreSize && r.Kind != config.RuleDiskFree {
 		tail := e.tail(r)
 		// In the outage's tail: within HeldUntil, or (for a drain longer
 		// than that, or ticks late) still held back by it.
@@ -478,6 +488,13 @@ func (e *Evaluator) inputs(ctx context.Context, now time.Time) (*inputs, error) 
 	in.backlogs = bl
 	if in.silences, err = e.opts.Store.ListSilences(ctx, now); err != nil {
 		return nil, fmt.Errorf("alert: silences: %w", err)
+	}
+	if e.opts.Storage != nil {
+		st, err := e.opts.Storage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("alert: store space: %w", err)
+		}
+		in.storage = &st
 	}
 	return in, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/hookwatch/hookwatch/maintain"
 	"github.com/hookwatch/hookwatch/monitor"
 	"github.com/hookwatch/hookwatch/quarantine"
+	"github.com/hookwatch/hookwatch/readiness"
 )
 
 // newMaintenance returns the runner of every periodic job (maintain): event
@@ -64,5 +65,19 @@ func monitorCheckIn(mon *monitor.Monitor) hookwatch.CheckIn {
 	}
 	return func(ctx context.Context, job hookwatch.Job, fn func(ctx context.Context) error) error {
 		return mon.CheckIn(ctx, job.Slug, monitor.Every(job.Every), fn)
+	}
+}
+
+// storageFigures gives the store_size and disk_free alert rules the
+// readiness watcher's latest sample and the retention budget.
+func storageFigures(cfg *config.Config, w *readiness.Watcher) func(context.Context) (alert.Storage, error) {
+	return func(context.Context) (alert.Storage, error) {
+		st := w.Status().Storage
+		out := alert.Storage{FreeBytes: st.FreeBytes, TotalBytes: st.TotalBytes, Budget: int64(cfg.Retention.MaxStoreSize)}
+		if st.Store != nil {
+			used := st.Store.Used
+			out.UsedBytes = &used
+		}
+		return out, nil
 	}
 }

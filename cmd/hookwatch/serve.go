@@ -216,6 +216,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Readiness = newReadiness(cfg, store, m.committer, m.Logger)
 	reg.MustRegister(m.Readiness.Collector())
 	m.Readiness.Start()
+	m.alerting.evaluator.MeasureStorage(storageFigures(cfg, m.Readiness))
 	m.quarantine = newQuarantineWriter(cfg, store, m.Readiness, reg, m.Logger)
 	handler := ingest.NewHandler(ingest.Options{
 		Sources:    sources,
