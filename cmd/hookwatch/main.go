@@ -36,6 +36,7 @@ var commands = map[string]command{
 	"quarantine release":  {"verify quarantined requests again with the current secrets and store those that pass", runQuarantineRelease},
 	"migrate":             {"apply the store's pending schema migrations", runMigrate},
 	"store copy":          {"copy a store into PostgreSQL (resumable, verified by counts)", runStoreCopy},
+	"store vacuum":        {"rebuild a SQLite store with auto_vacuum=INCREMENTAL and give free pages back (serve stopped)", runStoreVacuum},
 	"version":             {"print the version", runVersion},
 	"health":              {"health figures per source and destination over 1m, 5m, 1h", runHealth},
 	"issues list":         {"list issues: failures grouped by source, destination and class", runIssuesList},
