@@ -14,14 +14,11 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/sqlq"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -151,42 +148,30 @@ func (s *Store) Migrate(ctx context.Context) (applied []string, err error) {
 		version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL)`); err != nil {
 		return nil, storeError("migrate", err)
 	}
-	files, err := fs.Glob(migrations, "migrations/*.sql")
+	ms, err := sqlq.Migrations(migrations, "migrations")
 	if err != nil {
-		return nil, fmt.Errorf("postgres: migrate: %w", err)
+		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	sort.Strings(files)
-	for _, f := range files {
-		name := path.Base(f)
-		version, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
-		if err != nil {
-			return applied, fmt.Errorf("postgres: migration %s: name must start with a number", name)
-		}
+	return sqlq.Migrate(ctx, ms, func(ctx context.Context, version int) (bool, error) {
 		var done bool
 		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, version).Scan(&done); err != nil {
-			return applied, storeError("migrate", err)
+			return false, storeError("migrate", err)
 		}
-		if done {
-			continue
-		}
-		body, err := migrations.ReadFile(f)
-		if err != nil {
-			return applied, fmt.Errorf("postgres: migrate: %w", err)
-		}
-		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		return done, nil
+	}, func(ctx context.Context, m sqlq.Migration) error {
+		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			// The simple protocol runs a file of several statements.
-			if _, err := tx.Exec(ctx, string(body), pgx.QueryExecModeSimpleProtocol); err != nil {
+			if _, err := tx.Exec(ctx, m.SQL, pgx.QueryExecModeSimpleProtocol); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`, version, name, s.now())
+			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`, m.Version, m.Name, s.now())
 			return err
 		})
 		if err != nil {
-			return applied, storeError("migration "+name, err)
+			return storeError("migration "+m.Name, err)
 		}
-		applied = append(applied, name)
-	}
-	return applied, nil
+		return nil
+	})
 }
 
 // SchemaVersion returns the number of the last migration applied.

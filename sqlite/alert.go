@@ -5,10 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/sqlq"
 )
 
 // AlertStates returns every stored alert state.
@@ -64,10 +64,6 @@ func (s *Store) SaveAlerts(ctx context.Context, states []hookwatch.AlertState, q
 		return writeError("save alerts: commit", err)
 	}
 	return nil
-}
-
-type execer interface {
-	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
 }
 
 // upsertAlertState stores a state, replacing the one of the same rule and
@@ -159,25 +155,21 @@ func (s *Store) RecordNotifications(ctx context.Context, ns []*hookwatch.Notific
 
 // ListNotifications returns the alert history, newest first.
 func (s *Store) ListNotifications(ctx context.Context, f hookwatch.NotificationFilter) ([]*hookwatch.Notification, error) {
-	conds, args := []string{"1 = 1"}, []any{}
+	c := newConds()
 	if f.Channel != "" {
-		conds, args = append(conds, "channel = ?"), append(args, f.Channel)
+		c.Add("channel = ?", f.Channel)
 	}
 	if f.Rule != "" {
-		conds, args = append(conds, "rule = ?"), append(args, f.Rule)
+		c.Add("rule = ?", f.Rule)
 	}
 	if f.Subject != "" {
-		conds, args = append(conds, "subject = ?"), append(args, f.Subject)
+		c.Add("subject = ?", f.Subject)
 	}
 	if f.Status != "" {
-		conds, args = append(conds, "status = ?"), append(args, string(f.Status))
+		c.Add("status = ?", string(f.Status))
 	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	return s.queryNotifications(ctx, `SELECT `+notificationColumns+` FROM notifications WHERE `+strings.Join(conds, " AND ")+
-		` ORDER BY created_at DESC, id DESC LIMIT ?`, append(args, limit)...)
+	return s.queryNotifications(ctx, `SELECT `+notificationColumns+` FROM notifications WHERE `+c.Where()+
+		` ORDER BY created_at DESC, id DESC LIMIT `+c.Arg(sqlq.Limit(f.Limit, 100)), c.Args...)
 }
 
 // AcquireLease takes or renews a lease.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/sqlq"
 )
 
 const issueColumns = `id, fingerprint, kind, source, destination, class, status, priority, test, first_seen, last_seen,
@@ -30,7 +31,8 @@ func scanIssue(row interface{ Scan(...any) error }) (*hookwatch.Issue, error) {
 	return &i, nil
 }
 
-// RecordFailures groups failures into issues; see hookwatch.IssueStore.
+// RecordFailures groups failures into issues; see hookwatch.IssueStore
+// (hookwatch.RecordFailure decides what each failure changes).
 func (s *Store) RecordFailures(ctx context.Context, fs []hookwatch.Failure) ([]hookwatch.IssueChange, error) {
 	if len(fs) == 0 {
 		return nil, nil
@@ -42,51 +44,28 @@ func (s *Store) RecordFailures(ctx context.Context, fs []hookwatch.Failure) ([]h
 	defer tx.Rollback()
 	changes := make([]hookwatch.IssueChange, len(fs))
 	for n, f := range fs {
-		fp := f.Fingerprint()
-		i, err := scanIssue(tx.QueryRowContext(ctx, `SELECT `+issueColumns+` FROM issues WHERE fingerprint = ?`, fp))
-		at := micros(f.At)
+		i, err := scanIssue(tx.QueryRowContext(ctx, `SELECT `+issueColumns+` FROM issues WHERE fingerprint = ?`, f.Fingerprint()))
+		isNew := errors.Is(err, sql.ErrNoRows)
 		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			i = &hookwatch.Issue{
-				ID: hookwatch.NewID("iss", f.At), Fingerprint: fp, Kind: f.Kind, Source: f.Source, Destination: f.Destination,
-				Class: f.Class, Status: hookwatch.IssueOpen, Priority: hookwatch.PriorityMedium, Test: f.Test,
-				FirstSeen: f.At, LastSeen: f.At, UpdatedAt: f.At,
-			}
+		case isNew:
+			i = hookwatch.NewIssue(f)
 			if _, err := tx.ExecContext(ctx, `INSERT INTO issues (id, fingerprint, kind, source, destination, class, status, priority,
 				test, first_seen, last_seen, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				i.ID, fp, string(f.Kind), f.Source, f.Destination, f.Class, string(i.Status), string(i.Priority), f.Test, at, at, at); err != nil {
+				i.ID, i.Fingerprint, string(i.Kind), i.Source, i.Destination, i.Class, string(i.Status), string(i.Priority), i.Test,
+				micros(i.FirstSeen), micros(i.LastSeen), micros(i.UpdatedAt)); err != nil {
 				return nil, writeError("record failures: insert issue", err)
 			}
-			changes[n].New = true
 		case err != nil:
 			return nil, writeError("record failures: read issue", err)
 		}
-		newEvent := 0
+		var seen int
 		if f.EventID != "" {
-			var seen int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM failures WHERE issue_id = ? AND event_id = ? LIMIT 1)`,
 				i.ID, f.EventID).Scan(&seen); err != nil {
 				return nil, writeError("record failures: affected events", err)
 			}
-			if seen == 0 {
-				newEvent = 1
-			}
 		}
-		dead := 0
-		if f.Kind == hookwatch.FailureDeadLetter {
-			dead = 1
-		}
-		if i.Status == hookwatch.IssueResolved {
-			i.Status, i.Regression, i.RegressedAt = hookwatch.IssueOpen, true, f.At
-			changes[n].Regressed = true
-		}
-		if f.At.After(i.LastSeen) || i.Count == 0 {
-			i.LastSeen, i.Kind, i.LastMessage, i.LastEventID = f.At, f.Kind, truncate(f.Message, 500), f.EventID
-		}
-		i.Count++
-		i.Events += newEvent
-		i.DeadLetters += dead
-		i.UpdatedAt = f.At
+		changes[n] = hookwatch.RecordFailure(i, f, isNew, seen == 0)
 		if _, err := tx.ExecContext(ctx, `UPDATE issues SET kind = ?, status = ?, last_seen = ?, count = ?, events = ?, dead_letters = ?,
 			last_message = ?, last_event_id = ?, regression = ?, regressed_at = ?, updated_at = ? WHERE id = ?`,
 			string(i.Kind), string(i.Status), micros(i.LastSeen), i.Count, i.Events, i.DeadLetters, i.LastMessage, i.LastEventID,
@@ -95,11 +74,9 @@ func (s *Store) RecordFailures(ctx context.Context, fs []hookwatch.Failure) ([]h
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO failures (issue_id, kind, source, destination, class, event_id, delivery_id, test, at, message)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, i.ID, string(f.Kind), f.Source, f.Destination, f.Class, f.EventID, f.DeliveryID,
-			f.Test, at, truncate(f.Message, 500)); err != nil {
+			f.Test, micros(f.At), truncate(f.Message, hookwatch.MaxFailureMessage)); err != nil {
 			return nil, writeError("record failures: insert failure", err)
 		}
-		cp := *i
-		changes[n].Issue = &cp
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, writeError("record failures: commit", err)
@@ -110,11 +87,6 @@ func (s *Store) RecordFailures(ctx context.Context, fs []hookwatch.Failure) ([]h
 // GetIssue returns an issue with its comments.
 func (s *Store) GetIssue(ctx context.Context, id string) (*hookwatch.Issue, error) {
 	return getIssue(ctx, s.r, id)
-}
-
-type querier interface {
-	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
-	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 }
 
 func getIssue(ctx context.Context, q querier, id string) (*hookwatch.Issue, error) {
@@ -146,27 +118,27 @@ func getIssue(ctx context.Context, q querier, id string) (*hookwatch.Issue, erro
 
 // ListIssues returns issues matching f, most recently seen first.
 func (s *Store) ListIssues(ctx context.Context, f hookwatch.IssueFilter) ([]*hookwatch.Issue, error) {
-	var c conds
+	c := newConds()
 	if f.Status != "" {
-		c.add("status = ?", string(f.Status))
+		c.Add("status = ?", string(f.Status))
 	}
 	if f.Source != "" {
-		c.add("source = ?", f.Source)
+		c.Add("source = ?", f.Source)
 	}
 	if f.Destination != "" {
-		c.add("destination = ?", f.Destination)
+		c.Add("destination = ?", f.Destination)
 	}
 	if f.Class != "" {
-		c.add("class = ?", f.Class)
+		c.Add("class = ?", f.Class)
 	}
 	if f.Priority != "" {
-		c.add("priority = ?", string(f.Priority))
+		c.Add("priority = ?", string(f.Priority))
 	}
 	if f.Test != nil {
-		c.add("test = ?", *f.Test)
+		c.Add("test = ?", *f.Test)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+issueColumns+` FROM issues WHERE `+c.where()+` ORDER BY last_seen DESC, id DESC LIMIT ?`,
-		append(c.args, limitOr(f.Limit, 100))...)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+issueColumns+` FROM issues WHERE `+c.Where()+
+		` ORDER BY last_seen DESC, id DESC LIMIT `+c.Arg(sqlq.Limit(f.Limit, 100)), c.Args...)
 	return collect(rows, err, "list issues", scanIssue)
 }
 
@@ -264,28 +236,23 @@ func (s *Store) PruneFailures(ctx context.Context, before time.Time, keep int) (
 	return n, nil
 }
 
-// deleteBatches runs a DELETE taking (arg, limit) until it deletes fewer
-// than pruneBatch rows, and returns how many it deleted.
+// deleteBatches runs a DELETE taking (arg, limit) in batches of pruneBatch
+// (sqlq.DeleteBatches) and returns how many it deleted.
 func (s *Store) deleteBatches(ctx context.Context, query string, arg any) (int, error) {
-	n := 0
-	for {
-		res, err := s.w.ExecContext(ctx, query, arg, pruneBatch)
+	return sqlq.DeleteBatches(ctx, pruneBatch, func(ctx context.Context, limit int) (int64, error) {
+		res, err := s.w.ExecContext(ctx, query, arg, limit)
 		if err != nil {
-			return n, writeError("prune failures", err)
+			return 0, writeError("prune failures", err)
 		}
-		d, _ := res.RowsAffected()
-		n += int(d)
-		if d < pruneBatch {
-			return n, nil
-		}
-	}
+		return res.RowsAffected()
+	})
 }
 
 // IssueFailures returns an issue's most recent failures; see
 // hookwatch.IssueStore.
 func (s *Store) IssueFailures(ctx context.Context, issueID string, limit int) ([]hookwatch.Failure, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT kind, source, destination, class, event_id, delivery_id, test, at, message
-		FROM failures WHERE issue_id = ? ORDER BY id DESC LIMIT ?`, issueID, limitOr(limit, 20))
+		FROM failures WHERE issue_id = ? ORDER BY id DESC LIMIT ?`, issueID, sqlq.Limit(limit, 20))
 	return collect(rows, err, "issue failures", func(r row) (hookwatch.Failure, error) {
 		var (
 			f  hookwatch.Failure
