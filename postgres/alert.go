@@ -14,26 +14,15 @@ import (
 func (s *Store) AlertStates(ctx context.Context) ([]hookwatch.AlertState, error) {
 	rows, err := s.pool.Query(ctx, `SELECT rule, subject, status, since, notified_at, value, summary, updated_at, issue_id, held_back, held_until
 		FROM alert_states ORDER BY rule, subject`)
-	if err != nil {
-		return nil, storeError("alert states", err)
-	}
-	defer rows.Close()
-	var out []hookwatch.AlertState
-	for rows.Next() {
+	return collect(rows, err, "alert states", func(r pgx.Row) (hookwatch.AlertState, error) {
 		var a hookwatch.AlertState
 		var status string
 		var since, notified, heldUntil *time.Time
-		if err := rows.Scan(&a.Rule, &a.Subject, &status, &since, &notified, &a.Value, &a.Summary, &a.UpdatedAt, &a.IssueID, &a.HeldBack, &heldUntil); err != nil {
-			return nil, storeError("alert states", err)
-		}
+		err := r.Scan(&a.Rule, &a.Subject, &status, &since, &notified, &a.Value, &a.Summary, &a.UpdatedAt, &a.IssueID, &a.HeldBack, &heldUntil)
 		a.Status, a.Since, a.NotifiedAt, a.UpdatedAt = hookwatch.AlertStatus(status), utc(since), utc(notified), a.UpdatedAt.UTC()
 		a.HeldUntil = utc(heldUntil)
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, storeError("alert states", err)
-	}
-	return out, nil
+		return a, err
+	})
 }
 
 // utc is fromNull in UTC.
@@ -109,30 +98,19 @@ func upsertNotification(ctx context.Context, tx pgx.Tx, n *hookwatch.Notificatio
 
 func (s *Store) queryNotifications(ctx context.Context, q string, args ...any) ([]*hookwatch.Notification, error) {
 	rows, err := s.pool.Query(ctx, q, args...)
-	if err != nil {
-		return nil, storeError("notifications", err)
-	}
-	defer rows.Close()
-	var out []*hookwatch.Notification
-	for rows.Next() {
+	return collect(rows, err, "notifications", func(r pgx.Row) (*hookwatch.Notification, error) {
 		var n hookwatch.Notification
 		var kind, status, details string
 		var sent *time.Time
-		if err := rows.Scan(&n.ID, &n.Channel, &n.Rule, &n.Subject, &kind, &n.Summary, &n.Value, &n.Threshold, &n.IssueID,
+		if err := r.Scan(&n.ID, &n.Channel, &n.Rule, &n.Subject, &kind, &n.Summary, &n.Value, &n.Threshold, &n.IssueID,
 			&status, &n.Attempts, &n.Error, &n.CreatedAt, &sent, &details); err != nil {
-			return nil, storeError("notifications", err)
+			return nil, err
 		}
 		n.Kind, n.Status, n.CreatedAt, n.SentAt = hookwatch.NotificationKind(kind), hookwatch.NotificationStatus(status), n.CreatedAt.UTC(), utc(sent)
 		var err error
-		if n.Details, err = hookwatch.DecodeAlertDetails(details); err != nil {
-			return nil, storeError("notifications", err)
-		}
-		out = append(out, &n)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, storeError("notifications", err)
-	}
-	return out, nil
+		n.Details, err = hookwatch.DecodeAlertDetails(details)
+		return &n, err
+	})
 }
 
 // QueuedNotifications returns the outbox, oldest first.
@@ -243,22 +221,7 @@ func scanSilence(row pgx.Row) (*hookwatch.Silence, error) {
 // ListSilences returns the silences expiring after since, soonest first.
 func (s *Store) ListSilences(ctx context.Context, since time.Time) ([]*hookwatch.Silence, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+silenceColumns+` FROM silences WHERE expires_at > $1 ORDER BY expires_at, id`, since)
-	if err != nil {
-		return nil, storeError("silences", err)
-	}
-	defer rows.Close()
-	var out []*hookwatch.Silence
-	for rows.Next() {
-		si, err := scanSilence(rows)
-		if err != nil {
-			return nil, storeError("silences", err)
-		}
-		out = append(out, si)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, storeError("silences", err)
-	}
-	return out, nil
+	return collect(rows, err, "silences", scanSilence)
 }
 
 // RemoveSilence deletes a silence and returns it.

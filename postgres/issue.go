@@ -108,20 +108,14 @@ func getIssue(ctx context.Context, q queryer, id string) (*hookwatch.Issue, erro
 		return nil, storeError("get issue", err)
 	}
 	rows, err := q.Query(ctx, `SELECT id, author, at, body FROM issue_comments WHERE issue_id = $1 ORDER BY at, seq`, id)
-	if err != nil {
-		return nil, storeError("get issue comments", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	i.Comments, err = collect(rows, err, "get issue comments", func(r pgx.Row) (*hookwatch.IssueComment, error) {
 		var c hookwatch.IssueComment
-		if err := rows.Scan(&c.ID, &c.Author, &c.At, &c.Body); err != nil {
-			return nil, storeError("get issue comments", err)
-		}
+		err := r.Scan(&c.ID, &c.Author, &c.At, &c.Body)
 		c.At = c.At.UTC()
-		i.Comments = append(i.Comments, &c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, storeError("get issue comments", err)
+		return &c, err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return i, nil
 }
@@ -149,22 +143,7 @@ func (s *Store) ListIssues(ctx context.Context, f hookwatch.IssueFilter) ([]*hoo
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+issueColumns+` FROM issues WHERE `+c.Where()+
 		` ORDER BY last_seen DESC, id DESC LIMIT `+c.Arg(sqlq.Limit(f.Limit, 100)), c.Args...)
-	if err != nil {
-		return nil, storeError("list issues", err)
-	}
-	defer rows.Close()
-	var out []*hookwatch.Issue
-	for rows.Next() {
-		i, err := scanIssue(rows)
-		if err != nil {
-			return nil, storeError("list issues", err)
-		}
-		out = append(out, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, storeError("list issues", err)
-	}
-	return out, nil
+	return collect(rows, err, "list issues", scanIssue)
 }
 
 // UpdateIssue changes an issue's status or priority, or comments on it.
@@ -207,24 +186,11 @@ func (s *Store) CountFailures(ctx context.Context, since, until time.Time, test 
 	rows, err := s.pool.Query(ctx, `SELECT kind, source, destination, class, count(*) FROM failures
 		WHERE at >= $1 AND at < $2 AND ($3 OR NOT test) GROUP BY kind, source, destination, class ORDER BY kind, source, destination, class`,
 		since, until, test)
-	if err != nil {
-		return nil, storeError("count failures", err)
-	}
-	defer rows.Close()
-	var out []hookwatch.FailureCount
-	for rows.Next() {
+	return collect(rows, err, "count failures", func(r pgx.Row) (hookwatch.FailureCount, error) {
 		var c hookwatch.FailureCount
-		var kind string
-		if err := rows.Scan(&kind, &c.Source, &c.Destination, &c.Class, &c.Count); err != nil {
-			return nil, storeError("count failures", err)
-		}
-		c.Kind = hookwatch.FailureKind(kind)
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, storeError("count failures", err)
-	}
-	return out, nil
+		err := r.Scan(&c.Kind, &c.Source, &c.Destination, &c.Class, &c.Count)
+		return c, err
+	})
 }
 
 // pruneBatch is how many rows one prune statement deletes at most, so a

@@ -15,26 +15,15 @@ import (
 func (s *Store) AlertStates(ctx context.Context) ([]hookwatch.AlertState, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT rule, subject, status, since, notified_at, value, summary, updated_at, issue_id, held_back, held_until
 		FROM alert_states ORDER BY rule, subject`)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: alert states: %w", err)
-	}
-	defer rows.Close()
-	var out []hookwatch.AlertState
-	for rows.Next() {
+	return collect(rows, err, "alert states", func(r row) (hookwatch.AlertState, error) {
 		var a hookwatch.AlertState
 		var status string
 		var since, notified, updated, heldUntil int64
-		if err := rows.Scan(&a.Rule, &a.Subject, &status, &since, &notified, &a.Value, &a.Summary, &updated, &a.IssueID, &a.HeldBack, &heldUntil); err != nil {
-			return nil, fmt.Errorf("sqlite: alert states: %w", err)
-		}
+		err := r.Scan(&a.Rule, &a.Subject, &status, &since, &notified, &a.Value, &a.Summary, &updated, &a.IssueID, &a.HeldBack, &heldUntil)
 		a.Status, a.Since, a.NotifiedAt, a.UpdatedAt = hookwatch.AlertStatus(status), fromMicros(since), fromMicros(notified), fromMicros(updated)
 		a.HeldUntil = fromMicros(heldUntil)
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: alert states: %w", err)
-	}
-	return out, nil
+		return a, err
+	})
 }
 
 // SaveAlerts stores alert states and queues notifications in one transaction.

@@ -97,21 +97,15 @@ func getIssue(ctx context.Context, q querier, id string) (*hookwatch.Issue, erro
 		return nil, fmt.Errorf("sqlite: get issue: %w", err)
 	}
 	rows, err := q.QueryContext(ctx, `SELECT id, author, at, body FROM issue_comments WHERE issue_id = ? ORDER BY at, rowid`, id)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: get issue comments: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	i.Comments, err = collect(rows, err, "get issue comments", func(r row) (*hookwatch.IssueComment, error) {
 		var c hookwatch.IssueComment
 		var at int64
-		if err := rows.Scan(&c.ID, &c.Author, &at, &c.Body); err != nil {
-			return nil, fmt.Errorf("sqlite: get issue comments: %w", err)
-		}
+		err := r.Scan(&c.ID, &c.Author, &at, &c.Body)
 		c.At = fromMicros(at)
-		i.Comments = append(i.Comments, &c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: get issue comments: %w", err)
+		return &c, err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return i, nil
 }
@@ -183,24 +177,11 @@ func (s *Store) CountFailures(ctx context.Context, since, until time.Time, test 
 	rows, err := s.r.QueryContext(ctx, `SELECT kind, source, destination, class, count(*) FROM failures
 		WHERE at >= ? AND at < ? AND (? OR test = 0) GROUP BY kind, source, destination, class ORDER BY kind, source, destination, class`,
 		micros(since), micros(until), test)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: count failures: %w", err)
-	}
-	defer rows.Close()
-	var out []hookwatch.FailureCount
-	for rows.Next() {
+	return collect(rows, err, "count failures", func(r row) (hookwatch.FailureCount, error) {
 		var c hookwatch.FailureCount
-		var kind string
-		if err := rows.Scan(&kind, &c.Source, &c.Destination, &c.Class, &c.Count); err != nil {
-			return nil, fmt.Errorf("sqlite: count failures: %w", err)
-		}
-		c.Kind = hookwatch.FailureKind(kind)
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: count failures: %w", err)
-	}
-	return out, nil
+		err := r.Scan(&c.Kind, &c.Source, &c.Destination, &c.Class, &c.Count)
+		return c, err
+	})
 }
 
 // pruneBatch is how many rows one prune transaction deletes at most: the
