@@ -3,6 +3,7 @@ package server
 import (
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hookwatch/hookwatch"
@@ -86,4 +87,72 @@ func joinWords(ws []string) string {
 		out += w
 	}
 	return out
+}
+
+// deliveryQuery is a delivery selection as the API takes it: from the
+// query string of GET /api/deliveries or the body of POST /api/replay.
+type deliveryQuery struct {
+	events                                         []string
+	source, destination, typ, status, since, until string
+}
+
+// filter checks the selection with the query rules; errors name the API's
+// parameters (status, since, until).
+func (dq deliveryQuery) filter(now time.Time) (hookwatch.DeliveryFilter, error) {
+	var events []string
+	for _, e := range dq.events {
+		for _, id := range strings.Split(e, ",") {
+			if id = strings.TrimSpace(id); id != "" {
+				events = append(events, id)
+			}
+		}
+	}
+	f := hookwatch.DeliveryFilter{EventIDs: events, Source: dq.source, Destination: dq.destination, Type: dq.typ}
+	var err error
+	if dq.status != "any" && dq.status != "all" {
+		q := url.Values{"status": {dq.status}}
+		if f.Status, err = QueryStatus(q, hookwatch.DeliveryPending, hookwatch.DeliverySucceeded, hookwatch.DeliveryDead, "any"); err != nil {
+			return f, err
+		}
+	}
+	if f.Since, err = ParseTime("since", dq.since, now); err != nil {
+		return f, err
+	}
+	if f.Until, err = ParseTime("until", dq.until, now); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
+// deliveryFilter reads GET /api/deliveries' query string: event
+// (repeatable or comma-separated), source, destination, type, status,
+// since, until, before and limit.
+func deliveryFilter(q url.Values, now time.Time) (hookwatch.DeliveryFilter, error) {
+	dq := deliveryQuery{events: q["event"], source: q.Get("source"), destination: q.Get("destination"), typ: q.Get("type"),
+		status: q.Get("status"), since: q.Get("since"), until: q.Get("until")}
+	f, err := dq.filter(now)
+	if err != nil {
+		return f, err
+	}
+	f.Before = q.Get("before")
+	f.Limit, err = QueryLimit(q)
+	return f, err
+}
+
+// quarantineFilter reads GET /api/quarantine's query string: source,
+// reason, status, since, until, before and limit.
+func quarantineFilter(q url.Values, now time.Time) (hookwatch.QuarantineFilter, error) {
+	f := hookwatch.QuarantineFilter{Source: q.Get("source"), Reason: q.Get("reason"), Before: q.Get("before")}
+	var err error
+	if f.Status, err = hookwatch.ParseQuarantineStatus(q.Get("status")); err != nil {
+		return f, err
+	}
+	if f.Since, err = QueryTime(q, "since", now); err != nil {
+		return f, err
+	}
+	if f.Until, err = QueryTime(q, "until", now); err != nil {
+		return f, err
+	}
+	f.Limit, err = QueryLimit(q)
+	return f, err
 }
