@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch/config"
+	"github.com/hookwatch/hookwatch/server"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
 
@@ -157,7 +158,7 @@ func TestDeliveryEndToEndAndAdminAPI(t *testing.T) {
 	// the outcome was recorded: wait for it.
 	var (
 		got struct {
-			Deliveries []deliveryJSON `json:"deliveries"`
+			Deliveries []server.Delivery `json:"deliveries"`
 		}
 		list string
 	)
