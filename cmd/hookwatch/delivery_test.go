@@ -181,7 +181,11 @@ func TestDeliveryEndToEndAndAdminAPI(t *testing.T) {
 		contains           string
 	}{
 		{"GET", "/api/deliveries", "", 200, `"deliveries"`},
-		{"GET", "/api/deliveries?status=bogus", "", 400, "--status"},
+		// Errors name the API's parameters, not the CLI's flags.
+		{"GET", "/api/deliveries?status=bogus", "", 400, `status \"bogus\": use one of pending, succeeded, dead or any`},
+		{"GET", "/api/deliveries?until=later", "", 400, `until \"later\": use a duration`},
+		{"POST", "/api/replay", `{"until":"later"}`, 400, `until \"later\": use a duration`},
+		{"POST", "/api/replay", `{"event_ids":["` + id + `"],"rate":-1}`, 400, "rate must not be negative"},
 		{"GET", "/api/deliveries/" + dlv, "", 200, `"history"`},
 		{"GET", "/api/deliveries/dlv_nope", "", 404, "not_found"},
 		{"GET", "/api/destinations", "", 200, `"name": "app"`},
