@@ -72,16 +72,17 @@ func TestErrorJSONOrHTML(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			e := server.Errors{}
-			if tc.page {
-				e.Page = page
-			}
+			e := server.Errors{Page: page}
 			req := httptest.NewRequest(http.MethodGet, tc.path, nil)
 			if tc.accept != "" {
 				req.Header.Set("Accept", tc.accept)
 			}
 			rec := httptest.NewRecorder()
-			e.Error(rec, req, err)
+			if tc.page {
+				e.Error(rec, req, err)
+			} else {
+				server.Error(rec, req, err) // the zero Errors
+			}
 			body, ct := rec.Body.String(), rec.Header().Get("Content-Type")
 			if rec.Code != http.StatusNotFound {
 				t.Errorf("status %d, want 404", rec.Code)
