@@ -186,12 +186,12 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, hookwatch.Errorf(hookwatch.EINVALID, "replay: bad JSON body: %v", err))
 		return
 	}
-	dq := deliveryQuery{events: body.EventIDs, source: body.Source, destination: body.Destination, typ: body.Type,
-		status: body.Status, since: body.Since, until: body.Until}
-	if dq.status == "" && len(dq.events) == 0 {
-		dq.status = string(hookwatch.DeliveryDead)
+	ds := DeliverySelection{Events: body.EventIDs, Source: body.Source, Destination: body.Destination, Type: body.Type,
+		Status: body.Status, Since: body.Since, Until: body.Until}
+	if ds.Status == "" && len(ds.Events) == 0 {
+		ds.Status = string(hookwatch.DeliveryDead)
 	}
-	f, err := dq.filter(s.opts.Now())
+	f, err := ds.Filter(s.opts.Now(), "")
 	if err != nil {
 		s.error(w, r, err)
 		return

@@ -89,36 +89,41 @@ func joinWords(ws []string) string {
 	return out
 }
 
-// deliveryQuery is a delivery selection as the API takes it: from the
-// query string of GET /api/deliveries or the body of POST /api/replay.
-type deliveryQuery struct {
-	events                                         []string
-	source, destination, typ, status, since, until string
+// DeliverySelection is a selection of deliveries as GET /api/deliveries
+// and POST /api/replay take it, and the CLI's deliveries list and replay
+// too: one set of rules for both.
+type DeliverySelection struct {
+	// Events are event IDs, each possibly a comma-separated list.
+	Events                                          []string
+	Source, Destination, Type, Status, Since, Until string
 }
 
-// filter checks the selection with the query rules; errors name the API's
-// parameters (status, since, until).
-func (dq deliveryQuery) filter(now time.Time) (hookwatch.DeliveryFilter, error) {
+// Filter checks the selection with the query rules at now: status one of
+// pending, succeeded, dead or any ("all" too), since and until a duration
+// back from now or an RFC 3339 time. Errors name the parameters with
+// prefix: "" for the API ("status"), "--" for the CLI's flags.
+func (ds DeliverySelection) Filter(now time.Time, prefix string) (hookwatch.DeliveryFilter, error) {
 	var events []string
-	for _, e := range dq.events {
+	for _, e := range ds.Events {
 		for _, id := range strings.Split(e, ",") {
 			if id = strings.TrimSpace(id); id != "" {
 				events = append(events, id)
 			}
 		}
 	}
-	f := hookwatch.DeliveryFilter{EventIDs: events, Source: dq.source, Destination: dq.destination, Type: dq.typ}
-	var err error
-	if dq.status != "any" && dq.status != "all" {
-		q := url.Values{"status": {dq.status}}
-		if f.Status, err = QueryStatus(q, hookwatch.DeliveryPending, hookwatch.DeliverySucceeded, hookwatch.DeliveryDead, "any"); err != nil {
-			return f, err
-		}
+	f := hookwatch.DeliveryFilter{EventIDs: events, Source: ds.Source, Destination: ds.Destination, Type: ds.Type}
+	switch st := hookwatch.DeliveryStatus(ds.Status); st {
+	case "", "any", "all":
+	case hookwatch.DeliveryPending, hookwatch.DeliverySucceeded, hookwatch.DeliveryDead:
+		f.Status = st
+	default:
+		return f, hookwatch.Errorf(hookwatch.EINVALID, "%sstatus %q: use one of pending, succeeded, dead or any", prefix, ds.Status)
 	}
-	if f.Since, err = ParseTime("since", dq.since, now); err != nil {
+	var err error
+	if f.Since, err = ParseTime(prefix+"since", ds.Since, now); err != nil {
 		return f, err
 	}
-	if f.Until, err = ParseTime("until", dq.until, now); err != nil {
+	if f.Until, err = ParseTime(prefix+"until", ds.Until, now); err != nil {
 		return f, err
 	}
 	return f, nil
@@ -128,9 +133,9 @@ func (dq deliveryQuery) filter(now time.Time) (hookwatch.DeliveryFilter, error) 
 // (repeatable or comma-separated), source, destination, type, status,
 // since, until, before and limit.
 func deliveryFilter(q url.Values, now time.Time) (hookwatch.DeliveryFilter, error) {
-	dq := deliveryQuery{events: q["event"], source: q.Get("source"), destination: q.Get("destination"), typ: q.Get("type"),
-		status: q.Get("status"), since: q.Get("since"), until: q.Get("until")}
-	f, err := dq.filter(now)
+	ds := DeliverySelection{Events: q["event"], Source: q.Get("source"), Destination: q.Get("destination"), Type: q.Get("type"),
+		Status: q.Get("status"), Since: q.Get("since"), Until: q.Get("until")}
+	f, err := ds.Filter(now, "")
 	if err != nil {
 		return f, err
 	}

@@ -38,26 +38,11 @@ func (s *stringList) Set(v string) error {
 	return nil
 }
 
-// filter converts the flags into a store filter.
+// filter converts the flags into a store filter, with the admin API's
+// rules (server.DeliverySelection); errors name the flags.
 func (f *filterFlags) filter(now time.Time) (hookwatch.DeliveryFilter, error) {
-	df := hookwatch.DeliveryFilter{EventIDs: f.events, Source: f.source, Destination: f.destination, Type: f.typ}
-	switch f.status {
-	case "", "any", "all":
-	case "pending", "succeeded", "dead":
-		df.Status = hookwatch.DeliveryStatus(f.status)
-	default:
-		return df, hookwatch.Errorf(hookwatch.EINVALID, "--status %q: use pending, succeeded, dead or any", f.status)
-	}
-	var err error
-	if df.Since, err = parseSince(f.since, now); err != nil {
-		return df, err
-	}
-	if f.until != "" {
-		if df.Until, err = parseSince(f.until, now); err != nil {
-			return df, hookwatch.Errorf(hookwatch.EINVALID, "--until %q: use a duration back from now (30m, 24h, 7d) or an RFC 3339 time", f.until)
-		}
-	}
-	return df, nil
+	return server.DeliverySelection{Events: f.events, Source: f.source, Destination: f.destination, Type: f.typ,
+		Status: f.status, Since: f.since, Until: f.until}.Filter(now, "--")
 }
 
 func runDeliveriesList(ctx context.Context, env *Env, args []string) error {
