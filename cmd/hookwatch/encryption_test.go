@@ -16,8 +16,11 @@ import (
 
 	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/encrypt"
+	"github.com/hookwatch/hookwatch/postgres"
+	"github.com/hookwatch/hookwatch/postgres/pgtest"
 	"github.com/hookwatch/hookwatch/sqlite"
 	"github.com/hookwatch/hookwatch/storetest"
+	"github.com/jackc/pgx/v5"
 )
 
 // TestServeFailsWithoutItsEncryptionKey starts the real binary on a store
@@ -158,5 +161,78 @@ func TestStoreRotateKey(t *testing.T) {
 	}
 	if _, stderr, err := run(t, nil, "store", "rotate-key", "--help"); !errors.Is(err, flag.ErrHelp) || !strings.Contains(stderr, "-dry-run") {
 		t.Errorf("rotate-key --help: %v\n%s", err, stderr)
+	}
+}
+
+// TestStoreCopyKeepsRowsEncrypted copies an encrypted SQLite store into
+// PostgreSQL: without the keys the copy fails naming the key ID; with them,
+// the destination's rows are encrypted under the first key and read back
+// with it, and do not open without it.
+func TestStoreCopyKeepsRowsEncrypted(t *testing.T) {
+	url := pgtest.URL(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "hw.db")
+	key := storetest.NewKey(t)
+	id := encrypt.KeyID(key)
+	src, err := sqlite.Open(ctx, db, sqlite.WithCipher(storetest.NewCipher(t, key)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events []*hookwatch.Event
+	for i := range 3 {
+		e := storetest.NewEvent("stripe", "evt_enc_"+string(rune('a'+i)), time.Now().UTC().Truncate(time.Millisecond))
+		e.Body = []byte(`{"customer":"cus_COPYMARKER"}`)
+		events = append(events, e)
+	}
+	kept := storetest.NewQuarantined("stripe", "bad_signature", time.Now().UTC())
+	kept.Body = []byte(`{"customer":"cus_COPYMARKER"}`)
+	if _, err := src.InsertEvents(ctx, events); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.AddQuarantined(ctx, []*hookwatch.Quarantined{kept}); err != nil {
+		t.Fatal(err)
+	}
+	src.Close()
+
+	if _, _, err := run(t, nil, "store", "copy", "--from", "sqlite:"+db, "--to", url); err == nil || !strings.Contains(err.Error(), "key ID "+id) {
+		t.Fatalf("copy without the key: %v, want an error naming key ID %s", err, id)
+	}
+	path := writeConfig(t, dir, "127.0.0.1:0", "127.0.0.1:0", "sqlite:"+db)
+	data, _ := os.ReadFile(path)
+	os.WriteFile(path, append(data, "encryption: {keys: [\"${HOOKWATCH_ENCRYPTION_KEY}\"]}\n"...), 0o600)
+	env := map[string]string{"HOOKWATCH_ENCRYPTION_KEY": base64.StdEncoding.EncodeToString(key)}
+	if out, stderr, err := run(t, env, "store", "copy", "--from", "sqlite:"+db, "--to", url, "--config", path); err != nil || !strings.Contains(out, "copied 3 of 3 events") {
+		t.Fatalf("copy: %v\n%s%s", err, out, stderr)
+	}
+
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var n int
+	if err := conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM events WHERE key_id = $1 AND position('COPYMARKER'::bytea in body) = 0)
+		+ (SELECT count(*) FROM quarantine WHERE key_id = $1 AND position('COPYMARKER'::bytea in body) = 0)`, id).Scan(&n); err != nil || n != 4 {
+		t.Fatalf("%d of 4 copied rows are encrypted under %s (%v)", n, id, err)
+	}
+	if s, err := postgres.Open(ctx, url); err == nil || !strings.Contains(err.Error(), id) {
+		if err == nil {
+			s.Close()
+		}
+		t.Fatalf("destination opened without the key: %v", err)
+	}
+	dst, err := postgres.Open(ctx, url, postgres.WithCipher(storetest.NewCipher(t, key)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	for _, e := range events {
+		if got, err := dst.GetEvent(ctx, e.ID); err != nil || !bytes.Equal(got.Body, e.Body) {
+			t.Fatalf("copied event %s: %v", e.ID, err)
+		}
+	}
+	if got, err := dst.GetQuarantined(ctx, kept.ID); err != nil || !bytes.Equal(got.Body, kept.Body) {
+		t.Fatalf("copied quarantined request: %v", err)
 	}
 }
