@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql/driver"
 	"fmt"
 	"slices"
 
@@ -82,7 +83,24 @@ func (s *Store) RekeyPage(ctx context.Context, table, after string, limit int) (
 	// A full sync per page: once rotate-key says a key is unused, the
 	// operator removes it, and a rewrite lost in a crash would need it.
 	err := func() error {
-		tx, err := s.w.BeginTx(ctx, nil)
+		conn, err := s.w.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		// The space the old payloads free is zeroed, so that rotating a
+		// store written in plaintext leaves no plaintext in the file's free
+		// space (only for this connection's rotation: ingest never pays
+		// for it).
+		if _, err := conn.ExecContext(ctx, "PRAGMA secure_delete = ON"); err != nil {
+			return err
+		}
+		defer func() {
+			if _, err := conn.ExecContext(context.Background(), "PRAGMA secure_delete = OFF"); err != nil {
+				conn.Raw(func(any) error { return driver.ErrBadConn })
+			}
+		}()
+		tx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
 			return err
 		}
