@@ -94,12 +94,16 @@ func openStore(ctx context.Context, cfg *config.Config) (hookwatch.Store, error)
 	if err != nil {
 		return nil, hookwatch.Errorf(hookwatch.EINVALID, "store: %v", err)
 	}
+	cipher, err := cfg.Encryption.Cipher()
+	if err != nil {
+		return nil, hookwatch.Errorf(hookwatch.EINVALID, "%v", err)
+	}
 	var store hookwatch.Store
 	switch kind {
 	case "sqlite":
-		store, err = sqlite.Open(ctx, loc)
+		store, err = sqlite.Open(ctx, loc, sqlite.WithCipher(cipher))
 	case "postgres":
-		store, err = postgres.Open(ctx, loc)
+		store, err = postgres.Open(ctx, loc, postgres.WithCipher(cipher))
 	default:
 		return nil, hookwatch.Errorf(hookwatch.EINVALID, "store: %s is not supported by this build yet", kind)
 	}
