@@ -163,7 +163,12 @@ func (s *Store) ReclaimSpace(ctx context.Context) (int64, error) {
 		if free == 0 {
 			break
 		}
-		if _, err := s.w.ExecContext(ctx, fmt.Sprintf("PRAGMA incremental_vacuum(%d)", reclaimStep)); err != nil {
+		// Each step commits like delivery state, without an fsync of its
+		// own: a step lost in a power cut only leaves pages free.
+		if err := s.relaxedTx(ctx, "reclaim space", func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA incremental_vacuum(%d)", reclaimStep))
+			return err
+		}); err != nil {
 			return 0, writeError("reclaim space", err)
 		}
 		if err := ctx.Err(); err != nil {
