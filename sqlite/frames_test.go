@@ -40,8 +40,8 @@ func BenchmarkInsertFrames(b *testing.B) {
 			pid := "evt_" + hex.EncodeToString(id[:])
 			out[i] = &hookwatch.Event{ID: hookwatch.NewID("evt", now), Source: "stripe", Provider: "stripe",
 				ProviderEventID: pid, Type: "invoice.paid",
-				Headers:      http.Header{"Content-Type": {"application/json"}, "Stripe-Signature": {"t=1,v1=" + pid}},
-				Body:         make([]byte, 1024), ReceivedAt: now, Destinations: []string{"app"}}
+				Headers: http.Header{"Content-Type": {"application/json"}, "Stripe-Signature": {"t=1,v1=" + pid}},
+				Body:    make([]byte, 1024), ReceivedAt: now, Destinations: []string{"app"}}
 		}
 		return out
 	}
