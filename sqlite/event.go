@@ -55,9 +55,10 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 // The statements of the group commit, prepared when the store opens
 // (stmt.go). A batch is cut into multi-row statements of fixed shapes.
 const (
-	// dedupeLookup finds the event holding a live key: one probe of the
-	// events_dedupe index (0015), which covers it.
-	dedupeLookup = `SELECT id FROM events WHERE dedupe_id = ? AND dedupe_id <> '' AND source = ? AND dedupe_until > ? LIMIT 1`
+	// dedupeLookup (completed with "(?, ?, ...)") reads the events holding
+	// some keys, live or expired: probes of the events_dedupe index (0015),
+	// which covers the query.
+	dedupeLookup = `SELECT dedupe_id, source, id, dedupe_until FROM events WHERE dedupe_id <> '' AND dedupe_id IN `
 	eventInsert  = `INSERT INTO events
 		(id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace, dedupe_id, dedupe_until)
 		VALUES `
@@ -68,9 +69,9 @@ const (
 
 // insertStatements are the statements prepared for the group commit.
 func insertStatements() []string {
-	out := []string{dedupeLookup}
+	var out []string
 	for _, n := range shapes {
-		out = append(out, eventInsert+placeholders(n, eventCols), deliveryInsert+placeholders(n, deliveryCols))
+		out = append(out, dedupeLookup+placeholders(1, n), eventInsert+placeholders(n, eventCols), deliveryInsert+placeholders(n, deliveryCols))
 	}
 	return out
 }
@@ -84,11 +85,49 @@ func insertStatements() []string {
 // single writer connection, so two events with one live key are never both
 // stored.
 func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []*hookwatch.Event, results []hookwatch.InsertResult) error {
+	// The keys held by stored events, read a statement shape at a time
+	// (events_dedupe covers the query); expired holders come back too and
+	// are told apart below.
 	type key struct{ source, id string }
-	var batchKeys map[key]string
-	lookup, err := s.stmts.get(ctx, tx, dedupeLookup)
-	if err != nil {
-		return writeError("dedupe", err)
+	held := map[key][]holder{}
+	var ids []any
+	for _, e := range events {
+		if k := e.DedupeID(); k != "" {
+			if _, ok := held[key{e.Source, k}]; !ok {
+				held[key{e.Source, k}] = nil
+				ids = append(ids, k)
+			}
+		}
+	}
+	for _, n := range cut(len(ids)) {
+		st, err := s.stmts.get(ctx, tx, dedupeLookup+placeholders(1, n))
+		if err != nil {
+			return writeError("dedupe", err)
+		}
+		rows, err := st.QueryContext(ctx, ids[:n]...)
+		if err != nil {
+			return writeError("dedupe", err)
+		}
+		for rows.Next() {
+			var (
+				k     key
+				h     holder
+				until int64
+			)
+			if err := rows.Scan(&k.id, &k.source, &h.id, &until); err != nil {
+				rows.Close()
+				return writeError("dedupe", err)
+			}
+			if hs, ok := held[k]; ok {
+				h.until = until
+				held[k] = append(hs, h)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return writeError("dedupe", err)
+		}
+		ids = ids[n:]
 	}
 	stored := make([]int, 0, len(events))
 	for i, e := range events {
@@ -98,22 +137,14 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []*hookwatc
 			results[i] = hookwatch.InsertResult{ID: e.ID}
 			continue
 		}
-		if first, ok := batchKeys[key{e.Source, k}]; ok {
+		// Live: a holder whose key expires after this event arrived (a
+		// holder earlier in this batch is live until its own expiry).
+		at := micros(e.ReceivedAt)
+		if first, ok := live(held[key{e.Source, k}], at); ok {
 			results[i] = hookwatch.InsertResult{Duplicate: true, ID: first}
 			continue
 		}
-		var first string
-		switch err := lookup.QueryRowContext(ctx, k, e.Source, micros(e.ReceivedAt)).Scan(&first); {
-		case err == nil:
-			results[i] = hookwatch.InsertResult{Duplicate: true, ID: first}
-			continue
-		case !errors.Is(err, sql.ErrNoRows):
-			return writeError("dedupe", err)
-		}
-		if batchKeys == nil {
-			batchKeys = make(map[key]string, len(events))
-		}
-		batchKeys[key{e.Source, k}] = e.ID
+		held[key{e.Source, k}] = append(held[key{e.Source, k}], holder{id: e.ID, until: dedupeUntil(e)})
 		stored = append(stored, i)
 		results[i] = hookwatch.InsertResult{ID: e.ID}
 	}
@@ -135,15 +166,8 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []*hookwatc
 			if body == nil {
 				body = []byte{}
 			}
-			var until int64
-			if e.DedupeID() != "" {
-				until = micros(e.DedupeUntil)
-				if e.DedupeUntil.IsZero() {
-					until = micros(e.ReceivedAt.Add(hookwatch.DefaultDedupeHorizon))
-				}
-			}
 			args = append(args, e.ID, e.Source, e.Provider, e.ProviderEventID, e.Type,
-				headers, body, micros(e.ReceivedAt), e.Malformed, e.Test, e.Trace, e.DedupeID(), until)
+				headers, body, micros(e.ReceivedAt), e.Malformed, e.Test, e.Trace, e.DedupeID(), dedupeUntil(e))
 			for _, dest := range e.Destinations {
 				deliveryArgs = append(deliveryArgs, hookwatch.NewID("dlv", e.ReceivedAt), e.ID, dest, micros(e.ReceivedAt), now, now)
 			}
@@ -160,6 +184,34 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []*hookwatc
 		deliveryArgs = deliveryArgs[n*deliveryCols:]
 	}
 	return nil
+}
+
+// holder is an event holding a dedupe key, and when the key expires.
+type holder struct {
+	id    string
+	until int64
+}
+
+// live returns the holder whose key is live at at (microseconds).
+func live(hs []holder, at int64) (string, bool) {
+	for _, h := range hs {
+		if h.until > at {
+			return h.id, true
+		}
+	}
+	return "", false
+}
+
+// dedupeUntil is when e's dedupe key stops deduplicating, in microseconds
+// (0 for an event without a key).
+func dedupeUntil(e *hookwatch.Event) int64 {
+	switch {
+	case e.DedupeID() == "":
+		return 0
+	case e.DedupeUntil.IsZero():
+		return micros(e.ReceivedAt.Add(hookwatch.DefaultDedupeHorizon))
+	}
+	return micros(e.DedupeUntil)
 }
 
 // execShape runs the prepared statement prefix + n rows of cols columns.
@@ -230,7 +282,11 @@ func (s *Store) ListEvents(ctx context.Context, f hookwatch.EventFilter) ([]*hoo
 	if f.ProviderEventID != "" {
 		// Through events_dedupe: an event's dedupe key is its provider ID,
 		// except for sources with dedupe: body (keys "sha256:...").
-		c.add("dedupe_id <> '' AND (dedupe_id = ? OR (dedupe_id >= 'sha256:' AND dedupe_id < 'sha256;')) AND provider_event_id = ?", f.ProviderEventID, f.ProviderEventID)
+		// (Written as a subquery: with an OR, the planner scanned the
+		// table in id order instead.)
+		c.add(`id IN (SELECT id FROM events WHERE dedupe_id = ? AND dedupe_id <> ''
+			UNION ALL SELECT id FROM events WHERE dedupe_id >= 'sha256:' AND dedupe_id < 'sha256;' AND dedupe_id <> '')
+			AND provider_event_id = ?`, f.ProviderEventID, f.ProviderEventID)
 	}
 	if !f.Since.IsZero() {
 		c.add("received_at >= ?", micros(f.Since))
