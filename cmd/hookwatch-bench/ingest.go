@@ -27,6 +27,7 @@ func runIngest(args []string) error {
 	store := fs.String("store", "", "Hookwatch store (default: a fresh SQLite file in a temp dir); e.g. postgres://...")
 	sentryMode := fs.String("sentry", "", "also report to a local Sentry receiver that answers: ok, 429 or hang (every request traced)")
 	profile := fs.String("profile", "", "write a CPU profile of hookwatch serve over the measured window to this file (go tool pprof FILE)")
+	writers := fs.Int("writers", 0, "ingest.writers: group commits in flight (0: the store's default)")
 	skipCeiling := fs.Bool("no-ceiling", false, "skip the bare net/http ceiling (when only CPU per event matters)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -79,6 +80,9 @@ func runIngest(args []string) error {
 	public, admin := freeAddr(), freeAddr()
 	cfg := fmt.Sprintf("listen: %q\nadmin_listen: %q\nadmin_token: %q\nstore: %q\nlog: {level: error}\nsources:\n  - name: stripe\n    provider: stripe\n    secrets: [%q]\n",
 		public, admin, benchAdminToken, storeURL, benchSecret)
+	if *writers > 0 {
+		cfg += fmt.Sprintf("ingest: {writers: %d}\n", *writers)
+	}
 	if *sentryMode != "" {
 		dsn, stop, err := sentryReceiver(*sentryMode)
 		if err != nil {
@@ -127,6 +131,9 @@ func runIngest(args []string) error {
 	}, during)
 	hook.peakRSS = peakRSS(hw.Process.Pid)
 	fmt.Println(hook)
+	if size, took, err := commitStats("http://" + admin); err == nil {
+		fmt.Printf("group commits (whole run): %.1f events per batch, %.2f ms per commit\n", size, took*1000)
+	}
 	if ceiling.requests > 0 {
 		fmt.Printf("ratio: %.2f of the ceiling's throughput\n", hook.rps()/ceiling.rps())
 	}
@@ -135,6 +142,33 @@ func runIngest(args []string) error {
 		time.Sleep(time.Second)
 	}
 	return nil
+}
+
+// commitStats reads the mean batch size and commit time of the whole run
+// from the server's /metrics.
+func commitStats(admin string) (size, took float64, err error) {
+	resp, err := http.Get(admin + "/metrics")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, 0, err
+	}
+	v := map[string]float64{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && strings.HasPrefix(f[0], "hookwatch_ingest_commit_") {
+			var x float64
+			fmt.Sscan(f[1], &x)
+			v[f[0]] = x
+		}
+	}
+	n := v["hookwatch_ingest_commit_batch_size_count"]
+	if n == 0 {
+		return 0, 0, fmt.Errorf("no group commit in /metrics")
+	}
+	return v["hookwatch_ingest_commit_batch_size_sum"] / n, v["hookwatch_ingest_commit_duration_seconds_sum"] / n, nil
 }
 
 // benchAdminToken authenticates the profile capture on the admin listener.
