@@ -10,9 +10,11 @@ import (
 	"github.com/hookwatch/hookwatch/monitor"
 )
 
-// DedupeJanitor forgets expired dedupe keys on a schedule, so the dedupe
-// table holds about one dedupe horizon of keys instead of growing forever.
-// Among instances sharing a store, only the leader runs it.
+// DedupeJanitor forgets expired dedupe keys on a schedule, so a store's
+// dedupe table (PostgreSQL's) holds about one dedupe horizon of keys instead
+// of growing forever; SQLite keeps each key in its event's row and has
+// nothing for it to do. Among instances sharing a store, only the leader
+// runs it.
 type DedupeJanitor struct {
 	Store  hookwatch.EventStore
 	Leader hookwatch.Leader
