@@ -3,14 +3,13 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/sqlq"
 )
 
 // InsertEvents stores a batch in one transaction; see hookwatch.EventStore.
@@ -60,9 +59,9 @@ const (
 	// which covers the query.
 	dedupeLookup = `SELECT dedupe_id, source, id, dedupe_until FROM events WHERE dedupe_id <> '' AND dedupe_id IN `
 	eventInsert  = `INSERT INTO events
-		(id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace, dedupe_id, dedupe_until)
+		(id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace, key_id, dedupe_id, dedupe_until)
 		VALUES `
-	eventCols      = 13
+	eventCols      = 14
 	deliveryInsert = `INSERT INTO deliveries (id, event_id, destination, next_attempt_at, created_at, updated_at) VALUES `
 	deliveryCols   = 6
 )
@@ -158,16 +157,12 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []*hookwatc
 		args = args[:0]
 		for _, i := range rest[:n] {
 			e := events[i]
-			headers, err := json.Marshal(e.Headers)
+			headers, body, keyID, err := s.cipher.SealPayload("events", e.ID, e.Headers, e.Body)
 			if err != nil {
-				return fmt.Errorf("sqlite: encode headers: %w", err)
-			}
-			body := e.Body
-			if body == nil {
-				body = []byte{}
+				return fmt.Errorf("sqlite: insert events: %w", err)
 			}
 			args = append(args, e.ID, e.Source, e.Provider, e.ProviderEventID, e.Type,
-				headers, body, micros(e.ReceivedAt), e.Malformed, e.Test, e.Trace, e.DedupeID(), dedupeUntil(e))
+				headers, body, micros(e.ReceivedAt), e.Malformed, e.Test, e.Trace, keyID, e.DedupeID(), dedupeUntil(e))
 			for _, dest := range e.Destinations {
 				deliveryArgs = append(deliveryArgs, hookwatch.NewID("dlv", e.ReceivedAt), e.ID, dest, micros(e.ReceivedAt), now, now)
 			}
@@ -238,30 +233,30 @@ func placeholders(rows, cols int) string {
 	return b.String()
 }
 
-const eventColumns = `id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace`
+const eventColumns = `id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace, key_id`
 
-// scanEvent reads a row of eventColumns.
-func scanEvent(row interface{ Scan(...any) error }) (*hookwatch.Event, error) {
+// scanEvent reads a row of eventColumns, decrypting its headers and body.
+func (s *Store) scanEvent(row interface{ Scan(...any) error }) (*hookwatch.Event, error) {
 	var (
-		e        hookwatch.Event
-		headers  string
-		received int64
+		e              hookwatch.Event
+		headers, keyID string
+		received       int64
 	)
 	if err := row.Scan(&e.ID, &e.Source, &e.Provider, &e.ProviderEventID, &e.Type, &headers, &e.Body,
-		&received, &e.Malformed, &e.Test, &e.Trace); err != nil {
+		&received, &e.Malformed, &e.Test, &e.Trace, &keyID); err != nil {
 		return nil, err
 	}
 	e.ReceivedAt = fromMicros(received)
-	e.Headers = http.Header{}
-	if err := json.Unmarshal([]byte(headers), &e.Headers); err != nil {
-		return nil, fmt.Errorf("sqlite: decode headers of %s: %w", e.ID, err)
+	var err error
+	if e.Headers, e.Body, err = s.cipher.OpenPayload("events", e.ID, keyID, headers, e.Body); err != nil {
+		return nil, fmt.Errorf("sqlite: event %s: %w", e.ID, err)
 	}
 	return &e, nil
 }
 
 // GetEvent returns one event by ID.
 func (s *Store) GetEvent(ctx context.Context, id string) (*hookwatch.Event, error) {
-	e, err := scanEvent(s.r.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM events WHERE id = ?`, id))
+	e, err := s.scanEvent(s.r.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM events WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, hookwatch.Errorf(hookwatch.ENOTFOUND, "event %s not found", id)
 	} else if err != nil {
@@ -272,34 +267,34 @@ func (s *Store) GetEvent(ctx context.Context, id string) (*hookwatch.Event, erro
 
 // ListEvents returns events matching f, newest first.
 func (s *Store) ListEvents(ctx context.Context, f hookwatch.EventFilter) ([]*hookwatch.Event, error) {
-	var c conds
+	c := newConds()
 	if f.Source != "" {
-		c.add("source = ?", f.Source)
+		c.Add("source = ?", f.Source)
 	}
 	if f.Type != "" {
-		c.add("type = ?", f.Type)
+		c.Add("type = ?", f.Type)
 	}
 	if f.ProviderEventID != "" {
 		// Through events_dedupe: an event's dedupe key is its provider ID,
 		// except for sources with dedupe: body (keys "sha256:...").
 		// (Written as a subquery: with an OR, the planner scanned the
 		// table in id order instead.)
-		c.add(`id IN (SELECT id FROM events WHERE dedupe_id = ? AND dedupe_id <> ''
+		c.Add(`id IN (SELECT id FROM events WHERE dedupe_id = ? AND dedupe_id <> ''
 			UNION ALL SELECT id FROM events WHERE dedupe_id >= 'sha256:' AND dedupe_id < 'sha256;' AND dedupe_id <> '')
 			AND provider_event_id = ?`, f.ProviderEventID, f.ProviderEventID)
 	}
 	if !f.Since.IsZero() {
-		c.add("received_at >= ?", micros(f.Since))
+		c.Add("received_at >= ?", micros(f.Since))
 	}
 	if !f.Until.IsZero() {
-		c.add("received_at < ?", micros(f.Until))
+		c.Add("received_at < ?", micros(f.Until))
 	}
 	if f.Before != "" {
-		c.add("id < ?", f.Before)
+		c.Add("id < ?", f.Before)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+eventColumns+` FROM events WHERE `+c.where()+` ORDER BY id DESC LIMIT ?`,
-		append(c.args, limitOr(f.Limit, 100))...)
-	return collect(rows, err, "list events", scanEvent)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+eventColumns+` FROM events WHERE `+c.Where()+
+		` ORDER BY id DESC LIMIT `+c.Arg(sqlq.Limit(f.Limit, 100)), c.Args...)
+	return collect(rows, err, "list events", s.scanEvent)
 }
 
 // PruneDedupe has nothing to forget: a dedupe key is a column of its event

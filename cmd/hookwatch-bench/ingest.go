@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/base64"
 	"flag"
 	"fmt"
 	"io"
@@ -29,6 +31,7 @@ func runIngest(args []string) error {
 	profile := fs.String("profile", "", "write a CPU profile of hookwatch serve over the measured window to this file (go tool pprof FILE)")
 	writers := fs.Int("writers", 0, "ingest.writers: group commits in flight (0: the store's default)")
 	skipCeiling := fs.Bool("no-ceiling", false, "skip the bare net/http ceiling (when only CPU per event matters)")
+	encrypted := fs.Bool("encrypt", false, "encrypt event payloads at rest (encryption.keys with a random key)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -83,6 +86,11 @@ func runIngest(args []string) error {
 	if *writers > 0 {
 		cfg += fmt.Sprintf("ingest: {writers: %d}\n", *writers)
 	}
+	if *encrypted {
+		key := make([]byte, 32)
+		rand.Read(key)
+		cfg += fmt.Sprintf("encryption: {keys: [%q]}\n", base64.StdEncoding.EncodeToString(key))
+	}
 	if *sentryMode != "" {
 		dsn, stop, err := sentryReceiver(*sentryMode)
 		if err != nil {
@@ -113,6 +121,9 @@ func runIngest(args []string) error {
 	name := "hookwatch ingest (" + strings.SplitN(storeURL, ":", 2)[0] + ")"
 	if *sentryMode != "" {
 		name = "hookwatch ingest, Sentry " + *sentryMode
+	}
+	if *encrypted {
+		name += ", encrypted"
 	}
 	var during func(time.Duration)
 	if *profile != "" {
