@@ -117,7 +117,9 @@ type EventStore interface {
 	// PruneDedupe forgets at most limit dedupe keys that expired at or
 	// before before, and returns how many it forgot. Events themselves are
 	// kept. An expired key is already ignored by InsertEvents, so pruning
-	// only bounds the table. Errors: EUNAVAILABLE when the store cannot
-	// write now.
+	// only bounds a store that keeps keys in a table of their own
+	// (PostgreSQL); one that keeps each key in its event's row (SQLite)
+	// has nothing to forget and returns 0. Errors: EUNAVAILABLE when the
+	// store cannot write now.
 	PruneDedupe(ctx context.Context, before time.Time, limit int) (int, error)
 }

@@ -45,9 +45,9 @@ func setup(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	e := &env{store: store, now: time.Now()}
-	e.commit = ingest.NewCommitter(store, 64, func(size int, _ time.Duration, _ error) {
+	e.commit = ingest.NewCommitter(store, 64, func(b ingest.Batch) {
 		e.mu.Lock()
-		e.sizes = append(e.sizes, size)
+		e.sizes = append(e.sizes, b.Size)
 		e.mu.Unlock()
 	})
 	var sources []ingest.Source

@@ -32,6 +32,7 @@ type Store struct {
 	r         *sql.DB // readers
 	c         *sql.DB // the checkpointer
 	wal       *walSyncer
+	stmts     stmtCache // the group commit's statements, on w
 	// guard is a read-only connection held open so that no other
 	// connection's close checkpoints (see reopen.go).
 	guard *sql.DB
@@ -138,7 +139,11 @@ func open(ctx context.Context, path string, checkpointEvery time.Duration, opts 
 		err = fmt.Errorf("sqlite: open: %w", err)
 	} else if err = s.openGuard(ctx); err == nil {
 		if err = s.migrate(ctx); err == nil {
-			err = s.checkKeys(ctx)
+			if err = s.checkKeys(ctx); err == nil {
+				if err = s.stmts.prepare(ctx, s.w, insertStatements()...); err != nil {
+					err = fmt.Errorf("sqlite: prepare: %w", err)
+				}
+			}
 		}
 	}
 	if err != nil {
@@ -200,6 +205,7 @@ func (s *Store) Close() error {
 	<-s.stopped
 	s.reopening.Wait()
 	s.wal.close()
+	s.stmts.close()
 	if s.Recovering() != nil {
 		return s.closeDown()
 	}

@@ -44,9 +44,12 @@ func TestFullCommitFsyncFailureUnderStrace(t *testing.T) {
 	}
 	dir := t.TempDir()
 	log := filepath.Join(dir, "strace.log")
-	// Each thread's 15th to 17th fsync of the WAL fail.
+	// Each thread's 40th to 42nd fsync of the WAL fail: after Open, whose
+	// migrations commit one by one (synchronous=FULL, an fsync each), so
+	// that the failures hit the users' commits below, however many
+	// migrations there are.
 	cmd := exec.Command(stracePath, "-f", "-qq", "--seccomp-bpf", "-o", log, "-P", filepath.Join(dir, "hw.db-wal"),
-		"-e", "trace=fsync", "-e", "inject=fsync:error=EIO:when=15..17",
+		"-e", "trace=fsync", "-e", "inject=fsync:error=EIO:when=40..42",
 		self, "-test.run", "^TestFullCommitFsyncFailureChild$", "-test.v")
 	cmd.Env = append(os.Environ(), straceChildDir+"="+dir)
 	out, err := cmd.CombinedOutput()
