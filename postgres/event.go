@@ -40,11 +40,11 @@ WITH keys AS (
         received_at = CASE WHEN d.expires_at <= excluded.received_at THEN excluded.received_at ELSE d.received_at END
     RETURNING d.source, d.provider_event_id, d.event_id
 ), ev AS (
-    INSERT INTO events (id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace)
-    SELECT e.id, e.source, e.provider, e.pid, e.type, e.headers, e.body, e.received_at, e.malformed, e.test, e.trace
+    INSERT INTO events (id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace, subject)
+    SELECT e.id, e.source, e.provider, e.pid, e.type, e.headers, e.body, e.received_at, e.malformed, e.test, e.trace, e.subject
     FROM unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bytea[],
-                $13::timestamptz[], $14::bool[], $15::bool[], $16::text[], $22::text[])
-        AS e(id, source, provider, pid, type, headers, body, received_at, malformed, test, trace, dk)
+                $13::timestamptz[], $14::bool[], $15::bool[], $16::text[], $22::text[], $23::text[])
+        AS e(id, source, provider, pid, type, headers, body, received_at, malformed, test, trace, dk, subject)
     WHERE e.dk = '' OR e.id IN (SELECT event_id FROM keys)
     RETURNING id
 ), dl AS (
@@ -67,6 +67,7 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 	n := len(events)
 	var (
 		ids, sources, providers, pids, types, headers, traces = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		subjects                                              = make([]string, n)
 		bodies                                                = make([][]byte, n)
 		keys                                                  = make([]string, n) // Event.DedupeID
 		received                                              = make([]time.Time, n)
@@ -82,7 +83,7 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 			return nil, fmt.Errorf("postgres: encode headers: %w", err)
 		}
 		ids[i], sources[i], providers[i], pids[i] = e.ID, text(e.Source), text(e.Provider), text(e.ProviderEventID)
-		types[i], headers[i], traces[i] = text(e.Type), string(h), text(e.Trace)
+		types[i], headers[i], traces[i], subjects[i] = text(e.Type), string(h), text(e.Trace), text(e.Subject)
 		bodies[i] = e.Body
 		if bodies[i] == nil {
 			bodies[i] = []byte{}
@@ -121,7 +122,7 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 	}
 	args := []any{kSources, kIDs, kEvents, kExpires, kReceived,
 		ids, sources, providers, pids, types, headers, bodies, received, malformed, test, traces,
-		dlvIDs, dlvEvents, dlvDests, dlvNext, s.now(), keys}
+		dlvIDs, dlvEvents, dlvDests, dlvNext, s.now(), keys, subjects}
 
 	holder := make(map[dedupeKey]string, len(order)) // key -> event ID holding it
 	err := retry(ctx, func() error {
@@ -179,7 +180,7 @@ func text(s string) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
-const eventColumns = `id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace`
+const eventColumns = `id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace, subject`
 
 // eventDest returns a new event, the scan destinations of eventColumns for
 // it, and a function to call after the scan.
@@ -189,7 +190,7 @@ func eventDest() (*hookwatch.Event, []any, func() error) {
 		headers string
 	)
 	dest := []any{&e.ID, &e.Source, &e.Provider, &e.ProviderEventID, &e.Type, &headers, &e.Body,
-		&e.ReceivedAt, &e.Malformed, &e.Test, &e.Trace}
+		&e.ReceivedAt, &e.Malformed, &e.Test, &e.Trace, &e.Subject}
 	return e, dest, func() error {
 		e.ReceivedAt = e.ReceivedAt.UTC()
 		e.Headers = http.Header{}

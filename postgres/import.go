@@ -26,7 +26,7 @@ func (s *Store) ImportEvents(ctx context.Context, events []*hookwatch.Event, ded
 	}
 	n := len(events)
 	ids, sources, providers, pids, types, headers, traces := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	bodies, received := make([][]byte, n), make([]time.Time, n)
+	bodies, received, subjects := make([][]byte, n), make([]time.Time, n), make([]string, n)
 	malformed, test := make([]bool, n), make([]bool, n)
 	var kSources, kIDs, kEvents []string
 	var kExpires, kReceived []time.Time
@@ -37,7 +37,7 @@ func (s *Store) ImportEvents(ctx context.Context, events []*hookwatch.Event, ded
 			return 0, fmt.Errorf("postgres: import events: encode headers: %w", err)
 		}
 		ids[i], sources[i], providers[i], pids[i] = e.ID, text(e.Source), text(e.Provider), text(e.ProviderEventID)
-		types[i], headers[i], traces[i] = text(e.Type), string(h), text(e.Trace)
+		types[i], headers[i], traces[i], subjects[i] = text(e.Type), string(h), text(e.Trace), text(e.Subject)
 		bodies[i], received[i], malformed[i], test[i] = e.Body, e.ReceivedAt, e.Malformed, e.Test
 		if bodies[i] == nil {
 			bodies[i] = []byte{}
@@ -51,11 +51,11 @@ func (s *Store) ImportEvents(ctx context.Context, events []*hookwatch.Event, ded
 	}
 	var inserted int
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO events (id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace)
+		tag, err := tx.Exec(ctx, `INSERT INTO events (id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace, subject)
 			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[],
-				$8::timestamptz[], $9::bool[], $10::bool[], $11::text[])
+				$8::timestamptz[], $9::bool[], $10::bool[], $11::text[], $12::text[])
 			ON CONFLICT (id) DO NOTHING`,
-			ids, sources, providers, pids, types, headers, bodies, received, malformed, test, traces)
+			ids, sources, providers, pids, types, headers, bodies, received, malformed, test, traces, subjects)
 		if err != nil {
 			return err
 		}
@@ -195,11 +195,11 @@ func (s *Store) ImportQuarantined(ctx context.Context, qs []*hookwatch.Quarantin
 		}
 		tag, err := s.pool.Exec(ctx, `INSERT INTO quarantine
 			(id, source, provider, reason, detail, method, url, headers, body, truncated, received_at,
-			 released_at, event_id, released_by, unverified, size)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+			 released_at, event_id, released_by, unverified, size, subject)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 			ON CONFLICT (id) DO NOTHING`,
 			q.ID, text(q.Source), text(q.Provider), text(q.Reason), text(q.Detail), text(q.Method), text(q.URL),
-			text(string(h)), body, q.Truncated, q.ReceivedAt, nullTime(q.ReleasedAt), text(q.EventID), text(q.ReleasedBy), q.Unverified, q.StoredSize())
+			text(string(h)), body, q.Truncated, q.ReceivedAt, nullTime(q.ReleasedAt), text(q.EventID), text(q.ReleasedBy), q.Unverified, q.StoredSize(), text(q.Subject))
 		if err != nil {
 			return copied, storeError("import quarantined", err)
 		}

@@ -131,7 +131,7 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []*hookwatc
 	now := micros(s.now())
 	var deliveryArgs []any
 	for _, chunk := range chunks(stored, 200) {
-		args := make([]any, 0, 11*len(chunk))
+		args := make([]any, 0, 12*len(chunk))
 		for _, i := range chunk {
 			e := events[i]
 			headers, err := json.Marshal(e.Headers)
@@ -143,14 +143,14 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []*hookwatc
 				body = []byte{}
 			}
 			args = append(args, e.ID, e.Source, e.Provider, e.ProviderEventID, e.Type,
-				headers, body, micros(e.ReceivedAt), e.Malformed, e.Test, e.Trace)
+				headers, body, micros(e.ReceivedAt), e.Malformed, e.Test, e.Trace, e.Subject)
 			for _, dest := range e.Destinations {
 				deliveryArgs = append(deliveryArgs, hookwatch.NewID("dlv", e.ReceivedAt), e.ID, dest, micros(e.ReceivedAt), now, now)
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO events
-			(id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace)
-			VALUES `+placeholders(len(chunk), 11), args...); err != nil {
+			(id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace, subject)
+			VALUES `+placeholders(len(chunk), 12), args...); err != nil {
 			return writeError("insert events", err)
 		}
 	}
@@ -195,7 +195,7 @@ func placeholders(rows, cols int) string {
 	return b.String()
 }
 
-const eventColumns = `id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace`
+const eventColumns = `id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace, subject`
 
 // scanEvent reads a row of eventColumns.
 func scanEvent(row interface{ Scan(...any) error }) (*hookwatch.Event, error) {
@@ -205,7 +205,7 @@ func scanEvent(row interface{ Scan(...any) error }) (*hookwatch.Event, error) {
 		received int64
 	)
 	if err := row.Scan(&e.ID, &e.Source, &e.Provider, &e.ProviderEventID, &e.Type, &headers, &e.Body,
-		&received, &e.Malformed, &e.Test, &e.Trace); err != nil {
+		&received, &e.Malformed, &e.Test, &e.Trace, &e.Subject); err != nil {
 		return nil, err
 	}
 	e.ReceivedAt = fromMicros(received)

@@ -23,8 +23,8 @@ func (s *Store) AddQuarantined(ctx context.Context, qs []*hookwatch.Quarantined)
 	}
 	defer tx.Rollback()
 	ins, err := tx.PrepareContext(ctx, `INSERT INTO quarantine
-		(id, source, provider, reason, detail, method, url, headers, body, truncated, received_at, size)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		(id, source, provider, reason, detail, method, url, headers, body, truncated, received_at, size, subject)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return writeError("prepare", err)
 	}
@@ -39,7 +39,7 @@ func (s *Store) AddQuarantined(ctx context.Context, qs []*hookwatch.Quarantined)
 			body = []byte{}
 		}
 		if _, err := ins.ExecContext(ctx, q.ID, q.Source, q.Provider, q.Reason, q.Detail, q.Method, q.URL,
-			headers, body, q.Truncated, micros(q.ReceivedAt), q.StoredSize()); err != nil {
+			headers, body, q.Truncated, micros(q.ReceivedAt), q.StoredSize(), q.Subject); err != nil {
 			return writeError("insert quarantined", err)
 		}
 	}
@@ -50,7 +50,7 @@ func (s *Store) AddQuarantined(ctx context.Context, qs []*hookwatch.Quarantined)
 }
 
 const quarantineColumns = `id, source, provider, reason, detail, method, url, headers, body, truncated,
-	received_at, released_at, event_id, released_by, unverified`
+	received_at, released_at, event_id, released_by, unverified, subject`
 
 func scanQuarantined(row interface{ Scan(...any) error }) (*hookwatch.Quarantined, error) {
 	var (
@@ -59,7 +59,7 @@ func scanQuarantined(row interface{ Scan(...any) error }) (*hookwatch.Quarantine
 		received, released int64
 	)
 	if err := row.Scan(&q.ID, &q.Source, &q.Provider, &q.Reason, &q.Detail, &q.Method, &q.URL, &headers, &q.Body,
-		&q.Truncated, &received, &released, &q.EventID, &q.ReleasedBy, &q.Unverified); err != nil {
+		&q.Truncated, &received, &released, &q.EventID, &q.ReleasedBy, &q.Unverified, &q.Subject); err != nil {
 		return nil, err
 	}
 	q.ReceivedAt, q.ReleasedAt = fromMicros(received), fromMicros(released)

@@ -1,0 +1,283 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hookwatch/hookwatch"
+	"github.com/jackc/pgx/v5"
+)
+
+// pendingOf is true for an event with a delivery still pending (due,
+// waiting or leased).
+const pendingOf = `EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id AND d.status = 'pending')`
+
+// PurgeEvents deletes events by filter; see hookwatch.PurgeStore.
+func (s *Store) PurgeEvents(ctx context.Context, r hookwatch.PurgeRequest) (*hookwatch.Purge, error) {
+	if err := hookwatch.ValidatePurge(r); err != nil {
+		return nil, err
+	}
+	if r.Now.IsZero() {
+		r.Now = s.now()
+	}
+	p := &hookwatch.Purge{ID: hookwatch.NewID("prg", r.Now), Kind: hookwatch.PurgeByFilter, Actor: r.Actor, At: r.Now.UTC(),
+		Filter: hookwatch.PurgeFilter{Source: r.Source, Type: r.Type, Before: r.Before.UTC()}, DryRun: r.DryRun}
+	filter := func() *conds {
+		c := &conds{}
+		c.add("received_at < ?", r.Before)
+		// IDs sort by receive time: the bound lets the scan stop at the
+		// primary key instead of reading every newer event.
+		c.add("id < ?", hookwatch.IDFloor("evt", r.Before.Truncate(time.Millisecond).Add(time.Millisecond)))
+		if r.Source != "" {
+			c.add("source = ?", r.Source)
+		}
+		if r.Type != "" {
+			c.add("type = ?", r.Type)
+		}
+		return c
+	}
+	if r.DryRun {
+		c := filter()
+		if err := s.pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE `+pendingOf+`) FROM events WHERE `+c.where(), c.args...).
+			Scan(&p.Events, &p.Skipped); err != nil {
+			return nil, storeError("purge count", err)
+		}
+		p.Events -= p.Skipped
+		return p, nil
+	}
+	// Batches continue after the last event read, so events skipped
+	// (pending) are read once.
+	cursor := ""
+	for first := true; ; first = false {
+		var n, read int
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			c := filter()
+			c.add("id > ?", cursor)
+			ids, err := selectIDs(ctx, tx, `SELECT id FROM events WHERE `+c.where()+` AND NOT `+pendingOf+` ORDER BY id LIMIT `+c.arg(hookwatch.PurgeBatch), c.args...)
+			if err != nil {
+				return err
+			}
+			read = len(ids)
+			if read > 0 {
+				cursor = ids[read-1]
+			}
+			// A replay may have re-queued a delivery since the snapshot
+			// above: lock the deliveries and look again.
+			pending, err := selectIDs(ctx, tx, `SELECT event_id FROM deliveries WHERE event_id = ANY($1) AND status = 'pending' FOR UPDATE`, ids)
+			if err != nil {
+				return err
+			}
+			ids = without(ids, pending)
+			if err := deleteEvents(ctx, tx, ids); err != nil {
+				return err
+			}
+			n = len(ids)
+			return record(ctx, tx, p, first, n, 0)
+		})
+		if err != nil {
+			return p, storeError("purge", err)
+		}
+		p.Events += n
+		if read < hookwatch.PurgeBatch {
+			break
+		}
+	}
+	c := filter()
+	if err := s.pool.QueryRow(ctx, `WITH n AS (SELECT count(*) AS n FROM events WHERE `+c.where()+` AND `+pendingOf+`)
+		UPDATE purges SET skipped = (SELECT n FROM n) WHERE id = `+c.arg(p.ID)+` RETURNING skipped`, c.args...).Scan(&p.Skipped); err != nil {
+		return p, storeError("purge: count skipped", err)
+	}
+	return p, nil
+}
+
+// EraseEvents deletes a data subject's events; see hookwatch.PurgeStore.
+// PostgreSQL keeps deleted row versions in its data files until vacuum
+// reuses the space, and in its WAL and backups: see docs/postgres.md.
+func (s *Store) EraseEvents(ctx context.Context, r hookwatch.ErasureRequest) (*hookwatch.Purge, error) {
+	if err := hookwatch.ValidateErasure(r); err != nil {
+		return nil, err
+	}
+	if r.Now.IsZero() {
+		r.Now = s.now()
+	}
+	key, err := s.InstallationKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := &hookwatch.Purge{ID: hookwatch.NewID("prg", r.Now), Kind: hookwatch.PurgeErasure, Actor: r.Actor, At: r.Now.UTC(),
+		Filter: hookwatch.PurgeFilter{Source: r.Source}, DryRun: r.DryRun}
+	if r.Subject != "" {
+		p.Filter.SubjectHash = hookwatch.SubjectSeal(key, r.Subject)
+	} else {
+		p.Filter.ProviderIDHash = hookwatch.SubjectSeal(key, r.ProviderEventID)
+	}
+	events := func(c *conds) {
+		if r.Subject != "" {
+			c.add("subject = ?", text(r.Subject))
+		} else {
+			c.add("provider_event_id = ?", text(r.ProviderEventID))
+		}
+		if r.Source != "" {
+			c.add("source = ?", r.Source)
+		}
+	}
+	quarantined := func(c *conds) {
+		if r.Subject != "" {
+			// A quarantined body that did not parse has no subject: it is
+			// matched by its bytes (the quarantine is bounded, so is the scan).
+			c.add("(subject = ? OR subject = '' AND position(convert_to(?, 'UTF8') IN body) > 0)", text(r.Subject), text(r.Subject))
+		} else {
+			c.add("false")
+		}
+		if r.Source != "" {
+			c.add("source = ?", r.Source)
+		}
+	}
+	if r.DryRun {
+		var c conds
+		events(&c)
+		if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE `+c.where(), c.args...).Scan(&p.Events); err != nil {
+			return nil, storeError("erase count", err)
+		}
+		var q conds
+		quarantined(&q)
+		qw, k := q.where(), len(q.list)
+		events(&q)
+		if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM quarantine WHERE `+qw+
+			` OR event_id IN (SELECT id FROM events WHERE `+strings.Join(q.list[k:], " AND ")+`)`, q.args...).Scan(&p.Quarantined); err != nil {
+			return nil, storeError("erase count", err)
+		}
+		return p, nil
+	}
+	for first := true; ; first = false {
+		var n, nq int
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			var c conds
+			events(&c)
+			ids, err := selectIDs(ctx, tx, `SELECT id FROM events WHERE `+c.where()+` ORDER BY id LIMIT `+c.arg(hookwatch.PurgeBatch)+` FOR UPDATE`, c.args...)
+			if err != nil {
+				return err
+			}
+			n = len(ids)
+			if n > 0 {
+				// The quarantined requests released as these events.
+				tag, err := tx.Exec(ctx, `DELETE FROM quarantine WHERE event_id = ANY($1)`, ids)
+				if err != nil {
+					return err
+				}
+				nq = int(tag.RowsAffected())
+			}
+			if err := deleteEvents(ctx, tx, ids); err != nil {
+				return err
+			}
+			if n < hookwatch.PurgeBatch {
+				var q conds
+				quarantined(&q)
+				tag, err := tx.Exec(ctx, `DELETE FROM quarantine WHERE `+q.where(), q.args...)
+				if err != nil {
+					return err
+				}
+				nq += int(tag.RowsAffected())
+			}
+			return record(ctx, tx, p, first, n, nq)
+		})
+		if err != nil {
+			return p, storeError("erase", err)
+		}
+		p.Events += n
+		p.Quarantined += nq
+		if n < hookwatch.PurgeBatch {
+			break
+		}
+	}
+	return p, nil
+}
+
+// record writes the purge record with the first batch and adds each
+// later batch's counts to it, in the batch's transaction.
+func record(ctx context.Context, tx pgx.Tx, p *hookwatch.Purge, first bool, events, quarantined int) error {
+	if first {
+		filter, err := json.Marshal(p.Filter)
+		if err != nil {
+			return fmt.Errorf("encode filter: %w", err)
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO purges (id, kind, actor, at, filter, events, quarantined) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			p.ID, string(p.Kind), text(p.Actor), p.At, string(filter), events, quarantined)
+		return err
+	}
+	_, err := tx.Exec(ctx, `UPDATE purges SET events = events + $1, quarantined = quarantined + $2 WHERE id = $3`, events, quarantined, p.ID)
+	return err
+}
+
+// deleteEvents deletes events with their deliveries, attempts and issue
+// samples. Dedupe keys stay until they expire.
+func deleteEvents(ctx context.Context, tx pgx.Tx, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	for _, q := range []string{
+		`DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_id = ANY($1))`,
+		`DELETE FROM deliveries WHERE event_id = ANY($1)`,
+		`DELETE FROM failures WHERE event_id = ANY($1)`,
+		`UPDATE issues SET last_event_id = '' WHERE last_event_id = ANY($1)`,
+		`DELETE FROM events WHERE id = ANY($1)`,
+	} {
+		if _, err := tx.Exec(ctx, q, ids); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func selectIDs(ctx context.Context, tx pgx.Tx, q string, args ...any) ([]string, error) {
+	rows, err := tx.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// without returns ids less those in drop.
+func without(ids, drop []string) []string {
+	if len(drop) == 0 {
+		return ids
+	}
+	skip := make(map[string]bool, len(drop))
+	for _, id := range drop {
+		skip[id] = true
+	}
+	out := ids[:0:0]
+	for _, id := range ids {
+		if !skip[id] {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// ListPurges returns purge and erasure records, newest first.
+func (s *Store) ListPurges(ctx context.Context, limit int) ([]*hookwatch.Purge, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, kind, actor, at, filter, events, skipped, quarantined FROM purges ORDER BY id DESC LIMIT $1`, limitOr(limit, 100))
+	if err != nil {
+		return nil, storeError("list purges", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*hookwatch.Purge, error) {
+		var p hookwatch.Purge
+		var filter string
+		if err := row.Scan(&p.ID, &p.Kind, &p.Actor, &p.At, &filter, &p.Events, &p.Skipped, &p.Quarantined); err != nil {
+			return nil, err
+		}
+		p.At = p.At.UTC()
+		if err := json.Unmarshal([]byte(filter), &p.Filter); err != nil {
+			return nil, fmt.Errorf("decode filter of %s: %w", p.ID, err)
+		}
+		return &p, nil
+	})
+	if err != nil {
+		return nil, storeError("list purges", err)
+	}
+	return out, nil
+}
