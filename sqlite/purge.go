@@ -215,8 +215,8 @@ func (s *Store) writeTx(ctx context.Context, op string, secure bool, fn func(tx 
 			return writeError(op+": pragma", err)
 		}
 		defer func() {
-			if _, err := conn.ExecContext(context.Background(), "PRAGMA secure_delete=OFF"); err != nil {
-				// Never hand back a connection that zeroes every delete.
+			if _, err := conn.ExecContext(context.Background(), "PRAGMA secure_delete=FAST"); err != nil {
+				// Never hand back a connection that zeroes every freed page.
 				conn.Raw(func(any) error { return driver.ErrBadConn })
 			}
 		}()

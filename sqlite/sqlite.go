@@ -94,7 +94,13 @@ func open(ctx context.Context, path string, checkpointEvery time.Duration) (*Sto
 	// The writer never checkpoints: checkpointing copies the WAL into the
 	// database file and fsyncs it, and on the commit path that stalled every
 	// request of the batch. The checkpointer connection does it instead.
-	wq := url.Values{"_txlock": {"immediate"}, "_pragma": append(append([]string{}, q["_pragma"]...), "wal_autocheckpoint(0)")}
+	//
+	// secure_delete=FAST has the writer zero what it frees inside a page
+	// (a deleted cell, the old content of a page that splits) as long as
+	// that costs no extra I/O, so that no stale copy of a row lingers in a
+	// page's free space: an erasure (purge.go) then only has to zero the
+	// pages it frees, which it does with secure_delete=ON.
+	wq := url.Values{"_txlock": {"immediate"}, "_pragma": append(append([]string{}, q["_pragma"]...), "wal_autocheckpoint(0)", "secure_delete(FAST)")}
 	s := &Store{path: path, writerDSN: "file:" + path + "?" + wq.Encode(), now: time.Now,
 		retryMin: reopenRetryMin, retryMax: reopenRetryMax, stop: make(chan struct{}), stopped: make(chan struct{})}
 	s.wal = newWALSyncer(path, &s.down, s.fail)
@@ -134,6 +140,13 @@ func open(ctx context.Context, path string, checkpointEvery time.Duration) (*Sto
 		err = fmt.Errorf("sqlite: open: %w", err)
 	} else if err = s.openGuard(ctx); err == nil {
 		err = s.migrate(ctx)
+	}
+	if err == nil {
+		// A migration may have changed it on the writer connection (0008
+		// turns it on and off).
+		if _, err = s.w.ExecContext(ctx, "PRAGMA secure_delete=FAST"); err != nil {
+			err = fmt.Errorf("sqlite: open: %w", err)
+		}
 	}
 	if err != nil {
 		close(s.stopped)
