@@ -1,9 +1,11 @@
 package hookwatch
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // SubjectPath is a parsed sources[].subject: the keys (and, for arrays,
@@ -181,15 +183,22 @@ func skipValue(body []byte, i int) int {
 // skipString returns the offset just past the string that starts at
 // body[i] ('"'), or -1 when it does not end.
 func skipString(body []byte, i int) int {
-	for j := i + 1; j < len(body); j++ {
-		switch body[j] {
-		case '\\':
-			j++
-		case '"':
+	for j := i + 1; ; j++ {
+		k := bytes.IndexByte(body[j:], '"')
+		if k < 0 {
+			return -1
+		}
+		j += k
+		// The quote ends the string unless an odd number of backslashes
+		// escapes it.
+		n := 0
+		for m := j - 1; m > i && body[m] == '\\'; m-- {
+			n++
+		}
+		if n%2 == 0 {
 			return j + 1
 		}
 	}
-	return -1
 }
 
 // skipScalar returns the offset just past a number, true, false or null.
@@ -215,10 +224,8 @@ func skipSpace(body []byte, i int) int {
 // without allocating when it has no escapes.
 func keyIs(tok []byte, key string) bool {
 	inner := tok[1 : len(tok)-1]
-	for _, c := range inner {
-		if c == '\\' {
-			return unquote(tok) == key
-		}
+	if bytes.IndexByte(inner, '\\') >= 0 || !utf8.Valid(inner) {
+		return unquote(tok) == key
 	}
 	return string(inner) == key
 }
@@ -227,14 +234,13 @@ func keyIs(tok []byte, key string) bool {
 // decoding escapes only when there are some; a bad escape gives "".
 func unquote(tok []byte) string {
 	inner := tok[1 : len(tok)-1]
-	for _, c := range inner {
-		if c == '\\' {
-			var s string
-			if json.Unmarshal(tok, &s) != nil {
-				return ""
-			}
-			return s
+	if bytes.IndexByte(inner, '\\') >= 0 || !utf8.Valid(inner) {
+		// encoding/json's decoding: escapes, and U+FFFD for bad UTF-8.
+		var s string
+		if json.Unmarshal(tok, &s) != nil {
+			return ""
 		}
+		return s
 	}
 	return string(inner)
 }

@@ -2,9 +2,9 @@ package sqlite_test
 
 import (
 	"bytes"
-	"os"
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
