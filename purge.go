@@ -2,6 +2,8 @@ package hookwatch
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -144,4 +146,47 @@ func ValidateErasure(r ErasureRequest) error {
 		return Errorf(EINVALID, "subject longer than %d bytes: no event can have it", MaxSubjectLen)
 	}
 	return nil
+}
+
+// String is the filter in words, for listings.
+func (f PurgeFilter) String() string {
+	var parts []string
+	if f.Source != "" {
+		parts = append(parts, "source="+f.Source)
+	}
+	if f.Type != "" {
+		parts = append(parts, "type="+f.Type)
+	}
+	if !f.Before.IsZero() {
+		parts = append(parts, "before="+f.Before.Format(time.RFC3339))
+	}
+	if f.SubjectHash != "" {
+		parts = append(parts, "subject="+f.SubjectHash)
+	}
+	if f.ProviderIDHash != "" {
+		parts = append(parts, "provider_id="+f.ProviderIDHash)
+	}
+	return strings.Join(parts, " ")
+}
+
+// String is the filter in words, for listings (the replay records).
+func (f DeliveryFilter) String() string {
+	var parts []string
+	if n := len(f.EventIDs); n == 1 {
+		parts = append(parts, "event="+f.EventIDs[0])
+	} else if n > 1 {
+		parts = append(parts, fmt.Sprintf("events=%s+%d more", f.EventIDs[0], n-1))
+	}
+	for _, kv := range [][2]string{{"source", f.Source}, {"destination", f.Destination}, {"type", f.Type}, {"status", string(f.Status)}} {
+		if kv[1] != "" {
+			parts = append(parts, kv[0]+"="+kv[1])
+		}
+	}
+	if !f.Since.IsZero() {
+		parts = append(parts, "since="+f.Since.Format(time.RFC3339))
+	}
+	if !f.Until.IsZero() {
+		parts = append(parts, "until="+f.Until.Format(time.RFC3339))
+	}
+	return strings.Join(parts, " ")
 }

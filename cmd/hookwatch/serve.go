@@ -235,6 +235,9 @@ func (m *Main) Open(ctx context.Context) error {
 	for pattern, h := range alertAPI(cfg, store, m.alerting.evaluator) {
 		opts.API[pattern] = h
 	}
+	for pattern, h := range server.PurgeAPI(store) {
+		opts.API[pattern] = h
+	}
 	qapi, err := quarantineAPI(cfg, store)
 	if err != nil {
 		return err
