@@ -30,7 +30,7 @@ func TestAuditPage(t *testing.T) {
 	}
 	f.run(t, []scenario{
 		{name: "audit", method: "GET", path: "/audit", signedIn: true, status: 200,
-			want:    []string{"<h1>Audit</h1>", `href="/audit" aria-current="page"`, rep.ID, "cli:alice", "event=" + f.ev1, purge.ID, "cli:bob", "source=github", erase.ID, "cli:dpo",
+			want: []string{"<h1>Audit</h1>", `href="/audit" aria-current="page"`, rep.ID, "cli:alice", "event=" + f.ev1, purge.ID, "cli:bob", "source=github", erase.ID, "cli:dpo",
 				strings.ReplaceAll(erase.Filter.SubjectHash, "+", "&#43;")},
 			wantNot: []string{subject}},
 		{name: "audit needs sign-in", method: "GET", path: "/audit", status: 303, location: "/signin"},

@@ -18,18 +18,20 @@ import (
 // eventJSON is an event as the CLI and admin API print it. Credential
 // headers are redacted.
 type eventJSON struct {
-	ID              string      `json:"id"`
-	Source          string      `json:"source"`
-	Provider        string      `json:"provider"`
-	ProviderEventID string      `json:"provider_event_id,omitempty"`
-	Type            string      `json:"type,omitempty"`
-	ReceivedAt      time.Time   `json:"received_at"`
-	Size            int         `json:"size"`
-	Malformed       bool        `json:"malformed,omitempty"`
-	Test            bool        `json:"test,omitempty"`
-	Headers         http.Header `json:"headers,omitempty"`
-	Body            string      `json:"body,omitempty"`
-	BodyEncoding    string      `json:"body_encoding,omitempty"`
+	ID              string    `json:"id"`
+	Source          string    `json:"source"`
+	Provider        string    `json:"provider"`
+	ProviderEventID string    `json:"provider_event_id,omitempty"`
+	Type            string    `json:"type,omitempty"`
+	ReceivedAt      time.Time `json:"received_at"`
+	Size            int       `json:"size"`
+	Malformed       bool      `json:"malformed,omitempty"`
+	Test            bool      `json:"test,omitempty"`
+	// Subject is personal data: shown with the body only (events show).
+	Subject      string      `json:"subject,omitempty"`
+	Headers      http.Header `json:"headers,omitempty"`
+	Body         string      `json:"body,omitempty"`
+	BodyEncoding string      `json:"body_encoding,omitempty"`
 }
 
 func toEventJSON(e *hookwatch.Event, full bool) eventJSON {
@@ -38,6 +40,7 @@ func toEventJSON(e *hookwatch.Event, full bool) eventJSON {
 		ReceivedAt: e.ReceivedAt, Size: len(e.Body), Malformed: e.Malformed, Test: e.Test,
 	}
 	if full {
+		j.Subject = e.Subject
 		j.Headers = hookwatch.RedactHeaders(e.Headers, false)
 		j.Body, j.BodyEncoding = hookwatch.TextOrHex(e.Body)
 	}
@@ -123,6 +126,9 @@ func runEventsShow(ctx context.Context, env *Env, args []string) error {
 	}
 	if e.Test {
 		fmt.Fprintln(w, "Flags:        test")
+	}
+	if e.Subject != "" {
+		fmt.Fprintf(w, "Subject:      %s\n", e.Subject)
 	}
 	printHeadersAndBody(w, j.Headers, j.Body, j.BodyEncoding)
 	return nil
