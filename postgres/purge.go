@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/sqlq"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -25,23 +25,23 @@ func (s *Store) PurgeEvents(ctx context.Context, r hookwatch.PurgeRequest) (*hoo
 	}
 	p := &hookwatch.Purge{ID: hookwatch.NewID("prg", r.Now), Kind: hookwatch.PurgeByFilter, Actor: r.Actor, At: r.Now.UTC(),
 		Filter: hookwatch.PurgeFilter{Source: r.Source, Type: r.Type, Before: r.Before.UTC()}, DryRun: r.DryRun}
-	filter := func() *conds {
-		c := &conds{}
-		c.add("received_at < ?", r.Before)
+	filter := func() *sqlq.Conds {
+		c := newConds()
+		c.Add("received_at < ?", r.Before)
 		// IDs sort by receive time: the bound lets the scan stop at the
 		// primary key instead of reading every newer event.
-		c.add("id < ?", hookwatch.IDFloor("evt", r.Before.Truncate(time.Millisecond).Add(time.Millisecond)))
+		c.Add("id < ?", hookwatch.IDFloor("evt", r.Before.Truncate(time.Millisecond).Add(time.Millisecond)))
 		if r.Source != "" {
-			c.add("source = ?", r.Source)
+			c.Add("source = ?", r.Source)
 		}
 		if r.Type != "" {
-			c.add("type = ?", r.Type)
+			c.Add("type = ?", r.Type)
 		}
 		return c
 	}
 	if r.DryRun {
 		c := filter()
-		if err := s.pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE `+pendingOf+`) FROM events WHERE `+c.where(), c.args...).
+		if err := s.pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE `+pendingOf+`) FROM events WHERE `+c.Where(), c.Args...).
 			Scan(&p.Events, &p.Skipped); err != nil {
 			return nil, storeError("purge count", err)
 		}
@@ -55,8 +55,8 @@ func (s *Store) PurgeEvents(ctx context.Context, r hookwatch.PurgeRequest) (*hoo
 		var n, read int
 		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 			c := filter()
-			c.add("id > ?", cursor)
-			ids, err := selectIDs(ctx, tx, `SELECT id FROM events WHERE `+c.where()+` AND NOT `+pendingOf+` ORDER BY id LIMIT `+c.arg(hookwatch.PurgeBatch), c.args...)
+			c.Add("id > ?", cursor)
+			ids, err := selectIDs(ctx, tx, `SELECT id FROM events WHERE `+c.Where()+` AND NOT `+pendingOf+` ORDER BY id LIMIT `+c.Arg(hookwatch.PurgeBatch), c.Args...)
 			if err != nil {
 				return err
 			}
@@ -86,8 +86,8 @@ func (s *Store) PurgeEvents(ctx context.Context, r hookwatch.PurgeRequest) (*hoo
 		}
 	}
 	c := filter()
-	if err := s.pool.QueryRow(ctx, `WITH n AS (SELECT count(*) AS n FROM events WHERE `+c.where()+` AND `+pendingOf+`)
-		UPDATE purges SET skipped = (SELECT n FROM n) WHERE id = `+c.arg(p.ID)+` RETURNING skipped`, c.args...).Scan(&p.Skipped); err != nil {
+	if err := s.pool.QueryRow(ctx, `WITH n AS (SELECT count(*) AS n FROM events WHERE `+c.Where()+` AND `+pendingOf+`)
+		UPDATE purges SET skipped = (SELECT n FROM n) WHERE id = `+c.Arg(p.ID)+` RETURNING skipped`, c.Args...).Scan(&p.Skipped); err != nil {
 		return p, storeError("purge: count skipped", err)
 	}
 	return p, nil
@@ -114,40 +114,40 @@ func (s *Store) EraseEvents(ctx context.Context, r hookwatch.ErasureRequest) (*h
 	} else {
 		p.Filter.ProviderIDHash = hookwatch.SubjectSeal(key, r.ProviderEventID)
 	}
-	events := func(c *conds) {
+	events := func(c *sqlq.Conds) {
 		if r.Subject != "" {
-			c.add("subject = ?", text(r.Subject))
+			c.Add("subject = ?", text(r.Subject))
 		} else {
-			c.add("provider_event_id = ?", text(r.ProviderEventID))
+			c.Add("provider_event_id = ?", text(r.ProviderEventID))
 		}
 		if r.Source != "" {
-			c.add("source = ?", r.Source)
+			c.Add("source = ?", r.Source)
 		}
 	}
-	quarantined := func(c *conds) {
+	quarantined := func(c *sqlq.Conds) {
 		if r.Subject != "" {
 			// A quarantined body that did not parse has no subject: it is
 			// matched by its bytes (the quarantine is bounded, so is the scan).
-			c.add("(subject = ? OR subject = '' AND position(convert_to(?, 'UTF8') IN body) > 0)", text(r.Subject), text(r.Subject))
+			c.Add("(subject = ? OR subject = '' AND position(convert_to(?, 'UTF8') IN body) > 0)", text(r.Subject), text(r.Subject))
 		} else {
-			c.add("false")
+			c.Add("false")
 		}
 		if r.Source != "" {
-			c.add("source = ?", r.Source)
+			c.Add("source = ?", r.Source)
 		}
 	}
 	if r.DryRun {
-		var c conds
-		events(&c)
-		if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE `+c.where(), c.args...).Scan(&p.Events); err != nil {
+		c := newConds()
+		events(c)
+		if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE `+c.Where(), c.Args...).Scan(&p.Events); err != nil {
 			return nil, storeError("erase count", err)
 		}
-		var q conds
-		quarantined(&q)
-		qw, k := q.where(), len(q.list)
-		events(&q)
-		if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM quarantine WHERE `+qw+
-			` OR event_id IN (SELECT id FROM events WHERE `+strings.Join(q.list[k:], " AND ")+`)`, q.args...).Scan(&p.Quarantined); err != nil {
+		q := newConds()
+		quarantined(q)
+		e := newConds(q.Args...) // numbered after the quarantine's
+		events(e)
+		if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM quarantine WHERE `+q.Where()+
+			` OR event_id IN (SELECT id FROM events WHERE `+e.Where()+`)`, e.Args...).Scan(&p.Quarantined); err != nil {
 			return nil, storeError("erase count", err)
 		}
 		return p, nil
@@ -155,9 +155,9 @@ func (s *Store) EraseEvents(ctx context.Context, r hookwatch.ErasureRequest) (*h
 	for first := true; ; first = false {
 		var n, nq int
 		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			var c conds
-			events(&c)
-			ids, err := selectIDs(ctx, tx, `SELECT id FROM events WHERE `+c.where()+` ORDER BY id LIMIT `+c.arg(hookwatch.PurgeBatch)+` FOR UPDATE`, c.args...)
+			c := newConds()
+			events(c)
+			ids, err := selectIDs(ctx, tx, `SELECT id FROM events WHERE `+c.Where()+` ORDER BY id LIMIT `+c.Arg(hookwatch.PurgeBatch)+` FOR UPDATE`, c.Args...)
 			if err != nil {
 				return err
 			}
@@ -174,9 +174,9 @@ func (s *Store) EraseEvents(ctx context.Context, r hookwatch.ErasureRequest) (*h
 				return err
 			}
 			if n < hookwatch.PurgeBatch {
-				var q conds
-				quarantined(&q)
-				tag, err := tx.Exec(ctx, `DELETE FROM quarantine WHERE `+q.where(), q.args...)
+				q := newConds()
+				quarantined(q)
+				tag, err := tx.Exec(ctx, `DELETE FROM quarantine WHERE `+q.Where(), q.Args...)
 				if err != nil {
 					return err
 				}
@@ -260,7 +260,7 @@ func without(ids, drop []string) []string {
 
 // ListPurges returns purge and erasure records, newest first.
 func (s *Store) ListPurges(ctx context.Context, limit int) ([]*hookwatch.Purge, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, kind, actor, at, filter, events, skipped, quarantined FROM purges ORDER BY id DESC LIMIT $1`, limitOr(limit, 100))
+	rows, err := s.pool.Query(ctx, `SELECT id, kind, actor, at, filter, events, skipped, quarantined FROM purges ORDER BY id DESC LIMIT $1`, sqlq.Limit(limit, 100))
 	if err != nil {
 		return nil, storeError("list purges", err)
 	}

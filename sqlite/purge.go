@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/sqlq"
 )
 
 // pendingOf is true for an event with a delivery still pending (due,
@@ -26,19 +27,19 @@ func (s *Store) PurgeEvents(ctx context.Context, r hookwatch.PurgeRequest) (*hoo
 	}
 	p := &hookwatch.Purge{ID: hookwatch.NewID("prg", r.Now), Kind: hookwatch.PurgeByFilter, Actor: r.Actor, At: r.Now.UTC(),
 		Filter: hookwatch.PurgeFilter{Source: r.Source, Type: r.Type, Before: r.Before.UTC()}, DryRun: r.DryRun}
-	var c conds
-	c.add("received_at < ?", micros(r.Before))
+	c := newConds()
+	c.Add("received_at < ?", micros(r.Before))
 	// IDs sort by receive time: the bound lets the scan stop at the
 	// primary key instead of reading every newer event.
-	c.add("id < ?", hookwatch.IDFloor("evt", r.Before.Truncate(time.Millisecond).Add(time.Millisecond)))
+	c.Add("id < ?", hookwatch.IDFloor("evt", r.Before.Truncate(time.Millisecond).Add(time.Millisecond)))
 	if r.Source != "" {
-		c.add("source = ?", r.Source)
+		c.Add("source = ?", r.Source)
 	}
 	if r.Type != "" {
-		c.add("type = ?", r.Type)
+		c.Add("type = ?", r.Type)
 	}
 	if r.DryRun {
-		if err := s.r.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(`+pendingOf+`), 0) FROM events WHERE `+c.where(), c.args...).
+		if err := s.r.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(`+pendingOf+`), 0) FROM events WHERE `+c.Where(), c.Args...).
 			Scan(&p.Events, &p.Skipped); err != nil {
 			return nil, fmt.Errorf("sqlite: purge count: %w", err)
 		}
@@ -51,8 +52,8 @@ func (s *Store) PurgeEvents(ctx context.Context, r hookwatch.PurgeRequest) (*hoo
 	for first := true; ; first = false {
 		var n int
 		err := s.writeTx(ctx, "purge", false, func(tx *sql.Tx) error {
-			ids, err := selectIDs(ctx, tx, `SELECT id FROM events WHERE `+c.where()+` AND id > ? AND NOT `+pendingOf+` ORDER BY id LIMIT ?`,
-				append(c.args, cursor, hookwatch.PurgeBatch)...)
+			ids, err := selectIDs(ctx, tx, `SELECT id FROM events WHERE `+c.Where()+` AND id > ? AND NOT `+pendingOf+` ORDER BY id LIMIT ?`,
+				append(c.Args, cursor, hookwatch.PurgeBatch)...)
 			if err != nil {
 				return err
 			}
@@ -74,7 +75,7 @@ func (s *Store) PurgeEvents(ctx context.Context, r hookwatch.PurgeRequest) (*hoo
 		}
 	}
 	err := s.writeTx(ctx, "purge", false, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE `+c.where()+` AND `+pendingOf, c.args...).Scan(&p.Skipped); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE `+c.Where()+` AND `+pendingOf, c.Args...).Scan(&p.Skipped); err != nil {
 			return writeError("purge: count skipped", err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE purges SET skipped = ? WHERE id = ?`, p.Skipped, p.ID); err != nil {
@@ -105,29 +106,29 @@ func (s *Store) EraseEvents(ctx context.Context, r hookwatch.ErasureRequest) (*h
 	}
 	p := &hookwatch.Purge{ID: hookwatch.NewID("prg", r.Now), Kind: hookwatch.PurgeErasure, Actor: r.Actor, At: r.Now.UTC(),
 		Filter: hookwatch.PurgeFilter{Source: r.Source}, DryRun: r.DryRun}
-	var ev, qr conds
+	ev, qr := newConds(), newConds()
 	if r.Subject != "" {
 		p.Filter.SubjectHash = hookwatch.SubjectSeal(key, r.Subject)
-		ev.add("subject = ?", r.Subject)
+		ev.Add("subject = ?", r.Subject)
 		// A quarantined body that did not parse has no subject: it is
 		// matched by its bytes (the quarantine is bounded, so is the scan).
-		qr.add("(subject = ? OR subject = '' AND instr(body, CAST(? AS BLOB)) > 0)", r.Subject, r.Subject)
+		qr.Add("(subject = ? OR subject = '' AND instr(body, CAST(? AS BLOB)) > 0)", r.Subject, r.Subject)
 	} else {
 		p.Filter.ProviderIDHash = hookwatch.SubjectSeal(key, r.ProviderEventID)
-		ev.add("provider_event_id = ?", r.ProviderEventID)
-		qr.add("0")
+		ev.Add("provider_event_id = ?", r.ProviderEventID)
+		qr.Add("0")
 	}
 	if r.Source != "" {
-		ev.add("source = ?", r.Source)
-		qr.add("source = ?", r.Source)
+		ev.Add("source = ?", r.Source)
+		qr.Add("source = ?", r.Source)
 	}
 	if r.DryRun {
-		if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE `+ev.where(), ev.args...).Scan(&p.Events); err != nil {
+		if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE `+ev.Where(), ev.Args...).Scan(&p.Events); err != nil {
 			return nil, fmt.Errorf("sqlite: erase count: %w", err)
 		}
-		args := append(append([]any{}, qr.args...), ev.args...)
-		if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM quarantine WHERE `+qr.where()+
-			` OR event_id IN (SELECT id FROM events WHERE `+ev.where()+`)`, args...).Scan(&p.Quarantined); err != nil {
+		args := append(append([]any{}, qr.Args...), ev.Args...)
+		if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM quarantine WHERE `+qr.Where()+
+			` OR event_id IN (SELECT id FROM events WHERE `+ev.Where()+`)`, args...).Scan(&p.Quarantined); err != nil {
 			return nil, fmt.Errorf("sqlite: erase count: %w", err)
 		}
 		return p, nil
@@ -135,7 +136,7 @@ func (s *Store) EraseEvents(ctx context.Context, r hookwatch.ErasureRequest) (*h
 	for first := true; ; first = false {
 		var n, q int
 		err := s.writeTx(ctx, "erase", true, func(tx *sql.Tx) error {
-			ids, err := selectIDs(ctx, tx, `SELECT id FROM events WHERE `+ev.where()+` ORDER BY id LIMIT ?`, append(ev.args, hookwatch.PurgeBatch)...)
+			ids, err := selectIDs(ctx, tx, `SELECT id FROM events WHERE `+ev.Where()+` ORDER BY id LIMIT ?`, append(ev.Args, hookwatch.PurgeBatch)...)
 			if err != nil {
 				return err
 			}
@@ -153,7 +154,7 @@ func (s *Store) EraseEvents(ctx context.Context, r hookwatch.ErasureRequest) (*h
 			}
 			n = len(ids)
 			if n < hookwatch.PurgeBatch {
-				res, err := tx.ExecContext(ctx, `DELETE FROM quarantine WHERE `+qr.where(), qr.args...)
+				res, err := tx.ExecContext(ctx, `DELETE FROM quarantine WHERE `+qr.Where(), qr.Args...)
 				if err != nil {
 					return writeError("erase quarantined", err)
 				}
@@ -300,7 +301,7 @@ func qmarks(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), "
 
 // ListPurges returns purge and erasure records, newest first.
 func (s *Store) ListPurges(ctx context.Context, limit int) ([]*hookwatch.Purge, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, kind, actor, at, filter, events, skipped, quarantined FROM purges ORDER BY id DESC LIMIT ?`, limitOr(limit, 100))
+	rows, err := s.r.QueryContext(ctx, `SELECT id, kind, actor, at, filter, events, skipped, quarantined FROM purges ORDER BY id DESC LIMIT ?`, sqlq.Limit(limit, 100))
 	return collect(rows, err, "list purges", func(row row) (*hookwatch.Purge, error) {
 		var (
 			p      hookwatch.Purge
