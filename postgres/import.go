@@ -161,6 +161,24 @@ func (s *Store) ImportReplays(ctx context.Context, rs []*hookwatch.Replay) error
 	return nil
 }
 
+// ImportPurges stores purge and erasure records not already present, as
+// they are (an erasure's subject is a hash under the installation key,
+// which the copy carries).
+func (s *Store) ImportPurges(ctx context.Context, ps []*hookwatch.Purge) error {
+	for _, p := range ps {
+		filter, err := json.Marshal(p.Filter)
+		if err != nil {
+			return fmt.Errorf("postgres: import purges: %w", err)
+		}
+		if _, err := s.pool.Exec(ctx, `INSERT INTO purges (id, kind, actor, at, filter, events, skipped, quarantined)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
+			p.ID, string(p.Kind), text(p.Actor), p.At, string(filter), p.Events, p.Skipped, p.Quarantined); err != nil {
+			return storeError("import purges", err)
+		}
+	}
+	return nil
+}
+
 // CountPresent counts how many of ids exist in table ("events" or
 // "deliveries"), and how many attempts those deliveries have: the copy's
 // verification.
