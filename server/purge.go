@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -31,109 +30,103 @@ func ParseBefore(name, s string, now time.Time) (time.Time, error) {
 	return now.Add(-d), nil
 }
 
-// decodeBody reads a JSON request body of at most 64 KiB into v, refusing
-// unknown fields; an empty body leaves v as it is.
-func decodeBody(r *http.Request, what string, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+// decodeOptional reads a JSON body like decodeJSON; an empty one leaves v
+// as it is.
+func decodeOptional(r *http.Request, what string, v any) error {
+	if err := decodeJSON(r, v); err != nil && !errors.Is(err, io.EOF) {
 		return hookwatch.Errorf(hookwatch.EINVALID, "%s: bad JSON body: %v", what, err)
 	}
 	return nil
 }
 
-// apiActor is who made an admin API call, as recorded: the caller's own
-// name if it gave one, and the address it called from.
-func apiActor(r *http.Request, given string) string {
-	if given != "" {
-		return given + " (admin-api " + r.RemoteAddr + ")"
+// purgeEvents serves POST /api/events/purge: {source, type, before,
+// dry_run, actor}, answered with the purge record (hookwatch.Purge).
+func (s *Server) purgeEvents(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Source string `json:"source"`
+		Type   string `json:"type"`
+		Before string `json:"before"`
+		DryRun bool   `json:"dry_run"`
+		Actor  string `json:"actor"`
 	}
-	return "admin-api " + r.RemoteAddr
+	if err := decodeOptional(r, "purge", &body); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	now := s.opts.Now()
+	before, err := ParseBefore("before", body.Before, now)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	p, err := s.opts.Store.PurgeEvents(r.Context(), hookwatch.PurgeRequest{Source: body.Source, Type: body.Type, Before: before,
+		Actor: apiActor(r, body.Actor), Now: now, DryRun: body.DryRun})
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, p)
 }
 
-// PurgeAPI returns the admin API routes of purges, erasures and their
-// audit trail, and of the replay records; Admin puts them behind the admin
-// token. The subject of an erasure comes in the body, never the URL, so
-// that no access log holds it, and it is never logged.
-func PurgeAPI(store hookwatch.Store) map[string]http.HandlerFunc {
-	return map[string]http.HandlerFunc{
-		"POST /api/events/purge": func(w http.ResponseWriter, r *http.Request) {
-			var body struct {
-				Source string `json:"source"`
-				Type   string `json:"type"`
-				Before string `json:"before"`
-				DryRun bool   `json:"dry_run"`
-				Actor  string `json:"actor"`
-			}
-			if err := decodeBody(r, "purge", &body); err != nil {
-				WriteError(w, r, err)
-				return
-			}
-			now := time.Now()
-			before, err := ParseBefore("before", body.Before, now)
-			if err != nil {
-				WriteError(w, r, err)
-				return
-			}
-			p, err := store.PurgeEvents(r.Context(), hookwatch.PurgeRequest{Source: body.Source, Type: body.Type, Before: before,
-				Actor: apiActor(r, body.Actor), Now: now, DryRun: body.DryRun})
-			if err != nil {
-				WriteError(w, r, err)
-				return
-			}
-			WriteJSON(w, http.StatusOK, p)
-		},
-		"POST /api/erase": func(w http.ResponseWriter, r *http.Request) {
-			var body struct {
-				Subject    string `json:"subject"`
-				ProviderID string `json:"provider_id"`
-				Source     string `json:"source"`
-				DryRun     bool   `json:"dry_run"`
-				Actor      string `json:"actor"`
-			}
-			if err := decodeBody(r, "erase", &body); err != nil {
-				WriteError(w, r, err)
-				return
-			}
-			p, err := store.EraseEvents(r.Context(), hookwatch.ErasureRequest{Subject: body.Subject, ProviderEventID: body.ProviderID,
-				Source: body.Source, Actor: apiActor(r, body.Actor), Now: time.Now(), DryRun: body.DryRun})
-			if err != nil {
-				WriteError(w, r, err)
-				return
-			}
-			WriteJSON(w, http.StatusOK, p)
-		},
-		"GET /api/purges": func(w http.ResponseWriter, r *http.Request) {
-			limit, err := QueryLimit(r.URL.Query())
-			if err != nil {
-				WriteError(w, r, err)
-				return
-			}
-			ps, err := store.ListPurges(r.Context(), limit)
-			if err != nil {
-				WriteError(w, r, err)
-				return
-			}
-			if ps == nil {
-				ps = []*hookwatch.Purge{}
-			}
-			WriteJSON(w, http.StatusOK, map[string]any{"purges": ps})
-		},
-		"GET /api/replays": func(w http.ResponseWriter, r *http.Request) {
-			limit, err := QueryLimit(r.URL.Query())
-			if err != nil {
-				WriteError(w, r, err)
-				return
-			}
-			rs, err := store.ListReplays(r.Context(), limit)
-			if err != nil {
-				WriteError(w, r, err)
-				return
-			}
-			if rs == nil {
-				rs = []*hookwatch.Replay{}
-			}
-			WriteJSON(w, http.StatusOK, map[string]any{"replays": rs})
-		},
+// erase serves POST /api/erase: {subject} or {provider_id, source}, with
+// dry_run and actor, answered with the erasure record. The subject comes in
+// the body, never the URL, so that no access log holds it; it is never
+// logged.
+func (s *Server) erase(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Subject    string `json:"subject"`
+		ProviderID string `json:"provider_id"`
+		Source     string `json:"source"`
+		DryRun     bool   `json:"dry_run"`
+		Actor      string `json:"actor"`
 	}
+	if err := decodeOptional(r, "erase", &body); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	p, err := s.opts.Store.EraseEvents(r.Context(), hookwatch.ErasureRequest{Subject: body.Subject, ProviderEventID: body.ProviderID,
+		Source: body.Source, Actor: apiActor(r, body.Actor), Now: s.opts.Now(), DryRun: body.DryRun})
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, p)
+}
+
+// listPurges serves GET /api/purges: {"purges": [hookwatch.Purge]},
+// newest first (limit).
+func (s *Server) listPurges(w http.ResponseWriter, r *http.Request) {
+	limit, err := QueryLimit(r.URL.Query())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	ps, err := s.opts.Store.ListPurges(r.Context(), limit)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if ps == nil {
+		ps = []*hookwatch.Purge{}
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"purges": ps})
+}
+
+// listReplays serves GET /api/replays: {"replays": [hookwatch.Replay]},
+// newest first (limit).
+func (s *Server) listReplays(w http.ResponseWriter, r *http.Request) {
+	limit, err := QueryLimit(r.URL.Query())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	rs, err := s.opts.Store.ListReplays(r.Context(), limit)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if rs == nil {
+		rs = []*hookwatch.Replay{}
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"replays": rs})
 }

@@ -30,7 +30,7 @@ func TestPurgeAPI(t *testing.T) {
 	if _, err := store.InsertEvents(ctx, []*hookwatch.Event{old, mine}); err != nil {
 		t.Fatal(err)
 	}
-	admin := httptest.NewServer(server.Admin(server.Options{Store: store, AdminToken: "tok", API: server.PurgeAPI(store)}))
+	admin := httptest.NewServer(server.New(server.Options{Store: store, AdminToken: "tok"}).Admin())
 	defer admin.Close()
 	call := func(method, path, body string) (int, map[string]any) {
 		t.Helper()
@@ -85,7 +85,7 @@ func TestPurgeAPI(t *testing.T) {
 	}
 	raw, _ := json.Marshal(out)
 	if strings.Contains(string(raw), "cus_Api1") || !strings.Contains(string(raw), `"subject_hash":"hmac-sha256:`) ||
-		!strings.Contains(string(raw), `"actor":"alice (admin-api 127.0.0.1:`) {
+		!strings.Contains(string(raw), `"actor":"admin-api:alice 127.0.0.1:`) {
 		t.Errorf("GET /api/purges: %s", raw)
 	}
 }
