@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -124,11 +125,18 @@ func (s *Store) EraseEvents(ctx context.Context, r hookwatch.ErasureRequest) (*h
 			c.Add("source = ?", r.Source)
 		}
 	}
+	var held []string
+	if r.Subject != "" {
+		// A quarantined body that did not parse has no subject: it is
+		// matched by its bytes, decrypted (the quarantine is bounded, so
+		// is the scan).
+		if held, err = s.quarantinedHolding(ctx, r.Subject, r.Source); err != nil {
+			return nil, err
+		}
+	}
 	quarantined := func(c *sqlq.Conds) {
 		if r.Subject != "" {
-			// A quarantined body that did not parse has no subject: it is
-			// matched by its bytes (the quarantine is bounded, so is the scan).
-			c.Add("(subject = ? OR subject = '' AND position(convert_to(?, 'UTF8') IN body) > 0)", text(r.Subject), text(r.Subject))
+			c.Add("(subject = ? OR id = ANY(?))", text(r.Subject), held)
 		} else {
 			c.Add("false")
 		}
@@ -194,6 +202,34 @@ func (s *Store) EraseEvents(ctx context.Context, r hookwatch.ErasureRequest) (*h
 		}
 	}
 	return p, nil
+}
+
+// quarantinedHolding returns the IDs of the quarantined requests without a
+// subject whose body (decrypted) contains subject.
+func (s *Store) quarantinedHolding(ctx context.Context, subject, source string) ([]string, error) {
+	ids := []string{}
+	for after := ""; ; {
+		c := newConds()
+		c.Add("subject = ''")
+		c.Add("id > ?", after)
+		if source != "" {
+			c.Add("source = ?", source)
+		}
+		rows, err := s.pool.Query(ctx, `SELECT `+quarantineColumns+` FROM quarantine WHERE `+c.Where()+` ORDER BY id LIMIT 500`, c.Args...)
+		page, err := collect(rows, err, "erase: read quarantine", s.scanQuarantined)
+		if err != nil {
+			return nil, err
+		}
+		for _, q := range page {
+			if bytes.Contains(q.Body, []byte(subject)) {
+				ids = append(ids, q.ID)
+			}
+		}
+		if len(page) < 500 {
+			return ids, nil
+		}
+		after = page[len(page)-1].ID
+	}
 }
 
 // record writes the purge record with the first batch and adds each

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -111,8 +112,14 @@ func (s *Store) EraseEvents(ctx context.Context, r hookwatch.ErasureRequest) (*h
 		p.Filter.SubjectHash = hookwatch.SubjectSeal(key, r.Subject)
 		ev.Add("subject = ?", r.Subject)
 		// A quarantined body that did not parse has no subject: it is
-		// matched by its bytes (the quarantine is bounded, so is the scan).
-		qr.Add("(subject = ? OR subject = '' AND instr(body, CAST(? AS BLOB)) > 0)", r.Subject, r.Subject)
+		// matched by its bytes, decrypted (the quarantine is bounded, so
+		// is the scan).
+		held, err := s.quarantinedHolding(ctx, r.Subject, r.Source)
+		if err != nil {
+			return nil, err
+		}
+		ids, _ := json.Marshal(held)
+		qr.Add("(subject = ? OR id IN (SELECT value FROM json_each(?)))", r.Subject, string(ids))
 	} else {
 		p.Filter.ProviderIDHash = hookwatch.SubjectSeal(key, r.ProviderEventID)
 		ev.Add("provider_event_id = ?", r.ProviderEventID)
@@ -173,6 +180,34 @@ func (s *Store) EraseEvents(ctx context.Context, r hookwatch.ErasureRequest) (*h
 		}
 	}
 	return p, s.truncateWAL(ctx)
+}
+
+// quarantinedHolding returns the IDs of the quarantined requests without a
+// subject whose body (decrypted) contains subject.
+func (s *Store) quarantinedHolding(ctx context.Context, subject, source string) ([]string, error) {
+	var ids []string
+	for after := ""; ; {
+		c := newConds()
+		c.Add("subject = ''")
+		c.Add("id > ?", after)
+		if source != "" {
+			c.Add("source = ?", source)
+		}
+		rows, err := s.r.QueryContext(ctx, `SELECT `+quarantineColumns+` FROM quarantine WHERE `+c.Where()+` ORDER BY id LIMIT 500`, c.Args...)
+		page, err := collect(rows, err, "erase: read quarantine", s.scanQuarantined)
+		if err != nil {
+			return nil, err
+		}
+		for _, q := range page {
+			if bytes.Contains(q.Body, []byte(subject)) {
+				ids = append(ids, q.ID)
+			}
+		}
+		if len(page) < 500 {
+			return ids, nil
+		}
+		after = page[len(page)-1].ID
+	}
 }
 
 // truncateWAL copies the WAL into the database file and empties it, so that
