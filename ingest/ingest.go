@@ -37,6 +37,10 @@ type Source struct {
 	// (sources[].dedupe: body): a captured request sent again with a new
 	// delivery ID is a duplicate, for providers that sign no ID.
 	DedupeBody bool
+	// Subject is where the event's data subject is in the body
+	// (sources[].subject, or the provider's default): extracted into
+	// Event.Subject, and Rejection.Subject, for erasure. Empty: none.
+	Subject hookwatch.SubjectPath
 	// Secrets are the source's configured secrets. The receive path does
 	// not use them (Scheme has its own); the quarantine's release matches
 	// them against a kept request's sealed token header.
@@ -64,6 +68,10 @@ type Rejection struct {
 	Headers    http.Header
 	Body       []byte
 	ReceivedAt time.Time
+	// Subject is the value at the source's subject path in the body (not
+	// verified, so possibly forged: it only lets an erasure find the
+	// request), or "".
+	Subject string
 }
 
 // Options configure a Handler.
@@ -258,6 +266,9 @@ func NewEvent(src *Source, res provider.Result, header http.Header, body []byte,
 	if src.DedupeBody {
 		e.DedupeKey = BodyDedupeKey(body)
 	}
+	if len(src.Subject) > 0 {
+		e.Subject = src.Subject.Extract(body)
+	}
 	return e
 }
 
@@ -300,7 +311,8 @@ func (h *Handler) reject(ctx context.Context, w http.ResponseWriter, src *Source
 	}
 	if h.opts.Reject != nil {
 		h.opts.Reject(ctx, Rejection{Source: src.Name, Provider: src.Provider, Reason: reason, Err: err,
-			Method: r.Method, URL: r.URL, Headers: hookwatch.SealHeaders(r.Header, h.opts.Key), Body: r.Body, ReceivedAt: start.UTC()})
+			Method: r.Method, URL: r.URL, Headers: hookwatch.SealHeaders(r.Header, h.opts.Key), Body: r.Body, ReceivedAt: start.UTC(),
+			Subject: src.Subject.Extract(r.Body)})
 	}
 	writeAnswer(w, server.StatusOf(hookwatch.EUNAUTHORIZED), answer{Error: string(reason), Message: err.Error()})
 }

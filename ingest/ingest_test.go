@@ -58,7 +58,12 @@ func setup(t *testing.T) *env {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sources = append(sources, ingest.Source{Name: s.name, Provider: s.prov, Scheme: scheme, MaxBody: 4096, DedupeHorizon: hookwatch.DefaultDedupeHorizon})
+		src := ingest.Source{Name: s.name, Provider: s.prov, Scheme: scheme, MaxBody: 4096, DedupeHorizon: hookwatch.DefaultDedupeHorizon}
+		if info, _ := provider.Lookup(s.prov); info.Subject != "" {
+			// The provider's default subject path, as the config gives it.
+			src.Subject, _ = hookwatch.ParseSubjectPath(info.Subject)
+		}
+		sources = append(sources, src)
 	}
 	h := ingest.NewHandler(ingest.Options{
 		Sources: sources, Committer: e.commit, RetryAfter: 7 * time.Second,

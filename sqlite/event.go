@@ -59,9 +59,9 @@ const (
 	// which covers the query.
 	dedupeLookup = `SELECT dedupe_id, source, id, dedupe_until FROM events WHERE dedupe_id <> '' AND dedupe_id IN `
 	eventInsert  = `INSERT INTO events
-		(id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace, key_id, dedupe_id, dedupe_until)
+		(id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace, key_id, dedupe_id, dedupe_until, subject)
 		VALUES `
-	eventCols      = 14
+	eventCols      = 15
 	deliveryInsert = `INSERT INTO deliveries (id, event_id, destination, next_attempt_at, created_at, updated_at) VALUES `
 	deliveryCols   = 6
 )
@@ -162,7 +162,7 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []*hookwatc
 				return fmt.Errorf("sqlite: insert events: %w", err)
 			}
 			args = append(args, e.ID, e.Source, e.Provider, e.ProviderEventID, e.Type,
-				headers, body, micros(e.ReceivedAt), e.Malformed, e.Test, e.Trace, keyID, e.DedupeID(), dedupeUntil(e))
+				headers, body, micros(e.ReceivedAt), e.Malformed, e.Test, e.Trace, keyID, e.DedupeID(), dedupeUntil(e), e.Subject)
 			for _, dest := range e.Destinations {
 				deliveryArgs = append(deliveryArgs, hookwatch.NewID("dlv", e.ReceivedAt), e.ID, dest, micros(e.ReceivedAt), now, now)
 			}
@@ -233,7 +233,7 @@ func placeholders(rows, cols int) string {
 	return b.String()
 }
 
-const eventColumns = `id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace, key_id`
+const eventColumns = `id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace, key_id, subject`
 
 // scanEvent reads a row of eventColumns, decrypting its headers and body.
 func (s *Store) scanEvent(row interface{ Scan(...any) error }) (*hookwatch.Event, error) {
@@ -243,7 +243,7 @@ func (s *Store) scanEvent(row interface{ Scan(...any) error }) (*hookwatch.Event
 		received       int64
 	)
 	if err := row.Scan(&e.ID, &e.Source, &e.Provider, &e.ProviderEventID, &e.Type, &headers, &e.Body,
-		&received, &e.Malformed, &e.Test, &e.Trace, &keyID); err != nil {
+		&received, &e.Malformed, &e.Test, &e.Trace, &keyID, &e.Subject); err != nil {
 		return nil, err
 	}
 	e.ReceivedAt = fromMicros(received)

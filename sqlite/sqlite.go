@@ -96,7 +96,12 @@ func open(ctx context.Context, path string, checkpointEvery time.Duration, opts 
 	// journal mode and the first table (retention gives the space back
 	// with incremental_vacuum); on a file that has tables it only records
 	// the mode for a later VACUUM (`hookwatch store vacuum`).
-	wq := url.Values{"_txlock": {"immediate"}, "_pragma": append(append([]string{"auto_vacuum(INCREMENTAL)"}, q["_pragma"]...), "wal_autocheckpoint(0)")}
+	// secure_delete=FAST has the writer zero what it frees inside a page
+	// (a deleted cell, the old content of a page that splits) as long as
+	// that costs no extra I/O, so that no stale copy of a row lingers in a
+	// page's free space: an erasure (purge.go) then only has to zero the
+	// pages it frees, which it does with secure_delete=ON.
+	wq := url.Values{"_txlock": {"immediate"}, "_pragma": append(append([]string{"auto_vacuum(INCREMENTAL)"}, q["_pragma"]...), "wal_autocheckpoint(0)", "secure_delete(FAST)")}
 	s := &Store{path: path, writerDSN: "file:" + path + "?" + wq.Encode(), now: time.Now,
 		retryMin: reopenRetryMin, retryMax: reopenRetryMax, stop: make(chan struct{}), stopped: make(chan struct{})}
 	for _, o := range opts {
@@ -144,6 +149,13 @@ func open(ctx context.Context, path string, checkpointEvery time.Duration, opts 
 					err = fmt.Errorf("sqlite: prepare: %w", err)
 				}
 			}
+		}
+	}
+	if err == nil {
+		// A migration may have changed it on the writer connection (0008
+		// turns it on and off).
+		if _, err = s.w.ExecContext(ctx, "PRAGMA secure_delete=FAST"); err != nil {
+			err = fmt.Errorf("sqlite: open: %w", err)
 		}
 	}
 	if err != nil {
