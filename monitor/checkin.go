@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/getsentry/sentry-go"
+	"github.com/hookwatch/hookwatch"
 )
 
 // Schedule says when a periodic job is expected to run, so that Sentry's
@@ -69,6 +70,19 @@ func CheckIn(ctx context.Context, slug string, s Schedule, fn func(ctx context.C
 		return fn(ctx)
 	}
 	return m.CheckIn(ctx, slug, s, fn)
+}
+
+// CheckIns returns m's check-ins as the hookwatch.CheckIn that periodic
+// jobs take: each run of a job is reported to the cron monitor named by
+// its slug, on a schedule of Every(job.Every). It is nil (the job just
+// runs) when m is disabled.
+func (m *Monitor) CheckIns() hookwatch.CheckIn {
+	if !m.Enabled() {
+		return nil
+	}
+	return func(ctx context.Context, job hookwatch.Job, fn func(ctx context.Context) error) error {
+		return m.CheckIn(ctx, job.Slug, Every(job.Every), fn)
+	}
 }
 
 // CheckIn is the package's CheckIn with this Monitor.

@@ -250,8 +250,18 @@ func FromContext(ctx context.Context) *Monitor {
 	return m
 }
 
+// Reporter returns m's ReportError as the hookwatch.ErrorReporter that
+// packages take, or nil (reports nothing) when m is disabled.
+func (m *Monitor) Reporter() hookwatch.ErrorReporter {
+	if !m.Enabled() {
+		return nil
+	}
+	return m.ReportError
+}
+
 // ReportError sends an internal error (a store failure, a bug) as an error
-// event with the stack trace of the caller. It fits server.ErrorReporter.
+// event with the stack trace of the caller (Reporter returns it as a
+// hookwatch.ErrorReporter).
 func (m *Monitor) ReportError(ctx context.Context, err error) {
 	if !m.Enabled() || err == nil {
 		return

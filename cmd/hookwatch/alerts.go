@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
 	"text/tabwriter"
@@ -15,46 +14,7 @@ import (
 	"github.com/hookwatch/hookwatch/config"
 	"github.com/hookwatch/hookwatch/readiness"
 	"github.com/hookwatch/hookwatch/server"
-	"github.com/hookwatch/hookwatch/web"
 )
-
-// alerting is issue grouping and alert evaluation, started with Main.
-type alerting struct {
-	recorder  *alert.Recorder
-	evaluator *alert.Evaluator
-}
-
-// newEvaluator builds the alert evaluator; base carries the monitor that
-// reports its cron check-ins (nil: none).
-func newEvaluator(base context.Context, cfg *config.Config, store hookwatch.Store, logger *slog.Logger) (*alert.Evaluator, error) {
-	channels, err := alert.Notifiers(cfg.Alerts.Channels)
-	if err != nil {
-		return nil, err
-	}
-	dests := map[string]string{}
-	for _, d := range cfg.Destinations {
-		dests[d.Name] = d.URL
-	}
-	return alert.New(alert.Options{Store: store, Rules: cfg.Alerts.Rules, Channels: channels, Interval: cfg.Alerts.Interval.D(),
-		GroupWindow: cfg.Alerts.GroupWindow.D(), BaseURL: cfg.Alerts.BaseURL, Destinations: dests, Logger: logger, Context: base,
-		Retention: alert.Retention{MaxAge: cfg.Alerts.Retention.MaxAge.D(), MaxCount: cfg.Alerts.Retention.MaxCount, Every: cfg.Alerts.Retention.Every.D()}}), nil
-}
-
-func newAlerting(base context.Context, cfg *config.Config, store hookwatch.Store, logger *slog.Logger) (*alerting, error) {
-	ev, err := newEvaluator(base, cfg, store, logger)
-	if err != nil {
-		return nil, err
-	}
-	return &alerting{recorder: alert.NewRecorder(store, logger), evaluator: ev}, nil
-}
-
-// close stops evaluating, then writes the failures still queued.
-func (a *alerting) close() {
-	if a != nil {
-		a.evaluator.Close()
-		a.recorder.Close()
-	}
-}
 
 // alertAPI is the admin API of issues, health and alerts.
 func alertAPI(cfg *config.Config, store hookwatch.Store, ev *alert.Evaluator) map[string]http.HandlerFunc {
@@ -300,7 +260,7 @@ func runAlertsList(ctx context.Context, env *Env, args []string) error {
 	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "RULE\tKIND\tSCOPE\tCONDITION\tFOR\tCOOLDOWN\tSTATE")
 	var active []hookwatch.AlertState
-	for _, r := range cfg.Alerts.Rules {
+	for _, r := range alertRules(cfg) {
 		info := alert.Describe(r)
 		firing, pending, seen := 0, 0, false
 		for _, s := range states {
@@ -398,7 +358,7 @@ func runAlertsTest(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	ev, err := newEvaluator(context.Background(), cfg, store, nil)
+	ev, err := newEvaluator(context.Background(), cfg, alertRules(cfg), store, nil)
 	if err != nil {
 		return err
 	}
@@ -545,15 +505,4 @@ func runAlertsUnsilence(ctx context.Context, env *Env, args []string) error {
 	}
 	fmt.Fprintf(env.Stdout, "removed %s (%s on %s)\n", si.ID, si.Rule, silenceSubject(si))
 	return nil
-}
-
-// alertRules are the rules as the dashboard's alerts page lists them.
-func alertRules(cfg *config.Config) []web.AlertRule {
-	var out []web.AlertRule
-	for _, r := range cfg.Alerts.Rules {
-		info := alert.Describe(r)
-		out = append(out, web.AlertRule{Name: info.Name, Kind: info.Kind, Scope: info.Scope, Condition: info.Condition,
-			For: info.For, Cooldown: info.Cooldown, Channels: info.Channels})
-	}
-	return out
 }

@@ -161,6 +161,9 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.Store = store
+	// The monitor reaches the packages only as values handed out here: the
+	// slog handler, the error reporter, check-ins, the tracer, the delivery
+	// observer and the rejection hook (all nil or no-ops without a DSN).
 	if m.Monitor, err = newMonitor(cfg, monitor.Options{History: store}); err != nil {
 		return err
 	}
@@ -177,15 +180,20 @@ func (m *Main) Open(ctx context.Context) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := ingest.NewMetrics(reg)
-	destNames := make([]string, 0, len(cfg.Destinations))
-	for _, d := range cfg.Destinations {
-		destNames = append(destNames, d.Name)
-	}
 	// Delivery counters come from the engine; backlog and circuit gauges
 	// are read from the store on scrape (cached 5s).
-	deliveryMetrics := deliver.NewMetrics(reg, deliver.MetricsOptions{Store: store, Destinations: destNames})
+	deliveryMetrics := deliver.NewMetrics(reg, deliver.MetricsOptions{Store: store, Destinations: destinationNames(cfg)})
 
+	// The config, translated once for this start (wire.go): the receive
+	// path's sources, the routes, the alert rules, and the releaser (with
+	// schemes of its own) that the admin API and the dashboard share.
 	sources, err := ingestSources(cfg)
+	if err != nil {
+		return err
+	}
+	route := router(cfg)
+	rules := alertRules(cfg)
+	releaser, err := newReleaser(cfg, store)
 	if err != nil {
 		return err
 	}
@@ -194,10 +202,10 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if m.alerting, err = newAlerting(monitor.NewContext(context.Background(), m.Monitor), cfg, store, m.Logger); err != nil {
+	if m.alerting, err = newAlerting(monitor.NewContext(context.Background(), m.Monitor), cfg, rules, store, m.Logger); err != nil {
 		return err
 	}
-	m.Engine, err = deliver.New(deliver.Options{Store: store, Destinations: cfg.DeliverDestinations(),
+	m.Engine, err = deliver.New(deliver.Options{Store: store, Destinations: destinations(cfg),
 		Owner: hookwatch.NewID("ins", time.Now()), Logger: m.Logger, Waker: sharedWaker(store),
 		Observer: hookwatch.DeliveryObservers{m.Monitor.Observer(), m.alerting.recorder, deliveryMetrics}, Tracer: m.Monitor.Tracer()})
 	if err != nil {
@@ -219,7 +227,7 @@ func (m *Main) Open(ctx context.Context) error {
 	handler := ingest.NewHandler(ingest.Options{
 		Sources:    sources,
 		Committer:  m.committer,
-		Router:     cfg.Router(),
+		Router:     route,
 		RetryAfter: cfg.Ingest.RetryAfter.D(),
 		Logger:     m.Logger,
 		Metrics:    metrics,
@@ -235,17 +243,10 @@ func (m *Main) Open(ctx context.Context) error {
 	for pattern, h := range alertAPI(cfg, store, m.alerting.evaluator) {
 		opts.API[pattern] = h
 	}
-	qapi, err := quarantineAPI(cfg, store)
-	if err != nil {
-		return err
-	}
-	if opts.API == nil {
-		opts.API = map[string]http.HandlerFunc{}
-	}
-	for pattern, h := range qapi {
+	for pattern, h := range quarantine.API(store, releaser) {
 		opts.API[pattern] = h
 	}
-	if err := withDashboard(&opts, cfg, store, m.Engine, m.Logger); err != nil {
+	if err := withDashboard(&opts, cfg, store, m.Engine, releaser, rules, m.Logger); err != nil {
 		return err
 	}
 
@@ -271,12 +272,8 @@ func (m *Main) Open(ctx context.Context) error {
 	m.janitor = &ingest.DedupeJanitor{Store: store, Leader: sharedLeader(store), Logger: m.Logger,
 		Context: monitor.NewContext(context.Background(), m.Monitor)}
 	m.janitor.Start()
-	names := make([]string, 0, len(sources))
-	for _, s := range sources {
-		names = append(names, s.Name)
-	}
 	m.Logger.Info("hookwatch started", "version", hookwatch.Version, "listen", m.publicLn.Addr().String(),
-		"admin_listen", m.adminLn.Addr().String(), "store", storeKind(cfg.Store), "sources", names)
+		"admin_listen", m.adminLn.Addr().String(), "store", storeKind(cfg.Store), "sources", sourceNames(cfg))
 	return nil
 }
 
