@@ -77,16 +77,6 @@ func loadConfig(env *Env, path string) (*config.Config, error) {
 	return cfg, nil
 }
 
-func newLogger(env *Env, c config.Log) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(c.Level))
-	opts := &slog.HandlerOptions{Level: level}
-	if c.Format == "text" {
-		return slog.New(redactHandler{slog.NewTextHandler(env.Stderr, opts)})
-	}
-	return slog.New(redactHandler{slog.NewJSONHandler(env.Stderr, opts)})
-}
-
 // openStore opens the configured store. Its error is one line that names
 // the store (credentials redacted), the cause and what to fix.
 func openStore(ctx context.Context, cfg *config.Config) (hookwatch.Store, error) {

@@ -12,6 +12,7 @@ import (
 	"context"
 	"log/slog"
 	"net/url"
+	"path/filepath"
 	"strings"
 
 	"github.com/hookwatch/hookwatch"
@@ -22,6 +23,7 @@ import (
 	"github.com/hookwatch/hookwatch/monitor"
 	"github.com/hookwatch/hookwatch/provider"
 	"github.com/hookwatch/hookwatch/quarantine"
+	"github.com/hookwatch/hookwatch/readiness"
 	"github.com/hookwatch/hookwatch/web"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -330,4 +332,31 @@ func dashboardRules(rules []alert.Rule) []web.AlertRule {
 			For: info.For, Cooldown: info.Cooldown, Channels: info.Channels})
 	}
 	return out
+}
+
+// newLogger writes records to stderr in the configured format and level,
+// with credentials redacted (logredact.go).
+func newLogger(env *Env, c config.Log) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "text" {
+		return slog.New(redactHandler{slog.NewTextHandler(env.Stderr, opts)})
+	}
+	return slog.New(redactHandler{slog.NewJSONHandler(env.Stderr, opts)})
+}
+
+// newReadiness returns the watcher of the store's readiness: the write
+// probe, the committer's last outcome (commits may be nil, as in the CLI)
+// and, for SQLite, the free space of the database's volume against
+// storage.min_free.
+func newReadiness(cfg *config.Config, store hookwatch.Store, commits readiness.Commits, logger *slog.Logger) *readiness.Watcher {
+	o := readiness.Options{Probe: store.ProbeWrite, Commits: commits, Floor: cfg.Storage.MinFree.Of, Logger: logger}
+	switch kind, loc, _ := config.ParseStore(cfg.Store); kind {
+	case "sqlite":
+		o.Space = readiness.VolumeSpace(filepath.Dir(loc))
+	case "postgres":
+		o.Unknown = unknownOnPostgres
+	}
+	return readiness.New(o)
 }
