@@ -85,20 +85,13 @@ func TestWireDestinations(t *testing.T) {
 	}
 }
 
-// An event goes to every route of its source whose types match, each
-// destination once, in config order.
+// The routes reach the router in config order, with their type globs
+// (hookwatch.Router's own test covers the matching).
 func TestWireRouter(t *testing.T) {
 	t.Parallel()
 	route := router(parseWire(t, wireYAML))
-	for _, tc := range []struct{ source, typ, want string }{
-		{"stripe", "invoice.paid", "[app audit]"},
-		{"stripe", "customer.created", "[app audit]"},
-		{"stripe", "charge.failed", "[audit app]"},
-		{"github", "push", "[]"},
-	} {
-		if got := fmt.Sprint(route(tc.source, tc.typ)); got != tc.want {
-			t.Errorf("route(%s, %s) = %s, want %s", tc.source, tc.typ, got, tc.want)
-		}
+	if got := fmt.Sprint(route("stripe", "invoice.paid"), route("stripe", "charge.failed")); got != "[app audit] [audit app]" {
+		t.Errorf("routes: %s, want [app audit] [audit app]", got)
 	}
 }
 
