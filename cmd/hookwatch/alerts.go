@@ -14,6 +14,7 @@ import (
 	"github.com/hookwatch/hookwatch/config"
 	"github.com/hookwatch/hookwatch/readiness"
 	"github.com/hookwatch/hookwatch/server"
+	"github.com/hookwatch/hookwatch/web"
 )
 
 // alertAPI is the admin API of issues, health and alerts.
@@ -260,7 +261,7 @@ func runAlertsList(ctx context.Context, env *Env, args []string) error {
 	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "RULE\tKIND\tSCOPE\tCONDITION\tFOR\tCOOLDOWN\tSTATE")
 	var active []hookwatch.AlertState
-	for _, r := range alertRules(cfg) {
+	for _, r := range rulesOf(cfg) {
 		info := alert.Describe(r)
 		firing, pending, seen := 0, 0, false
 		for _, s := range states {
@@ -358,7 +359,7 @@ func runAlertsTest(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	ev, err := newEvaluator(context.Background(), cfg, alertRules(cfg), store, nil)
+	ev, err := newEvaluator(context.Background(), cfg, store, nil)
 	if err != nil {
 		return err
 	}
@@ -505,4 +506,15 @@ func runAlertsUnsilence(ctx context.Context, env *Env, args []string) error {
 	}
 	fmt.Fprintf(env.Stdout, "removed %s (%s on %s)\n", si.ID, si.Rule, silenceSubject(si))
 	return nil
+}
+
+// alertRules are the rules as the dashboard's alerts page lists them.
+func alertRules(cfg *config.Config) []web.AlertRule {
+	var out []web.AlertRule
+	for _, r := range rulesOf(cfg) {
+		info := alert.Describe(r)
+		out = append(out, web.AlertRule{Name: info.Name, Kind: info.Kind, Scope: info.Scope, Condition: info.Condition,
+			For: info.For, Cooldown: info.Cooldown, Channels: info.Channels})
+	}
+	return out
 }

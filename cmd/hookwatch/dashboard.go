@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
-	"github.com/hookwatch/hookwatch/alert"
 	"github.com/hookwatch/hookwatch/config"
 	"github.com/hookwatch/hookwatch/deliver"
 	"github.com/hookwatch/hookwatch/quarantine"
@@ -17,19 +16,21 @@ import (
 // withDashboard serves the web dashboard on the admin listener, and lets
 // users' API tokens call the admin API. It also logs what the config
 // allows on the admin listener but should not (a short admin_token).
-// rel and rules are the ones the server runs with (Main.Open builds them
-// once).
-func withDashboard(o *server.Options, cfg *config.Config, store hookwatch.Store, engine *deliver.Engine, rel *quarantine.Releaser, rules []alert.Rule, logger *slog.Logger) error {
+func withDashboard(o *server.Options, cfg *config.Config, store hookwatch.Store, engine *deliver.Engine, rel *quarantine.Releaser, logger *slog.Logger) error {
 	for _, w := range cfg.Warnings() {
 		logger.Warn(w)
+	}
+	var sources []string
+	for _, s := range cfg.Sources {
+		sources = append(sources, s.Name)
 	}
 	var dests []web.Destination
 	for _, d := range cfg.Destinations {
 		dests = append(dests, web.Destination{Name: d.Name, URL: hookwatch.RedactURL(d.URL)})
 	}
-	h, err := web.New(web.Options{Store: store, Sources: sourceNames(cfg), Destinations: dests, Control: engine, Releaser: rel, Readiness: o.Readiness, Logger: logger,
+	h, err := web.New(web.Options{Store: store, Sources: sources, Destinations: dests, Control: engine, Releaser: rel, Readiness: o.Readiness, Logger: logger,
 		BaseURL: cfg.Dashboard.BaseURL, TrustForwardedProto: cfg.Dashboard.TrustForwardedProto,
-		AlertRules: dashboardRules(rules)})
+		AlertRules: alertRules(cfg)})
 	if err != nil {
 		return err
 	}

@@ -175,15 +175,14 @@ func (m *Main) Open(ctx context.Context) error {
 	deliveryMetrics := deliver.NewMetrics(reg, deliver.MetricsOptions{Store: store, Destinations: destinationNames(cfg)})
 
 	// The config, translated once for this start (wire.go): the receive
-	// path's sources, the routes, the alert rules, and the releaser (with
-	// schemes of its own) that the admin API and the dashboard share.
+	// path's sources, the routes, and the releaser (with schemes of its
+	// own) that the admin API and the dashboard share.
 	sources, err := ingestSources(cfg)
 	if err != nil {
 		return err
 	}
 	route := router(cfg)
-	rules := alertRules(cfg)
-	releaser, err := newReleaser(cfg, store)
+	rel, err := newReleaser(cfg, store)
 	if err != nil {
 		return err
 	}
@@ -192,7 +191,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if m.alerting, err = newAlerting(monitor.NewContext(context.Background(), m.Monitor), cfg, rules, store, m.Logger); err != nil {
+	if m.alerting, err = newAlerting(monitor.NewContext(context.Background(), m.Monitor), cfg, store, m.Logger); err != nil {
 		return err
 	}
 	m.Engine, err = deliver.New(deliver.Options{Store: store, Destinations: destinations(cfg),
@@ -233,10 +232,10 @@ func (m *Main) Open(ctx context.Context) error {
 	for pattern, h := range alertAPI(cfg, store, m.alerting.evaluator) {
 		opts.API[pattern] = h
 	}
-	for pattern, h := range quarantine.API(store, releaser) {
+	for pattern, h := range quarantine.API(store, rel) {
 		opts.API[pattern] = h
 	}
-	if err := withDashboard(&opts, cfg, store, m.Engine, releaser, rules, m.Logger); err != nil {
+	if err := withDashboard(&opts, cfg, store, m.Engine, rel, m.Logger); err != nil {
 		return err
 	}
 

@@ -24,7 +24,6 @@ import (
 	"github.com/hookwatch/hookwatch/provider"
 	"github.com/hookwatch/hookwatch/quarantine"
 	"github.com/hookwatch/hookwatch/readiness"
-	"github.com/hookwatch/hookwatch/web"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -159,9 +158,9 @@ func rejectHooks(hooks ...func(context.Context, ingest.Rejection)) func(context.
 	}
 }
 
-// alertRules returns the config's alert rules (defaults filled by config)
-// as the evaluator takes them.
-func alertRules(cfg *config.Config) []alert.Rule {
+// rulesOf returns the config's alert rules (defaults filled by config) as
+// the evaluator takes them.
+func rulesOf(cfg *config.Config) []alert.Rule {
 	out := make([]alert.Rule, 0, len(cfg.Alerts.Rules))
 	for _, r := range cfg.Alerts.Rules {
 		out = append(out, alert.Rule{Name: r.Name, Kind: hookwatch.AlertKind(r.Kind), Source: r.Source, Destination: r.Destination,
@@ -206,9 +205,9 @@ type alerting struct {
 	evaluator *alert.Evaluator
 }
 
-// newEvaluator builds the alert evaluator of rules (alertRules(cfg)); base
-// carries the monitor that reports its cron check-ins (nil: none).
-func newEvaluator(base context.Context, cfg *config.Config, rules []alert.Rule, store hookwatch.Store, logger *slog.Logger) (*alert.Evaluator, error) {
+// newEvaluator builds the alert evaluator; base carries the monitor that
+// reports its cron check-ins (nil: none).
+func newEvaluator(base context.Context, cfg *config.Config, store hookwatch.Store, logger *slog.Logger) (*alert.Evaluator, error) {
 	channels, err := notifiers(cfg.Alerts.Channels)
 	if err != nil {
 		return nil, err
@@ -217,13 +216,13 @@ func newEvaluator(base context.Context, cfg *config.Config, rules []alert.Rule, 
 	for _, d := range cfg.Destinations {
 		dests[d.Name] = d.URL
 	}
-	return alert.New(alert.Options{Store: store, Rules: rules, Channels: channels, Interval: cfg.Alerts.Interval.D(),
+	return alert.New(alert.Options{Store: store, Rules: rulesOf(cfg), Channels: channels, Interval: cfg.Alerts.Interval.D(),
 		GroupWindow: cfg.Alerts.GroupWindow.D(), BaseURL: cfg.Alerts.BaseURL, Destinations: dests, Logger: logger, Context: base,
 		Retention: alert.Retention{MaxAge: cfg.Alerts.Retention.MaxAge.D(), MaxCount: cfg.Alerts.Retention.MaxCount, Every: cfg.Alerts.Retention.Every.D()}}), nil
 }
 
-func newAlerting(base context.Context, cfg *config.Config, rules []alert.Rule, store hookwatch.Store, logger *slog.Logger) (*alerting, error) {
-	ev, err := newEvaluator(base, cfg, rules, store, logger)
+func newAlerting(base context.Context, cfg *config.Config, store hookwatch.Store, logger *slog.Logger) (*alerting, error) {
+	ev, err := newEvaluator(base, cfg, store, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -321,17 +320,6 @@ func sentryReject(m *monitor.Monitor) func(context.Context, ingest.Rejection) {
 	return func(ctx context.Context, r ingest.Rejection) {
 		m.Rejected(ctx, r.Source, r.Provider, string(r.Reason), r.Err)
 	}
-}
-
-// dashboardRules are the rules as the dashboard's alerts page lists them.
-func dashboardRules(rules []alert.Rule) []web.AlertRule {
-	var out []web.AlertRule
-	for _, r := range rules {
-		info := alert.Describe(r)
-		out = append(out, web.AlertRule{Name: info.Name, Kind: info.Kind, Scope: info.Scope, Condition: info.Condition,
-			For: info.For, Cooldown: info.Cooldown, Channels: info.Channels})
-	}
-	return out
 }
 
 // newLogger writes records to stderr in the configured format and level,

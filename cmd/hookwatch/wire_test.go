@@ -100,7 +100,7 @@ func TestWireRouter(t *testing.T) {
 func TestWireAlertRules(t *testing.T) {
 	t.Parallel()
 	cfg := parseWire(t, wireYAML)
-	rules := alertRules(cfg)
+	rules := rulesOf(cfg)
 	if len(rules) != len(cfg.Alerts.Rules) || len(rules) == 0 {
 		t.Fatalf("%d rules from %d configured", len(rules), len(cfg.Alerts.Rules))
 	}
@@ -119,7 +119,7 @@ func TestWireAlertRules(t *testing.T) {
 	quiet := parseWire(t, wireYAML+`  rules:
     - {name: dl, kind: dead_letters, notify_resolved: false, channels: [ops]}
 `)
-	if r := alertRules(quiet); len(r) != 1 || !r[0].SkipResolved || r[0].Resolved() || fmt.Sprint(r[0].Channels) != "[ops]" ||
+	if r := rulesOf(quiet); len(r) != 1 || !r[0].SkipResolved || r[0].Resolved() || fmt.Sprint(r[0].Channels) != "[ops]" ||
 		r[0].Window != 5*time.Minute || r[0].Cooldown != 30*time.Minute {
 		t.Errorf("configured rule: %+v", r)
 	}
