@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/sqlq"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -222,27 +223,27 @@ func (s *Store) GetEvent(ctx context.Context, id string) (*hookwatch.Event, erro
 
 // ListEvents returns events matching f, newest first.
 func (s *Store) ListEvents(ctx context.Context, f hookwatch.EventFilter) ([]*hookwatch.Event, error) {
-	var c conds
+	c := newConds()
 	if f.Source != "" {
-		c.add("source = ?", f.Source)
+		c.Add("source = ?", f.Source)
 	}
 	if f.Type != "" {
-		c.add("type = ?", f.Type)
+		c.Add("type = ?", f.Type)
 	}
 	if f.ProviderEventID != "" {
-		c.add("provider_event_id = ?", f.ProviderEventID)
+		c.Add("provider_event_id = ?", f.ProviderEventID)
 	}
 	if !f.Since.IsZero() {
-		c.add("received_at >= ?", f.Since)
+		c.Add("received_at >= ?", f.Since)
 	}
 	if !f.Until.IsZero() {
-		c.add("received_at < ?", f.Until)
+		c.Add("received_at < ?", f.Until)
 	}
 	if f.Before != "" {
-		c.add("id < ?", f.Before)
+		c.Add("id < ?", f.Before)
 	}
-	q := `SELECT ` + eventColumns + ` FROM events WHERE ` + c.where() + ` ORDER BY id DESC LIMIT ` + c.arg(limitOr(f.Limit, 100))
-	rows, err := s.pool.Query(ctx, q, c.args...)
+	q := `SELECT ` + eventColumns + ` FROM events WHERE ` + c.Where() + ` ORDER BY id DESC LIMIT ` + c.Arg(sqlq.Limit(f.Limit, 100))
+	rows, err := s.pool.Query(ctx, q, c.Args...)
 	if err != nil {
 		return nil, storeError("list events", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/sqlq"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -87,33 +88,33 @@ func (s *Store) GetQuarantined(ctx context.Context, id string) (*hookwatch.Quara
 
 // ListQuarantined returns quarantined requests matching f, newest first.
 func (s *Store) ListQuarantined(ctx context.Context, f hookwatch.QuarantineFilter) ([]*hookwatch.Quarantined, error) {
-	var c conds
+	c := newConds()
 	if len(f.IDs) > 0 {
-		c.add("id = ANY(?::text[])", f.IDs)
+		c.Add("id = ANY(?::text[])", f.IDs)
 	}
 	if f.Source != "" {
-		c.add("source = ?", f.Source)
+		c.Add("source = ?", f.Source)
 	}
 	if f.Reason != "" {
-		c.add("reason = ?", f.Reason)
+		c.Add("reason = ?", f.Reason)
 	}
 	switch f.Status {
 	case hookwatch.QuarantineHeld:
-		c.add("released_at IS NULL")
+		c.Add("released_at IS NULL")
 	case hookwatch.QuarantineReleased:
-		c.add("released_at IS NOT NULL")
+		c.Add("released_at IS NOT NULL")
 	}
 	if !f.Since.IsZero() {
-		c.add("received_at >= ?", f.Since)
+		c.Add("received_at >= ?", f.Since)
 	}
 	if !f.Until.IsZero() {
-		c.add("received_at < ?", f.Until)
+		c.Add("received_at < ?", f.Until)
 	}
 	if f.Before != "" {
-		c.add("id < ?", f.Before)
+		c.Add("id < ?", f.Before)
 	}
-	q := `SELECT ` + quarantineColumns + ` FROM quarantine WHERE ` + c.where() + ` ORDER BY id DESC LIMIT ` + c.arg(limitOr(f.Limit, 100))
-	rows, err := s.pool.Query(ctx, q, c.args...)
+	q := `SELECT ` + quarantineColumns + ` FROM quarantine WHERE ` + c.Where() + ` ORDER BY id DESC LIMIT ` + c.Arg(sqlq.Limit(f.Limit, 100))
+	rows, err := s.pool.Query(ctx, q, c.Args...)
 	if err != nil {
 		return nil, storeError("list quarantined", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/sqlq"
 )
 
 // InsertEvents stores a batch in one transaction; see hookwatch.EventStore.
@@ -229,27 +230,27 @@ func (s *Store) GetEvent(ctx context.Context, id string) (*hookwatch.Event, erro
 
 // ListEvents returns events matching f, newest first.
 func (s *Store) ListEvents(ctx context.Context, f hookwatch.EventFilter) ([]*hookwatch.Event, error) {
-	var c conds
+	c := newConds()
 	if f.Source != "" {
-		c.add("source = ?", f.Source)
+		c.Add("source = ?", f.Source)
 	}
 	if f.Type != "" {
-		c.add("type = ?", f.Type)
+		c.Add("type = ?", f.Type)
 	}
 	if f.ProviderEventID != "" {
-		c.add("provider_event_id = ?", f.ProviderEventID)
+		c.Add("provider_event_id = ?", f.ProviderEventID)
 	}
 	if !f.Since.IsZero() {
-		c.add("received_at >= ?", micros(f.Since))
+		c.Add("received_at >= ?", micros(f.Since))
 	}
 	if !f.Until.IsZero() {
-		c.add("received_at < ?", micros(f.Until))
+		c.Add("received_at < ?", micros(f.Until))
 	}
 	if f.Before != "" {
-		c.add("id < ?", f.Before)
+		c.Add("id < ?", f.Before)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+eventColumns+` FROM events WHERE `+c.where()+` ORDER BY id DESC LIMIT ?`,
-		append(c.args, limitOr(f.Limit, 100))...)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+eventColumns+` FROM events WHERE `+c.Where()+
+		` ORDER BY id DESC LIMIT `+c.Arg(sqlq.Limit(f.Limit, 100)), c.Args...)
 	return collect(rows, err, "list events", scanEvent)
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/sqlq"
 )
 
 // AddQuarantined stores rejected requests; see hookwatch.QuarantineStore.
@@ -83,33 +84,33 @@ func (s *Store) GetQuarantined(ctx context.Context, id string) (*hookwatch.Quara
 
 // ListQuarantined returns quarantined requests matching f, newest first.
 func (s *Store) ListQuarantined(ctx context.Context, f hookwatch.QuarantineFilter) ([]*hookwatch.Quarantined, error) {
-	var c conds
+	c := newConds()
 	if len(f.IDs) > 0 {
-		c.add("id IN (?"+strings.Repeat(", ?", len(f.IDs)-1)+")", anys(f.IDs)...)
+		c.Add("id IN (?"+strings.Repeat(", ?", len(f.IDs)-1)+")", anys(f.IDs)...)
 	}
 	if f.Source != "" {
-		c.add("source = ?", f.Source)
+		c.Add("source = ?", f.Source)
 	}
 	if f.Reason != "" {
-		c.add("reason = ?", f.Reason)
+		c.Add("reason = ?", f.Reason)
 	}
 	switch f.Status {
 	case hookwatch.QuarantineHeld:
-		c.add("released_at = 0")
+		c.Add("released_at = 0")
 	case hookwatch.QuarantineReleased:
-		c.add("released_at <> 0")
+		c.Add("released_at <> 0")
 	}
 	if !f.Since.IsZero() {
-		c.add("received_at >= ?", micros(f.Since))
+		c.Add("received_at >= ?", micros(f.Since))
 	}
 	if !f.Until.IsZero() {
-		c.add("received_at < ?", micros(f.Until))
+		c.Add("received_at < ?", micros(f.Until))
 	}
 	if f.Before != "" {
-		c.add("id < ?", f.Before)
+		c.Add("id < ?", f.Before)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+quarantineColumns+` FROM quarantine WHERE `+c.where()+` ORDER BY id DESC LIMIT ?`,
-		append(c.args, limitOr(f.Limit, 100))...)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+quarantineColumns+` FROM quarantine WHERE `+c.Where()+
+		` ORDER BY id DESC LIMIT `+c.Arg(sqlq.Limit(f.Limit, 100)), c.Args...)
 	return collect(rows, err, "list quarantined", scanQuarantined)
 }
 
