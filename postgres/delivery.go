@@ -104,7 +104,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, r hookwatch.ClaimRequest) (
 		for rows.Next() {
 			d := &hookwatch.Delivery{}
 			dest, after := deliveryDest(d)
-			e, edest, eafter := eventDest()
+			e, edest, eafter := s.eventDest()
 			if err := rows.Scan(append(dest, edest...)...); err != nil {
 				return err
 			}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/encrypt"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -29,18 +30,28 @@ type Store struct {
 	schema string // current_schema() of the pool's connections
 	now    func() time.Time
 	bg     background // wake-ups
+	// cipher seals events' and quarantined requests' payloads (nil:
+	// plaintext); see encrypt.go.
+	cipher *encrypt.Cipher
 }
 
 var _ hookwatch.Store = (*Store)(nil)
 
 // Open connects to the database at url, applies pending migrations (one
 // process at a time, under an advisory lock) and returns the store.
-func Open(ctx context.Context, url string) (*Store, error) {
+func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	s, err := connect(ctx, url)
 	if err != nil {
 		return nil, err
 	}
+	for _, o := range opts {
+		o(s)
+	}
 	if _, err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.checkKeys(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -141,6 +152,11 @@ func retryable(code string) bool {
 // (connection lost, disk full, deadlock, timeout) are EUNAVAILABLE, so
 // ingest answers 503 and the provider retries; the rest are EINTERNAL.
 func storeError(op string, err error) error {
+	// An error that already says what is wrong (a row that does not
+	// decrypt, naming the key it needs) keeps its code and message.
+	if he := (*hookwatch.Error)(nil); errors.As(err, &he) {
+		return fmt.Errorf("postgres: %s: %w", op, err)
+	}
 	code := hookwatch.EINTERNAL
 	var pe *pgconn.PgError
 	switch {

@@ -89,7 +89,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, r hookwatch.ClaimRequest) (
 	var out []*hookwatch.Delivery
 	err := s.relaxedTx(ctx, "claim", func(tx *sql.Tx) error {
 		var err error
-		out, err = claimTx(ctx, tx, r)
+		out, err = s.claimTx(ctx, tx, r)
 		return err
 	})
 	if err != nil {
@@ -99,7 +99,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, r hookwatch.ClaimRequest) (
 	return out, nil
 }
 
-func claimTx(ctx context.Context, tx *sql.Tx, r hookwatch.ClaimRequest) ([]*hookwatch.Delivery, error) {
+func (s *Store) claimTx(ctx context.Context, tx *sql.Tx, r hookwatch.ClaimRequest) ([]*hookwatch.Delivery, error) {
 	var blocked int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM destination_state WHERE name = ? AND (paused <> 0 OR disabled_at <> 0)`,
 		r.Destination).Scan(&blocked); err != nil {
@@ -148,7 +148,7 @@ func claimTx(ctx context.Context, tx *sql.Tx, r hookwatch.ClaimRequest) ([]*hook
 		return nil, writeError("claim: events", err)
 	}
 	for erows.Next() {
-		e, err := scanEvent(erows)
+		e, err := s.scanEvent(erows)
 		if err != nil {
 			erows.Close()
 			return nil, writeError("claim: events", err)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/encrypt"
 	sqlite3 "modernc.org/sqlite"
 	sqlite3lib "modernc.org/sqlite/lib"
 )
@@ -51,6 +52,9 @@ type Store struct {
 	stopped   chan struct{}
 	closeOnce sync.Once
 	now       func() time.Time
+	// cipher seals events' and quarantined requests' payloads (nil:
+	// plaintext); see encrypt.go.
+	cipher *encrypt.Cipher
 }
 
 // Connections kept idle in each pool while the store is up.
@@ -64,13 +68,13 @@ var _ hookwatch.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the database file at path, applies pending
 // migrations and returns the store. The directory is created too.
-func Open(ctx context.Context, path string) (*Store, error) {
-	return open(ctx, path, checkpointEvery)
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	return open(ctx, path, checkpointEvery, opts...)
 }
 
 // open is Open with the checkpoint interval (tests that must control what
 // the WAL holds checkpoint only at Close).
-func open(ctx context.Context, path string, checkpointEvery time.Duration) (*Store, error) {
+func open(ctx context.Context, path string, checkpointEvery time.Duration, opts ...Option) (*Store, error) {
 	if path == "" {
 		return nil, hookwatch.Errorf(hookwatch.EINVALID, "sqlite: empty database path")
 	}
@@ -89,6 +93,9 @@ func open(ctx context.Context, path string, checkpointEvery time.Duration) (*Sto
 	wq := url.Values{"_txlock": {"immediate"}, "_pragma": append(append([]string{}, q["_pragma"]...), "wal_autocheckpoint(0)")}
 	s := &Store{path: path, writerDSN: "file:" + path + "?" + wq.Encode(), now: time.Now,
 		retryMin: reopenRetryMin, retryMax: reopenRetryMax, stop: make(chan struct{}), stopped: make(chan struct{})}
+	for _, o := range opts {
+		o(s)
+	}
 	s.wal = newWALSyncer(path, &s.down, s.fail)
 	// Every pooled connection opens through the gate (gate.go).
 	pool := func(dsn string) (*sql.DB, error) {
@@ -125,7 +132,9 @@ func open(ctx context.Context, path string, checkpointEvery time.Duration) (*Sto
 	if err != nil {
 		err = fmt.Errorf("sqlite: open: %w", err)
 	} else if err = s.openGuard(ctx); err == nil {
-		err = s.migrate(ctx)
+		if err = s.migrate(ctx); err == nil {
+			err = s.checkKeys(ctx)
+		}
 	}
 	if err != nil {
 		close(s.stopped)

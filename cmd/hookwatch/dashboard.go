@@ -30,7 +30,7 @@ func withDashboard(o *server.Options, cfg *config.Config, store hookwatch.Store,
 	}
 	h, err := web.New(web.Options{Store: store, Sources: sources, Destinations: dests, Control: engine, Releaser: rel, Readiness: o.Readiness, Logger: logger,
 		BaseURL: cfg.Dashboard.BaseURL, TrustForwardedProto: cfg.Dashboard.TrustForwardedProto,
-		AlertRules: alertRules(cfg)})
+		AlertRules: alertRules(cfg), ErrorReporter: o.ErrorReporter})
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,15 @@ import (
 
 	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/quarantine"
+	"github.com/hookwatch/hookwatch/server"
 )
+
+// release is what POST /api/quarantine/release calls: rl's Release.
+func release(rl *quarantine.Releaser) func(context.Context, server.ReleaseRequest) (any, error) {
+	return func(ctx context.Context, req server.ReleaseRequest) (any, error) {
+		return rl.Release(ctx, quarantine.Request{Filter: req.Filter, Unverified: req.Unverified, DryRun: req.DryRun, By: req.By})
+	}
+}
 
 func runQuarantineList(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "quarantine list", "Lists the requests that failed verification and were kept, newest first.")
@@ -42,7 +50,7 @@ func runQuarantineList(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	if *asJSON {
-		return writeJSONLines(env.Stdout, qs, func(q *hookwatch.Quarantined) any { return quarantine.NewView(q, false) })
+		return writeJSONLines(env.Stdout, qs, func(q *hookwatch.Quarantined) any { return server.NewQuarantined(q, false) })
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tRECEIVED\tSOURCE\tREASON\tSTATUS\tSIZE\tDETAIL")
@@ -86,7 +94,7 @@ func runQuarantineShow(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	v := quarantine.NewView(q, true)
+	v := server.NewQuarantined(q, true)
 	if asJSON {
 		return json.NewEncoder(env.Stdout).Encode(v)
 	}
