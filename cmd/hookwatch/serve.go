@@ -84,7 +84,7 @@ func openStore(ctx context.Context, cfg *config.Config) (hookwatch.Store, error)
 	if err != nil {
 		return nil, hookwatch.Errorf(hookwatch.EINVALID, "store: %v", err)
 	}
-	cipher, err := cfg.Encryption.Cipher()
+	cipher, err := newCipher(cfg.Encryption)
 	if err != nil {
 		return nil, hookwatch.Errorf(hookwatch.EINVALID, "%v", err)
 	}

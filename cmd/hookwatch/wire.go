@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"github.com/hookwatch/hookwatch/alert"
 	"github.com/hookwatch/hookwatch/config"
 	"github.com/hookwatch/hookwatch/deliver"
+	"github.com/hookwatch/hookwatch/encrypt"
 	"github.com/hookwatch/hookwatch/ingest"
 	"github.com/hookwatch/hookwatch/monitor"
 	"github.com/hookwatch/hookwatch/provider"
@@ -347,4 +349,21 @@ func newReadiness(cfg *config.Config, store hookwatch.Store, commits readiness.C
 		o.Unknown = unknownOnPostgres
 	}
 	return readiness.New(o)
+}
+
+// newCipher returns the cipher the stores are opened with: nil without
+// keys (plaintext). The config was validated, so the keys parse.
+func newCipher(e config.Encryption) (*encrypt.Cipher, error) {
+	if len(e.Keys) == 0 {
+		return nil, nil
+	}
+	keys := make([][]byte, len(e.Keys))
+	for i, s := range e.Keys {
+		k, err := encrypt.ParseKey(s)
+		if err != nil {
+			return nil, fmt.Errorf("encryption.keys[%d]: %w", i, err)
+		}
+		keys[i] = k
+	}
+	return encrypt.New(keys, e.DecryptOnly)
 }

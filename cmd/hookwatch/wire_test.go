@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"reflect"
 	"testing"
@@ -9,6 +11,7 @@ import (
 	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/alert"
 	"github.com/hookwatch/hookwatch/config"
+	"github.com/hookwatch/hookwatch/encrypt"
 )
 
 const wireYAML = `
@@ -137,5 +140,25 @@ func TestWireNotifiers(t *testing.T) {
 	}
 	if p, ok := ns["pd"].(*alert.PagerDuty); !ok || p.RoutingKey != "rk" || p.EventsURL != config.DefaultPagerDutyURL {
 		t.Errorf("pd = %#v", ns["pd"])
+	}
+}
+
+// The stores' cipher seals with the first key and opens with every one;
+// without keys there is none (plaintext).
+func TestWireCipher(t *testing.T) {
+	t.Parallel()
+	raw, old := make([]byte, 32), make([]byte, 32)
+	rand.Read(raw)
+	rand.Read(old)
+	b64 := base64.StdEncoding.EncodeToString
+	c, err := newCipher(config.Encryption{Keys: []string{b64(raw), b64(old)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.KeyID() != encrypt.KeyID(raw) || !c.Has(encrypt.KeyID(old)) {
+		t.Fatalf("cipher seals with %s (want the first key's %s), opens %v", c.KeyID(), encrypt.KeyID(raw), c.KeyIDs())
+	}
+	if c, err := newCipher(config.Encryption{}); c != nil || err != nil {
+		t.Fatalf("no encryption section: cipher %v, %v", c, err)
 	}
 }
