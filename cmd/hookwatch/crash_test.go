@@ -182,7 +182,19 @@ func TestSIGTERMDrains(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(500 * time.Millisecond)
+	// SIGTERM mid-stream, once traffic is flowing (a count, not a fixed
+	// sleep: on a loaded machine half a second may be a handful of events).
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		mu.Lock()
+		n := len(acked)
+		mu.Unlock()
+		if n >= 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d events acknowledged in 30s before the SIGTERM", n)
+		}
+	}
 	p.stop(t)
 	stop.Store(true)
 	wg.Wait()

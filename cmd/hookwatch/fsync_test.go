@@ -37,6 +37,7 @@ import (
 // lose pages is the subject of the sqlite package's tests, which simulate
 // the loss.
 func TestFsyncFailureUnderStrace(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}

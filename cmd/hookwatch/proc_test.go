@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -20,36 +23,89 @@ import (
 // Helpers for end-to-end tests that run the real binary as a separate
 // process (so it can be killed with SIGKILL).
 
+// The binary is built once per test run, in the background from TestMain
+// while the in-process tests run, and shared by every test that starts a
+// process. It is built without -race: the processes are the system under
+// test seen from outside, and under the race detector the floods and crash
+// loops below cost several times the CPU.
 var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
+	binDir   string
+	binPath  string
+	buildErr error
+	built    = make(chan struct{})
+	// stopBuild cancels a build no test waited for.
+	stopBuild context.CancelFunc = func() {}
 )
 
-// binary builds cmd/hookwatch once per test run and returns its path.
-func binary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
+// startBuild builds cmd/hookwatch into a temporary directory; built is
+// closed when it is done.
+func startBuild() {
+	ctx, cancel := context.WithCancel(context.Background())
+	stopBuild = cancel
+	go func() {
+		defer close(built)
 		dir, err := os.MkdirTemp("", "hookwatch-bin-")
 		if err != nil {
 			buildErr = err
 			return
 		}
-		binPath = filepath.Join(dir, "hookwatch")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		binDir, binPath = dir, filepath.Join(dir, "hookwatch")
+		out, err := exec.CommandContext(ctx, "go", "build", "-o", binPath, ".").CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
-	})
+	}()
+}
+
+// binary waits for the shared build and returns the binary's path.
+func binary(t *testing.T) string {
+	t.Helper()
+	<-built
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
 	return binPath
 }
 
-// freeAddr returns a loopback address with a port that was free just now.
+// Ports for processes that must be told their address in advance come from
+// below the kernel's ephemeral range (where :0 listeners and the local end
+// of every outgoing connection are placed), so that a port found free here
+// is not taken by a parallel test's connection before the process binds it;
+// each is handed out once per test run.
+var (
+	portMu    sync.Mutex
+	portsUsed = map[int]bool{}
+)
+
+// freeAddr returns a loopback address with a port that was free just now
+// and that no other test of this run was given.
 func freeAddr(t *testing.T) string {
 	t.Helper()
+	lo := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				lo = n
+			}
+		}
+	}
+	portMu.Lock()
+	defer portMu.Unlock()
+	if lo > 11000 {
+		for range 1000 {
+			port := 10000 + rand.IntN(lo-10000)
+			if portsUsed[port] {
+				continue
+			}
+			ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+			if err != nil {
+				continue
+			}
+			ln.Close()
+			portsUsed[port] = true
+			return ln.Addr().String()
+		}
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -141,4 +197,18 @@ func storedIDs(t *testing.T, s hookwatch.Store, source string) map[string][]stri
 		}
 		before = page[len(page)-1].ID
 	}
+}
+
+// runBinary runs the built binary with args and an empty environment (as
+// run does in-process with no variables) and returns stdout, stderr and
+// the exit error. For commands whose work under -race would cost the test
+// seconds of CPU, such as copying a thousand events between stores.
+func runBinary(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	cmd := exec.Command(binary(t), args...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	return out.String(), errb.String(), err
 }
