@@ -296,3 +296,22 @@ func (NopDeliveryObserver) CircuitChanged(context.Context, string, CircuitState,
 
 // DestinationDisabled does nothing.
 func (NopDeliveryObserver) DestinationDisabled(context.Context, string, *Attempt) {}
+
+// SortDue orders deliveries the way ClaimDeliveries returns them: oldest
+// due first, then by ID. Stores share it because what their claim
+// statement returns is not in the order its subquery chose them in. A
+// claim is small (its limit), so an insertion sort does.
+func SortDue(ds []*Delivery) {
+	for i := 1; i < len(ds); i++ {
+		for j := i; j > 0 && dueBefore(ds[j], ds[j-1]); j-- {
+			ds[j], ds[j-1] = ds[j-1], ds[j]
+		}
+	}
+}
+
+func dueBefore(a, b *Delivery) bool {
+	if !a.NextAttemptAt.Equal(b.NextAttemptAt) {
+		return a.NextAttemptAt.Before(b.NextAttemptAt)
+	}
+	return a.ID < b.ID
+}

@@ -82,3 +82,139 @@ type HealthStore interface {
 	// rows of their own (Backlog.Test). Errors are EINTERNAL.
 	Backlogs(ctx context.Context, test bool) ([]Backlog, error)
 }
+
+// TrafficRows collects the Traffic rows of one window as a store reads its
+// grouped counts, one row per (source, destination, test) in the order
+// first asked for, so that both stores assemble the same rows. The zero
+// value is empty and ready.
+type TrafficRows struct {
+	m     map[trafficKey]*Traffic
+	order []trafficKey
+}
+
+type trafficKey struct {
+	source, destination string
+	test                bool
+}
+
+// Row returns the row of (source, destination, test), adding it when it is
+// not there yet.
+func (t *TrafficRows) Row(source, destination string, test bool) *Traffic {
+	k := trafficKey{source, destination, test}
+	if r, ok := t.m[k]; ok {
+		return r
+	}
+	if t.m == nil {
+		t.m = map[trafficKey]*Traffic{}
+	}
+	r := &Traffic{Source: source, Destination: destination, Test: test}
+	t.m[k] = r
+	t.order = append(t.order, k)
+	return r
+}
+
+// List returns the rows in the order they were added.
+func (t *TrafficRows) List() []Traffic {
+	out := make([]Traffic, 0, len(t.order))
+	for _, k := range t.order {
+		out = append(out, *t.m[k])
+	}
+	return out
+}
+
+// The Scan methods read one row of a store's grouped query into the row
+// it counts for; scan is the driver's Rows.Scan, and the query returns the
+// columns named, in that order. Counts scan into int, booleans into bool.
+
+// ScanAccepted reads (source, test, events received).
+func (t *TrafficRows) ScanAccepted(scan func(dest ...any) error) error {
+	var src string
+	var test bool
+	var n int
+	if err := scan(&src, &test, &n); err != nil {
+		return err
+	}
+	t.Row(src, "", test).Accepted = n
+	return nil
+}
+
+// ScanDelivered reads (source, destination, test, deliveries succeeded,
+// their total processing time in microseconds), then one column per
+// LatencyBuckets bound: how many took at most that long.
+func (t *TrafficRows) ScanDelivered(scan func(dest ...any) error) error {
+	var src, dst string
+	var test bool
+	var n int
+	var sum int64
+	cum := make([]int, len(LatencyBuckets))
+	dest := []any{&src, &dst, &test, &n, &sum}
+	for i := range cum {
+		dest = append(dest, &cum[i])
+	}
+	if err := scan(dest...); err != nil {
+		return err
+	}
+	r := t.Row(src, dst, test)
+	r.Delivered, r.LatencySum = n, time.Duration(sum)*time.Microsecond
+	r.Latency = LatencyHistogram(cum, n)
+	return nil
+}
+
+// ScanFailed reads (source, destination, test, error class, failed
+// attempts).
+func (t *TrafficRows) ScanFailed(scan func(dest ...any) error) error {
+	var src, dst, class string
+	var test bool
+	var n int
+	if err := scan(&src, &dst, &test, &class, &n); err != nil {
+		return err
+	}
+	r := t.Row(src, dst, test)
+	if r.Failed == nil {
+		r.Failed = map[ErrorClass]int{}
+	}
+	r.Failed[ErrorClass(class)] = n
+	return nil
+}
+
+// ScanDeadLetters reads (source, destination, test, deliveries
+// dead-lettered).
+func (t *TrafficRows) ScanDeadLetters(scan func(dest ...any) error) error {
+	var src, dst string
+	var test bool
+	var n int
+	if err := scan(&src, &dst, &test, &n); err != nil {
+		return err
+	}
+	t.Row(src, dst, test).DeadLetters = n
+	return nil
+}
+
+// ScanSLO reads (source, destination, test, deliveries counted by the
+// objective, those delivered within it); see TrafficQuery.Within.
+func (t *TrafficRows) ScanSLO(scan func(dest ...any) error) error {
+	var src, dst string
+	var test bool
+	var total, good int
+	if err := scan(&src, &dst, &test, &total, &good); err != nil {
+		return err
+	}
+	r := t.Row(src, dst, test)
+	r.SLOTotal, r.SLOGood = total, good
+	return nil
+}
+
+// LatencyHistogram turns cumulative counts by LatencyBuckets (cum[i]: how
+// many of total took at most LatencyBuckets[i], which is what a store's
+// SQL counts) into Traffic.Latency: per-bucket counts, the last element
+// counting those over every bound.
+func LatencyHistogram(cum []int, total int) []int {
+	out := make([]int, len(cum)+1)
+	prev := 0
+	for i, c := range cum {
+		out[i] = c - prev
+		prev = c
+	}
+	out[len(cum)] = total - prev
+	return out
+}

@@ -255,3 +255,54 @@ func ApplyIssueUpdate(i *Issue, u IssueUpdate) []string {
 	i.UpdatedAt = u.Now
 	return comments
 }
+
+// MaxFailureMessage is how many bytes of a failure's message the stores
+// keep, in the failure's row and as its issue's LastMessage.
+const MaxFailureMessage = 500
+
+// NewIssue returns the issue failure f opens when no issue has its
+// fingerprint yet: open, priority medium, first and last seen at f.At,
+// with nothing counted (RecordFailure counts f into it).
+func NewIssue(f Failure) *Issue {
+	return &Issue{
+		ID: NewID("iss", f.At), Fingerprint: f.Fingerprint(), Kind: f.Kind, Source: f.Source,
+		Destination: f.Destination, Class: f.Class, Status: IssueOpen, Priority: PriorityMedium, Test: f.Test,
+		FirstSeen: f.At, LastSeen: f.At, UpdatedAt: f.At,
+	}
+}
+
+// RecordFailure counts failure f into i, the issue of its fingerprint
+// (NewIssue's when isNew), the way IssueStore.RecordFailures documents it,
+// and returns the change with a copy of the issue as it now is. newEvent
+// says that f's event has no failure recorded into i yet (only a failure
+// with an EventID can count a new affected event). A resolved issue opens
+// again as a regression; an acknowledged or ignored one keeps its status.
+// The latest failure (by At; the first one into a new issue) sets the
+// issue's kind, last seen, message and event, so failures recorded out of
+// order do not move LastSeen back. Stores share it so that both group
+// failures the same way; they only read i, run their SQL and write i back.
+func RecordFailure(i *Issue, f Failure, isNew, newEvent bool) IssueChange {
+	c := IssueChange{New: isNew}
+	if f.EventID != "" && newEvent {
+		i.Events++
+	}
+	if f.Kind == FailureDeadLetter {
+		i.DeadLetters++
+	}
+	if i.Status == IssueResolved {
+		i.Status, i.Regression, i.RegressedAt = IssueOpen, true, f.At
+		c.Regressed = true
+	}
+	if f.At.After(i.LastSeen) || i.Count == 0 {
+		msg := f.Message
+		if len(msg) > MaxFailureMessage {
+			msg = msg[:MaxFailureMessage]
+		}
+		i.LastSeen, i.Kind, i.LastMessage, i.LastEventID = f.At, f.Kind, msg, f.EventID
+	}
+	i.Count++
+	i.UpdatedAt = f.At
+	cp := *i
+	c.Issue = &cp
+	return c
+}

@@ -41,6 +41,8 @@ type Config struct {
 	Quarantine Quarantine `yaml:"quarantine"`
 	// Storage protects the store's volume: its free-space floor.
 	Storage Storage `yaml:"storage"`
+	// Encryption encrypts event and quarantine payloads at rest.
+	Encryption Encryption `yaml:"encryption"`
 	// Sources are the webhook senders, each received on POST /in/{name}.
 	Sources []Source `yaml:"sources"`
 	// Destinations are the apps events are delivered to.
@@ -480,6 +482,7 @@ func (c *Config) problems() []string {
 	if c.Quarantine.Burst < 0 {
 		bad("quarantine.burst", "%d must be positive", c.Quarantine.Burst)
 	}
+	c.validateEncryption(bad)
 	seen := map[string]bool{}
 	for i, s := range c.Sources {
 		p := fmt.Sprintf("sources[%d]", i)

@@ -251,7 +251,7 @@ func FromContext(ctx context.Context) *Monitor {
 }
 
 // ReportError sends an internal error (a store failure, a bug) as an error
-// event with the stack trace of the caller. It fits server.ErrorReporter.
+// event with the stack trace of the caller. It fits hookwatch.ErrorReporter.
 func (m *Monitor) ReportError(ctx context.Context, err error) {
 	if !m.Enabled() || err == nil {
 		return

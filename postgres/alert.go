@@ -3,11 +3,10 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/sqlq"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -15,26 +14,15 @@ import (
 func (s *Store) AlertStates(ctx context.Context) ([]hookwatch.AlertState, error) {
 	rows, err := s.pool.Query(ctx, `SELECT rule, subject, status, since, notified_at, value, summary, updated_at, issue_id, held_back, held_until
 		FROM alert_states ORDER BY rule, subject`)
-	if err != nil {
-		return nil, storeError("alert states", err)
-	}
-	defer rows.Close()
-	var out []hookwatch.AlertState
-	for rows.Next() {
+	return collect(rows, err, "alert states", func(r pgx.Row) (hookwatch.AlertState, error) {
 		var a hookwatch.AlertState
 		var status string
 		var since, notified, heldUntil *time.Time
-		if err := rows.Scan(&a.Rule, &a.Subject, &status, &since, &notified, &a.Value, &a.Summary, &a.UpdatedAt, &a.IssueID, &a.HeldBack, &heldUntil); err != nil {
-			return nil, storeError("alert states", err)
-		}
+		err := r.Scan(&a.Rule, &a.Subject, &status, &since, &notified, &a.Value, &a.Summary, &a.UpdatedAt, &a.IssueID, &a.HeldBack, &heldUntil)
 		a.Status, a.Since, a.NotifiedAt, a.UpdatedAt = hookwatch.AlertStatus(status), utc(since), utc(notified), a.UpdatedAt.UTC()
 		a.HeldUntil = utc(heldUntil)
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, storeError("alert states", err)
-	}
-	return out, nil
+		return a, err
+	})
 }
 
 // utc is fromNull in UTC.
@@ -110,30 +98,19 @@ func upsertNotification(ctx context.Context, tx pgx.Tx, n *hookwatch.Notificatio
 
 func (s *Store) queryNotifications(ctx context.Context, q string, args ...any) ([]*hookwatch.Notification, error) {
 	rows, err := s.pool.Query(ctx, q, args...)
-	if err != nil {
-		return nil, storeError("notifications", err)
-	}
-	defer rows.Close()
-	var out []*hookwatch.Notification
-	for rows.Next() {
+	return collect(rows, err, "notifications", func(r pgx.Row) (*hookwatch.Notification, error) {
 		var n hookwatch.Notification
 		var kind, status, details string
 		var sent *time.Time
-		if err := rows.Scan(&n.ID, &n.Channel, &n.Rule, &n.Subject, &kind, &n.Summary, &n.Value, &n.Threshold, &n.IssueID,
+		if err := r.Scan(&n.ID, &n.Channel, &n.Rule, &n.Subject, &kind, &n.Summary, &n.Value, &n.Threshold, &n.IssueID,
 			&status, &n.Attempts, &n.Error, &n.CreatedAt, &sent, &details); err != nil {
-			return nil, storeError("notifications", err)
+			return nil, err
 		}
 		n.Kind, n.Status, n.CreatedAt, n.SentAt = hookwatch.NotificationKind(kind), hookwatch.NotificationStatus(status), n.CreatedAt.UTC(), utc(sent)
 		var err error
-		if n.Details, err = hookwatch.DecodeAlertDetails(details); err != nil {
-			return nil, storeError("notifications", err)
-		}
-		out = append(out, &n)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, storeError("notifications", err)
-	}
-	return out, nil
+		n.Details, err = hookwatch.DecodeAlertDetails(details)
+		return &n, err
+	})
 }
 
 // QueuedNotifications returns the outbox, oldest first.
@@ -162,21 +139,21 @@ func (s *Store) RecordNotifications(ctx context.Context, ns []*hookwatch.Notific
 
 // ListNotifications returns the alert history, newest first.
 func (s *Store) ListNotifications(ctx context.Context, f hookwatch.NotificationFilter) ([]*hookwatch.Notification, error) {
-	var c conds
+	c := newConds()
 	if f.Channel != "" {
-		c.add("channel = ?", text(f.Channel))
+		c.Add("channel = ?", text(f.Channel))
 	}
 	if f.Rule != "" {
-		c.add("rule = ?", text(f.Rule))
+		c.Add("rule = ?", text(f.Rule))
 	}
 	if f.Subject != "" {
-		c.add("subject = ?", text(f.Subject))
+		c.Add("subject = ?", text(f.Subject))
 	}
 	if f.Status != "" {
-		c.add("status = ?", string(f.Status))
+		c.Add("status = ?", string(f.Status))
 	}
-	return s.queryNotifications(ctx, `SELECT `+notificationColumns+` FROM notifications WHERE `+c.where()+
-		` ORDER BY created_at DESC, id DESC LIMIT `+c.arg(limitOr(f.Limit, 100)), c.args...)
+	return s.queryNotifications(ctx, `SELECT `+notificationColumns+` FROM notifications WHERE `+c.Where()+
+		` ORDER BY created_at DESC, id DESC LIMIT `+c.Arg(sqlq.Limit(f.Limit, 100)), c.Args...)
 }
 
 // AcquireLease takes or renews a lease.
@@ -244,22 +221,7 @@ func scanSilence(row pgx.Row) (*hookwatch.Silence, error) {
 // ListSilences returns the silences expiring after since, soonest first.
 func (s *Store) ListSilences(ctx context.Context, since time.Time) ([]*hookwatch.Silence, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+silenceColumns+` FROM silences WHERE expires_at > $1 ORDER BY expires_at, id`, since)
-	if err != nil {
-		return nil, storeError("silences", err)
-	}
-	defer rows.Close()
-	var out []*hookwatch.Silence
-	for rows.Next() {
-		si, err := scanSilence(rows)
-		if err != nil {
-			return nil, storeError("silences", err)
-		}
-		out = append(out, si)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, storeError("silences", err)
-	}
-	return out, nil
+	return collect(rows, err, "silences", scanSilence)
 }
 
 // RemoveSilence deletes a silence and returns it.
@@ -272,187 +234,4 @@ func (s *Store) RemoveSilence(ctx context.Context, id string) (*hookwatch.Silenc
 		return nil, storeError("remove silence", err)
 	}
 	return si, nil
-}
-
-// latencySQL returns the columns that bucket the processing time
-// expression lat (an interval) cumulatively by hookwatch.LatencyBuckets.
-func latencySQL(lat string) string {
-	var b strings.Builder
-	for _, d := range hookwatch.LatencyBuckets {
-		fmt.Fprintf(&b, ", count(*) FILTER (WHERE %s <= interval '%d microseconds')", lat, d.Microseconds())
-	}
-	return b.String()
-}
-
-// Traffic computes the figures of a window; see hookwatch.HealthStore.
-func (s *Store) Traffic(ctx context.Context, q hookwatch.TrafficQuery) ([]hookwatch.Traffic, error) {
-	type key struct {
-		src, dst string
-		test     bool
-	}
-	m := map[key]*hookwatch.Traffic{}
-	var order []key
-	get := func(src, dst string, test bool) *hookwatch.Traffic {
-		k := key{src, dst, test}
-		if r, ok := m[k]; ok {
-			return r
-		}
-		r := &hookwatch.Traffic{Source: src, Destination: dst, Test: test}
-		m[k], order = r, append(order, k)
-		return r
-	}
-	each := func(sql string, args []any, f func(pgx.Rows) error) error {
-		rows, err := s.pool.Query(ctx, sql, args...)
-		if err != nil {
-			return storeError("health", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			if err := f(rows); err != nil {
-				return storeError("health", err)
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return storeError("health", err)
-		}
-		return nil
-	}
-	args := []any{q.Since, q.Until, q.Test}
-	if err := each(`SELECT source, test, count(*) FROM events WHERE received_at >= $1 AND received_at < $2 AND ($3 OR NOT test)
-		GROUP BY source, test ORDER BY source, test`, args, func(r pgx.Rows) error {
-		var src string
-		var test bool
-		var n int
-		if err := r.Scan(&src, &test, &n); err != nil {
-			return err
-		}
-		get(src, "", test).Accepted = n
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	// Processing time counts from the event's receipt, or from its replay
-	// (greatest ignores a NULL queued_at: never replayed).
-	const lat = `(d.completed_at - greatest(e.received_at, d.queued_at))`
-	nb := len(hookwatch.LatencyBuckets)
-	if err := each(`SELECT e.source, d.destination, e.test, count(*), coalesce(sum(extract(epoch FROM `+lat+`) * 1000000), 0)::bigint`+latencySQL(lat)+`
-		FROM deliveries d JOIN events e ON e.id = d.event_id
-		WHERE d.status = 'succeeded' AND d.completed_at >= $1 AND d.completed_at < $2 AND ($3 OR NOT e.test)
-		GROUP BY e.source, d.destination, e.test ORDER BY e.source, d.destination, e.test`, args, func(r pgx.Rows) error {
-		var src, dst string
-		var test bool
-		var n int
-		var sum int64
-		cum := make([]int, nb)
-		dest := []any{&src, &dst, &test, &n, &sum}
-		for i := range cum {
-			dest = append(dest, &cum[i])
-		}
-		if err := r.Scan(dest...); err != nil {
-			return err
-		}
-		t := get(src, dst, test)
-		t.Delivered, t.LatencySum = n, time.Duration(sum)*time.Microsecond
-		t.Latency = decumulate(cum, n)
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	if err := each(`SELECT e.source, d.destination, e.test, a.class, count(*)
-		FROM attempts a JOIN deliveries d ON d.id = a.delivery_id JOIN events e ON e.id = d.event_id
-		WHERE a.at >= $1 AND a.at < $2 AND a.class <> '' AND ($3 OR NOT e.test)
-		GROUP BY e.source, d.destination, e.test, a.class ORDER BY e.source, d.destination, e.test, a.class`, args, func(r pgx.Rows) error {
-		var src, dst, class string
-		var test bool
-		var n int
-		if err := r.Scan(&src, &dst, &test, &class, &n); err != nil {
-			return err
-		}
-		t := get(src, dst, test)
-		if t.Failed == nil {
-			t.Failed = map[hookwatch.ErrorClass]int{}
-		}
-		t.Failed[hookwatch.ErrorClass(class)] = n
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	if err := each(`SELECT e.source, d.destination, e.test, count(*) FROM deliveries d JOIN events e ON e.id = d.event_id
-		WHERE d.status = 'dead' AND d.completed_at >= $1 AND d.completed_at < $2 AND ($3 OR NOT e.test)
-		GROUP BY e.source, d.destination, e.test ORDER BY e.source, d.destination, e.test`, args, func(r pgx.Rows) error {
-		var src, dst string
-		var test bool
-		var n int
-		if err := r.Scan(&src, &dst, &test, &n); err != nil {
-			return err
-		}
-		get(src, dst, test).DeadLetters = n
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	if q.Within > 0 {
-		w := q.Within
-		if err := each(`SELECT e.source, d.destination, e.test, count(*),
-			count(*) FILTER (WHERE d.status = 'succeeded' AND d.completed_at - e.received_at <= $4 * interval '1 microsecond')
-			FROM events e JOIN deliveries d ON d.event_id = e.id
-			WHERE e.received_at >= $1 AND e.received_at < $2 AND ($3 OR NOT e.test)
-			GROUP BY e.source, d.destination, e.test ORDER BY e.source, d.destination, e.test`,
-			[]any{q.Since.Add(-w), q.Until.Add(-w), q.Test, w.Microseconds()}, func(r pgx.Rows) error {
-				var src, dst string
-				var test bool
-				var total, good int
-				if err := r.Scan(&src, &dst, &test, &total, &good); err != nil {
-					return err
-				}
-				t := get(src, dst, test)
-				t.SLOTotal, t.SLOGood = total, good
-				return nil
-			}); err != nil {
-			return nil, err
-		}
-	}
-	out := make([]hookwatch.Traffic, 0, len(order))
-	for _, k := range order {
-		out = append(out, *m[k])
-	}
-	return out, nil
-}
-
-// decumulate turns cumulative bucket counts into per-bucket counts, the
-// last element counting those over every bound.
-func decumulate(cum []int, total int) []int {
-	out := make([]int, len(cum)+1)
-	prev := 0
-	for i, c := range cum {
-		out[i] = c - prev
-		prev = c
-	}
-	out[len(cum)] = total - prev
-	return out
-}
-
-// Backlogs returns pending deliveries by (source, destination).
-func (s *Store) Backlogs(ctx context.Context, test bool) ([]hookwatch.Backlog, error) {
-	rows, err := s.pool.Query(ctx, `SELECT e.source, d.destination, e.test, count(*), min(coalesce(d.queued_at, d.created_at))
-		FROM deliveries d JOIN events e ON e.id = d.event_id
-		WHERE d.status = 'pending' AND ($1 OR NOT e.test)
-		GROUP BY e.source, d.destination, e.test ORDER BY e.source, d.destination, e.test`, test)
-	if err != nil {
-		return nil, storeError("backlogs", err)
-	}
-	defer rows.Close()
-	var out []hookwatch.Backlog
-	for rows.Next() {
-		var b hookwatch.Backlog
-		if err := rows.Scan(&b.Source, &b.Destination, &b.Test, &b.Pending, &b.Oldest); err != nil {
-			return nil, storeError("backlogs", err)
-		}
-		b.Oldest = b.Oldest.UTC()
-		out = append(out, b)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, storeError("backlogs", err)
-	}
-	return out, nil
 }

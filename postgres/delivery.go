@@ -104,7 +104,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, r hookwatch.ClaimRequest) (
 		for rows.Next() {
 			d := &hookwatch.Delivery{}
 			dest, after := deliveryDest(d)
-			e, edest, eafter := eventDest()
+			e, edest, eafter := s.eventDest()
 			if err := rows.Scan(append(dest, edest...)...); err != nil {
 				return err
 			}
@@ -120,25 +120,8 @@ func (s *Store) ClaimDeliveries(ctx context.Context, r hookwatch.ClaimRequest) (
 	if err != nil {
 		return nil, storeError("claim", err)
 	}
-	sortDue(out)
+	hookwatch.SortDue(out) // RETURNING does not keep the subquery's order
 	return out, nil
-}
-
-// sortDue orders claimed deliveries as the claim chose them (RETURNING does
-// not keep the subquery's order).
-func sortDue(ds []*hookwatch.Delivery) {
-	for i := 1; i < len(ds); i++ {
-		for j := i; j > 0 && dueBefore(ds[j], ds[j-1]); j-- {
-			ds[j], ds[j-1] = ds[j-1], ds[j]
-		}
-	}
-}
-
-func dueBefore(a, b *hookwatch.Delivery) bool {
-	if !a.NextAttemptAt.Equal(b.NextAttemptAt) {
-		return a.NextAttemptAt.Before(b.NextAttemptAt)
-	}
-	return a.ID < b.ID
 }
 
 // finishDelivery applies one finished attempt when the delivery is still
@@ -292,36 +275,36 @@ func (s *Store) GetDelivery(ctx context.Context, id string) (*hookwatch.Delivery
 // d (joined with events e when the filter needs the event). Placeholders
 // are numbered after the args already in args.
 func filterSQL(f hookwatch.DeliveryFilter, args []any) (from, where string, _ []any) {
-	c := conds{args: args}
+	c := newConds(args...)
 	from = "deliveries d"
 	if f.Source != "" || f.Type != "" || !f.Since.IsZero() || !f.Until.IsZero() {
 		from = "deliveries d JOIN events e ON e.id = d.event_id"
 	}
 	if len(f.EventIDs) > 0 {
-		c.add("d.event_id = ANY(?)", f.EventIDs)
+		c.Add("d.event_id = ANY(?)", f.EventIDs)
 	}
 	if f.Destination != "" {
-		c.add("d.destination = ?", f.Destination)
+		c.Add("d.destination = ?", f.Destination)
 	}
 	if f.Status != "" {
-		c.add("d.status = ?", string(f.Status))
+		c.Add("d.status = ?", string(f.Status))
 	}
 	if f.Source != "" {
-		c.add("e.source = ?", f.Source)
+		c.Add("e.source = ?", f.Source)
 	}
 	if f.Type != "" {
-		c.add("e.type = ?", f.Type)
+		c.Add("e.type = ?", f.Type)
 	}
 	if !f.Since.IsZero() {
-		c.add("e.received_at >= ?", f.Since)
+		c.Add("e.received_at >= ?", f.Since)
 	}
 	if !f.Until.IsZero() {
-		c.add("e.received_at < ?", f.Until)
+		c.Add("e.received_at < ?", f.Until)
 	}
 	if f.Before != "" {
-		c.add("d.id < ?", f.Before)
+		c.Add("d.id < ?", f.Before)
 	}
-	return from, c.where(), c.args
+	return from, c.Where(), c.Args
 }
 
 // ListDeliveries returns deliveries matching f, newest first.

@@ -2,16 +2,15 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/sqlq"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -40,11 +39,11 @@ WITH keys AS (
         received_at = CASE WHEN d.expires_at <= excluded.received_at THEN excluded.received_at ELSE d.received_at END
     RETURNING d.source, d.provider_event_id, d.event_id
 ), ev AS (
-    INSERT INTO events (id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace)
-    SELECT e.id, e.source, e.provider, e.pid, e.type, e.headers, e.body, e.received_at, e.malformed, e.test, e.trace
+    INSERT INTO events (id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace, key_id)
+    SELECT e.id, e.source, e.provider, e.pid, e.type, e.headers, e.body, e.received_at, e.malformed, e.test, e.trace, e.key_id
     FROM unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bytea[],
-                $13::timestamptz[], $14::bool[], $15::bool[], $16::text[], $22::text[])
-        AS e(id, source, provider, pid, type, headers, body, received_at, malformed, test, trace, dk)
+                $13::timestamptz[], $14::bool[], $15::bool[], $16::text[], $22::text[], $23::text[])
+        AS e(id, source, provider, pid, type, headers, body, received_at, malformed, test, trace, dk, key_id)
     WHERE e.dk = '' OR e.id IN (SELECT event_id FROM keys)
     RETURNING id
 ), dl AS (
@@ -69,6 +68,7 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 		ids, sources, providers, pids, types, headers, traces = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		bodies                                                = make([][]byte, n)
 		keys                                                  = make([]string, n) // Event.DedupeID
+		keyIDs                                                = make([]string, n) // encryption key IDs
 		received                                              = make([]time.Time, n)
 		malformed, test                                       = make([]bool, n), make([]bool, n)
 		dlvIDs, dlvEvents, dlvDests                           []string
@@ -77,16 +77,13 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 		order                                                 []int                 // indexes of first events with a key
 	)
 	for i, e := range events {
-		h, err := json.Marshal(e.Headers)
+		h, body, keyID, err := s.cipher.SealPayload("events", e.ID, e.Headers, e.Body)
 		if err != nil {
-			return nil, fmt.Errorf("postgres: encode headers: %w", err)
+			return nil, fmt.Errorf("postgres: insert events: %w", err)
 		}
 		ids[i], sources[i], providers[i], pids[i] = e.ID, text(e.Source), text(e.Provider), text(e.ProviderEventID)
-		types[i], headers[i], traces[i] = text(e.Type), string(h), text(e.Trace)
-		bodies[i] = e.Body
-		if bodies[i] == nil {
-			bodies[i] = []byte{}
-		}
+		types[i], headers[i], traces[i] = text(e.Type), h, text(e.Trace)
+		bodies[i], keyIDs[i] = body, keyID
 		received[i], malformed[i], test[i] = e.ReceivedAt, e.Malformed, e.Test
 		if keys[i] = text(e.DedupeID()); keys[i] != "" {
 			k := dedupeKey{sources[i], keys[i]}
@@ -121,7 +118,7 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 	}
 	args := []any{kSources, kIDs, kEvents, kExpires, kReceived,
 		ids, sources, providers, pids, types, headers, bodies, received, malformed, test, traces,
-		dlvIDs, dlvEvents, dlvDests, dlvNext, s.now(), keys}
+		dlvIDs, dlvEvents, dlvDests, dlvNext, s.now(), keys, keyIDs}
 
 	holder := make(map[dedupeKey]string, len(order)) // key -> event ID holding it
 	err := retry(ctx, func() error {
@@ -179,30 +176,31 @@ func text(s string) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
-const eventColumns = `id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace`
+const eventColumns = `id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace, key_id`
 
 // eventDest returns a new event, the scan destinations of eventColumns for
-// it, and a function to call after the scan.
-func eventDest() (*hookwatch.Event, []any, func() error) {
+// it, and a function to call after the scan (which decrypts the headers
+// and body).
+func (s *Store) eventDest() (*hookwatch.Event, []any, func() error) {
 	var (
-		e       = &hookwatch.Event{}
-		headers string
+		e              = &hookwatch.Event{}
+		headers, keyID string
 	)
 	dest := []any{&e.ID, &e.Source, &e.Provider, &e.ProviderEventID, &e.Type, &headers, &e.Body,
-		&e.ReceivedAt, &e.Malformed, &e.Test, &e.Trace}
+		&e.ReceivedAt, &e.Malformed, &e.Test, &e.Trace, &keyID}
 	return e, dest, func() error {
 		e.ReceivedAt = e.ReceivedAt.UTC()
-		e.Headers = http.Header{}
-		if err := json.Unmarshal([]byte(headers), &e.Headers); err != nil {
-			return fmt.Errorf("decode headers of %s: %w", e.ID, err)
+		var err error
+		if e.Headers, e.Body, err = s.cipher.OpenPayload("events", e.ID, keyID, headers, e.Body); err != nil {
+			return fmt.Errorf("event %s: %w", e.ID, err)
 		}
 		return nil
 	}
 }
 
 // scanEvent reads a row of eventColumns.
-func scanEvent(row pgx.Row) (*hookwatch.Event, error) {
-	e, dest, after := eventDest()
+func (s *Store) scanEvent(row pgx.Row) (*hookwatch.Event, error) {
+	e, dest, after := s.eventDest()
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -211,7 +209,7 @@ func scanEvent(row pgx.Row) (*hookwatch.Event, error) {
 
 // GetEvent returns one event by ID.
 func (s *Store) GetEvent(ctx context.Context, id string) (*hookwatch.Event, error) {
-	e, err := scanEvent(s.pool.QueryRow(ctx, `SELECT `+eventColumns+` FROM events WHERE id = $1`, id))
+	e, err := s.scanEvent(s.pool.QueryRow(ctx, `SELECT `+eventColumns+` FROM events WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, hookwatch.Errorf(hookwatch.ENOTFOUND, "event %s not found", id)
 	} else if err != nil {
@@ -222,31 +220,31 @@ func (s *Store) GetEvent(ctx context.Context, id string) (*hookwatch.Event, erro
 
 // ListEvents returns events matching f, newest first.
 func (s *Store) ListEvents(ctx context.Context, f hookwatch.EventFilter) ([]*hookwatch.Event, error) {
-	var c conds
+	c := newConds()
 	if f.Source != "" {
-		c.add("source = ?", f.Source)
+		c.Add("source = ?", f.Source)
 	}
 	if f.Type != "" {
-		c.add("type = ?", f.Type)
+		c.Add("type = ?", f.Type)
 	}
 	if f.ProviderEventID != "" {
-		c.add("provider_event_id = ?", f.ProviderEventID)
+		c.Add("provider_event_id = ?", f.ProviderEventID)
 	}
 	if !f.Since.IsZero() {
-		c.add("received_at >= ?", f.Since)
+		c.Add("received_at >= ?", f.Since)
 	}
 	if !f.Until.IsZero() {
-		c.add("received_at < ?", f.Until)
+		c.Add("received_at < ?", f.Until)
 	}
 	if f.Before != "" {
-		c.add("id < ?", f.Before)
+		c.Add("id < ?", f.Before)
 	}
-	q := `SELECT ` + eventColumns + ` FROM events WHERE ` + c.where() + ` ORDER BY id DESC LIMIT ` + c.arg(limitOr(f.Limit, 100))
-	rows, err := s.pool.Query(ctx, q, c.args...)
+	q := `SELECT ` + eventColumns + ` FROM events WHERE ` + c.Where() + ` ORDER BY id DESC LIMIT ` + c.Arg(sqlq.Limit(f.Limit, 100))
+	rows, err := s.pool.Query(ctx, q, c.Args...)
 	if err != nil {
 		return nil, storeError("list events", err)
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*hookwatch.Event, error) { return scanEvent(row) })
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*hookwatch.Event, error) { return s.scanEvent(row) })
 	if err != nil {
 		return nil, storeError("list events", err)
 	}

@@ -26,22 +26,22 @@ func (s *Store) ImportEvents(ctx context.Context, events []*hookwatch.Event, ded
 	}
 	n := len(events)
 	ids, sources, providers, pids, types, headers, traces := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	keyIDs := make([]string, n)
 	bodies, received := make([][]byte, n), make([]time.Time, n)
 	malformed, test := make([]bool, n), make([]bool, n)
 	var kSources, kIDs, kEvents []string
 	var kExpires, kReceived []time.Time
 	now := s.now()
 	for i, e := range events {
-		h, err := json.Marshal(e.Headers)
+		// Sealed under this store's key: a copy of an encrypted store
+		// stays encrypted.
+		h, body, keyID, err := s.cipher.SealPayload("events", e.ID, e.Headers, e.Body)
 		if err != nil {
-			return 0, fmt.Errorf("postgres: import events: encode headers: %w", err)
+			return 0, fmt.Errorf("postgres: import events: %w", err)
 		}
 		ids[i], sources[i], providers[i], pids[i] = e.ID, text(e.Source), text(e.Provider), text(e.ProviderEventID)
-		types[i], headers[i], traces[i] = text(e.Type), string(h), text(e.Trace)
-		bodies[i], received[i], malformed[i], test[i] = e.Body, e.ReceivedAt, e.Malformed, e.Test
-		if bodies[i] == nil {
-			bodies[i] = []byte{}
-		}
+		types[i], headers[i], traces[i], keyIDs[i] = text(e.Type), h, text(e.Trace), keyID
+		bodies[i], received[i], malformed[i], test[i] = body, e.ReceivedAt, e.Malformed, e.Test
 		if key := text(e.DedupeID()); key != "" {
 			if until := dedupeUntil(e); until.After(now) {
 				kSources, kIDs, kEvents = append(kSources, sources[i]), append(kIDs, key), append(kEvents, e.ID)
@@ -51,11 +51,11 @@ func (s *Store) ImportEvents(ctx context.Context, events []*hookwatch.Event, ded
 	}
 	var inserted int
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO events (id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace)
+		tag, err := tx.Exec(ctx, `INSERT INTO events (id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace, key_id)
 			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[],
-				$8::timestamptz[], $9::bool[], $10::bool[], $11::text[])
+				$8::timestamptz[], $9::bool[], $10::bool[], $11::text[], $12::text[])
 			ON CONFLICT (id) DO NOTHING`,
-			ids, sources, providers, pids, types, headers, bodies, received, malformed, test, traces)
+			ids, sources, providers, pids, types, headers, bodies, received, malformed, test, traces, keyIDs)
 		if err != nil {
 			return err
 		}
@@ -185,21 +185,17 @@ func (s *Store) CountPresent(ctx context.Context, table string, ids []string) (r
 func (s *Store) ImportQuarantined(ctx context.Context, qs []*hookwatch.Quarantined) (int, error) {
 	copied := 0
 	for _, q := range qs {
-		h, err := json.Marshal(q.Headers)
+		h, body, keyID, err := s.cipher.SealPayload("quarantine", q.ID, q.Headers, q.Body)
 		if err != nil {
 			return copied, fmt.Errorf("postgres: import quarantined: %w", err)
 		}
-		body := q.Body
-		if body == nil {
-			body = []byte{}
-		}
 		tag, err := s.pool.Exec(ctx, `INSERT INTO quarantine
 			(id, source, provider, reason, detail, method, url, headers, body, truncated, received_at,
-			 released_at, event_id, released_by, unverified, size)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+			 released_at, event_id, released_by, unverified, size, key_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 			ON CONFLICT (id) DO NOTHING`,
 			q.ID, text(q.Source), text(q.Provider), text(q.Reason), text(q.Detail), text(q.Method), text(q.URL),
-			text(string(h)), body, q.Truncated, q.ReceivedAt, nullTime(q.ReleasedAt), text(q.EventID), text(q.ReleasedBy), q.Unverified, q.StoredSize())
+			text(h), body, q.Truncated, q.ReceivedAt, nullTime(q.ReleasedAt), text(q.EventID), text(q.ReleasedBy), q.Unverified, q.StoredSize(), keyID)
 		if err != nil {
 			return copied, storeError("import quarantined", err)
 		}

@@ -6,11 +6,9 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/sqlq"
 	"github.com/jackc/pgx/v5"
 )
-
-// Issues, alert state and health figures: the same semantics as the SQLite
-// store's, checked by storetest.
 
 const issueColumns = `id, fingerprint, kind, source, destination, class, status, priority, test, first_seen, last_seen,
 	count, events, dead_letters, last_message, last_event_id, regression, regressed_at, resolved_at, updated_at`
@@ -38,9 +36,10 @@ func scanIssue(row pgx.Row) (*hookwatch.Issue, error) {
 	return &i, nil
 }
 
-// RecordFailures groups failures into issues; see hookwatch.IssueStore.
-// Instances recording the same new fingerprint at once meet on its unique
-// index: one inserts, the other finds the row and locks it.
+// RecordFailures groups failures into issues; see hookwatch.IssueStore
+// (hookwatch.RecordFailure decides what each failure changes). Instances
+// recording the same new fingerprint at once meet on its unique index: one
+// inserts, the other finds the row and locks it.
 func (s *Store) RecordFailures(ctx context.Context, fs []hookwatch.Failure) ([]hookwatch.IssueChange, error) {
 	if len(fs) == 0 {
 		return nil, nil
@@ -50,21 +49,18 @@ func (s *Store) RecordFailures(ctx context.Context, fs []hookwatch.Failure) ([]h
 		changes = make([]hookwatch.IssueChange, len(fs))
 		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 			for n, f := range fs {
-				fp := text(f.Fingerprint())
+				ni := hookwatch.NewIssue(f)
 				tag, err := tx.Exec(ctx, `INSERT INTO issues (id, fingerprint, kind, source, destination, class, status, priority,
-					test, first_seen, last_seen, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'open', 'medium', $7, $8, $8, $8)
+					test, first_seen, last_seen, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 					ON CONFLICT (fingerprint) DO NOTHING`,
-					hookwatch.NewID("iss", f.At), fp, string(f.Kind), text(f.Source), text(f.Destination), text(f.Class), f.Test, f.At)
+					ni.ID, text(ni.Fingerprint), string(ni.Kind), text(ni.Source), text(ni.Destination), text(ni.Class),
+					string(ni.Status), string(ni.Priority), ni.Test, ni.FirstSeen, ni.LastSeen, ni.UpdatedAt)
 				if err != nil {
 					return err
 				}
-				isNew := tag.RowsAffected() > 0
-				i, err := scanIssue(tx.QueryRow(ctx, `SELECT `+issueColumns+` FROM issues WHERE fingerprint = $1 FOR UPDATE`, fp))
+				i, err := scanIssue(tx.QueryRow(ctx, `SELECT `+issueColumns+` FROM issues WHERE fingerprint = $1 FOR UPDATE`, text(ni.Fingerprint)))
 				if err != nil {
 					return err
-				}
-				if isNew {
-					changes[n].New = true
 				}
 				var seen bool
 				if f.EventID != "" {
@@ -72,22 +68,12 @@ func (s *Store) RecordFailures(ctx context.Context, fs []hookwatch.Failure) ([]h
 						i.ID, text(f.EventID)).Scan(&seen); err != nil {
 						return err
 					}
-					if !seen {
-						i.Events++
-					}
 				}
-				if f.Kind == hookwatch.FailureDeadLetter {
-					i.DeadLetters++
-				}
-				if i.Status == hookwatch.IssueResolved {
-					i.Status, i.Regression, i.RegressedAt = hookwatch.IssueOpen, true, f.At
-					changes[n].Regressed = true
-				}
-				if f.At.After(i.LastSeen) || i.Count == 0 {
-					i.LastSeen, i.Kind, i.LastMessage, i.LastEventID = f.At, f.Kind, text(truncate(f.Message, 500)), text(f.EventID)
-				}
-				i.Count++
-				i.UpdatedAt = f.At
+				changes[n] = hookwatch.RecordFailure(i, f, tag.RowsAffected() > 0, !seen)
+				// The issue as its text columns hold it (text changes nothing
+				// it read from them).
+				i.LastMessage, i.LastEventID = text(i.LastMessage), text(i.LastEventID)
+				changes[n].Issue = i
 				if _, err := tx.Exec(ctx, `UPDATE issues SET kind = $1, status = $2, last_seen = $3, count = $4, events = $5,
 					dead_letters = $6, last_message = $7, last_event_id = $8, regression = $9, regressed_at = $10, updated_at = $11
 					WHERE id = $12`, string(i.Kind), string(i.Status), i.LastSeen, i.Count, i.Events, i.DeadLetters, i.LastMessage,
@@ -96,10 +82,9 @@ func (s *Store) RecordFailures(ctx context.Context, fs []hookwatch.Failure) ([]h
 				}
 				if _, err := tx.Exec(ctx, `INSERT INTO failures (issue_id, kind, source, destination, class, event_id, delivery_id, test, at, message)
 					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, i.ID, string(f.Kind), text(f.Source), text(f.Destination),
-					text(f.Class), text(f.EventID), text(f.DeliveryID), f.Test, f.At, text(truncate(f.Message, 500))); err != nil {
+					text(f.Class), text(f.EventID), text(f.DeliveryID), f.Test, f.At, text(truncate(f.Message, hookwatch.MaxFailureMessage))); err != nil {
 					return err
 				}
-				changes[n].Issue = i
 			}
 			return nil
 		})
@@ -115,11 +100,6 @@ func (s *Store) GetIssue(ctx context.Context, id string) (*hookwatch.Issue, erro
 	return getIssue(ctx, s.pool, id)
 }
 
-type queryer interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-}
-
 func getIssue(ctx context.Context, q queryer, id string) (*hookwatch.Issue, error) {
 	i, err := scanIssue(q.QueryRow(ctx, `SELECT `+issueColumns+` FROM issues WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -128,63 +108,42 @@ func getIssue(ctx context.Context, q queryer, id string) (*hookwatch.Issue, erro
 		return nil, storeError("get issue", err)
 	}
 	rows, err := q.Query(ctx, `SELECT id, author, at, body FROM issue_comments WHERE issue_id = $1 ORDER BY at, seq`, id)
-	if err != nil {
-		return nil, storeError("get issue comments", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	i.Comments, err = collect(rows, err, "get issue comments", func(r pgx.Row) (*hookwatch.IssueComment, error) {
 		var c hookwatch.IssueComment
-		if err := rows.Scan(&c.ID, &c.Author, &c.At, &c.Body); err != nil {
-			return nil, storeError("get issue comments", err)
-		}
+		err := r.Scan(&c.ID, &c.Author, &c.At, &c.Body)
 		c.At = c.At.UTC()
-		i.Comments = append(i.Comments, &c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, storeError("get issue comments", err)
+		return &c, err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return i, nil
 }
 
 // ListIssues returns issues matching f, most recently seen first.
 func (s *Store) ListIssues(ctx context.Context, f hookwatch.IssueFilter) ([]*hookwatch.Issue, error) {
-	var c conds
+	c := newConds()
 	if f.Status != "" {
-		c.add("status = ?", string(f.Status))
+		c.Add("status = ?", string(f.Status))
 	}
 	if f.Source != "" {
-		c.add("source = ?", text(f.Source))
+		c.Add("source = ?", text(f.Source))
 	}
 	if f.Destination != "" {
-		c.add("destination = ?", text(f.Destination))
+		c.Add("destination = ?", text(f.Destination))
 	}
 	if f.Class != "" {
-		c.add("class = ?", text(f.Class))
+		c.Add("class = ?", text(f.Class))
 	}
 	if f.Priority != "" {
-		c.add("priority = ?", string(f.Priority))
+		c.Add("priority = ?", string(f.Priority))
 	}
 	if f.Test != nil {
-		c.add("test = ?", *f.Test)
+		c.Add("test = ?", *f.Test)
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+issueColumns+` FROM issues WHERE `+c.where()+
-		` ORDER BY last_seen DESC, id DESC LIMIT `+c.arg(limitOr(f.Limit, 100)), c.args...)
-	if err != nil {
-		return nil, storeError("list issues", err)
-	}
-	defer rows.Close()
-	var out []*hookwatch.Issue
-	for rows.Next() {
-		i, err := scanIssue(rows)
-		if err != nil {
-			return nil, storeError("list issues", err)
-		}
-		out = append(out, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, storeError("list issues", err)
-	}
-	return out, nil
+	rows, err := s.pool.Query(ctx, `SELECT `+issueColumns+` FROM issues WHERE `+c.Where()+
+		` ORDER BY last_seen DESC, id DESC LIMIT `+c.Arg(sqlq.Limit(f.Limit, 100)), c.Args...)
+	return collect(rows, err, "list issues", scanIssue)
 }
 
 // UpdateIssue changes an issue's status or priority, or comments on it.
@@ -227,24 +186,11 @@ func (s *Store) CountFailures(ctx context.Context, since, until time.Time, test 
 	rows, err := s.pool.Query(ctx, `SELECT kind, source, destination, class, count(*) FROM failures
 		WHERE at >= $1 AND at < $2 AND ($3 OR NOT test) GROUP BY kind, source, destination, class ORDER BY kind, source, destination, class`,
 		since, until, test)
-	if err != nil {
-		return nil, storeError("count failures", err)
-	}
-	defer rows.Close()
-	var out []hookwatch.FailureCount
-	for rows.Next() {
+	return collect(rows, err, "count failures", func(r pgx.Row) (hookwatch.FailureCount, error) {
 		var c hookwatch.FailureCount
-		var kind string
-		if err := rows.Scan(&kind, &c.Source, &c.Destination, &c.Class, &c.Count); err != nil {
-			return nil, storeError("count failures", err)
-		}
-		c.Kind = hookwatch.FailureKind(kind)
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, storeError("count failures", err)
-	}
-	return out, nil
+		err := r.Scan(&c.Kind, &c.Source, &c.Destination, &c.Class, &c.Count)
+		return c, err
+	})
 }
 
 // pruneBatch is how many rows one prune statement deletes at most, so a
@@ -280,28 +226,23 @@ func (s *Store) PruneFailures(ctx context.Context, before time.Time, keep int) (
 	return n, nil
 }
 
-// deleteBatches runs a DELETE taking (arg, limit) until it deletes fewer
-// than pruneBatch rows, and returns how many it deleted.
+// deleteBatches runs a DELETE taking (arg, limit) in batches of pruneBatch
+// (sqlq.DeleteBatches) and returns how many it deleted.
 func (s *Store) deleteBatches(ctx context.Context, query string, arg any) (int, error) {
-	n := 0
-	for {
-		tag, err := s.pool.Exec(ctx, query, arg, pruneBatch)
+	return sqlq.DeleteBatches(ctx, pruneBatch, func(ctx context.Context, limit int) (int64, error) {
+		tag, err := s.pool.Exec(ctx, query, arg, limit)
 		if err != nil {
-			return n, storeError("prune failures", err)
+			return 0, storeError("prune failures", err)
 		}
-		d := tag.RowsAffected()
-		n += int(d)
-		if d < pruneBatch {
-			return n, nil
-		}
-	}
+		return tag.RowsAffected(), nil
+	})
 }
 
 // IssueFailures returns an issue's most recent failures; see
 // hookwatch.IssueStore.
 func (s *Store) IssueFailures(ctx context.Context, issueID string, limit int) ([]hookwatch.Failure, error) {
 	rows, err := s.pool.Query(ctx, `SELECT kind, source, destination, class, event_id, delivery_id, test, at, message
-		FROM failures WHERE issue_id = $1 ORDER BY id DESC LIMIT $2`, issueID, limitOr(limit, 20))
+		FROM failures WHERE issue_id = $1 ORDER BY id DESC LIMIT $2`, issueID, sqlq.Limit(limit, 20))
 	if err != nil {
 		return nil, storeError("issue failures", err)
 	}

@@ -11,24 +11,17 @@ package postgres
 
 import (
 	"context"
-	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/encrypt"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
-
-//go:embed migrations/*.sql
-var migrations embed.FS
 
 // Store is the PostgreSQL implementation of hookwatch.Store. It is safe for
 // concurrent use, and several processes may use one database at once.
@@ -37,18 +30,28 @@ type Store struct {
 	schema string // current_schema() of the pool's connections
 	now    func() time.Time
 	bg     background // wake-ups
+	// cipher seals events' and quarantined requests' payloads (nil:
+	// plaintext); see encrypt.go.
+	cipher *encrypt.Cipher
 }
 
 var _ hookwatch.Store = (*Store)(nil)
 
 // Open connects to the database at url, applies pending migrations (one
 // process at a time, under an advisory lock) and returns the store.
-func Open(ctx context.Context, url string) (*Store, error) {
+func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	s, err := connect(ctx, url)
 	if err != nil {
 		return nil, err
 	}
+	for _, o := range opts {
+		o(s)
+	}
 	if _, err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.checkKeys(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -127,77 +130,6 @@ func (s *Store) Ping(ctx context.Context) error {
 // the schema so that installations sharing a database do not contend.
 const lockKey = `hashtextextended('hookwatch/' || $1 || '/' || current_schema(), 0)`
 
-// Migrate applies the embedded migrations not yet recorded, in the order of
-// their number, each in its own transaction, and returns the names of those
-// it applied. Concurrent callers (instances starting together) wait for one
-// another on an advisory lock, so each migration is applied once.
-func (s *Store) Migrate(ctx context.Context) (applied []string, err error) {
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return nil, unavailable("migrate", err)
-	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+lockKey+`)`, "migrate"); err != nil {
-		conn.Conn().Close(context.Background()) // the pool drops it
-		return nil, unavailable("migrate: lock", err)
-	}
-	defer func() {
-		if _, uerr := conn.Exec(context.Background(), `SELECT pg_advisory_unlock(`+lockKey+`)`, "migrate"); uerr != nil {
-			// Never hand back to the pool a connection that may hold the lock.
-			conn.Conn().Close(context.Background())
-		}
-	}()
-	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL)`); err != nil {
-		return nil, storeError("migrate", err)
-	}
-	files, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return nil, fmt.Errorf("postgres: migrate: %w", err)
-	}
-	sort.Strings(files)
-	for _, f := range files {
-		name := path.Base(f)
-		version, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
-		if err != nil {
-			return applied, fmt.Errorf("postgres: migration %s: name must start with a number", name)
-		}
-		var done bool
-		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, version).Scan(&done); err != nil {
-			return applied, storeError("migrate", err)
-		}
-		if done {
-			continue
-		}
-		body, err := migrations.ReadFile(f)
-		if err != nil {
-			return applied, fmt.Errorf("postgres: migrate: %w", err)
-		}
-		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			// The simple protocol runs a file of several statements.
-			if _, err := tx.Exec(ctx, string(body), pgx.QueryExecModeSimpleProtocol); err != nil {
-				return err
-			}
-			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`, version, name, s.now())
-			return err
-		})
-		if err != nil {
-			return applied, storeError("migration "+name, err)
-		}
-		applied = append(applied, name)
-	}
-	return applied, nil
-}
-
-// SchemaVersion returns the number of the last migration applied.
-func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
-	var v int
-	if err := s.pool.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
-		return 0, storeError("schema version", err)
-	}
-	return v, nil
-}
-
 // Retryable SQLSTATE classes and codes: the same request may succeed later.
 func retryable(code string) bool {
 	switch code {
@@ -220,6 +152,11 @@ func retryable(code string) bool {
 // (connection lost, disk full, deadlock, timeout) are EUNAVAILABLE, so
 // ingest answers 503 and the provider retries; the rest are EINTERNAL.
 func storeError(op string, err error) error {
+	// An error that already says what is wrong (a row that does not
+	// decrypt, naming the key it needs) keeps its code and message.
+	if he := (*hookwatch.Error)(nil); errors.As(err, &he) {
+		return fmt.Errorf("postgres: %s: %w", op, err)
+	}
 	code := hookwatch.EINTERNAL
 	var pe *pgconn.PgError
 	switch {

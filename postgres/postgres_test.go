@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"strings"
@@ -9,9 +10,11 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/encrypt"
 	"github.com/hookwatch/hookwatch/postgres"
 	"github.com/hookwatch/hookwatch/postgres/pgtest"
 	"github.com/hookwatch/hookwatch/storetest"
+	"github.com/jackc/pgx/v5"
 )
 
 // testURL returns a connection URL for a fresh schema of its own (dropped
@@ -153,5 +156,76 @@ func TestUnavailable(t *testing.T) {
 	}
 	if err := s.Ping(ctx); hookwatch.ErrorCode(err) != hookwatch.EUNAVAILABLE {
 		t.Errorf("Ping on a closed store: %v", err)
+	}
+}
+
+func TestStoreEncrypted(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) hookwatch.Store {
+		s, err := postgres.Open(context.Background(), testURL(t), postgres.WithCipher(storetest.NewCipher(t, storetest.NewKey(t))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
+func TestEncryption(t *testing.T) {
+	storetest.RunEncryption(t, func(t *testing.T) storetest.Encrypted {
+		url := testURL(t)
+		return storetest.Encrypted{
+			Open: func(c *encrypt.Cipher) (hookwatch.Store, error) {
+				return postgres.Open(context.Background(), url, postgres.WithCipher(c))
+			},
+			Exec: func(query string) error {
+				conn, err := pgx.Connect(context.Background(), url)
+				if err != nil {
+					return err
+				}
+				defer conn.Close(context.Background())
+				_, err = conn.Exec(context.Background(), query)
+				return err
+			},
+		}
+	})
+}
+
+// TestEncryptedRowsHoldNoPlaintext reads the stored columns as PostgreSQL
+// holds them: no body or header value of an event or a quarantined request
+// is in them.
+func TestEncryptedRowsHoldNoPlaintext(t *testing.T) {
+	ctx := context.Background()
+	url := testURL(t)
+	s, err := postgres.Open(ctx, url, postgres.WithCipher(storetest.NewCipher(t, storetest.NewKey(t))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	e := storetest.NewEvent("stripe", "evt_1", time.Now())
+	e.Body, e.Headers["X-Note"] = []byte(`{"customer":"cus_BODYMARKER"}`), []string{"HEADERMARKER"}
+	q := storetest.NewQuarantined("stripe", "bad_signature", time.Now())
+	q.Body, q.Headers["X-Note"] = []byte(`{"customer":"cus_QBODYMARKER"}`), []string{"QHEADERMARKER"}
+	if _, err := s.InsertEvents(ctx, []*hookwatch.Event{e}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddQuarantined(ctx, []*hookwatch.Quarantined{q}); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, table := range []string{"events", "quarantine"} {
+		var headers string
+		var body []byte
+		if err := conn.QueryRow(ctx, `SELECT headers, body FROM `+table).Scan(&headers, &body); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range []string{"BODYMARKER", "HEADERMARKER", "application/json"} {
+			if strings.Contains(headers, m) || bytes.Contains(body, []byte(m)) {
+				t.Fatalf("%s holds %q in plaintext: headers %q", table, m, headers)
+			}
+		}
 	}
 }

@@ -2,13 +2,12 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/sqlq"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -22,31 +21,29 @@ func (s *Store) AddQuarantined(ctx context.Context, qs []*hookwatch.Quarantined)
 	var (
 		ids, sources, providers, reasons = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		details, methods, urls, headers  = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		keyIDs                           = make([]string, n)
 		bodies                           = make([][]byte, n)
 		truncated                        = make([]bool, n)
 		received                         = make([]time.Time, n)
 		sizes                            = make([]int64, n)
 	)
 	for i, q := range qs {
-		h, err := json.Marshal(q.Headers)
+		h, body, keyID, err := s.cipher.SealPayload("quarantine", q.ID, q.Headers, q.Body)
 		if err != nil {
-			return fmt.Errorf("postgres: encode headers: %w", err)
+			return fmt.Errorf("postgres: insert quarantined: %w", err)
 		}
-		body := q.Body
-		if body == nil {
-			body = []byte{}
-		}
+		keyIDs[i] = keyID
 		// Rejected requests are whatever an attacker sent: make every text
 		// storable so one odd request cannot fail the batch.
 		ids[i], sources[i], providers[i], reasons[i] = q.ID, text(q.Source), text(q.Provider), text(q.Reason)
-		details[i], methods[i], urls[i], headers[i] = text(q.Detail), text(q.Method), text(q.URL), text(string(h))
+		details[i], methods[i], urls[i], headers[i] = text(q.Detail), text(q.Method), text(q.URL), text(h)
 		bodies[i], truncated[i], received[i], sizes[i] = body, q.Truncated, q.ReceivedAt, q.StoredSize()
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO quarantine
-		(id, source, provider, reason, detail, method, url, headers, body, truncated, received_at, size)
+		(id, source, provider, reason, detail, method, url, headers, body, truncated, received_at, size, key_id)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-			$8::text[], $9::bytea[], $10::bool[], $11::timestamptz[], $12::bigint[])`,
-		ids, sources, providers, reasons, details, methods, urls, headers, bodies, truncated, received, sizes)
+			$8::text[], $9::bytea[], $10::bool[], $11::timestamptz[], $12::bigint[], $13::text[])`,
+		ids, sources, providers, reasons, details, methods, urls, headers, bodies, truncated, received, sizes, keyIDs)
 	if err != nil {
 		return storeError("insert quarantined", err)
 	}
@@ -54,29 +51,31 @@ func (s *Store) AddQuarantined(ctx context.Context, qs []*hookwatch.Quarantined)
 }
 
 const quarantineColumns = `id, source, provider, reason, detail, method, url, headers, body, truncated,
-	received_at, released_at, event_id, released_by, unverified`
+	received_at, released_at, event_id, released_by, unverified, key_id`
 
-func scanQuarantined(row pgx.Row) (*hookwatch.Quarantined, error) {
+// scanQuarantined reads a row of quarantineColumns, decrypting its headers
+// and body.
+func (s *Store) scanQuarantined(row pgx.Row) (*hookwatch.Quarantined, error) {
 	var (
-		q        hookwatch.Quarantined
-		headers  string
-		released *time.Time
+		q              hookwatch.Quarantined
+		headers, keyID string
+		released       *time.Time
 	)
 	if err := row.Scan(&q.ID, &q.Source, &q.Provider, &q.Reason, &q.Detail, &q.Method, &q.URL, &headers, &q.Body,
-		&q.Truncated, &q.ReceivedAt, &released, &q.EventID, &q.ReleasedBy, &q.Unverified); err != nil {
+		&q.Truncated, &q.ReceivedAt, &released, &q.EventID, &q.ReleasedBy, &q.Unverified, &keyID); err != nil {
 		return nil, err
 	}
 	q.ReceivedAt, q.ReleasedAt = q.ReceivedAt.UTC(), fromNull(released)
-	q.Headers = http.Header{}
-	if err := json.Unmarshal([]byte(headers), &q.Headers); err != nil {
-		return nil, fmt.Errorf("decode headers of %s: %w", q.ID, err)
+	var err error
+	if q.Headers, q.Body, err = s.cipher.OpenPayload("quarantine", q.ID, keyID, headers, q.Body); err != nil {
+		return nil, fmt.Errorf("quarantined %s: %w", q.ID, err)
 	}
 	return &q, nil
 }
 
 // GetQuarantined returns one quarantined request.
 func (s *Store) GetQuarantined(ctx context.Context, id string) (*hookwatch.Quarantined, error) {
-	q, err := scanQuarantined(s.pool.QueryRow(ctx, `SELECT `+quarantineColumns+` FROM quarantine WHERE id = $1`, id))
+	q, err := s.scanQuarantined(s.pool.QueryRow(ctx, `SELECT `+quarantineColumns+` FROM quarantine WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, hookwatch.Errorf(hookwatch.ENOTFOUND, "quarantined request %s not found", id)
 	} else if err != nil {
@@ -87,37 +86,37 @@ func (s *Store) GetQuarantined(ctx context.Context, id string) (*hookwatch.Quara
 
 // ListQuarantined returns quarantined requests matching f, newest first.
 func (s *Store) ListQuarantined(ctx context.Context, f hookwatch.QuarantineFilter) ([]*hookwatch.Quarantined, error) {
-	var c conds
+	c := newConds()
 	if len(f.IDs) > 0 {
-		c.add("id = ANY(?::text[])", f.IDs)
+		c.Add("id = ANY(?::text[])", f.IDs)
 	}
 	if f.Source != "" {
-		c.add("source = ?", f.Source)
+		c.Add("source = ?", f.Source)
 	}
 	if f.Reason != "" {
-		c.add("reason = ?", f.Reason)
+		c.Add("reason = ?", f.Reason)
 	}
 	switch f.Status {
 	case hookwatch.QuarantineHeld:
-		c.add("released_at IS NULL")
+		c.Add("released_at IS NULL")
 	case hookwatch.QuarantineReleased:
-		c.add("released_at IS NOT NULL")
+		c.Add("released_at IS NOT NULL")
 	}
 	if !f.Since.IsZero() {
-		c.add("received_at >= ?", f.Since)
+		c.Add("received_at >= ?", f.Since)
 	}
 	if !f.Until.IsZero() {
-		c.add("received_at < ?", f.Until)
+		c.Add("received_at < ?", f.Until)
 	}
 	if f.Before != "" {
-		c.add("id < ?", f.Before)
+		c.Add("id < ?", f.Before)
 	}
-	q := `SELECT ` + quarantineColumns + ` FROM quarantine WHERE ` + c.where() + ` ORDER BY id DESC LIMIT ` + c.arg(limitOr(f.Limit, 100))
-	rows, err := s.pool.Query(ctx, q, c.args...)
+	q := `SELECT ` + quarantineColumns + ` FROM quarantine WHERE ` + c.Where() + ` ORDER BY id DESC LIMIT ` + c.Arg(sqlq.Limit(f.Limit, 100))
+	rows, err := s.pool.Query(ctx, q, c.Args...)
 	if err != nil {
 		return nil, storeError("list quarantined", err)
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*hookwatch.Quarantined, error) { return scanQuarantined(row) })
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*hookwatch.Quarantined, error) { return s.scanQuarantined(row) })
 	if err != nil {
 		return nil, storeError("list quarantined", err)
 	}

@@ -1,45 +1,40 @@
 package postgres
 
 import (
-	"strconv"
-	"strings"
+	"context"
+
+	"github.com/hookwatch/hookwatch/sqlq"
+	"github.com/jackc/pgx/v5"
 )
 
-// conds collects the optional conditions of a listing's WHERE clause with
-// their arguments, numbering the placeholders.
-type conds struct {
-	list []string
-	args []any
+// queryer is a pool or a transaction, for reads that run in either.
+type queryer interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
-// add appends a condition written with one ? per argument; each ? becomes
-// $n, numbered after the arguments already collected.
-func (c *conds) add(cond string, args ...any) {
-	for _, a := range args {
-		c.args = append(c.args, a)
-		cond = strings.Replace(cond, "?", "$"+strconv.Itoa(len(c.args)), 1)
+// newConds starts a listing's WHERE conditions with PostgreSQL's numbered
+// placeholders, numbered after args (the statement's earlier arguments).
+func newConds(args ...any) *sqlq.Conds { return sqlq.New(sqlq.Dollar, args...) }
+
+// collect reads every row of a query with scan and closes rows, returning
+// nil when there are none. err is the query's own error; op names the
+// query in errors ("list issues").
+func collect[T any](rows pgx.Rows, err error, op string, scan func(pgx.Row) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, storeError(op, err)
 	}
-	c.list = append(c.list, cond)
-}
-
-// where renders the conditions joined with AND, "true" when there are none.
-func (c *conds) where() string {
-	if len(c.list) == 0 {
-		return "true"
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, storeError(op, err)
+		}
+		out = append(out, v)
 	}
-	return strings.Join(c.list, " AND ")
-}
-
-// arg appends a to the arguments and returns its placeholder (for LIMIT).
-func (c *conds) arg(a any) string {
-	c.args = append(c.args, a)
-	return "$" + strconv.Itoa(len(c.args))
-}
-
-// limitOr returns n, or def when n is not positive.
-func limitOr(n, def int) int {
-	if n <= 0 {
-		return def
+	if err := rows.Err(); err != nil {
+		return nil, storeError(op, err)
 	}
-	return n
+	return out, nil
 }

@@ -1,9 +1,10 @@
 package server
 
 import (
+	"net/http"
 	"time"
 
-	"github.com/hookwatch/hookwatch/config"
+	"github.com/hookwatch/hookwatch"
 )
 
 // AlertRule is an alert rule as GET /api/alerts shows it: snake_case keys,
@@ -47,16 +48,75 @@ func NewSeconds(d time.Duration) *Seconds {
 	return &Seconds{Duration: d.String(), Seconds: d.Seconds()}
 }
 
-// NewAlertRules converts the config's rules for the API.
-func NewAlertRules(rules []config.AlertRule) []AlertRule {
-	out := make([]AlertRule, 0, len(rules))
-	for _, r := range rules {
-		out = append(out, AlertRule{Name: r.Name, Kind: r.Kind, Source: r.Source, Destination: r.Destination,
-			Per: r.Per, Threshold: r.Threshold, Window: NewSeconds(r.Window.D()), MinVolume: r.MinVolume,
-			Percentile: r.Percentile, Latency: NewSeconds(r.Latency.D()), Age: NewSeconds(r.Age.D()),
-			Objective: r.Objective, Within: NewSeconds(r.Within.D()), LongWindow: NewSeconds(r.LongWindow.D()),
-			ShortWindow: NewSeconds(r.ShortWindow.D()), BurnRate: r.BurnRate, For: NewSeconds(r.For.D()),
-			Cooldown: NewSeconds(r.Cooldown.D()), NotifyResolved: r.Resolved(), Channels: r.Channels})
+// health serves GET /api/health: the health report (alert.Report).
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	rep, err := s.opts.Health(r.Context())
+	if err != nil {
+		s.error(w, r, err)
+		return
 	}
-	return out
+	WriteJSON(w, http.StatusOK, rep)
+}
+
+// listAlerts serves GET /api/alerts: {"rules": [AlertRule], "states":
+// [AlertState], "silences": [Silence in force]}.
+func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) {
+	states, err := s.opts.Store.AlertStates(r.Context())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if states == nil {
+		states = []hookwatch.AlertState{}
+	}
+	silences, err := s.opts.Store.ListSilences(r.Context(), s.opts.Now())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if silences == nil {
+		silences = []*hookwatch.Silence{}
+	}
+	rules := s.opts.AlertRules
+	if rules == nil {
+		rules = []AlertRule{}
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"rules": rules, "states": states, "silences": silences})
+}
+
+// alertHistory serves GET /api/alerts/history: {"notifications":
+// [Notification]}, newest first (channel, rule, status, limit).
+func (s *Server) alertHistory(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := hookwatch.NotificationFilter{Channel: q.Get("channel"), Rule: q.Get("rule")}
+	var err error
+	if f.Status, err = QueryStatus(q, hookwatch.NotificationQueued, hookwatch.NotificationSent,
+		hookwatch.NotificationFailed, hookwatch.NotificationInhibited, hookwatch.NotificationSilenced); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if f.Limit, err = QueryLimit(q); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	ns, err := s.opts.Store.ListNotifications(r.Context(), f)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if ns == nil {
+		ns = []*hookwatch.Notification{}
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"notifications": ns})
+}
+
+// testChannel serves POST /api/alerts/test/{channel}: the test
+// Notification, recorded in the history.
+func (s *Server) testChannel(w http.ResponseWriter, r *http.Request) {
+	n, err := s.opts.TestChannel(r.Context(), r.PathValue("channel"))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, n)
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hookwatch/hookwatch"
@@ -86,4 +87,77 @@ func joinWords(ws []string) string {
 		out += w
 	}
 	return out
+}
+
+// DeliverySelection is a selection of deliveries as GET /api/deliveries
+// and POST /api/replay take it, and the CLI's deliveries list and replay
+// too: one set of rules for both.
+type DeliverySelection struct {
+	// Events are event IDs, each possibly a comma-separated list.
+	Events                                          []string
+	Source, Destination, Type, Status, Since, Until string
+}
+
+// Filter checks the selection with the query rules at now: status one of
+// pending, succeeded, dead or any ("all" too), since and until a duration
+// back from now or an RFC 3339 time. Errors name the parameters with
+// prefix: "" for the API ("status"), "--" for the CLI's flags.
+func (ds DeliverySelection) Filter(now time.Time, prefix string) (hookwatch.DeliveryFilter, error) {
+	var events []string
+	for _, e := range ds.Events {
+		for _, id := range strings.Split(e, ",") {
+			if id = strings.TrimSpace(id); id != "" {
+				events = append(events, id)
+			}
+		}
+	}
+	f := hookwatch.DeliveryFilter{EventIDs: events, Source: ds.Source, Destination: ds.Destination, Type: ds.Type}
+	switch st := hookwatch.DeliveryStatus(ds.Status); st {
+	case "", "any", "all":
+	case hookwatch.DeliveryPending, hookwatch.DeliverySucceeded, hookwatch.DeliveryDead:
+		f.Status = st
+	default:
+		return f, hookwatch.Errorf(hookwatch.EINVALID, "%sstatus %q: use one of pending, succeeded, dead or any", prefix, ds.Status)
+	}
+	var err error
+	if f.Since, err = ParseTime(prefix+"since", ds.Since, now); err != nil {
+		return f, err
+	}
+	if f.Until, err = ParseTime(prefix+"until", ds.Until, now); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
+// deliveryFilter reads GET /api/deliveries' query string: event
+// (repeatable or comma-separated), source, destination, type, status,
+// since, until, before and limit.
+func deliveryFilter(q url.Values, now time.Time) (hookwatch.DeliveryFilter, error) {
+	ds := DeliverySelection{Events: q["event"], Source: q.Get("source"), Destination: q.Get("destination"), Type: q.Get("type"),
+		Status: q.Get("status"), Since: q.Get("since"), Until: q.Get("until")}
+	f, err := ds.Filter(now, "")
+	if err != nil {
+		return f, err
+	}
+	f.Before = q.Get("before")
+	f.Limit, err = QueryLimit(q)
+	return f, err
+}
+
+// quarantineFilter reads GET /api/quarantine's query string: source,
+// reason, status, since, until, before and limit.
+func quarantineFilter(q url.Values, now time.Time) (hookwatch.QuarantineFilter, error) {
+	f := hookwatch.QuarantineFilter{Source: q.Get("source"), Reason: q.Get("reason"), Before: q.Get("before")}
+	var err error
+	if f.Status, err = hookwatch.ParseQuarantineStatus(q.Get("status")); err != nil {
+		return f, err
+	}
+	if f.Since, err = QueryTime(q, "since", now); err != nil {
+		return f, err
+	}
+	if f.Until, err = QueryTime(q, "until", now); err != nil {
+		return f, err
+	}
+	f.Limit, err = QueryLimit(q)
+	return f, err
 }

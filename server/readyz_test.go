@@ -83,7 +83,7 @@ func TestReadyz(t *testing.T) {
 	opts := server.Options{Store: store, Readiness: w, Ingest: http.NotFoundHandler()}
 	public := httptest.NewServer(server.Public(opts))
 	defer public.Close()
-	admin := httptest.NewServer(server.Admin(opts))
+	admin := httptest.NewServer(server.New(opts).Admin())
 	defer admin.Close()
 
 	expect := func(step string, code int, reason string) {
@@ -166,7 +166,7 @@ func TestReadyzFullDisk(t *testing.T) {
 	// No floor: only the probe can tell.
 	w := readiness.New(readiness.Options{Probe: store.ProbeWrite, Space: readiness.VolumeSpace(dir)})
 	w.Check(context.Background())
-	srv := httptest.NewServer(server.Admin(server.Options{Store: store, Readiness: w}))
+	srv := httptest.NewServer(server.New(server.Options{Store: store, Readiness: w}).Admin())
 	defer srv.Close()
 	if code, r := getReady(t, srv.URL); code != http.StatusOK {
 		t.Fatalf("before filling the disk: %d %+v", code, r)

@@ -16,15 +16,13 @@ type Route struct {
 	Path string
 }
 
-// Routes lists every route that Public(o) and Admin(o) register, sorted,
-// from the very registrations (not a copy kept by hand), so that the API
-// page can be checked against it. The dashboard, mounted on "/" of the
+// Routes lists every route the server's two listeners serve, sorted, from
+// the very registrations in routes (not a copy kept by hand), so that the
+// API page can be checked against it. The dashboard, mounted on "/" of the
 // admin listener, is listed once as that catch-all; its pages are in
 // docs/dashboard.md.
-func Routes(o Options) []Route {
-	var list []Route
-	public(o, &list)
-	admin(o, &list)
+func (s *Server) Routes() []Route {
+	list := append(append([]Route(nil), s.public.list...), s.admin.list...)
 	sort.Slice(list, func(i, j int) bool {
 		a, b := list[i], list[j]
 		if a.Listener != b.Listener {
@@ -42,22 +40,19 @@ func Routes(o Options) []Route {
 type routeMux struct {
 	*http.ServeMux
 	listener string
-	list     *[]Route
+	list     []Route
 }
 
-func newRouteMux(listener string, list *[]Route) *routeMux {
-	return &routeMux{ServeMux: http.NewServeMux(), listener: listener, list: list}
+func newRouteMux(listener string) *routeMux {
+	return &routeMux{ServeMux: http.NewServeMux(), listener: listener}
 }
 
 func (m *routeMux) record(pattern string) {
-	if m.list == nil {
-		return
-	}
 	method, path, ok := strings.Cut(pattern, " ")
 	if !ok {
 		method, path = "ANY", pattern
 	}
-	*m.list = append(*m.list, Route{Listener: m.listener, Method: method, Path: path})
+	m.list = append(m.list, Route{Listener: m.listener, Method: method, Path: path})
 }
 
 // Handle registers h for pattern and records it.

@@ -1,14 +1,15 @@
 // Package server builds Hookwatch's two HTTP listeners: the public one that
 // receives webhooks, and the admin one (health, metrics, admin API) that is
 // on loopback by default and requires a token. Every route is registered in
-// routes(), and every error becomes an HTTP status in writeError.
+// Server.routes, the admin API's handlers are Server methods (one file per
+// resource), and every error is answered by Errors.Error with its status
+// from StatusOf.
 package server
 
 import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -19,13 +20,21 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/deliver"
 	"github.com/hookwatch/hookwatch/limit"
 	"github.com/hookwatch/hookwatch/readiness"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Options configure the servers.
+// Options configure the servers: what the handlers read and call. A
+// resource's routes are registered when what they need is set (the
+// deliveries with Engine, the issues with Store...), so that Routes lists
+// exactly what is served.
+//
+// Package server imports neither alert nor quarantine nor monitor (alert
+// and quarantine import ingest, which takes its statuses from StatusOf
+// here): what the API needs of them comes as func values, wired in cmd.
 type Options struct {
 	// Ingest serves POST /in/{source}.
 	Ingest http.Handler
@@ -33,7 +42,8 @@ type Options struct {
 	// last commit, the write probe and the free-space floor
 	// (*readiness.Watcher). Without it, /readyz pings Store per request.
 	Readiness Readiness
-	// Store is pinged by /readyz when there is no Readiness.
+	// Store is what the admin API lists and changes; it is pinged by
+	// /readyz when there is no Readiness.
 	Store hookwatch.Store
 	// AdminToken authenticates /api/ calls. Empty: the admin API refuses
 	// every call with a message saying how to set it.
@@ -41,17 +51,37 @@ type Options struct {
 	// Gatherer serves /metrics on the admin listener.
 	Gatherer prometheus.Gatherer
 	Logger   *slog.Logger
-	// API registers additional admin API routes (delivery, issues...); each
-	// pattern must start with a method and "/api/".
-	API map[string]http.HandlerFunc
+	// ErrorReporter receives internal errors (the error tracker); nil
+	// reports nothing.
+	ErrorReporter hookwatch.ErrorReporter
 	// Tokens, if set, also accepts users' API tokens (`hookwatch tokens
 	// add`) on the admin API, besides AdminToken.
 	Tokens TokenChecker
-	// Now is the clock of the admin token throttle; time.Now if nil.
+	// Now is the clock of the admin token throttle and of the API's
+	// relative times ("since=2h"); time.Now if nil.
 	Now func() time.Time
 	// Dashboard, if set, serves every admin path not taken by health,
 	// metrics and the API: the web dashboard.
 	Dashboard http.Handler
+
+	// Engine serves the deliveries, replay and destinations endpoints.
+	Engine *deliver.Engine
+	// Health computes GET /api/health's report (alert.Health on the
+	// store, an *alert.Report).
+	Health func(ctx context.Context) (any, error)
+	// AlertRules are the configured rules as GET /api/alerts shows them;
+	// POST /api/silences accepts their names.
+	AlertRules []AlertRule
+	// TestChannel sends a test notification to an alert channel
+	// (alert.Evaluator.SendTest).
+	TestChannel func(ctx context.Context, channel string) (*hookwatch.Notification, error)
+	// Release releases quarantined requests (quarantine.Releaser.Release,
+	// whose *quarantine.Report is the answer).
+	Release func(ctx context.Context, req ReleaseRequest) (any, error)
+	// SentryTest sends Sentry's test event (the monitor's SendTest); nil
+	// when Sentry is off, and POST /api/webhook-sentry-test says how to
+	// turn it on.
+	SentryTest func(ctx context.Context, force bool) (any, error)
 }
 
 // Readiness reports the instance's cached readiness; it does no I/O.
@@ -62,59 +92,127 @@ type Readiness interface {
 // TokenChecker reports whether token is a valid API token, and whose.
 type TokenChecker func(ctx context.Context, token string) (user string, ok bool)
 
-// Public returns the handler of the public listener.
-func Public(o Options) http.Handler {
-	return public(o, nil)
+// Server is Hookwatch's HTTP side: both listeners' routes (routes) and the
+// admin API's handlers, one file per resource (events.go, deliveries.go,
+// destinations.go, issues.go, alerts.go, silences.go, quarantine.go,
+// sentry.go).
+type Server struct {
+	opts   Options
+	errors Errors
+	// guard checks every protected admin route: failed tokens are
+	// throttled per client address, not per route.
+	guard         *tokenGuard
+	public, admin *routeMux
 }
 
-// public builds the public listener's routes, recording them in list if
-// not nil (Routes).
-func public(o Options, list *[]Route) http.Handler {
-	mux := newRouteMux("public", list)
-	mux.Handle("POST /in/{source}", o.Ingest)
-	mux.HandleFunc("/in/{source}", func(w http.ResponseWriter, r *http.Request) {
+// New builds the server's handlers from o.
+func New(o Options) *Server {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	s := &Server{opts: o, errors: Errors{Logger: o.Logger, Report: o.ErrorReporter}}
+	s.guard = newTokenGuard(o.AdminToken, o.Tokens, o.Now, s.errors)
+	s.routes()
+	return s
+}
+
+// Public is the handler of the public listener.
+func (s *Server) Public() http.Handler { return s.public }
+
+// Admin is the handler of the admin listener.
+func (s *Server) Admin() http.Handler { return s.admin }
+
+// Public returns the handler of the public listener of a server built
+// from o (the receive path's tests).
+func Public(o Options) http.Handler { return New(o).Public() }
+
+// routes registers every route of both listeners: the one list of what
+// Hookwatch serves (docs/api.md documents it, Routes checks it).
+func (s *Server) routes() {
+	o := s.opts
+	pub := newRouteMux("public")
+	ingest := o.Ingest
+	if ingest == nil { // a server built for its admin side only
+		ingest = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s.error(w, r, hookwatch.Errorf(hookwatch.EUNAVAILABLE, "this server receives no webhooks"))
+		})
+	}
+	pub.Handle("POST /in/{source}", ingest)
+	pub.HandleFunc("/in/{source}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "POST")
-		WriteError(w, r, hookwatch.Errorf(hookwatch.EMETHOD, "webhooks are received with POST, not %s", r.Method))
+		s.error(w, r, hookwatch.Errorf(hookwatch.EMETHOD, "webhooks are received with POST, not %s", r.Method))
 	})
-	mux.HandleFunc("GET /healthz", healthz)
-	mux.HandleFunc("GET /readyz", readyz(o, false))
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		WriteError(w, r, hookwatch.Errorf(hookwatch.ENOTFOUND, "no such endpoint: webhooks are received on POST /in/{source}"))
+	pub.HandleFunc("GET /healthz", healthz)
+	pub.HandleFunc("GET /readyz", s.readyz(false))
+	pub.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.error(w, r, hookwatch.Errorf(hookwatch.ENOTFOUND, "no such endpoint: webhooks are received on POST /in/{source}"))
 	})
-	return mux
-}
+	s.public = pub
 
-// Admin returns the handler of the admin listener.
-func Admin(o Options) http.Handler {
-	return admin(o, nil)
-}
-
-// admin builds the admin listener's routes, recording them in list if not
-// nil (Routes).
-func admin(o Options, list *[]Route) http.Handler {
-	mux := newRouteMux("admin", list)
-	mux.HandleFunc("GET /healthz", healthz)
-	mux.HandleFunc("GET /readyz", readyz(o, true))
+	adm := newRouteMux("admin")
+	adm.HandleFunc("GET /healthz", healthz)
+	adm.HandleFunc("GET /readyz", s.readyz(true))
 	if o.Gatherer != nil {
-		mux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
+		adm.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
 	}
-	// One guard for every protected route: failed tokens are throttled per
-	// client address, not per route.
-	guard := newTokenGuard(o.AdminToken, o.Tokens, o.Now)
-	for pattern, h := range o.API {
-		mux.Handle(pattern, guard.wrap(h))
+	api := func(pattern string, h http.HandlerFunc) { adm.Handle(pattern, s.guard.wrap(h)) }
+	if o.Health != nil {
+		api("GET /api/health", s.health)
 	}
-	mux.Handle("/api/", guard.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		WriteError(w, r, hookwatch.Errorf(hookwatch.ENOTFOUND, "no such API endpoint: %s %s", r.Method, r.URL.Path))
-	})))
+	if o.Engine != nil && o.Store != nil {
+		api("GET /api/deliveries", s.listDeliveries)
+		api("GET /api/deliveries/{id}", s.getDelivery)
+		api("POST /api/replay", s.replay)
+		api("GET /api/destinations", s.listDestinations)
+		api("POST /api/destinations/{name}/pause", s.pauseDestination)
+		api("POST /api/destinations/{name}/resume", s.resumeDestination)
+		api("POST /api/destinations/{name}/probe", s.probeDestination)
+	}
+	if o.Store != nil {
+		api("GET /api/events", s.listEvents)
+		api("GET /api/events/{id}", s.getEvent)
+		api("GET /api/issues", s.listIssues)
+		api("GET /api/issues/{id}", s.getIssue)
+		api("POST /api/issues/{id}/resolve", s.setIssueStatus(hookwatch.IssueResolved))
+		api("POST /api/issues/{id}/ignore", s.setIssueStatus(hookwatch.IssueIgnored))
+		api("POST /api/issues/{id}/ack", s.setIssueStatus(hookwatch.IssueAcknowledged))
+		api("POST /api/issues/{id}/reopen", s.setIssueStatus(hookwatch.IssueOpen))
+		api("POST /api/issues/{id}/priority", s.setIssuePriority)
+		api("POST /api/issues/{id}/comments", s.commentIssue)
+		api("GET /api/alerts", s.listAlerts)
+		api("GET /api/alerts/history", s.alertHistory)
+		api("GET /api/silences", s.listSilences)
+		api("POST /api/silences", s.createSilence)
+		api("DELETE /api/silences/{id}", s.removeSilence)
+		api("GET /api/quarantine", s.listQuarantined)
+		api("GET /api/quarantine/{id}", s.getQuarantined)
+	}
+	if o.TestChannel != nil {
+		api("POST /api/alerts/test/{channel}", s.testChannel)
+	}
+	if o.Release != nil {
+		api("POST /api/quarantine/release", s.releaseQuarantined)
+	}
+	api("POST /api/webhook-sentry-test", s.sentryTest)
+	api("/api/", func(w http.ResponseWriter, r *http.Request) {
+		s.error(w, r, hookwatch.Errorf(hookwatch.ENOTFOUND, "no such API endpoint: %s %s", r.Method, r.URL.Path))
+	})
 	// Go's profiler, for diagnosing a live instance; behind the admin token
 	// like the API (profiles reveal code paths and timings, not secrets).
-	mux.Handle("/debug/pprof/", guard.wrap(http.HandlerFunc(pprof.Index)))
-	mux.Handle("/debug/pprof/profile", guard.wrap(http.HandlerFunc(pprof.Profile)))
+	adm.Handle("/debug/pprof/", s.guard.wrap(http.HandlerFunc(pprof.Index)))
+	adm.Handle("/debug/pprof/profile", s.guard.wrap(http.HandlerFunc(pprof.Profile)))
 	if o.Dashboard != nil {
-		mux.Handle("/", o.Dashboard)
+		adm.Handle("/", o.Dashboard)
 	}
-	return mux
+	s.admin = adm
+}
+
+// error answers err with the server's logger and error reporter.
+func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
+	s.errors.Error(w, r, err)
 }
 
 // RequireToken wraps h so that it answers only requests carrying
@@ -128,7 +226,7 @@ func RequireToken(token string, h http.Handler) http.Handler {
 // the API is disabled. Failed tokens are throttled per client address (see
 // tokenGuard); Admin shares one throttle across all its routes.
 func RequireTokens(token string, tokens TokenChecker, h http.Handler) http.Handler {
-	return newTokenGuard(token, tokens, nil).wrap(h)
+	return newTokenGuard(token, tokens, nil, Errors{}).wrap(h)
 }
 
 // Admin token throttle: wrong tokens allowed per client address per
@@ -144,29 +242,30 @@ const (
 
 // tokenGuard checks admin API credentials and throttles wrong ones.
 type tokenGuard struct {
+	errors  Errors
 	token   string
 	tokens  TokenChecker
 	now     func() time.Time
 	limiter *limit.Limiter
 }
 
-func newTokenGuard(token string, tokens TokenChecker, now func() time.Time) *tokenGuard {
+func newTokenGuard(token string, tokens TokenChecker, now func() time.Time, errors Errors) *tokenGuard {
 	if now == nil {
 		now = time.Now
 	}
-	return &tokenGuard{token: token, tokens: tokens, now: now,
+	return &tokenGuard{errors: errors, token: token, tokens: tokens, now: now,
 		limiter: limit.New(limit.Policy{Max: tokenFailures, Window: tokenWindow}, now)}
 }
 
 func (g *tokenGuard) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if g.token == "" && g.tokens == nil {
-			WriteError(w, r, hookwatch.Errorf(hookwatch.EFORBIDDEN, "the admin API is disabled: set admin_token in the config"))
+			g.errors.Error(w, r, hookwatch.Errorf(hookwatch.EFORBIDDEN, "the admin API is disabled: set admin_token in the config"))
 			return
 		}
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || got == "" {
-			unauthorized(w, r)
+			g.unauthorized(w, r)
 			return
 		}
 		attempt, ok, retry := g.limiter.Reserve(limit.Addr(r.RemoteAddr))
@@ -184,7 +283,7 @@ func (g *tokenGuard) wrap(h http.Handler) http.Handler {
 			_, valid = g.tokens(r.Context(), got)
 		}
 		if !valid {
-			unauthorized(w, r) // the attempt stays counted
+			g.unauthorized(w, r) // the attempt stays counted
 			return
 		}
 		attempt.Cancel()
@@ -197,9 +296,9 @@ func digest(s string) []byte {
 	return d[:]
 }
 
-func unauthorized(w http.ResponseWriter, r *http.Request) {
+func (g *tokenGuard) unauthorized(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("WWW-Authenticate", `Bearer realm="hookwatch"`)
-	WriteError(w, r, hookwatch.Errorf(hookwatch.EUNAUTHORIZED, "missing or wrong admin token (Authorization: Bearer <admin_token or API token>)"))
+	g.errors.Error(w, r, hookwatch.Errorf(hookwatch.EUNAUTHORIZED, "missing or wrong admin token (Authorization: Bearer <admin_token or API token>)"))
 }
 
 func healthz(w http.ResponseWriter, r *http.Request) {
@@ -220,7 +319,8 @@ type readyResponse struct {
 
 // readyz answers 200 when the instance can take webhooks, else 503 with
 // the reason. It reads the cached state: a request never causes a probe.
-func readyz(o Options, detail bool) http.HandlerFunc {
+func (s *Server) readyz(detail bool) http.HandlerFunc {
+	o := s.opts
 	return func(w http.ResponseWriter, r *http.Request) {
 		if o.Readiness == nil {
 			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -254,62 +354,9 @@ var publicMessage = map[string]string{
 	readiness.LowDisk:      "the store's volume is low on free space",
 }
 
-// statusOf maps error codes to HTTP statuses: the one place that does.
-var statusOf = map[string]int{
-	hookwatch.ECONFLICT:     http.StatusConflict,
-	hookwatch.EINVALID:      http.StatusBadRequest,
-	hookwatch.ENOTFOUND:     http.StatusNotFound,
-	hookwatch.EUNAUTHORIZED: http.StatusUnauthorized,
-	hookwatch.EFORBIDDEN:    http.StatusForbidden,
-	hookwatch.ETOOLARGE:     http.StatusRequestEntityTooLarge,
-	hookwatch.EUNAVAILABLE:  http.StatusServiceUnavailable,
-	hookwatch.EMETHOD:       http.StatusMethodNotAllowed,
-	hookwatch.EINTERNAL:     http.StatusInternalServerError,
-}
-
-// StatusOf is the HTTP status of an error code (500 for an unknown one):
-// the admin API, the dashboard's error pages and ingest's answers all take
-// their statuses from here, so a code means the same status everywhere.
-func StatusOf(code string) int {
-	if status, ok := statusOf[code]; ok {
-		return status
-	}
-	return http.StatusInternalServerError
-}
-
-// ErrorReporter, if set, receives internal errors (the error tracker).
-var ErrorReporter func(ctx context.Context, err error)
-
-// WriteError writes err as {"error": code, "message": ...} with its status.
-// Internal errors are logged and reported; their details are not shown.
-func WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	code := hookwatch.ErrorCode(err)
-	status := StatusOf(code)
-	if code == hookwatch.EINTERNAL {
-		slog.Default().ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "error", err)
-		if ErrorReporter != nil {
-			ErrorReporter(r.Context(), err)
-		}
-	}
-	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "5")
-	}
-	WriteJSON(w, status, map[string]string{"error": code, "message": hookwatch.ErrorMessage(err)})
-}
-
-// WriteJSON writes v as JSON with the given status.
-func WriteJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
-}
-
-// New returns an *http.Server with timeouts on every phase: a slow or
-// stalled client cannot hold a connection forever.
-func New(addr string, h http.Handler, logger *slog.Logger) *http.Server {
+// HTTPServer returns an *http.Server with timeouts on every phase: a slow
+// or stalled client cannot hold a connection forever.
+func HTTPServer(addr string, h http.Handler, logger *slog.Logger) *http.Server {
 	return &http.Server{
 		Addr:              addr,
 		Handler:           h,

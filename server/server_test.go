@@ -2,8 +2,6 @@ package server_test
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -12,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/server"
 	"github.com/hookwatch/hookwatch/sqlite"
 )
@@ -26,11 +23,11 @@ func TestAdminAuthentication(t *testing.T) {
 	}
 	defer store.Close()
 	reached := false
-	api := map[string]http.HandlerFunc{"GET /api/thing": func(w http.ResponseWriter, r *http.Request) { reached = true }}
+	health := func(context.Context) (any, error) { reached = true; return map[string]string{}, nil }
 	tokens := func(_ context.Context, tok string) (string, bool) { return "alice", tok == "api-token" }
-	admin := httptest.NewServer(server.Admin(server.Options{Store: store, AdminToken: "admin-secret", Tokens: tokens, API: api}))
+	admin := httptest.NewServer(server.New(server.Options{Store: store, AdminToken: "admin-secret", Tokens: tokens, Health: health}).Admin())
 	defer admin.Close()
-	disabled := httptest.NewServer(server.Admin(server.Options{Store: store, API: api}))
+	disabled := httptest.NewServer(server.New(server.Options{Store: store, Health: health}).Admin())
 	defer disabled.Close()
 	public := httptest.NewServer(server.Public(server.Options{Store: store, Ingest: http.NotFoundHandler()}))
 	defer public.Close()
@@ -40,19 +37,19 @@ func TestAdminAuthentication(t *testing.T) {
 		want            int
 		reach           bool
 	}{
-		{"no token", admin.URL + "/api/thing", "", http.StatusUnauthorized, false},
-		{"wrong token", admin.URL + "/api/thing", "Bearer nope", http.StatusUnauthorized, false},
-		{"not bearer", admin.URL + "/api/thing", "Basic YWRtaW4tc2VjcmV0", http.StatusUnauthorized, false},
-		{"admin token", admin.URL + "/api/thing", "Bearer admin-secret", http.StatusOK, true},
-		{"API token", admin.URL + "/api/thing", "Bearer api-token", http.StatusOK, true},
+		{"no token", admin.URL + "/api/health", "", http.StatusUnauthorized, false},
+		{"wrong token", admin.URL + "/api/health", "Bearer nope", http.StatusUnauthorized, false},
+		{"not bearer", admin.URL + "/api/health", "Basic YWRtaW4tc2VjcmV0", http.StatusUnauthorized, false},
+		{"admin token", admin.URL + "/api/health", "Bearer admin-secret", http.StatusOK, true},
+		{"API token", admin.URL + "/api/health", "Bearer api-token", http.StatusOK, true},
 		{"unknown API route", admin.URL + "/api/nope", "Bearer admin-secret", http.StatusNotFound, false},
 		{"unknown API route, no token", admin.URL + "/api/nope", "", http.StatusUnauthorized, false},
 		{"profiler, no token", admin.URL + "/debug/pprof/", "", http.StatusUnauthorized, false},
 		{"profiler", admin.URL + "/debug/pprof/", "Bearer admin-secret", http.StatusOK, false},
 		{"health needs no token", admin.URL + "/healthz", "", http.StatusOK, false},
 		{"readiness needs no token", admin.URL + "/readyz", "", http.StatusOK, false},
-		{"API disabled without a token", disabled.URL + "/api/thing", "Bearer ", http.StatusForbidden, false},
-		{"not on the public listener", public.URL + "/api/thing", "Bearer admin-secret", http.StatusNotFound, false},
+		{"API disabled without a token", disabled.URL + "/api/health", "Bearer ", http.StatusForbidden, false},
+		{"not on the public listener", public.URL + "/api/health", "Bearer admin-secret", http.StatusNotFound, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -73,33 +70,6 @@ func TestAdminAuthentication(t *testing.T) {
 				t.Errorf("401 without WWW-Authenticate")
 			}
 		})
-	}
-}
-
-// Error codes become statuses in one place, and internal details never
-// reach the caller.
-func TestWriteError(t *testing.T) {
-	cases := []struct {
-		err     error
-		status  int
-		message string
-	}{
-		{hookwatch.Errorf(hookwatch.ENOTFOUND, "event evt_1 not found"), 404, "event evt_1 not found"},
-		{hookwatch.Errorf(hookwatch.EINVALID, "bad filter"), 400, "bad filter"},
-		{&hookwatch.Error{Code: hookwatch.EUNAVAILABLE, Message: "store cannot commit", Err: errors.New("disk I/O error at /var/lib/x")}, 503, "store cannot commit"},
-		{errors.New("sqlite: constraint failed: secret-ish detail"), 500, "internal error"},
-	}
-	for _, tc := range cases {
-		rec := httptest.NewRecorder()
-		server.WriteError(rec, httptest.NewRequest(http.MethodGet, "/api/x", nil), tc.err)
-		var body map[string]string
-		json.Unmarshal(rec.Body.Bytes(), &body)
-		if rec.Code != tc.status || body["message"] != tc.message {
-			t.Errorf("%v: %d %v, want %d %q", tc.err, rec.Code, body, tc.status, tc.message)
-		}
-		if tc.status == 503 && rec.Header().Get("Retry-After") == "" {
-			t.Errorf("503 without Retry-After")
-		}
 	}
 }
 
@@ -126,11 +96,11 @@ func TestAdminTokenThrottle(t *testing.T) {
 		<-open
 		return "alice", tok == "hwt_right"
 	}
-	api := map[string]http.HandlerFunc{"GET /api/thing": func(w http.ResponseWriter, r *http.Request) {}}
-	admin := httptest.NewServer(server.Admin(server.Options{Store: store, AdminToken: adminToken, Tokens: tokens, API: api, Now: clock}))
+	health := func(context.Context) (any, error) { return map[string]string{}, nil }
+	admin := httptest.NewServer(server.New(server.Options{Store: store, AdminToken: adminToken, Tokens: tokens, Health: health, Now: clock}).Admin())
 	defer admin.Close()
 	call := func(auth string) *http.Response {
-		req, _ := http.NewRequest(http.MethodGet, admin.URL+"/api/thing", nil)
+		req, _ := http.NewRequest(http.MethodGet, admin.URL+"/api/health", nil)
 		if auth != "" {
 			req.Header.Set("Authorization", "Bearer "+auth)
 		}
@@ -200,10 +170,15 @@ func TestAdminTokenThrottle(t *testing.T) {
 }
 
 // Routes lists what the listeners serve, from the registrations
-// themselves: a route in Options.API appears, on the admin listener.
+// themselves: a resource's routes appear, on the admin listener, when what
+// they need is set.
 func TestRoutesListsRegistrations(t *testing.T) {
-	ok := func(w http.ResponseWriter, r *http.Request) {}
-	got := server.Routes(server.Options{Ingest: http.NotFoundHandler(), API: map[string]http.HandlerFunc{"GET /api/things": ok}})
+	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hw.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	got := server.New(server.Options{Ingest: http.NotFoundHandler(), Store: store}).Routes()
 	has := map[server.Route]bool{}
 	for _, r := range got {
 		has[r] = true
@@ -211,14 +186,24 @@ func TestRoutesListsRegistrations(t *testing.T) {
 	for _, want := range []server.Route{
 		{Listener: "public", Method: "POST", Path: "/in/{source}"},
 		{Listener: "public", Method: "GET", Path: "/readyz"},
-		{Listener: "admin", Method: "GET", Path: "/api/things"},
+		{Listener: "admin", Method: "GET", Path: "/api/issues"},
+		{Listener: "admin", Method: "POST", Path: "/api/silences"},
+		{Listener: "admin", Method: "DELETE", Path: "/api/silences/{id}"},
+		{Listener: "admin", Method: "POST", Path: "/api/webhook-sentry-test"},
 		{Listener: "admin", Method: "ANY", Path: "/api/"},
 	} {
 		if !has[want] {
 			t.Errorf("Routes misses %+v: %+v", want, got)
 		}
 	}
-	if has[server.Route{Listener: "admin", Method: "GET", Path: "/metrics"}] {
-		t.Errorf("/metrics listed without a Gatherer: %+v", got)
+	for _, absent := range []server.Route{
+		{Listener: "admin", Method: "GET", Path: "/metrics"},                 // no Gatherer
+		{Listener: "admin", Method: "GET", Path: "/api/deliveries"},          // no Engine
+		{Listener: "admin", Method: "GET", Path: "/api/health"},              // no Health
+		{Listener: "admin", Method: "POST", Path: "/api/quarantine/release"}, // no Release
+	} {
+		if has[absent] {
+			t.Errorf("%+v listed without what it needs: %+v", absent, got)
+		}
 	}
 }

@@ -5,36 +5,25 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/sqlq"
 )
 
 // AlertStates returns every stored alert state.
 func (s *Store) AlertStates(ctx context.Context) ([]hookwatch.AlertState, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT rule, subject, status, since, notified_at, value, summary, updated_at, issue_id, held_back, held_until
 		FROM alert_states ORDER BY rule, subject`)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: alert states: %w", err)
-	}
-	defer rows.Close()
-	var out []hookwatch.AlertState
-	for rows.Next() {
+	return collect(rows, err, "alert states", func(r row) (hookwatch.AlertState, error) {
 		var a hookwatch.AlertState
 		var status string
 		var since, notified, updated, heldUntil int64
-		if err := rows.Scan(&a.Rule, &a.Subject, &status, &since, &notified, &a.Value, &a.Summary, &updated, &a.IssueID, &a.HeldBack, &heldUntil); err != nil {
-			return nil, fmt.Errorf("sqlite: alert states: %w", err)
-		}
+		err := r.Scan(&a.Rule, &a.Subject, &status, &since, &notified, &a.Value, &a.Summary, &updated, &a.IssueID, &a.HeldBack, &heldUntil)
 		a.Status, a.Since, a.NotifiedAt, a.UpdatedAt = hookwatch.AlertStatus(status), fromMicros(since), fromMicros(notified), fromMicros(updated)
 		a.HeldUntil = fromMicros(heldUntil)
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: alert states: %w", err)
-	}
-	return out, nil
+		return a, err
+	})
 }
 
 // SaveAlerts stores alert states and queues notifications in one transaction.
@@ -64,10 +53,6 @@ func (s *Store) SaveAlerts(ctx context.Context, states []hookwatch.AlertState, q
 		return writeError("save alerts: commit", err)
 	}
 	return nil
-}
-
-type execer interface {
-	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
 }
 
 // upsertAlertState stores a state, replacing the one of the same rule and
@@ -159,25 +144,21 @@ func (s *Store) RecordNotifications(ctx context.Context, ns []*hookwatch.Notific
 
 // ListNotifications returns the alert history, newest first.
 func (s *Store) ListNotifications(ctx context.Context, f hookwatch.NotificationFilter) ([]*hookwatch.Notification, error) {
-	conds, args := []string{"1 = 1"}, []any{}
+	c := newConds()
 	if f.Channel != "" {
-		conds, args = append(conds, "channel = ?"), append(args, f.Channel)
+		c.Add("channel = ?", f.Channel)
 	}
 	if f.Rule != "" {
-		conds, args = append(conds, "rule = ?"), append(args, f.Rule)
+		c.Add("rule = ?", f.Rule)
 	}
 	if f.Subject != "" {
-		conds, args = append(conds, "subject = ?"), append(args, f.Subject)
+		c.Add("subject = ?", f.Subject)
 	}
 	if f.Status != "" {
-		conds, args = append(conds, "status = ?"), append(args, string(f.Status))
+		c.Add("status = ?", string(f.Status))
 	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	return s.queryNotifications(ctx, `SELECT `+notificationColumns+` FROM notifications WHERE `+strings.Join(conds, " AND ")+
-		` ORDER BY created_at DESC, id DESC LIMIT ?`, append(args, limit)...)
+	return s.queryNotifications(ctx, `SELECT `+notificationColumns+` FROM notifications WHERE `+c.Where()+
+		` ORDER BY created_at DESC, id DESC LIMIT `+c.Arg(sqlq.Limit(f.Limit, 100)), c.Args...)
 }
 
 // AcquireLease takes or renews a lease.

@@ -8,16 +8,28 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/encrypt"
 	"github.com/hookwatch/hookwatch/sqlite"
 	"github.com/hookwatch/hookwatch/storetest"
 )
 
 // BenchmarkInsertEvents measures one group commit of b.N/64 batches of 64
 // 1 KB events with one delivery each: the store's share of the ingest path.
+//
+// encrypted=true seals every payload (encryption at rest): the difference
+// is encryption's cost on the store's side.
 func BenchmarkInsertEvents(b *testing.B) {
-	for _, size := range []int{1, 64} {
-		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
-			s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
+	for _, c := range []struct {
+		size      int
+		encrypted bool
+	}{{1, false}, {64, false}, {64, true}} {
+		size := c.size
+		var cipher *encrypt.Cipher
+		if c.encrypted {
+			cipher = storetest.NewCipher(b, storetest.NewKey(b))
+		}
+		b.Run(fmt.Sprintf("batch=%d/encrypted=%t", size, c.encrypted), func(b *testing.B) {
+			s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), sqlite.WithCipher(cipher))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/sqlq"
 )
 
 // The delivery queue. Every write goes through the single writer connection
@@ -88,17 +89,17 @@ func (s *Store) ClaimDeliveries(ctx context.Context, r hookwatch.ClaimRequest) (
 	var out []*hookwatch.Delivery
 	err := s.relaxedTx(ctx, "claim", func(tx *sql.Tx) error {
 		var err error
-		out, err = claimTx(ctx, tx, r)
+		out, err = s.claimTx(ctx, tx, r)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	sortDue(out)
+	hookwatch.SortDue(out)
 	return out, nil
 }
 
-func claimTx(ctx context.Context, tx *sql.Tx, r hookwatch.ClaimRequest) ([]*hookwatch.Delivery, error) {
+func (s *Store) claimTx(ctx context.Context, tx *sql.Tx, r hookwatch.ClaimRequest) ([]*hookwatch.Delivery, error) {
 	var blocked int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM destination_state WHERE name = ? AND (paused <> 0 OR disabled_at <> 0)`,
 		r.Destination).Scan(&blocked); err != nil {
@@ -147,7 +148,7 @@ func claimTx(ctx context.Context, tx *sql.Tx, r hookwatch.ClaimRequest) ([]*hook
 		return nil, writeError("claim: events", err)
 	}
 	for erows.Next() {
-		e, err := scanEvent(erows)
+		e, err := s.scanEvent(erows)
 		if err != nil {
 			erows.Close()
 			return nil, writeError("claim: events", err)
@@ -161,24 +162,8 @@ func claimTx(ctx context.Context, tx *sql.Tx, r hookwatch.ClaimRequest) ([]*hook
 	for _, d := range out {
 		d.Event = events[d.EventID]
 	}
+	hookwatch.SortDue(out) // RETURNING does not keep the subquery's order
 	return out, nil
-}
-
-// sortDue orders claimed deliveries as the claim chose them (RETURNING does
-// not keep the subquery's order).
-func sortDue(ds []*hookwatch.Delivery) {
-	for i := 1; i < len(ds); i++ {
-		for j := i; j > 0 && dueBefore(ds[j], ds[j-1]); j-- {
-			ds[j], ds[j-1] = ds[j-1], ds[j]
-		}
-	}
-}
-
-func dueBefore(a, b *hookwatch.Delivery) bool {
-	if !a.NextAttemptAt.Equal(b.NextAttemptAt) {
-		return a.NextAttemptAt.Before(b.NextAttemptAt)
-	}
-	return a.ID < b.ID
 }
 
 // FinishDeliveries records attempts and outcomes; see hookwatch.DeliveryStore.
@@ -329,7 +314,7 @@ func (s *Store) GetDelivery(ctx context.Context, id string) (*hookwatch.Delivery
 // filterSQL renders f as a FROM clause and a WHERE condition on deliveries
 // d (joined with events e when the filter needs the event).
 func filterSQL(f hookwatch.DeliveryFilter) (from, where string, args []any) {
-	var c conds
+	c := newConds()
 	from = "deliveries d"
 	if f.Source != "" || f.Type != "" || !f.Since.IsZero() || !f.Until.IsZero() {
 		from = "deliveries d JOIN events e ON e.id = d.event_id"
@@ -340,36 +325,36 @@ func filterSQL(f hookwatch.DeliveryFilter) (from, where string, args []any) {
 		for i, id := range f.EventIDs {
 			marks[i], ids[i] = "?", id
 		}
-		c.add("d.event_id IN ("+strings.Join(marks, ",")+")", ids...)
+		c.Add("d.event_id IN ("+strings.Join(marks, ",")+")", ids...)
 	}
 	if f.Destination != "" {
-		c.add("d.destination = ?", f.Destination)
+		c.Add("d.destination = ?", f.Destination)
 	}
 	if f.Status != "" {
-		c.add("d.status = ?", string(f.Status))
+		c.Add("d.status = ?", string(f.Status))
 	}
 	if f.Source != "" {
-		c.add("e.source = ?", f.Source)
+		c.Add("e.source = ?", f.Source)
 	}
 	if f.Type != "" {
-		c.add("e.type = ?", f.Type)
+		c.Add("e.type = ?", f.Type)
 	}
 	if !f.Since.IsZero() {
-		c.add("e.received_at >= ?", micros(f.Since))
+		c.Add("e.received_at >= ?", micros(f.Since))
 	}
 	if !f.Until.IsZero() {
-		c.add("e.received_at < ?", micros(f.Until))
+		c.Add("e.received_at < ?", micros(f.Until))
 	}
 	if f.Before != "" {
-		c.add("d.id < ?", f.Before)
+		c.Add("d.id < ?", f.Before)
 	}
-	return from, c.where(), c.args
+	return from, c.Where(), c.Args
 }
 
 // ListDeliveries returns deliveries matching f, newest first.
 func (s *Store) ListDeliveries(ctx context.Context, f hookwatch.DeliveryFilter) ([]*hookwatch.Delivery, error) {
 	from, where, args := filterSQL(f)
-	rows, err := s.r.QueryContext(ctx, `SELECT `+prefixed(deliveryColumns, "d.")+` FROM `+from+` WHERE `+where+` ORDER BY d.id DESC LIMIT ?`, append(args, limitOr(f.Limit, 100))...)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+prefixed(deliveryColumns, "d.")+` FROM `+from+` WHERE `+where+` ORDER BY d.id DESC LIMIT ?`, append(args, sqlq.Limit(f.Limit, 100))...)
 	return collect(rows, err, "list deliveries", scanDelivery)
 }
 

@@ -3,14 +3,13 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/sqlq"
 )
 
 // InsertEvents stores a batch in one transaction; see hookwatch.EventStore.
@@ -131,26 +130,22 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []*hookwatc
 	now := micros(s.now())
 	var deliveryArgs []any
 	for _, chunk := range chunks(stored, 200) {
-		args := make([]any, 0, 11*len(chunk))
+		args := make([]any, 0, 12*len(chunk))
 		for _, i := range chunk {
 			e := events[i]
-			headers, err := json.Marshal(e.Headers)
+			headers, body, keyID, err := s.cipher.SealPayload("events", e.ID, e.Headers, e.Body)
 			if err != nil {
-				return fmt.Errorf("sqlite: encode headers: %w", err)
-			}
-			body := e.Body
-			if body == nil {
-				body = []byte{}
+				return fmt.Errorf("sqlite: insert events: %w", err)
 			}
 			args = append(args, e.ID, e.Source, e.Provider, e.ProviderEventID, e.Type,
-				headers, body, micros(e.ReceivedAt), e.Malformed, e.Test, e.Trace)
+				headers, body, micros(e.ReceivedAt), e.Malformed, e.Test, e.Trace, keyID)
 			for _, dest := range e.Destinations {
 				deliveryArgs = append(deliveryArgs, hookwatch.NewID("dlv", e.ReceivedAt), e.ID, dest, micros(e.ReceivedAt), now, now)
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO events
-			(id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace)
-			VALUES `+placeholders(len(chunk), 11), args...); err != nil {
+			(id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace, key_id)
+			VALUES `+placeholders(len(chunk), 12), args...); err != nil {
 			return writeError("insert events", err)
 		}
 	}
@@ -195,30 +190,30 @@ func placeholders(rows, cols int) string {
 	return b.String()
 }
 
-const eventColumns = `id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace`
+const eventColumns = `id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace, key_id`
 
-// scanEvent reads a row of eventColumns.
-func scanEvent(row interface{ Scan(...any) error }) (*hookwatch.Event, error) {
+// scanEvent reads a row of eventColumns, decrypting its headers and body.
+func (s *Store) scanEvent(row interface{ Scan(...any) error }) (*hookwatch.Event, error) {
 	var (
-		e        hookwatch.Event
-		headers  string
-		received int64
+		e              hookwatch.Event
+		headers, keyID string
+		received       int64
 	)
 	if err := row.Scan(&e.ID, &e.Source, &e.Provider, &e.ProviderEventID, &e.Type, &headers, &e.Body,
-		&received, &e.Malformed, &e.Test, &e.Trace); err != nil {
+		&received, &e.Malformed, &e.Test, &e.Trace, &keyID); err != nil {
 		return nil, err
 	}
 	e.ReceivedAt = fromMicros(received)
-	e.Headers = http.Header{}
-	if err := json.Unmarshal([]byte(headers), &e.Headers); err != nil {
-		return nil, fmt.Errorf("sqlite: decode headers of %s: %w", e.ID, err)
+	var err error
+	if e.Headers, e.Body, err = s.cipher.OpenPayload("events", e.ID, keyID, headers, e.Body); err != nil {
+		return nil, fmt.Errorf("sqlite: event %s: %w", e.ID, err)
 	}
 	return &e, nil
 }
 
 // GetEvent returns one event by ID.
 func (s *Store) GetEvent(ctx context.Context, id string) (*hookwatch.Event, error) {
-	e, err := scanEvent(s.r.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM events WHERE id = ?`, id))
+	e, err := s.scanEvent(s.r.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM events WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, hookwatch.Errorf(hookwatch.ENOTFOUND, "event %s not found", id)
 	} else if err != nil {
@@ -229,28 +224,28 @@ func (s *Store) GetEvent(ctx context.Context, id string) (*hookwatch.Event, erro
 
 // ListEvents returns events matching f, newest first.
 func (s *Store) ListEvents(ctx context.Context, f hookwatch.EventFilter) ([]*hookwatch.Event, error) {
-	var c conds
+	c := newConds()
 	if f.Source != "" {
-		c.add("source = ?", f.Source)
+		c.Add("source = ?", f.Source)
 	}
 	if f.Type != "" {
-		c.add("type = ?", f.Type)
+		c.Add("type = ?", f.Type)
 	}
 	if f.ProviderEventID != "" {
-		c.add("provider_event_id = ?", f.ProviderEventID)
+		c.Add("provider_event_id = ?", f.ProviderEventID)
 	}
 	if !f.Since.IsZero() {
-		c.add("received_at >= ?", micros(f.Since))
+		c.Add("received_at >= ?", micros(f.Since))
 	}
 	if !f.Until.IsZero() {
-		c.add("received_at < ?", micros(f.Until))
+		c.Add("received_at < ?", micros(f.Until))
 	}
 	if f.Before != "" {
-		c.add("id < ?", f.Before)
+		c.Add("id < ?", f.Before)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+eventColumns+` FROM events WHERE `+c.where()+` ORDER BY id DESC LIMIT ?`,
-		append(c.args, limitOr(f.Limit, 100))...)
-	return collect(rows, err, "list events", scanEvent)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+eventColumns+` FROM events WHERE `+c.Where()+
+		` ORDER BY id DESC LIMIT `+c.Arg(sqlq.Limit(f.Limit, 100)), c.Args...)
+	return collect(rows, err, "list events", s.scanEvent)
 }
 
 // PruneDedupe forgets expired dedupe keys; see hookwatch.EventStore.

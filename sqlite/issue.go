@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/sqlq"
 )
 
 const issueColumns = `id, fingerprint, kind, source, destination, class, status, priority, test, first_seen, last_seen,
@@ -30,7 +31,8 @@ func scanIssue(row interface{ Scan(...any) error }) (*hookwatch.Issue, error) {
 	return &i, nil
 }
 
-// RecordFailures groups failures into issues; see hookwatch.IssueStore.
+// RecordFailures groups failures into issues; see hookwatch.IssueStore
+// (hookwatch.RecordFailure decides what each failure changes).
 func (s *Store) RecordFailures(ctx context.Context, fs []hookwatch.Failure) ([]hookwatch.IssueChange, error) {
 	if len(fs) == 0 {
 		return nil, nil
@@ -42,51 +44,28 @@ func (s *Store) RecordFailures(ctx context.Context, fs []hookwatch.Failure) ([]h
 	defer tx.Rollback()
 	changes := make([]hookwatch.IssueChange, len(fs))
 	for n, f := range fs {
-		fp := f.Fingerprint()
-		i, err := scanIssue(tx.QueryRowContext(ctx, `SELECT `+issueColumns+` FROM issues WHERE fingerprint = ?`, fp))
-		at := micros(f.At)
+		i, err := scanIssue(tx.QueryRowContext(ctx, `SELECT `+issueColumns+` FROM issues WHERE fingerprint = ?`, f.Fingerprint()))
+		isNew := errors.Is(err, sql.ErrNoRows)
 		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			i = &hookwatch.Issue{
-				ID: hookwatch.NewID("iss", f.At), Fingerprint: fp, Kind: f.Kind, Source: f.Source, Destination: f.Destination,
-				Class: f.Class, Status: hookwatch.IssueOpen, Priority: hookwatch.PriorityMedium, Test: f.Test,
-				FirstSeen: f.At, LastSeen: f.At, UpdatedAt: f.At,
-			}
+		case isNew:
+			i = hookwatch.NewIssue(f)
 			if _, err := tx.ExecContext(ctx, `INSERT INTO issues (id, fingerprint, kind, source, destination, class, status, priority,
 				test, first_seen, last_seen, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				i.ID, fp, string(f.Kind), f.Source, f.Destination, f.Class, string(i.Status), string(i.Priority), f.Test, at, at, at); err != nil {
+				i.ID, i.Fingerprint, string(i.Kind), i.Source, i.Destination, i.Class, string(i.Status), string(i.Priority), i.Test,
+				micros(i.FirstSeen), micros(i.LastSeen), micros(i.UpdatedAt)); err != nil {
 				return nil, writeError("record failures: insert issue", err)
 			}
-			changes[n].New = true
 		case err != nil:
 			return nil, writeError("record failures: read issue", err)
 		}
-		newEvent := 0
+		var seen int
 		if f.EventID != "" {
-			var seen int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM failures WHERE issue_id = ? AND event_id = ? LIMIT 1)`,
 				i.ID, f.EventID).Scan(&seen); err != nil {
 				return nil, writeError("record failures: affected events", err)
 			}
-			if seen == 0 {
-				newEvent = 1
-			}
 		}
-		dead := 0
-		if f.Kind == hookwatch.FailureDeadLetter {
-			dead = 1
-		}
-		if i.Status == hookwatch.IssueResolved {
-			i.Status, i.Regression, i.RegressedAt = hookwatch.IssueOpen, true, f.At
-			changes[n].Regressed = true
-		}
-		if f.At.After(i.LastSeen) || i.Count == 0 {
-			i.LastSeen, i.Kind, i.LastMessage, i.LastEventID = f.At, f.Kind, truncate(f.Message, 500), f.EventID
-		}
-		i.Count++
-		i.Events += newEvent
-		i.DeadLetters += dead
-		i.UpdatedAt = f.At
+		changes[n] = hookwatch.RecordFailure(i, f, isNew, seen == 0)
 		if _, err := tx.ExecContext(ctx, `UPDATE issues SET kind = ?, status = ?, last_seen = ?, count = ?, events = ?, dead_letters = ?,
 			last_message = ?, last_event_id = ?, regression = ?, regressed_at = ?, updated_at = ? WHERE id = ?`,
 			string(i.Kind), string(i.Status), micros(i.LastSeen), i.Count, i.Events, i.DeadLetters, i.LastMessage, i.LastEventID,
@@ -95,11 +74,9 @@ func (s *Store) RecordFailures(ctx context.Context, fs []hookwatch.Failure) ([]h
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO failures (issue_id, kind, source, destination, class, event_id, delivery_id, test, at, message)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, i.ID, string(f.Kind), f.Source, f.Destination, f.Class, f.EventID, f.DeliveryID,
-			f.Test, at, truncate(f.Message, 500)); err != nil {
+			f.Test, micros(f.At), truncate(f.Message, hookwatch.MaxFailureMessage)); err != nil {
 			return nil, writeError("record failures: insert failure", err)
 		}
-		cp := *i
-		changes[n].Issue = &cp
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, writeError("record failures: commit", err)
@@ -112,11 +89,6 @@ func (s *Store) GetIssue(ctx context.Context, id string) (*hookwatch.Issue, erro
 	return getIssue(ctx, s.r, id)
 }
 
-type querier interface {
-	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
-	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
-}
-
 func getIssue(ctx context.Context, q querier, id string) (*hookwatch.Issue, error) {
 	i, err := scanIssue(q.QueryRowContext(ctx, `SELECT `+issueColumns+` FROM issues WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -125,48 +97,42 @@ func getIssue(ctx context.Context, q querier, id string) (*hookwatch.Issue, erro
 		return nil, fmt.Errorf("sqlite: get issue: %w", err)
 	}
 	rows, err := q.QueryContext(ctx, `SELECT id, author, at, body FROM issue_comments WHERE issue_id = ? ORDER BY at, rowid`, id)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: get issue comments: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	i.Comments, err = collect(rows, err, "get issue comments", func(r row) (*hookwatch.IssueComment, error) {
 		var c hookwatch.IssueComment
 		var at int64
-		if err := rows.Scan(&c.ID, &c.Author, &at, &c.Body); err != nil {
-			return nil, fmt.Errorf("sqlite: get issue comments: %w", err)
-		}
+		err := r.Scan(&c.ID, &c.Author, &at, &c.Body)
 		c.At = fromMicros(at)
-		i.Comments = append(i.Comments, &c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: get issue comments: %w", err)
+		return &c, err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return i, nil
 }
 
 // ListIssues returns issues matching f, most recently seen first.
 func (s *Store) ListIssues(ctx context.Context, f hookwatch.IssueFilter) ([]*hookwatch.Issue, error) {
-	var c conds
+	c := newConds()
 	if f.Status != "" {
-		c.add("status = ?", string(f.Status))
+		c.Add("status = ?", string(f.Status))
 	}
 	if f.Source != "" {
-		c.add("source = ?", f.Source)
+		c.Add("source = ?", f.Source)
 	}
 	if f.Destination != "" {
-		c.add("destination = ?", f.Destination)
+		c.Add("destination = ?", f.Destination)
 	}
 	if f.Class != "" {
-		c.add("class = ?", f.Class)
+		c.Add("class = ?", f.Class)
 	}
 	if f.Priority != "" {
-		c.add("priority = ?", string(f.Priority))
+		c.Add("priority = ?", string(f.Priority))
 	}
 	if f.Test != nil {
-		c.add("test = ?", *f.Test)
+		c.Add("test = ?", *f.Test)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+issueColumns+` FROM issues WHERE `+c.where()+` ORDER BY last_seen DESC, id DESC LIMIT ?`,
-		append(c.args, limitOr(f.Limit, 100))...)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+issueColumns+` FROM issues WHERE `+c.Where()+
+		` ORDER BY last_seen DESC, id DESC LIMIT `+c.Arg(sqlq.Limit(f.Limit, 100)), c.Args...)
 	return collect(rows, err, "list issues", scanIssue)
 }
 
@@ -211,24 +177,11 @@ func (s *Store) CountFailures(ctx context.Context, since, until time.Time, test 
 	rows, err := s.r.QueryContext(ctx, `SELECT kind, source, destination, class, count(*) FROM failures
 		WHERE at >= ? AND at < ? AND (? OR test = 0) GROUP BY kind, source, destination, class ORDER BY kind, source, destination, class`,
 		micros(since), micros(until), test)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: count failures: %w", err)
-	}
-	defer rows.Close()
-	var out []hookwatch.FailureCount
-	for rows.Next() {
+	return collect(rows, err, "count failures", func(r row) (hookwatch.FailureCount, error) {
 		var c hookwatch.FailureCount
-		var kind string
-		if err := rows.Scan(&kind, &c.Source, &c.Destination, &c.Class, &c.Count); err != nil {
-			return nil, fmt.Errorf("sqlite: count failures: %w", err)
-		}
-		c.Kind = hookwatch.FailureKind(kind)
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: count failures: %w", err)
-	}
-	return out, nil
+		err := r.Scan(&c.Kind, &c.Source, &c.Destination, &c.Class, &c.Count)
+		return c, err
+	})
 }
 
 // pruneBatch is how many rows one prune transaction deletes at most: the
@@ -264,28 +217,23 @@ func (s *Store) PruneFailures(ctx context.Context, before time.Time, keep int) (
 	return n, nil
 }
 
-// deleteBatches runs a DELETE taking (arg, limit) until it deletes fewer
-// than pruneBatch rows, and returns how many it deleted.
+// deleteBatches runs a DELETE taking (arg, limit) in batches of pruneBatch
+// (sqlq.DeleteBatches) and returns how many it deleted.
 func (s *Store) deleteBatches(ctx context.Context, query string, arg any) (int, error) {
-	n := 0
-	for {
-		res, err := s.w.ExecContext(ctx, query, arg, pruneBatch)
+	return sqlq.DeleteBatches(ctx, pruneBatch, func(ctx context.Context, limit int) (int64, error) {
+		res, err := s.w.ExecContext(ctx, query, arg, limit)
 		if err != nil {
-			return n, writeError("prune failures", err)
+			return 0, writeError("prune failures", err)
 		}
-		d, _ := res.RowsAffected()
-		n += int(d)
-		if d < pruneBatch {
-			return n, nil
-		}
-	}
+		return res.RowsAffected()
+	})
 }
 
 // IssueFailures returns an issue's most recent failures; see
 // hookwatch.IssueStore.
 func (s *Store) IssueFailures(ctx context.Context, issueID string, limit int) ([]hookwatch.Failure, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT kind, source, destination, class, event_id, delivery_id, test, at, message
-		FROM failures WHERE issue_id = ? ORDER BY id DESC LIMIT ?`, issueID, limitOr(limit, 20))
+		FROM failures WHERE issue_id = ? ORDER BY id DESC LIMIT ?`, issueID, sqlq.Limit(limit, 20))
 	return collect(rows, err, "issue failures", func(r row) (hookwatch.Failure, error) {
 		var (
 			f  hookwatch.Failure

@@ -3,13 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/sqlq"
 )
 
 // AddQuarantined stores rejected requests; see hookwatch.QuarantineStore.
@@ -23,23 +22,19 @@ func (s *Store) AddQuarantined(ctx context.Context, qs []*hookwatch.Quarantined)
 	}
 	defer tx.Rollback()
 	ins, err := tx.PrepareContext(ctx, `INSERT INTO quarantine
-		(id, source, provider, reason, detail, method, url, headers, body, truncated, received_at, size)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		(id, source, provider, reason, detail, method, url, headers, body, truncated, received_at, size, key_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return writeError("prepare", err)
 	}
 	defer ins.Close()
 	for _, q := range qs {
-		headers, err := json.Marshal(q.Headers)
+		headers, body, keyID, err := s.cipher.SealPayload("quarantine", q.ID, q.Headers, q.Body)
 		if err != nil {
-			return fmt.Errorf("sqlite: encode headers: %w", err)
-		}
-		body := q.Body
-		if body == nil {
-			body = []byte{}
+			return fmt.Errorf("sqlite: insert quarantined: %w", err)
 		}
 		if _, err := ins.ExecContext(ctx, q.ID, q.Source, q.Provider, q.Reason, q.Detail, q.Method, q.URL,
-			headers, body, q.Truncated, micros(q.ReceivedAt), q.StoredSize()); err != nil {
+			headers, body, q.Truncated, micros(q.ReceivedAt), q.StoredSize(), keyID); err != nil {
 			return writeError("insert quarantined", err)
 		}
 	}
@@ -50,29 +45,31 @@ func (s *Store) AddQuarantined(ctx context.Context, qs []*hookwatch.Quarantined)
 }
 
 const quarantineColumns = `id, source, provider, reason, detail, method, url, headers, body, truncated,
-	received_at, released_at, event_id, released_by, unverified`
+	received_at, released_at, event_id, released_by, unverified, key_id`
 
-func scanQuarantined(row interface{ Scan(...any) error }) (*hookwatch.Quarantined, error) {
+// scanQuarantined reads a row of quarantineColumns, decrypting its headers
+// and body.
+func (s *Store) scanQuarantined(row interface{ Scan(...any) error }) (*hookwatch.Quarantined, error) {
 	var (
 		q                  hookwatch.Quarantined
-		headers            string
+		headers, keyID     string
 		received, released int64
 	)
 	if err := row.Scan(&q.ID, &q.Source, &q.Provider, &q.Reason, &q.Detail, &q.Method, &q.URL, &headers, &q.Body,
-		&q.Truncated, &received, &released, &q.EventID, &q.ReleasedBy, &q.Unverified); err != nil {
+		&q.Truncated, &received, &released, &q.EventID, &q.ReleasedBy, &q.Unverified, &keyID); err != nil {
 		return nil, err
 	}
 	q.ReceivedAt, q.ReleasedAt = fromMicros(received), fromMicros(released)
-	q.Headers = http.Header{}
-	if err := json.Unmarshal([]byte(headers), &q.Headers); err != nil {
-		return nil, fmt.Errorf("sqlite: decode headers of %s: %w", q.ID, err)
+	var err error
+	if q.Headers, q.Body, err = s.cipher.OpenPayload("quarantine", q.ID, keyID, headers, q.Body); err != nil {
+		return nil, fmt.Errorf("sqlite: quarantined %s: %w", q.ID, err)
 	}
 	return &q, nil
 }
 
 // GetQuarantined returns one quarantined request.
 func (s *Store) GetQuarantined(ctx context.Context, id string) (*hookwatch.Quarantined, error) {
-	q, err := scanQuarantined(s.r.QueryRowContext(ctx, `SELECT `+quarantineColumns+` FROM quarantine WHERE id = ?`, id))
+	q, err := s.scanQuarantined(s.r.QueryRowContext(ctx, `SELECT `+quarantineColumns+` FROM quarantine WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, hookwatch.Errorf(hookwatch.ENOTFOUND, "quarantined request %s not found", id)
 	} else if err != nil {
@@ -83,34 +80,34 @@ func (s *Store) GetQuarantined(ctx context.Context, id string) (*hookwatch.Quara
 
 // ListQuarantined returns quarantined requests matching f, newest first.
 func (s *Store) ListQuarantined(ctx context.Context, f hookwatch.QuarantineFilter) ([]*hookwatch.Quarantined, error) {
-	var c conds
+	c := newConds()
 	if len(f.IDs) > 0 {
-		c.add("id IN (?"+strings.Repeat(", ?", len(f.IDs)-1)+")", anys(f.IDs)...)
+		c.Add("id IN (?"+strings.Repeat(", ?", len(f.IDs)-1)+")", anys(f.IDs)...)
 	}
 	if f.Source != "" {
-		c.add("source = ?", f.Source)
+		c.Add("source = ?", f.Source)
 	}
 	if f.Reason != "" {
-		c.add("reason = ?", f.Reason)
+		c.Add("reason = ?", f.Reason)
 	}
 	switch f.Status {
 	case hookwatch.QuarantineHeld:
-		c.add("released_at = 0")
+		c.Add("released_at = 0")
 	case hookwatch.QuarantineReleased:
-		c.add("released_at <> 0")
+		c.Add("released_at <> 0")
 	}
 	if !f.Since.IsZero() {
-		c.add("received_at >= ?", micros(f.Since))
+		c.Add("received_at >= ?", micros(f.Since))
 	}
 	if !f.Until.IsZero() {
-		c.add("received_at < ?", micros(f.Until))
+		c.Add("received_at < ?", micros(f.Until))
 	}
 	if f.Before != "" {
-		c.add("id < ?", f.Before)
+		c.Add("id < ?", f.Before)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+quarantineColumns+` FROM quarantine WHERE `+c.where()+` ORDER BY id DESC LIMIT ?`,
-		append(c.args, limitOr(f.Limit, 100))...)
-	return collect(rows, err, "list quarantined", scanQuarantined)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+quarantineColumns+` FROM quarantine WHERE `+c.Where()+
+		` ORDER BY id DESC LIMIT `+c.Arg(sqlq.Limit(f.Limit, 100)), c.Args...)
+	return collect(rows, err, "list quarantined", s.scanQuarantined)
 }
 
 func anys(ss []string) []any {

@@ -1,33 +1,32 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
-	"strings"
+
+	"github.com/hookwatch/hookwatch/sqlq"
 )
 
 // row is what the scan functions read: a *sql.Row or *sql.Rows.
 type row = interface{ Scan(...any) error }
 
-// conds collects the optional conditions of a listing's WHERE clause.
-type conds struct {
-	list []string
-	args []any
+// querier is a connection pool or a transaction, for reads that run in
+// either.
+type querier interface {
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 }
 
-// add appends one condition with its arguments.
-func (c *conds) add(cond string, args ...any) {
-	c.list = append(c.list, cond)
-	c.args = append(c.args, args...)
+// execer is a connection pool or a transaction, for writes that run in
+// either.
+type execer interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
 }
 
-// where renders the conditions joined with AND, "1 = 1" when there are none.
-func (c *conds) where() string {
-	if len(c.list) == 0 {
-		return "1 = 1"
-	}
-	return strings.Join(c.list, " AND ")
-}
+// newConds starts a listing's WHERE conditions with SQLite's ?
+// placeholders.
+func newConds() *sqlq.Conds { return sqlq.New(sqlq.Question) }
 
 // collect reads every row of a query with scan and closes rows. err is the
 // query's own error; op names the query in errors ("list events").
@@ -48,12 +47,4 @@ func collect[T any](rows *sql.Rows, err error, op string, scan func(row) (T, err
 		return nil, fmt.Errorf("sqlite: %s: %w", op, err)
 	}
 	return out, nil
-}
-
-// limitOr returns n, or def when n is not positive.
-func limitOr(n, def int) int {
-	if n <= 0 {
-		return def
-	}
-	return n
 }

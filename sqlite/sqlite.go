@@ -8,28 +8,21 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/encrypt"
 	sqlite3 "modernc.org/sqlite"
 	sqlite3lib "modernc.org/sqlite/lib"
 )
-
-//go:embed migrations/*.sql
-var migrations embed.FS
 
 // Store is the SQLite implementation of hookwatch.Store.
 type Store struct {
@@ -59,6 +52,9 @@ type Store struct {
 	stopped   chan struct{}
 	closeOnce sync.Once
 	now       func() time.Time
+	// cipher seals events' and quarantined requests' payloads (nil:
+	// plaintext); see encrypt.go.
+	cipher *encrypt.Cipher
 }
 
 // Connections kept idle in each pool while the store is up.
@@ -72,13 +68,13 @@ var _ hookwatch.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the database file at path, applies pending
 // migrations and returns the store. The directory is created too.
-func Open(ctx context.Context, path string) (*Store, error) {
-	return open(ctx, path, checkpointEvery)
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	return open(ctx, path, checkpointEvery, opts...)
 }
 
 // open is Open with the checkpoint interval (tests that must control what
 // the WAL holds checkpoint only at Close).
-func open(ctx context.Context, path string, checkpointEvery time.Duration) (*Store, error) {
+func open(ctx context.Context, path string, checkpointEvery time.Duration, opts ...Option) (*Store, error) {
 	if path == "" {
 		return nil, hookwatch.Errorf(hookwatch.EINVALID, "sqlite: empty database path")
 	}
@@ -97,6 +93,9 @@ func open(ctx context.Context, path string, checkpointEvery time.Duration) (*Sto
 	wq := url.Values{"_txlock": {"immediate"}, "_pragma": append(append([]string{}, q["_pragma"]...), "wal_autocheckpoint(0)")}
 	s := &Store{path: path, writerDSN: "file:" + path + "?" + wq.Encode(), now: time.Now,
 		retryMin: reopenRetryMin, retryMax: reopenRetryMax, stop: make(chan struct{}), stopped: make(chan struct{})}
+	for _, o := range opts {
+		o(s)
+	}
 	s.wal = newWALSyncer(path, &s.down, s.fail)
 	// Every pooled connection opens through the gate (gate.go).
 	pool := func(dsn string) (*sql.DB, error) {
@@ -133,7 +132,9 @@ func open(ctx context.Context, path string, checkpointEvery time.Duration) (*Sto
 	if err != nil {
 		err = fmt.Errorf("sqlite: open: %w", err)
 	} else if err = s.openGuard(ctx); err == nil {
-		err = s.migrate(ctx)
+		if err = s.migrate(ctx); err == nil {
+			err = s.checkKeys(ctx)
+		}
 	}
 	if err != nil {
 		close(s.stopped)
@@ -215,53 +216,6 @@ func (s *Store) Ping(ctx context.Context) error {
 	var n int
 	if err := s.w.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations").Scan(&n); err != nil {
 		return &hookwatch.Error{Code: hookwatch.EUNAVAILABLE, Message: "store unreachable", Err: fmt.Errorf("sqlite: ping: %w", err)}
-	}
-	return nil
-}
-
-// migrate applies the embedded migrations not yet recorded, each in its own
-// transaction, in the order of their number.
-func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("sqlite: migrate: %w", err)
-	}
-	files, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return fmt.Errorf("sqlite: migrate: %w", err)
-	}
-	sort.Strings(files)
-	for _, f := range files {
-		name := filepath.Base(f)
-		version, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("sqlite: migration %s: name must start with a number", name)
-		}
-		var done int
-		if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&done); err != nil {
-			return fmt.Errorf("sqlite: migrate: %w", err)
-		}
-		if done > 0 {
-			continue
-		}
-		body, err := migrations.ReadFile(f)
-		if err != nil {
-			return fmt.Errorf("sqlite: migrate: %w", err)
-		}
-		tx, err := s.w.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("sqlite: migrate: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("sqlite: migration %s: %w", name, err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`, version, name, micros(s.now())); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("sqlite: migration %s: %w", name, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("sqlite: migration %s: %w", name, err)
-		}
 	}
 	return nil
 }

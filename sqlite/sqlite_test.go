@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/encrypt"
 	"github.com/hookwatch/hookwatch/sqlite"
 	"github.com/hookwatch/hookwatch/storetest"
 )
@@ -111,4 +113,36 @@ func TestConcurrentInsertsAllDurable(t *testing.T) {
 	if len(seen) != 4*25*8 {
 		t.Fatalf("%d events after reopen, want %d", len(seen), 4*25*8)
 	}
+}
+
+func TestStoreEncrypted(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) hookwatch.Store {
+		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hookwatch.db"),
+			sqlite.WithCipher(storetest.NewCipher(t, storetest.NewKey(t))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
+func TestEncryption(t *testing.T) {
+	storetest.RunEncryption(t, func(t *testing.T) storetest.Encrypted {
+		path := filepath.Join(t.TempDir(), "hookwatch.db")
+		return storetest.Encrypted{
+			Open: func(c *encrypt.Cipher) (hookwatch.Store, error) {
+				return sqlite.Open(context.Background(), path, sqlite.WithCipher(c))
+			},
+			Exec: func(query string) error {
+				db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+				if err != nil {
+					return err
+				}
+				defer db.Close()
+				_, err = db.Exec(query)
+				return err
+			},
+		}
+	})
 }

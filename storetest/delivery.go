@@ -235,6 +235,40 @@ func testDeliveries(t *testing.T, open Opener) {
 		}
 	})
 
+	// Claims come oldest due first even when that is not the order the
+	// deliveries were made in (a retry rescheduled sooner than another's).
+	t.Run("ClaimOrderIsDueTimeNotCreation", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		events := routed("stripe", 4, base, "app")
+		insert(t, s, events...)
+		ds := claim(t, s, "app", "w1", base.Add(10*time.Second), 10)
+		if len(ds) != 4 {
+			t.Fatalf("claimed %d, want 4", len(ds))
+		}
+		// Due again in the reverse order of creation.
+		var fs []hookwatch.Finish
+		for i, d := range ds {
+			next := base.Add(time.Hour - time.Duration(i)*time.Minute)
+			fs = append(fs, hookwatch.Finish{Owner: "w1", Outcome: hookwatch.OutcomeRetry, NextAttemptAt: next,
+				Attempt: attemptOf(d, "w1", base.Add(10*time.Second), hookwatch.ClassServer, 503)})
+		}
+		for i, err := range finish(t, s, fs...) {
+			if err != nil {
+				t.Fatalf("finish %d: %v", i, err)
+			}
+		}
+		got := claim(t, s, "app", "w2", base.Add(2*time.Hour), 3)
+		if len(got) != 3 {
+			t.Fatalf("claimed %d, want 3 (the limit)", len(got))
+		}
+		for i, d := range got {
+			if want := ds[len(ds)-1-i].ID; d.ID != want {
+				t.Errorf("claim %d = %s (due %s), want %s: oldest due first", i, d.ID, d.NextAttemptAt.Format(time.TimeOnly), want)
+			}
+		}
+	})
+
 	t.Run("DeadLetterThenReplayKeepsEvent", func(t *testing.T) {
 		t.Parallel()
 		s := open(t)

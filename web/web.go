@@ -87,6 +87,9 @@ type Options struct {
 	// the operator runs) for Secure cookies. Off by default: any client
 	// can send the header.
 	TrustForwardedProto bool
+	// ErrorReporter receives internal errors (the error tracker); nil
+	// reports nothing.
+	ErrorReporter hookwatch.ErrorReporter
 }
 
 // Handler serves the dashboard.
@@ -249,20 +252,19 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	w.Write(buf.Bytes())
 }
 
-// fail renders an error page: the caller-safe message and its status.
-// Internal errors are logged; their details are not shown.
+// fail answers err through server.Errors, the one error writer the admin
+// API uses too: the status from server.StatusOf, internal errors logged and
+// reported, their details not shown; a client asking for JSON gets the
+// API's JSON, a browser this dashboard's error page (in the layout of p).
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, p *page, err error) {
-	code := hookwatch.ErrorCode(err)
-	// The one status table (server.StatusOf), shared with the admin API.
-	status := server.StatusOf(code)
-	if status == http.StatusInternalServerError {
-		h.opts.Logger.ErrorContext(r.Context(), "web: internal error", "method", r.Method, "path", r.URL.Path, "error", err)
-	}
-	if p == nil {
-		p = &page{h: h, now: h.opts.Now()}
-	}
-	p.Title, p.Error, p.Data = http.StatusText(status), hookwatch.ErrorMessage(err), nil
-	h.render(w, r, status, "error", p)
+	server.Errors{Logger: h.opts.Logger, Report: h.opts.ErrorReporter,
+		Page: func(w http.ResponseWriter, r *http.Request, status int, message string) {
+			if p == nil {
+				p = &page{h: h, now: h.opts.Now()}
+			}
+			p.Title, p.Error, p.Data = http.StatusText(status), message, nil
+			h.render(w, r, status, "error", p)
+		}}.Error(w, r, err)
 }
 
 // redirect sends the browser to path after an action (303: GET it).

@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -402,5 +404,40 @@ func TestSecurityHeaders(t *testing.T) {
 	}
 	if strings.Contains(page, "<script>") || strings.Contains(page, " style=") || strings.Contains(page, " onclick=") {
 		t.Error("the page has inline script or style")
+	}
+}
+
+// TestErrorAnswers: the dashboard answers errors through server.Errors, the
+// admin API's writer: a browser gets the dashboard's error page (in its
+// layout), a client asking for JSON the API's JSON, with the same status.
+func TestErrorAnswers(t *testing.T) {
+	e := setup(t)
+	c := e.client()
+	e.signIn(c)
+	get := func(accept string) (*http.Response, string) {
+		req, _ := http.NewRequest("GET", e.dash.URL+"/events/evt_01NOPE", nil)
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	for _, accept := range []string{"", "text/html,application/xhtml+xml,*/*;q=0.8"} {
+		resp, body := get(accept)
+		if resp.StatusCode != 404 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") ||
+			!strings.Contains(body, "<title>Not Found · Hookwatch</title>") || !strings.Contains(body, "<nav>") || !strings.Contains(body, "not found") {
+			t.Errorf("Accept %q: %d %q\n%s", accept, resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		}
+	}
+	resp, body := get("application/json")
+	var v map[string]string
+	if resp.StatusCode != 404 || resp.Header.Get("Content-Type") != "application/json" || json.Unmarshal([]byte(body), &v) != nil ||
+		v["error"] != "not_found" || !strings.Contains(v["message"], "evt_01NOPE") {
+		t.Errorf("Accept application/json: %d %q %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
 }

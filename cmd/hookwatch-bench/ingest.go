@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/base64"
 	"flag"
 	"fmt"
 	"io"
@@ -26,6 +28,7 @@ func runIngest(args []string) error {
 	size := fs.Int("size", 1024, "body size in bytes")
 	store := fs.String("store", "", "Hookwatch store (default: a fresh SQLite file in a temp dir); e.g. postgres://...")
 	sentryMode := fs.String("sentry", "", "also report to a local Sentry receiver that answers: ok, 429 or hang (every request traced)")
+	encrypted := fs.Bool("encrypt", false, "encrypt event payloads at rest (encryption.keys with a random key)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -74,6 +77,11 @@ func runIngest(args []string) error {
 	public, admin := freeAddr(), freeAddr()
 	cfg := fmt.Sprintf("listen: %q\nadmin_listen: %q\nstore: %q\nlog: {level: error}\nsources:\n  - name: stripe\n    provider: stripe\n    secrets: [%q]\n",
 		public, admin, storeURL, benchSecret)
+	if *encrypted {
+		key := make([]byte, 32)
+		rand.Read(key)
+		cfg += fmt.Sprintf("encryption: {keys: [%q]}\n", base64.StdEncoding.EncodeToString(key))
+	}
 	if *sentryMode != "" {
 		dsn, stop, err := sentryReceiver(*sentryMode)
 		if err != nil {
@@ -105,13 +113,16 @@ func runIngest(args []string) error {
 	if *sentryMode != "" {
 		name = "hookwatch ingest, Sentry " + *sentryMode
 	}
+	if *encrypted {
+		name += ", encrypted"
+	}
 	hook := load(name, *conns, *warm, *dur, func(w, i int) *http.Request {
 		b := stripeBody(prefix, w, i, *size)
 		req, _ := http.NewRequest(http.MethodPost, "http://"+public+"/in/stripe", bytes.NewReader(b))
 		req.Header.Set("Content-Type", "application/json")
 		signer.Sign(req.Header, "", b, time.Now())
 		return req
-	})
+	}, hw.Process.Pid)
 	hook.peakRSS = peakRSS(hw.Process.Pid)
 	fmt.Println(hook)
 	fmt.Printf("ratio: %.2f of the ceiling's throughput\n", hook.rps()/ceiling.rps())

@@ -23,6 +23,9 @@ type result struct {
 	elapsed   time.Duration
 	latencies []time.Duration
 	peakRSS   int64 // bytes, of the server process
+	// cpu is the server process's CPU time (user + system) while
+	// measuring, when load was given its PID.
+	cpu time.Duration
 }
 
 func (r result) rps() float64 { return float64(r.requests) / r.elapsed.Seconds() }
@@ -36,9 +39,13 @@ func (r result) pct(p float64) time.Duration {
 }
 
 func (r result) String() string {
-	return fmt.Sprintf("%-28s %9.0f req/s   p50 %7s   p99 %7s   errors %d   non-2xx %d   peak RSS %s",
+	s := fmt.Sprintf("%-28s %9.0f req/s   p50 %7s   p99 %7s   errors %d   non-2xx %d   peak RSS %s",
 		r.name, r.rps(), r.pct(0.50).Round(10*time.Microsecond), r.pct(0.99).Round(10*time.Microsecond),
 		r.errors, r.non2xx, mib(r.peakRSS))
+	if r.cpu > 0 && r.requests > 0 {
+		s += fmt.Sprintf("   server CPU %.0f µs/request", float64(r.cpu.Microseconds())/float64(r.requests))
+	}
+	return s
 }
 
 func mib(b int64) string {
@@ -49,8 +56,9 @@ func mib(b int64) string {
 }
 
 // load runs `conns` closed-loop clients for d (after a warm-up of warm),
-// each sending the requests mk builds, and measures every answer.
-func load(name string, conns int, warm, d time.Duration, mk func(worker, i int) *http.Request) result {
+// each sending the requests mk builds, and measures every answer; given the
+// server's PID, also the CPU time it used while measuring.
+func load(name string, conns int, warm, d time.Duration, mk func(worker, i int) *http.Request, pid ...int) result {
 	tr := &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, IdleConnTimeout: time.Minute}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
@@ -98,11 +106,18 @@ func load(name string, conns int, warm, d time.Duration, mk func(worker, i int) 
 		}()
 	}
 	time.Sleep(warm)
+	var cpu0 time.Duration
+	if len(pid) > 0 {
+		cpu0 = procCPU(pid[0])
+	}
 	measuring.Store(true)
 	start := time.Now()
 	time.Sleep(d)
 	measuring.Store(false)
 	res.elapsed = time.Since(start)
+	if len(pid) > 0 {
+		res.cpu = procCPU(pid[0]) - cpu0
+	}
 	stop.Store(true)
 	wg.Wait()
 	sort.Slice(res.latencies, func(i, j int) bool { return res.latencies[i] < res.latencies[j] })
@@ -137,3 +152,21 @@ func procStatus(pid int, key string) int64 {
 }
 
 func numCPU() int { return runtime.NumCPU() }
+
+// procCPU reads a process's CPU time so far (utime + stime, /proc/PID/stat,
+// in clock ticks of 10 ms).
+func procCPU(pid int) time.Duration {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name, in parentheses, may hold spaces: fields count
+	// from after it (utime and stime are fields 14 and 15).
+	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+st) * 10 * time.Millisecond
+}

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -56,147 +54,19 @@ func (a *alerting) close() {
 	}
 }
 
-// alertAPI is the admin API of issues, health and alerts.
-func alertAPI(cfg *config.Config, store hookwatch.Store, ev *alert.Evaluator) map[string]http.HandlerFunc {
-	actor := func(r *http.Request) string { return "admin-api " + r.RemoteAddr }
-	update := func(u func(r *http.Request) (hookwatch.IssueUpdate, error)) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			upd, err := u(r)
-			if err != nil {
-				server.WriteError(w, r, err)
-				return
-			}
-			upd.Actor, upd.Now = actor(r), time.Now().UTC()
-			i, err := store.UpdateIssue(r.Context(), r.PathValue("id"), upd)
-			if err != nil {
-				server.WriteError(w, r, err)
-				return
-			}
-			server.WriteJSON(w, http.StatusOK, i)
-		}
+// apiAlertRules are the configured rules as GET /api/alerts shows them:
+// snake_case, every duration as a string and in seconds.
+func apiAlertRules(cfg *config.Config) []server.AlertRule {
+	out := make([]server.AlertRule, 0, len(cfg.Alerts.Rules))
+	for _, r := range cfg.Alerts.Rules {
+		out = append(out, server.AlertRule{Name: r.Name, Kind: r.Kind, Source: r.Source, Destination: r.Destination,
+			Per: r.Per, Threshold: r.Threshold, Window: server.NewSeconds(r.Window.D()), MinVolume: r.MinVolume,
+			Percentile: r.Percentile, Latency: server.NewSeconds(r.Latency.D()), Age: server.NewSeconds(r.Age.D()),
+			Objective: r.Objective, Within: server.NewSeconds(r.Within.D()), LongWindow: server.NewSeconds(r.LongWindow.D()),
+			ShortWindow: server.NewSeconds(r.ShortWindow.D()), BurnRate: r.BurnRate, For: server.NewSeconds(r.For.D()),
+			Cooldown: server.NewSeconds(r.Cooldown.D()), NotifyResolved: r.Resolved(), Channels: r.Channels})
 	}
-	status := func(s hookwatch.IssueStatus) http.HandlerFunc {
-		return update(func(r *http.Request) (hookwatch.IssueUpdate, error) {
-			var body struct {
-				Comment string `json:"comment"`
-			}
-			_ = json.NewDecoder(http.MaxBytesReader(nil, r.Body, 64<<10)).Decode(&body)
-			return hookwatch.IssueUpdate{Status: s, Comment: body.Comment}, nil
-		})
-	}
-	return map[string]http.HandlerFunc{
-		"GET /api/health": func(w http.ResponseWriter, r *http.Request) {
-			rep, err := alert.Health(r.Context(), store, time.Now().UTC())
-			if err != nil {
-				server.WriteError(w, r, err)
-				return
-			}
-			server.WriteJSON(w, http.StatusOK, rep)
-		},
-		"GET /api/issues": func(w http.ResponseWriter, r *http.Request) {
-			q := r.URL.Query()
-			f := hookwatch.IssueFilter{Source: q.Get("source"),
-				Destination: q.Get("destination"), Class: q.Get("class"), Priority: hookwatch.Priority(q.Get("priority"))}
-			var err error
-			if f.Status, err = server.QueryStatus(q, hookwatch.IssueOpen, hookwatch.IssueAcknowledged, hookwatch.IssueResolved, hookwatch.IssueIgnored); err != nil {
-				server.WriteError(w, r, err)
-				return
-			}
-			if f.Limit, err = server.QueryLimit(q); err != nil {
-				server.WriteError(w, r, err)
-				return
-			}
-			is, err := store.ListIssues(r.Context(), f)
-			if err != nil {
-				server.WriteError(w, r, err)
-				return
-			}
-			if is == nil {
-				is = []*hookwatch.Issue{}
-			}
-			server.WriteJSON(w, http.StatusOK, map[string]any{"issues": is})
-		},
-		"GET /api/issues/{id}": func(w http.ResponseWriter, r *http.Request) {
-			i, err := store.GetIssue(r.Context(), r.PathValue("id"))
-			if err != nil {
-				server.WriteError(w, r, err)
-				return
-			}
-			server.WriteJSON(w, http.StatusOK, i)
-		},
-		"POST /api/issues/{id}/resolve": status(hookwatch.IssueResolved),
-		"POST /api/issues/{id}/ignore":  status(hookwatch.IssueIgnored),
-		"POST /api/issues/{id}/ack":     status(hookwatch.IssueAcknowledged),
-		"POST /api/issues/{id}/reopen":  status(hookwatch.IssueOpen),
-		"POST /api/issues/{id}/priority": update(func(r *http.Request) (hookwatch.IssueUpdate, error) {
-			var body struct {
-				Priority hookwatch.Priority `json:"priority"`
-			}
-			if err := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 64<<10)).Decode(&body); err != nil || body.Priority == "" {
-				return hookwatch.IssueUpdate{}, hookwatch.Errorf(hookwatch.EINVALID, `send {"priority": "low|medium|high"}`)
-			}
-			return hookwatch.IssueUpdate{Priority: body.Priority}, nil
-		}),
-		"POST /api/issues/{id}/comments": update(func(r *http.Request) (hookwatch.IssueUpdate, error) {
-			var body struct {
-				Body string `json:"body"`
-			}
-			if err := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 64<<10)).Decode(&body); err != nil || strings.TrimSpace(body.Body) == "" {
-				return hookwatch.IssueUpdate{}, hookwatch.Errorf(hookwatch.EINVALID, `send {"body": "the comment"}`)
-			}
-			return hookwatch.IssueUpdate{Comment: body.Body}, nil
-		}),
-		"GET /api/alerts": func(w http.ResponseWriter, r *http.Request) {
-			states, err := store.AlertStates(r.Context())
-			if err != nil {
-				server.WriteError(w, r, err)
-				return
-			}
-			if states == nil {
-				states = []hookwatch.AlertState{}
-			}
-			silences, err := store.ListSilences(r.Context(), time.Now())
-			if err != nil {
-				server.WriteError(w, r, err)
-				return
-			}
-			if silences == nil {
-				silences = []*hookwatch.Silence{}
-			}
-			server.WriteJSON(w, http.StatusOK, map[string]any{"rules": server.NewAlertRules(cfg.Alerts.Rules), "states": states, "silences": silences})
-		},
-		"GET /api/alerts/history": func(w http.ResponseWriter, r *http.Request) {
-			q := r.URL.Query()
-			f := hookwatch.NotificationFilter{Channel: q.Get("channel"), Rule: q.Get("rule")}
-			var err error
-			if f.Status, err = server.QueryStatus(q, hookwatch.NotificationQueued, hookwatch.NotificationSent,
-				hookwatch.NotificationFailed, hookwatch.NotificationInhibited, hookwatch.NotificationSilenced); err != nil {
-				server.WriteError(w, r, err)
-				return
-			}
-			if f.Limit, err = server.QueryLimit(q); err != nil {
-				server.WriteError(w, r, err)
-				return
-			}
-			ns, err := store.ListNotifications(r.Context(), f)
-			if err != nil {
-				server.WriteError(w, r, err)
-				return
-			}
-			if ns == nil {
-				ns = []*hookwatch.Notification{}
-			}
-			server.WriteJSON(w, http.StatusOK, map[string]any{"notifications": ns})
-		},
-		"POST /api/alerts/test/{channel}": func(w http.ResponseWriter, r *http.Request) {
-			n, err := ev.SendTest(r.Context(), r.PathValue("channel"))
-			if err != nil {
-				server.WriteError(w, r, err)
-				return
-			}
-			server.WriteJSON(w, http.StatusOK, n)
-		},
-	}
+	return out
 }
 
 func runHealth(ctx context.Context, env *Env, args []string) error {
@@ -451,21 +321,19 @@ Examples:
 		return err
 	}
 	var names []string
-	found := false
 	for _, r := range cfg.Alerts.Rules {
-		names, found = append(names, r.Name), found || r.Name == pos[0]
+		names = append(names, r.Name)
 	}
-	if !found {
-		return hookwatch.Errorf(hookwatch.EINVALID, "no alert rule named %q (rules: %s)", pos[0], strings.Join(names, ", "))
+	// The API's POST /api/silences checks and records it the same way.
+	si, err := server.NewSilence(names, pos[0], *subject, d, *comment, actor(env), time.Now())
+	if err != nil {
+		return err
 	}
 	store, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	si := &hookwatch.Silence{ID: hookwatch.NewID("sil", now), Rule: pos[0], Subject: *subject, Comment: *comment, CreatedBy: actor(env),
-		CreatedAt: now, ExpiresAt: now.Add(d)}
 	if err := store.AddSilence(ctx, si); err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/config"
 	"github.com/hookwatch/hookwatch/deliver"
+	"github.com/hookwatch/hookwatch/quarantine"
 	"github.com/hookwatch/hookwatch/server"
 	"github.com/hookwatch/hookwatch/web"
 )
@@ -15,13 +16,9 @@ import (
 // withDashboard serves the web dashboard on the admin listener, and lets
 // users' API tokens call the admin API. It also logs what the config
 // allows on the admin listener but should not (a short admin_token).
-func withDashboard(o *server.Options, cfg *config.Config, store hookwatch.Store, engine *deliver.Engine, logger *slog.Logger) error {
+func withDashboard(o *server.Options, cfg *config.Config, store hookwatch.Store, engine *deliver.Engine, rel *quarantine.Releaser, logger *slog.Logger) error {
 	for _, w := range cfg.Warnings() {
 		logger.Warn(w)
-	}
-	rel, err := newReleaser(cfg, store)
-	if err != nil {
-		return err
 	}
 	var sources []string
 	for _, s := range cfg.Sources {
@@ -33,7 +30,7 @@ func withDashboard(o *server.Options, cfg *config.Config, store hookwatch.Store,
 	}
 	h, err := web.New(web.Options{Store: store, Sources: sources, Destinations: dests, Control: engine, Releaser: rel, Readiness: o.Readiness, Logger: logger,
 		BaseURL: cfg.Dashboard.BaseURL, TrustForwardedProto: cfg.Dashboard.TrustForwardedProto,
-		AlertRules: alertRules(cfg)})
+		AlertRules: alertRules(cfg), ErrorReporter: o.ErrorReporter})
 	if err != nil {
 		return err
 	}

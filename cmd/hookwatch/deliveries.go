@@ -3,11 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -19,115 +17,8 @@ import (
 	"github.com/hookwatch/hookwatch/server"
 )
 
-// The delivery commands register themselves here rather than in main.go's
-// table, so the delivery feature stays in one file.
-// deliveryJSON is a delivery as the CLI and admin API print it.
-type deliveryJSON struct {
-	ID            string     `json:"id"`
-	EventID       string     `json:"event_id"`
-	Destination   string     `json:"destination"`
-	Status        string     `json:"status"`
-	Attempts      int        `json:"attempts"`
-	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
-	LeaseOwner    string     `json:"lease_owner,omitempty"`
-	LeaseUntil    *time.Time `json:"lease_until,omitempty"`
-	LastClass     string     `json:"last_class,omitempty"`
-	LastStatus    int        `json:"last_status,omitempty"`
-	LastError     string     `json:"last_error,omitempty"`
-	CreatedAt     time.Time  `json:"created_at"`
-	QueuedAt      time.Time  `json:"queued_at"`
-	CompletedAt   *time.Time `json:"completed_at,omitempty"`
-	// Waiting says why a pending delivery is not sent now (due, circuit
-	// open until..., paused...): next_attempt_at alone may be in the past.
-	Waiting *waitingJSON  `json:"waiting,omitempty"`
-	History []attemptJSON `json:"history,omitempty"`
-}
-
-// waitingJSON is a deliver.Waiting as printed.
-type waitingJSON struct {
-	Reason string     `json:"reason"`
-	Until  *time.Time `json:"until,omitempty"`
-	Since  *time.Time `json:"since,omitempty"`
-	Text   string     `json:"text"`
-	Note   string     `json:"note,omitempty"`
-}
-
-func toWaitingJSON(w deliver.Waiting) *waitingJSON {
-	if w.Reason == "" {
-		return nil
-	}
-	return &waitingJSON{Reason: w.Reason, Until: timePtr(w.Until), Since: timePtr(w.Since),
-		Text: w.Text(func(t time.Time) string { return t.UTC().Format(time.RFC3339) }), Note: w.Note()}
-}
-
 // localTime is how the CLI's tables print a time.
 func localTime(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05") }
-
-// waits says why pending deliveries wait, from the destinations' stored
-// states (read once) and the configured destinations.
-type waits struct {
-	states     map[string]hookwatch.DestinationState
-	configured map[string]bool
-	now        time.Time
-}
-
-func loadWaits(ctx context.Context, store hookwatch.DeliveryStore, dests []deliver.Destination, now time.Time) (*waits, error) {
-	states, err := store.DestinationStates(ctx)
-	if err != nil {
-		return nil, err
-	}
-	w := &waits{states: states, configured: map[string]bool{}, now: now}
-	for _, d := range dests {
-		w.configured[d.Name] = true
-	}
-	return w, nil
-}
-
-// of is d's wait (the zero Waiting when d is not pending).
-func (w *waits) of(d *hookwatch.Delivery) deliver.Waiting {
-	st, ok := w.states[d.Destination]
-	if !ok {
-		st = hookwatch.DestinationState{Name: d.Destination, Circuit: hookwatch.CircuitClosed}
-	}
-	return deliver.DeliveryWaiting(d, st, w.configured[d.Destination], w.now)
-}
-
-// attemptJSON is one attempt as printed.
-type attemptJSON struct {
-	N                int       `json:"n"`
-	At               time.Time `json:"at"`
-	Class            string    `json:"class,omitempty"`
-	Status           int       `json:"status,omitempty"`
-	LatencyMS        float64   `json:"latency_ms"`
-	Error            string    `json:"error,omitempty"`
-	Response         string    `json:"response,omitempty"`
-	ResponseEncoding string    `json:"response_encoding,omitempty"`
-}
-
-func timePtr(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
-}
-
-func toDeliveryJSON(d *hookwatch.Delivery, attempts []*hookwatch.Attempt, w deliver.Waiting) deliveryJSON {
-	j := deliveryJSON{ID: d.ID, EventID: d.EventID, Destination: d.Destination, Status: string(d.Status), Attempts: d.Attempts,
-		LeaseOwner: d.LeaseOwner, LastClass: string(d.LastClass), LastStatus: d.LastStatus, LastError: d.LastError,
-		CreatedAt: d.CreatedAt, QueuedAt: d.QueuedAt, CompletedAt: timePtr(d.CompletedAt)}
-	if d.Status == hookwatch.DeliveryPending {
-		j.NextAttemptAt = timePtr(d.NextAttemptAt)
-		j.LeaseUntil = timePtr(d.LeaseUntil)
-		j.Waiting = toWaitingJSON(w)
-	}
-	for _, a := range attempts {
-		aj := attemptJSON{N: a.N, At: a.At, Class: string(a.Class), Status: a.StatusCode,
-			LatencyMS: float64(a.Latency.Microseconds()) / 1000, Error: a.Error}
-		aj.Response, aj.ResponseEncoding = hookwatch.TextOrHex(a.Response)
-		j.History = append(j.History, aj)
-	}
-	return j
-}
 
 // filterFlags are the delivery selection flags shared by list and replay.
 type filterFlags struct {
@@ -147,26 +38,11 @@ func (s *stringList) Set(v string) error {
 	return nil
 }
 
-// filter converts the flags into a store filter.
+// filter converts the flags into a store filter, with the admin API's
+// rules (server.DeliverySelection); errors name the flags.
 func (f *filterFlags) filter(now time.Time) (hookwatch.DeliveryFilter, error) {
-	df := hookwatch.DeliveryFilter{EventIDs: f.events, Source: f.source, Destination: f.destination, Type: f.typ}
-	switch f.status {
-	case "", "any", "all":
-	case "pending", "succeeded", "dead":
-		df.Status = hookwatch.DeliveryStatus(f.status)
-	default:
-		return df, hookwatch.Errorf(hookwatch.EINVALID, "--status %q: use pending, succeeded, dead or any", f.status)
-	}
-	var err error
-	if df.Since, err = parseSince(f.since, now); err != nil {
-		return df, err
-	}
-	if f.until != "" {
-		if df.Until, err = parseSince(f.until, now); err != nil {
-			return df, hookwatch.Errorf(hookwatch.EINVALID, "--until %q: use a duration back from now (30m, 24h, 7d) or an RFC 3339 time", f.until)
-		}
-	}
-	return df, nil
+	return server.DeliverySelection{Events: f.events, Source: f.source, Destination: f.destination, Type: f.typ,
+		Status: f.status, Since: f.since, Until: f.until}.Filter(now, "--")
 }
 
 func runDeliveriesList(ctx context.Context, env *Env, args []string) error {
@@ -202,12 +78,12 @@ Examples:
 	if err != nil {
 		return err
 	}
-	wt, err := loadWaits(ctx, store, cfg.DeliverDestinations(), time.Now())
+	wt, err := server.LoadWaits(ctx, store, cfg.DeliverDestinations(), time.Now())
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		return writeJSONLines(env.Stdout, ds, func(d *hookwatch.Delivery) any { return toDeliveryJSON(d, nil, wt.of(d)) })
+		return writeJSONLines(env.Stdout, ds, func(d *hookwatch.Delivery) any { return server.NewDelivery(d, nil, wt.Of(d)) })
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tEVENT\tDESTINATION\tSTATUS\tATTEMPTS\tNEXT/DONE\tLAST")
@@ -216,7 +92,7 @@ Examples:
 		// stored time alone may be long past (circuit open, paused...).
 		when := localTime(d.CompletedAt)
 		if d.Status == hookwatch.DeliveryPending {
-			when = wt.of(d).Text(localTime)
+			when = wt.Of(d).Text(localTime)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", d.ID, d.EventID, d.Destination, d.Status, d.Attempts,
 			when, lastOutcome(d))
@@ -267,12 +143,12 @@ Usage: hookwatch deliveries show [flags] DELIVERY_ID`)
 	if err != nil {
 		return err
 	}
-	wt, err := loadWaits(ctx, store, cfg.DeliverDestinations(), time.Now())
+	wt, err := server.LoadWaits(ctx, store, cfg.DeliverDestinations(), time.Now())
 	if err != nil {
 		return err
 	}
-	wait := wt.of(d)
-	j := toDeliveryJSON(d, attempts, wait)
+	wait := wt.Of(d)
+	j := server.NewDelivery(d, attempts, wait)
 	if *asJSON {
 		return json.NewEncoder(env.Stdout).Encode(j)
 	}
@@ -305,41 +181,6 @@ Usage: hookwatch deliveries show [flags] DELIVERY_ID`)
 	return tw.Flush()
 }
 
-// destinationJSON is a destination as printed.
-type destinationJSON struct {
-	Name           string     `json:"name"`
-	URL            string     `json:"url,omitempty"`
-	State          string     `json:"state"`
-	Paused         bool       `json:"paused,omitempty"`
-	DisabledAt     *time.Time `json:"disabled_at,omitempty"`
-	DisabledReason string     `json:"disabled_reason,omitempty"`
-	Circuit        string     `json:"circuit"`
-	ProbeAt        *time.Time `json:"probe_at,omitempty"`
-	// RetryAfterUntil is set while the app's Retry-After holds it back.
-	RetryAfterUntil *time.Time     `json:"retry_after_until,omitempty"`
-	Waiting         *waitingJSON   `json:"waiting"`
-	Counts          map[string]int `json:"counts"`
-}
-
-func toDestinationJSON(i deliver.DestinationInfo, now time.Time) destinationJSON {
-	j := destinationJSON{Name: i.Name, URL: hookwatch.RedactURL(i.URL), State: i.StateName(), Paused: i.State.Paused,
-		DisabledAt: timePtr(i.State.DisabledAt), DisabledReason: i.State.DisabledReason, Circuit: string(i.State.Circuit),
-		Waiting: toWaitingJSON(i.Waiting(now)), Counts: map[string]int{}}
-	if i.State.Circuit == hookwatch.CircuitOpen || i.State.Circuit == hookwatch.CircuitHalfOpen {
-		j.ProbeAt = timePtr(i.State.ProbeAt)
-	}
-	if i.State.NotBefore.After(now) {
-		j.RetryAfterUntil = timePtr(i.State.NotBefore)
-	}
-	if j.Circuit == "" {
-		j.Circuit = string(hookwatch.CircuitClosed)
-	}
-	for _, s := range []hookwatch.DeliveryStatus{hookwatch.DeliveryPending, hookwatch.DeliverySucceeded, hookwatch.DeliveryDead} {
-		j.Counts[string(s)] = i.Counts[s]
-	}
-	return j
-}
-
 func runDestinationsList(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "destinations list", "Lists destinations: state (active, paused, disabled, circuit-open), URL and\ndeliveries by status. Destinations no longer in the config but with deliveries\nin the store are listed too: their deliveries wait, they are never dropped.")
 	path := configFlag(fs, "")
@@ -358,12 +199,12 @@ func runDestinationsList(ctx context.Context, env *Env, args []string) error {
 	}
 	now := time.Now()
 	if *asJSON {
-		return writeJSONLines(env.Stdout, infos, func(i deliver.DestinationInfo) any { return toDestinationJSON(i, now) })
+		return writeJSONLines(env.Stdout, infos, func(i deliver.DestinationInfo) any { return server.NewDestination(i, now) })
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSTATE\tPENDING\tWAITING\tDEAD\tSUCCEEDED\tURL")
 	for _, i := range infos {
-		j := toDestinationJSON(i, now)
+		j := server.NewDestination(i, now)
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\n", j.Name, j.State, j.Counts["pending"], i.Waiting(now).Text(localTime),
 			j.Counts["dead"], j.Counts["succeeded"], dash(j.URL))
 	}
@@ -583,148 +424,4 @@ Examples:
 	}
 	fmt.Fprintln(env.Stdout)
 	return nil
-}
-
-// deliveryAPI returns the delivery admin API routes; server.Admin puts
-// them behind the admin token.
-func deliveryAPI(e *deliver.Engine, store hookwatch.Store) map[string]http.HandlerFunc {
-	return map[string]http.HandlerFunc{
-		"GET /api/deliveries": func(w http.ResponseWriter, r *http.Request) {
-			q := r.URL.Query()
-			f := filterFlags{source: q.Get("source"), destination: q.Get("destination"), typ: q.Get("type"),
-				status: q.Get("status"), since: q.Get("since"), until: q.Get("until")}
-			for _, id := range q["event"] {
-				f.events.Set(id)
-			}
-			df, err := f.filter(time.Now())
-			if err != nil {
-				server.WriteError(w, r, err)
-				return
-			}
-			df.Before = q.Get("before")
-			if df.Limit, err = server.QueryLimit(q); err != nil {
-				server.WriteError(w, r, err)
-				return
-			}
-			ds, err := store.ListDeliveries(r.Context(), df)
-			if err != nil {
-				server.WriteError(w, r, err)
-				return
-			}
-			wt, err := loadWaits(r.Context(), store, e.Destinations(), time.Now())
-			if err != nil {
-				server.WriteError(w, r, err)
-				return
-			}
-			out := make([]deliveryJSON, 0, len(ds))
-			for _, d := range ds {
-				out = append(out, toDeliveryJSON(d, nil, wt.of(d)))
-			}
-			server.WriteJSON(w, http.StatusOK, map[string]any{"deliveries": out})
-		},
-		"GET /api/deliveries/{id}": func(w http.ResponseWriter, r *http.Request) {
-			d, attempts, err := store.GetDelivery(r.Context(), r.PathValue("id"))
-			if err != nil {
-				server.WriteError(w, r, err)
-				return
-			}
-			wt, err := loadWaits(r.Context(), store, e.Destinations(), time.Now())
-			if err != nil {
-				server.WriteError(w, r, err)
-				return
-			}
-			server.WriteJSON(w, http.StatusOK, toDeliveryJSON(d, attempts, wt.of(d)))
-		},
-		"POST /api/replay": func(w http.ResponseWriter, r *http.Request) {
-			var body struct {
-				EventIDs    []string `json:"event_ids"`
-				Source      string   `json:"source"`
-				Destination string   `json:"destination"`
-				Type        string   `json:"type"`
-				Status      string   `json:"status"`
-				Since       string   `json:"since"`
-				Until       string   `json:"until"`
-				Rate        *float64 `json:"rate"`
-				DryRun      bool     `json:"dry_run"`
-				Actor       string   `json:"actor"`
-			}
-			dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&body); err != nil && !errors.Is(err, io.EOF) {
-				server.WriteError(w, r, hookwatch.Errorf(hookwatch.EINVALID, "replay: bad JSON body: %v", err))
-				return
-			}
-			f := filterFlags{events: body.EventIDs, source: body.Source, destination: body.Destination, typ: body.Type,
-				status: body.Status, since: body.Since, until: body.Until}
-			if f.status == "" && len(f.events) == 0 {
-				f.status = "dead"
-			}
-			df, err := f.filter(time.Now())
-			if err != nil {
-				server.WriteError(w, r, err)
-				return
-			}
-			rate := 50.0
-			if body.Rate != nil {
-				rate = *body.Rate
-			}
-			actor := "admin-api " + r.RemoteAddr
-			if body.Actor != "" {
-				actor = body.Actor + " (admin-api " + r.RemoteAddr + ")"
-			}
-			rep, err := e.Replay(r.Context(), hookwatch.ReplayRequest{Filter: df, Actor: actor, Rate: rate, DryRun: body.DryRun})
-			if err != nil {
-				server.WriteError(w, r, err)
-				return
-			}
-			server.WriteJSON(w, http.StatusOK, rep)
-		},
-		"GET /api/destinations": func(w http.ResponseWriter, r *http.Request) {
-			infos, err := deliver.ListDestinations(r.Context(), store, e.Destinations())
-			if err != nil {
-				server.WriteError(w, r, err)
-				return
-			}
-			now := time.Now()
-			out := make([]destinationJSON, 0, len(infos))
-			for _, i := range infos {
-				out = append(out, toDestinationJSON(i, now))
-			}
-			server.WriteJSON(w, http.StatusOK, map[string]any{"destinations": out})
-		},
-		"POST /api/destinations/{name}/pause": func(w http.ResponseWriter, r *http.Request) {
-			name := r.PathValue("name")
-			if err := e.SetPaused(r.Context(), name, true); err != nil {
-				server.WriteError(w, r, err)
-				return
-			}
-			server.WriteJSON(w, http.StatusOK, map[string]any{"name": name, "paused": true})
-		},
-		// Resume probes at once; the probe's outcome is in the answer.
-		"POST /api/destinations/{name}/resume": func(w http.ResponseWriter, r *http.Request) {
-			name := r.PathValue("name")
-			res, err := e.Resume(r.Context(), name)
-			if res == nil {
-				server.WriteError(w, r, err)
-				return
-			}
-			server.WriteJSON(w, http.StatusOK, map[string]any{"name": name, "paused": false, "probe": res, "probe_error": errorText(err)})
-		},
-		"POST /api/destinations/{name}/probe": func(w http.ResponseWriter, r *http.Request) {
-			res, err := e.Probe(r.Context(), r.PathValue("name"))
-			if err != nil {
-				server.WriteError(w, r, err)
-				return
-			}
-			server.WriteJSON(w, http.StatusOK, res)
-		},
-	}
-}
-
-// errorText is err's message, or "" for nil.
-func errorText(err error) string {
-	if err == nil {
-		return ""
-	}
-	return hookwatch.ErrorMessage(err)
 }

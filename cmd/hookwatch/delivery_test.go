@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch/config"
+	"github.com/hookwatch/hookwatch/server"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
 
@@ -157,7 +158,7 @@ func TestDeliveryEndToEndAndAdminAPI(t *testing.T) {
 	// the outcome was recorded: wait for it.
 	var (
 		got struct {
-			Deliveries []deliveryJSON `json:"deliveries"`
+			Deliveries []server.Delivery `json:"deliveries"`
 		}
 		list string
 	)
@@ -180,7 +181,11 @@ func TestDeliveryEndToEndAndAdminAPI(t *testing.T) {
 		contains           string
 	}{
 		{"GET", "/api/deliveries", "", 200, `"deliveries"`},
-		{"GET", "/api/deliveries?status=bogus", "", 400, "--status"},
+		// Errors name the API's parameters, not the CLI's flags.
+		{"GET", "/api/deliveries?status=bogus", "", 400, `status \"bogus\": use one of pending, succeeded, dead or any`},
+		{"GET", "/api/deliveries?until=later", "", 400, `until \"later\": use a duration`},
+		{"POST", "/api/replay", `{"until":"later"}`, 400, `until \"later\": use a duration`},
+		{"POST", "/api/replay", `{"event_ids":["` + id + `"],"rate":-1}`, 400, "rate must not be negative"},
 		{"GET", "/api/deliveries/" + dlv, "", 200, `"history"`},
 		{"GET", "/api/deliveries/dlv_nope", "", 404, "not_found"},
 		{"GET", "/api/destinations", "", 200, `"name": "app"`},

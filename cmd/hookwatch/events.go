@@ -15,35 +15,6 @@ import (
 	"github.com/hookwatch/hookwatch/server"
 )
 
-// eventJSON is an event as the CLI and admin API print it. Credential
-// headers are redacted.
-type eventJSON struct {
-	ID              string      `json:"id"`
-	Source          string      `json:"source"`
-	Provider        string      `json:"provider"`
-	ProviderEventID string      `json:"provider_event_id,omitempty"`
-	Type            string      `json:"type,omitempty"`
-	ReceivedAt      time.Time   `json:"received_at"`
-	Size            int         `json:"size"`
-	Malformed       bool        `json:"malformed,omitempty"`
-	Test            bool        `json:"test,omitempty"`
-	Headers         http.Header `json:"headers,omitempty"`
-	Body            string      `json:"body,omitempty"`
-	BodyEncoding    string      `json:"body_encoding,omitempty"`
-}
-
-func toEventJSON(e *hookwatch.Event, full bool) eventJSON {
-	j := eventJSON{
-		ID: e.ID, Source: e.Source, Provider: e.Provider, ProviderEventID: e.ProviderEventID, Type: e.Type,
-		ReceivedAt: e.ReceivedAt, Size: len(e.Body), Malformed: e.Malformed, Test: e.Test,
-	}
-	if full {
-		j.Headers = hookwatch.RedactHeaders(e.Headers, false)
-		j.Body, j.BodyEncoding = hookwatch.TextOrHex(e.Body)
-	}
-	return j
-}
-
 // parseSince accepts a duration back from now ("1h", "7d") or an RFC 3339
 // time: the admin API's rule (server.ParseTime), so flags and query
 // parameters take the same forms.
@@ -77,7 +48,7 @@ func runEventsList(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	if *asJSON {
-		return writeJSONLines(env.Stdout, events, func(e *hookwatch.Event) any { return toEventJSON(e, false) })
+		return writeJSONLines(env.Stdout, events, func(e *hookwatch.Event) any { return server.NewEvent(e, false) })
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tRECEIVED\tSOURCE\tTYPE\tPROVIDER ID\tSIZE\tFLAGS")
@@ -111,7 +82,7 @@ func runEventsShow(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	j := toEventJSON(e, true)
+	j := server.NewEvent(e, true)
 	if asJSON {
 		return json.NewEncoder(env.Stdout).Encode(j)
 	}

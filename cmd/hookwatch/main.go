@@ -36,6 +36,8 @@ var commands = map[string]command{
 	"quarantine release":  {"verify quarantined requests again with the current secrets and store those that pass", runQuarantineRelease},
 	"migrate":             {"apply the store's pending schema migrations", runMigrate},
 	"store copy":          {"copy a store into PostgreSQL (resumable, verified by counts)", runStoreCopy},
+	"store rotate-key":    {"re-encrypt stored payloads under the first of encryption.keys, in batches, online", runStoreRotateKey},
+	"store new-key":       {"print a new encryption key and its key ID", runStoreNewKey},
 	"version":             {"print the version", runVersion},
 	"health":              {"health figures per source and destination over 1m, 5m, 1h", runHealth},
 	"issues list":         {"list issues: failures grouped by source, destination and class", runIssuesList},

@@ -20,12 +20,18 @@ run this first when you want the schema change to happen at a time you choose.`)
 		return err
 	}
 	loc := *store
+	var enc config.Encryption
 	if loc == "" {
 		cfg, err := loadConfig(env, *path)
 		if err != nil {
 			return err
 		}
-		loc = cfg.Store
+		loc, enc = cfg.Store, cfg.Encryption
+	}
+	// The SQLite store checks at open that it has the keys its rows need.
+	cipher, err := enc.Cipher()
+	if err != nil {
+		return err
 	}
 	kind, target, err := config.ParseStore(loc)
 	if err != nil {
@@ -56,7 +62,7 @@ run this first when you want the schema change to happen at a time you choose.`)
 		}
 	case "sqlite":
 		// The SQLite store migrates as it opens.
-		s, err := sqlite.Open(ctx, target)
+		s, err := sqlite.Open(ctx, target, sqlite.WithCipher(cipher))
 		if err != nil {
 			return err
 		}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/hookwatch/hookwatch/alert"
 	"github.com/hookwatch/hookwatch/config"
+	"github.com/hookwatch/hookwatch/server"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
 
@@ -101,7 +102,7 @@ func TestResumeProbesAndTheBacklogFlowsAtOnce(t *testing.T) {
 	var ids []string
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
-		var d deliveryJSON
+		var d server.Delivery
 		if err := json.Unmarshal(sc.Bytes(), &d); err != nil {
 			t.Fatal(err)
 		}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/hookwatch/hookwatch/monitor"
 	"github.com/hookwatch/hookwatch/provider"
 	"github.com/hookwatch/hookwatch/quarantine"
+	"github.com/hookwatch/hookwatch/server"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -85,13 +85,11 @@ func rejectHooks(hooks ...func(context.Context, ingest.Rejection)) func(context.
 	}
 }
 
-// quarantineAPI returns the admin API routes of the quarantine.
-func quarantineAPI(cfg *config.Config, store hookwatch.Store) (map[string]http.HandlerFunc, error) {
-	rl, err := newReleaser(cfg, store)
-	if err != nil {
-		return nil, err
+// release is what POST /api/quarantine/release calls: rl's Release.
+func release(rl *quarantine.Releaser) func(context.Context, server.ReleaseRequest) (any, error) {
+	return func(ctx context.Context, req server.ReleaseRequest) (any, error) {
+		return rl.Release(ctx, quarantine.Request{Filter: req.Filter, Unverified: req.Unverified, DryRun: req.DryRun, By: req.By})
 	}
-	return quarantine.API(store, rl), nil
 }
 
 func runQuarantineList(ctx context.Context, env *Env, args []string) error {
@@ -124,7 +122,7 @@ func runQuarantineList(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	if *asJSON {
-		return writeJSONLines(env.Stdout, qs, func(q *hookwatch.Quarantined) any { return quarantine.NewView(q, false) })
+		return writeJSONLines(env.Stdout, qs, func(q *hookwatch.Quarantined) any { return server.NewQuarantined(q, false) })
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tRECEIVED\tSOURCE\tREASON\tSTATUS\tSIZE\tDETAIL")
@@ -168,7 +166,7 @@ func runQuarantineShow(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	v := quarantine.NewView(q, true)
+	v := server.NewQuarantined(q, true)
 	if asJSON {
 		return json.NewEncoder(env.Stdout).Encode(v)
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -14,7 +13,6 @@ import (
 	"github.com/hookwatch/hookwatch/config"
 	"github.com/hookwatch/hookwatch/ingest"
 	"github.com/hookwatch/hookwatch/monitor"
-	"github.com/hookwatch/hookwatch/server"
 )
 
 // applySentryEnv fills the Sentry DSN from SENTRY_DSN when the config has
@@ -111,20 +109,14 @@ func sentryReject(m *monitor.Monitor) func(context.Context, ingest.Rejection) {
 	}
 }
 
-// sentryTestAPI serves POST /api/webhook-sentry-test[?force=true].
-func sentryTestAPI(m *monitor.Monitor) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if !m.Enabled() {
-			server.WriteError(w, r, hookwatch.Errorf(hookwatch.ECONFLICT, "sentry is not configured: set sentry.dsn in the config or SENTRY_DSN"))
-			return
-		}
-		force := r.URL.Query().Get("force") == "true"
-		res, err := m.SendTest(r.Context(), force, 5*time.Second)
-		if err != nil {
-			server.WriteError(w, r, err)
-			return
-		}
-		server.WriteJSON(w, http.StatusOK, res)
+// sentryTest is what POST /api/webhook-sentry-test[?force=true] calls:
+// the monitor's test event; nil when Sentry is off.
+func sentryTest(m *monitor.Monitor) func(ctx context.Context, force bool) (any, error) {
+	if !m.Enabled() {
+		return nil
+	}
+	return func(ctx context.Context, force bool) (any, error) {
+		return m.SendTest(ctx, force, 5*time.Second)
 	}
 }
 

@@ -94,12 +94,16 @@ func openStore(ctx context.Context, cfg *config.Config) (hookwatch.Store, error)
 	if err != nil {
 		return nil, hookwatch.Errorf(hookwatch.EINVALID, "store: %v", err)
 	}
+	cipher, err := cfg.Encryption.Cipher()
+	if err != nil {
+		return nil, hookwatch.Errorf(hookwatch.EINVALID, "%v", err)
+	}
 	var store hookwatch.Store
 	switch kind {
 	case "sqlite":
-		store, err = sqlite.Open(ctx, loc)
+		store, err = sqlite.Open(ctx, loc, sqlite.WithCipher(cipher))
 	case "postgres":
-		store, err = postgres.Open(ctx, loc)
+		store, err = postgres.Open(ctx, loc, postgres.WithCipher(cipher))
 	default:
 		return nil, hookwatch.Errorf(hookwatch.EINVALID, "store: %s is not supported by this build yet", kind)
 	}
@@ -170,9 +174,6 @@ func (m *Main) Open(ctx context.Context) error {
 	if l, ok := store.(interface{ SetLogger(*slog.Logger) }); ok {
 		l.SetLogger(m.Logger)
 	}
-	if m.Monitor.Enabled() {
-		server.ErrorReporter = m.Monitor.ReportError
-	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -227,32 +228,19 @@ func (m *Main) Open(ctx context.Context) error {
 		Tracer:     m.Monitor.Tracer(),
 		Key:        key,
 	})
-	opts := server.Options{Ingest: m.Monitor.Ingest(handler), Store: store, Readiness: m.Readiness, AdminToken: cfg.AdminToken, Gatherer: reg, Logger: m.Logger,
-		API: map[string]http.HandlerFunc{}}
-	for pattern, h := range deliveryAPI(m.Engine, store) {
-		opts.API[pattern] = h
-	}
-	for pattern, h := range alertAPI(cfg, store, m.alerting.evaluator) {
-		opts.API[pattern] = h
-	}
-	qapi, err := quarantineAPI(cfg, store)
+	rel, err := newReleaser(cfg, store)
 	if err != nil {
 		return err
 	}
-	if opts.API == nil {
-		opts.API = map[string]http.HandlerFunc{}
-	}
-	for pattern, h := range qapi {
-		opts.API[pattern] = h
-	}
-	if err := withDashboard(&opts, cfg, store, m.Engine, m.Logger); err != nil {
+	opts := server.Options{Ingest: m.Monitor.Ingest(handler), Readiness: m.Readiness, AdminToken: cfg.AdminToken, Gatherer: reg, Logger: m.Logger}
+	withAPI(&opts, cfg, store, m.Engine, m.alerting.evaluator, rel, m.Monitor)
+	if err := withDashboard(&opts, cfg, store, m.Engine, rel, m.Logger); err != nil {
 		return err
 	}
-
-	opts.API["POST /api/webhook-sentry-test"] = sentryTestAPI(m.Monitor)
-	m.routes = server.Routes(opts)
-	m.public = server.New(cfg.Listen, m.Monitor.Recover(server.Public(opts), m.Logger), m.Logger)
-	m.admin = server.New(cfg.AdminListen, m.Monitor.Recover(server.Admin(opts), m.Logger), m.Logger)
+	srv := server.New(opts)
+	m.routes = srv.Routes()
+	m.public = server.HTTPServer(cfg.Listen, m.Monitor.Recover(srv.Public(), m.Logger), m.Logger)
+	m.admin = server.HTTPServer(cfg.AdminListen, m.Monitor.Recover(srv.Admin(), m.Logger), m.Logger)
 	m.served = make(chan error, 2)
 	for _, s := range []struct {
 		srv *http.Server

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -72,5 +74,54 @@ func TestAlertsSilenceCLI(t *testing.T) {
 	}
 	if out, stderr, err := run(t, env, "alerts", "silences", "--config", p); err != nil || strings.Contains(out, id) || !strings.Contains(stderr, "no silence in force") {
 		t.Errorf("after unsilence: %q %q %v", out, stderr, err)
+	}
+}
+
+// TestAlertsSilenceAPI silences through the admin API of a running
+// Hookwatch: the rule names come from its config, the CLI sees the silence
+// (one store, one shape), and DELETE removes it.
+func TestAlertsSilenceAPI(t *testing.T) {
+	t.Parallel()
+	s := startAlertMain(t, 100, "")
+	call := func(method, path, token, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, "http://"+s.m.AdminAddr()+path, strings.NewReader(body))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	const create = `{"rule": "dead-letter", "subject": "destination:app", "for": "2h", "comment": "deploying v2", "by": "alice"}`
+	if code, _ := call("POST", "/api/silences", "", create); code != http.StatusUnauthorized {
+		t.Fatalf("POST /api/silences without a token: %d", code)
+	}
+	if code, body := call("POST", "/api/silences", adminToken, `{"rule": "nope", "for": "1h"}`); code != 400 || !strings.Contains(body, `(rules: dead-letter)`) {
+		t.Errorf("unknown rule: %d %s", code, body)
+	}
+	code, body := call("POST", "/api/silences", adminToken, create)
+	var si hookwatch.Silence
+	if code != http.StatusCreated || json.Unmarshal([]byte(body), &si) != nil || !strings.HasPrefix(si.CreatedBy, "admin-api:alice ") {
+		t.Fatalf("POST /api/silences = %d %s", code, body)
+	}
+	out, _, err := run(t, nil, "alerts", "silences", "--config", s.path, "--json")
+	var listed hookwatch.Silence
+	if err != nil || json.Unmarshal([]byte(out), &listed) != nil || listed.ID != si.ID || listed.CreatedBy != si.CreatedBy ||
+		listed.Subject != si.Subject || listed.Comment != si.Comment || !listed.ExpiresAt.Equal(si.ExpiresAt) {
+		t.Errorf("alerts silences --json = %q, %v; want %+v", out, err, si)
+	}
+	if code, body := call("GET", "/api/alerts", adminToken, ""); code != 200 || !strings.Contains(body, si.ID) {
+		t.Errorf("GET /api/alerts = %d %s, want the silence", code, body)
+	}
+	if code, body := call("DELETE", "/api/silences/"+si.ID, adminToken, ""); code != 200 || !strings.Contains(body, si.ID) {
+		t.Fatalf("DELETE = %d %s", code, body)
+	}
+	if out, stderr, err := run(t, nil, "alerts", "silences", "--config", s.path); err != nil || strings.Contains(out, si.ID) || !strings.Contains(stderr, "no silence in force") {
+		t.Errorf("after DELETE: %q %q %v", out, stderr, err)
 	}
 }

@@ -72,6 +72,9 @@ func storeOpenError(url, kind, loc string, err error) error {
 	case hookwatch.ErrorCode(err) == hookwatch.EUNAVAILABLE:
 		msg = fmt.Sprintf("%s: cannot connect (%s): is PostgreSQL running and reachable? Check host, port, user, password and database in store (or HOOKWATCH_STORE)",
 			where, cause)
+	case strings.Contains(cause, "encrypted with key ID"):
+		// The cause says which key is missing and where it goes.
+		msg = fmt.Sprintf("%s: %s", where, cause)
 	case hookwatch.ErrorCode(err) == hookwatch.EINVALID:
 		msg = fmt.Sprintf("%s: %s: fix store (or HOOKWATCH_STORE): sqlite:PATH, or a postgres:// URL (see store in docs/configuration.md)", where, cause)
 	default:

@@ -25,13 +25,19 @@ interrupted copy is resumed by running it again. Every page is verified by
 counting it in the destination. Stop the instances using --from first: what
 changes in it during the copy is not copied.
 
+An encrypted store stays encrypted: pass --config with its encryption.keys;
+the copy decrypts in memory and the destination stores every event and
+quarantined request encrypted under the first key (plaintext rows too).
+Without the keys, copying a store with encrypted rows fails at start and
+names the key ID it needs.
+
 Not copied: dashboard sessions (users sign in again), the evaluator lease, and
 failures older than the most recent 1000 of each issue (issue counts are kept).
 
 Example: hookwatch store copy --from sqlite:./data/hookwatch.db --to postgres://user@host/db`)
 	from := fs.String("from", "", "source store: sqlite:PATH or postgres://...")
 	to := fs.String("to", "", "destination store: postgres://...")
-	path := fs.String("config", "", "config file whose sources' dedupe_horizon and dedupe apply (default: 7 days and id for every source)")
+	path := fs.String("config", "", "config file whose sources' dedupe_horizon and dedupe, and encryption keys, apply (default: 7 days and id for every source, no encryption)")
 	batch := fs.Int("batch", 500, "rows per transaction")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -49,22 +55,28 @@ Example: hookwatch store copy --from sqlite:./data/hookwatch.db --to postgres://
 	}
 	horizons := map[string]time.Duration{}
 	bodyDedupe := map[string]bool{}
+	var enc config.Encryption
 	if *path != "" {
 		cfg, err := loadConfig(env, *path)
 		if err != nil {
 			return err
 		}
+		enc = cfg.Encryption
 		for _, s := range cfg.Sources {
 			horizons[s.Name] = s.DedupeHorizon.D()
 			bodyDedupe[s.Name] = s.DedupesBody()
 		}
 	}
-	src, err := openStore(ctx, &config.Config{Store: *from})
+	src, err := openStore(ctx, &config.Config{Store: *from, Encryption: enc})
 	if err != nil {
 		return fmt.Errorf("--from: %w", err)
 	}
 	defer src.Close()
-	dst, err := postgres.Open(ctx, target)
+	cipher, err := enc.Cipher()
+	if err != nil {
+		return err
+	}
+	dst, err := postgres.Open(ctx, target, postgres.WithCipher(cipher))
 	if err != nil {
 		return fmt.Errorf("--to: %w", err)
 	}

@@ -1,0 +1,238 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/encrypt"
+	"github.com/hookwatch/hookwatch/postgres"
+	"github.com/hookwatch/hookwatch/postgres/pgtest"
+	"github.com/hookwatch/hookwatch/sqlite"
+	"github.com/hookwatch/hookwatch/storetest"
+	"github.com/jackc/pgx/v5"
+)
+
+// TestServeFailsWithoutItsEncryptionKey starts the real binary on a store
+// whose events are encrypted, with no key and with a wrong key: it exits at
+// once with one line naming the key ID it needs, and never the keys.
+func TestServeFailsWithoutItsEncryptionKey(t *testing.T) {
+	t.Parallel()
+	bin := binary(t)
+	key := storetest.NewKey(t)
+	id := encrypt.KeyID(key)
+	wrong := base64.StdEncoding.EncodeToString(storetest.NewKey(t))
+	for _, tc := range []struct {
+		name string
+		edit string
+		env  []string
+	}{
+		{name: "no key"},
+		{name: "wrong key", edit: "encryption: {keys: [\"${HOOKWATCH_ENCRYPTION_KEY}\"]}\n", env: []string{"HOOKWATCH_ENCRYPTION_KEY=" + wrong}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			db := filepath.Join(dir, "hw.db")
+			s, err := sqlite.Open(context.Background(), db, sqlite.WithCipher(storetest.NewCipher(t, key)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.InsertEvents(context.Background(), []*hookwatch.Event{storetest.NewEvent("stripe", "evt_1", time.Now())}); err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			path := writeConfig(t, dir, "127.0.0.1:0", "127.0.0.1:0", "sqlite:"+db)
+			data, _ := os.ReadFile(path)
+			os.WriteFile(path, append(data, tc.edit...), 0o600)
+
+			cmd := exec.Command(bin, "serve", "--config", path)
+			cmd.Env = append(os.Environ(), tc.env...)
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			var werr error
+			select {
+			case werr = <-done:
+			case <-time.After(20 * time.Second):
+				cmd.Process.Kill()
+				<-done
+				t.Fatalf("serve still running 20s after start:\n%s", out.String())
+			}
+			var exit *exec.ExitError
+			if !errors.As(werr, &exit) || exit.ExitCode() == 0 {
+				t.Errorf("exit: %v, want a failure", werr)
+			}
+			got := strings.TrimRight(out.String(), "\n")
+			if strings.Contains(got, "\n") || !strings.Contains(got, "key ID "+id) || !strings.Contains(got, "encryption.keys") {
+				t.Errorf("want one line naming key ID %s and encryption.keys, got:\n%s", id, got)
+			}
+			if strings.Contains(got, wrong) || strings.Contains(got, base64.StdEncoding.EncodeToString(key)) {
+				t.Errorf("printed a key:\n%s", got)
+			}
+		})
+	}
+}
+
+// TestStoreRotateKey rotates a store holding plaintext rows and rows under
+// an old key to a new key with the CLI, and reads every event back with
+// the new key alone.
+func TestStoreRotateKey(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "hw.db")
+	oldKey, newKey := storetest.NewKey(t), storetest.NewKey(t)
+	oldID, newID := encrypt.KeyID(oldKey), encrypt.KeyID(newKey)
+	var events []*hookwatch.Event
+	for i, c := range []*encrypt.Cipher{nil, storetest.NewCipher(t, oldKey)} {
+		s, err := sqlite.Open(ctx, db, sqlite.WithCipher(c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch := []*hookwatch.Event{storetest.NewEvent("stripe", "evt_a"+string(rune('0'+i)), time.Now()), storetest.NewEvent("stripe", "evt_b"+string(rune('0'+i)), time.Now())}
+		if _, err := s.InsertEvents(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, batch...)
+		s.Close()
+	}
+	path := writeConfig(t, dir, "127.0.0.1:0", "127.0.0.1:0", "sqlite:"+db)
+	data, _ := os.ReadFile(path)
+	os.WriteFile(path, append(data, "encryption:\n  keys: [\"${NEW_KEY}\", \"${OLD_KEY}\"]\n"...), 0o600)
+	env := map[string]string{"NEW_KEY": base64.StdEncoding.EncodeToString(newKey), "OLD_KEY": base64.StdEncoding.EncodeToString(oldKey)}
+
+	out, _, err := run(t, env, "store", "rotate-key", "--config", path, "--dry-run")
+	if err != nil || !strings.Contains(out, "events: would rewrite 4 of 4 rows to key ID "+newID) {
+		t.Fatalf("dry run: %v\n%s", err, out)
+	}
+	out, stderr, err := run(t, env, "store", "rotate-key", "--config", path, "--json", "--batch", "1")
+	if err != nil {
+		t.Fatalf("rotate-key: %v\n%s", err, stderr)
+	}
+	var rep rotateReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if rep.KeyID != newID || rep.Tables["events"].Rewritten != 4 || rep.Keys["events"][newID] != 4 || len(rep.Keys["events"]) != 1 ||
+		len(rep.Retired) != 1 || rep.Retired[0] != oldID {
+		t.Fatalf("report %s", out)
+	}
+	if !strings.Contains(stderr, "events: 4 rewritten to key ID "+newID) {
+		t.Errorf("progress: %s", stderr)
+	}
+	// The old key can go: the store opens and reads with the new one alone.
+	s, err := sqlite.Open(ctx, db, sqlite.WithCipher(storetest.NewCipher(t, newKey)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, e := range events {
+		got, err := s.GetEvent(ctx, e.ID)
+		if err != nil || !bytes.Equal(got.Body, e.Body) {
+			t.Fatalf("event %s after rotation: %v", e.ID, err)
+		}
+	}
+
+	out, _, err = run(t, nil, "store", "new-key", "--json")
+	var nk struct {
+		Key   string `json:"key"`
+		KeyID string `json:"key_id"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &nk) != nil {
+		t.Fatalf("new-key: %v %s", err, out)
+	}
+	if k, err := encrypt.ParseKey(nk.Key); err != nil || encrypt.KeyID(k) != nk.KeyID {
+		t.Fatalf("new-key printed %s: %v", out, err)
+	}
+	if _, stderr, err := run(t, nil, "store", "rotate-key", "--help"); !errors.Is(err, flag.ErrHelp) || !strings.Contains(stderr, "-dry-run") {
+		t.Errorf("rotate-key --help: %v\n%s", err, stderr)
+	}
+}
+
+// TestStoreCopyKeepsRowsEncrypted copies an encrypted SQLite store into
+// PostgreSQL: without the keys the copy fails naming the key ID; with them,
+// the destination's rows are encrypted under the first key and read back
+// with it, and do not open without it.
+func TestStoreCopyKeepsRowsEncrypted(t *testing.T) {
+	url := pgtest.URL(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "hw.db")
+	key := storetest.NewKey(t)
+	id := encrypt.KeyID(key)
+	src, err := sqlite.Open(ctx, db, sqlite.WithCipher(storetest.NewCipher(t, key)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events []*hookwatch.Event
+	for i := range 3 {
+		e := storetest.NewEvent("stripe", "evt_enc_"+string(rune('a'+i)), time.Now().UTC().Truncate(time.Millisecond))
+		e.Body = []byte(`{"customer":"cus_COPYMARKER"}`)
+		events = append(events, e)
+	}
+	kept := storetest.NewQuarantined("stripe", "bad_signature", time.Now().UTC())
+	kept.Body = []byte(`{"customer":"cus_COPYMARKER"}`)
+	if _, err := src.InsertEvents(ctx, events); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.AddQuarantined(ctx, []*hookwatch.Quarantined{kept}); err != nil {
+		t.Fatal(err)
+	}
+	src.Close()
+
+	if _, _, err := run(t, nil, "store", "copy", "--from", "sqlite:"+db, "--to", url); err == nil || !strings.Contains(err.Error(), "key ID "+id) {
+		t.Fatalf("copy without the key: %v, want an error naming key ID %s", err, id)
+	}
+	path := writeConfig(t, dir, "127.0.0.1:0", "127.0.0.1:0", "sqlite:"+db)
+	data, _ := os.ReadFile(path)
+	os.WriteFile(path, append(data, "encryption: {keys: [\"${HOOKWATCH_ENCRYPTION_KEY}\"]}\n"...), 0o600)
+	env := map[string]string{"HOOKWATCH_ENCRYPTION_KEY": base64.StdEncoding.EncodeToString(key)}
+	if out, stderr, err := run(t, env, "store", "copy", "--from", "sqlite:"+db, "--to", url, "--config", path); err != nil || !strings.Contains(out, "copied 3 of 3 events") {
+		t.Fatalf("copy: %v\n%s%s", err, out, stderr)
+	}
+
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var n int
+	if err := conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM events WHERE key_id = $1 AND position('COPYMARKER'::bytea in body) = 0)
+		+ (SELECT count(*) FROM quarantine WHERE key_id = $1 AND position('COPYMARKER'::bytea in body) = 0)`, id).Scan(&n); err != nil || n != 4 {
+		t.Fatalf("%d of 4 copied rows are encrypted under %s (%v)", n, id, err)
+	}
+	if s, err := postgres.Open(ctx, url); err == nil || !strings.Contains(err.Error(), id) {
+		if err == nil {
+			s.Close()
+		}
+		t.Fatalf("destination opened without the key: %v", err)
+	}
+	dst, err := postgres.Open(ctx, url, postgres.WithCipher(storetest.NewCipher(t, key)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	for _, e := range events {
+		if got, err := dst.GetEvent(ctx, e.ID); err != nil || !bytes.Equal(got.Body, e.Body) {
+			t.Fatalf("copied event %s: %v", e.ID, err)
+		}
+	}
+	if got, err := dst.GetQuarantined(ctx, kept.ID); err != nil || !bytes.Equal(got.Body, kept.Body) {
+		t.Fatalf("copied quarantined request: %v", err)
+	}
+}

@@ -1,0 +1,323 @@
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/encrypt"
+)
+
+// Encrypted is one store location that a test opens again and again with
+// different keys, and reaches with SQL to alter rows behind the store's
+// back.
+type Encrypted struct {
+	// Open opens the location with cipher c (nil: no encryption). The
+	// test closes the store.
+	Open func(c *encrypt.Cipher) (hookwatch.Store, error)
+	// Exec runs one statement on the store's database, in SQL both stores
+	// speak (IDs spelled as literals).
+	Exec func(query string) error
+}
+
+// EncryptedOpener returns a fresh, empty location for one test.
+type EncryptedOpener func(t *testing.T) Encrypted
+
+// RunEncryption runs the encryption-at-rest contract: payloads round-trip
+// under a cipher, rows in plaintext stay readable, rotation moves every row
+// to the first key (or to plaintext when decrypt only), a store holding
+// rows under a key the cipher lacks does not open and names the key ID,
+// and an altered or moved payload is an error, never returned.
+func RunEncryption(t *testing.T, open EncryptedOpener) {
+	t.Run("Rotation", func(t *testing.T) { t.Parallel(); testRotation(t, open(t)) })
+	t.Run("MissingKey", func(t *testing.T) { t.Parallel(); testMissingKey(t, open(t)) })
+	t.Run("Tamper", func(t *testing.T) { t.Parallel(); testTamper(t, open(t)) })
+	t.Run("DecryptOnly", func(t *testing.T) { t.Parallel(); testDecryptOnly(t, open(t)) })
+}
+
+// NewCipher returns a cipher over fresh random keys, the first sealing.
+func NewCipher(t testing.TB, keys ...[]byte) *encrypt.Cipher {
+	t.Helper()
+	c, err := encrypt.New(keys, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// NewKey returns a random key.
+func NewKey(t testing.TB) []byte {
+	t.Helper()
+	k := make([]byte, encrypt.KeySize)
+	if _, err := rand.Read(k); err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func mustOpen(t *testing.T, loc Encrypted, c *encrypt.Cipher) hookwatch.Store {
+	t.Helper()
+	s, err := loc.Open(c)
+	if err != nil {
+		t.Fatalf("open with keys %v: %v", c.KeyIDs(), err)
+	}
+	return s
+}
+
+// written is what a test stored, to compare with what is read back.
+type written struct {
+	events []*hookwatch.Event
+	kept   []*hookwatch.Quarantined
+}
+
+// write stores n events (with one delivery each) and n quarantined
+// requests, received at at and after.
+func (w *written) write(t *testing.T, s hookwatch.Store, tag string, n int, at time.Time) {
+	t.Helper()
+	var events []*hookwatch.Event
+	var qs []*hookwatch.Quarantined
+	for i := range n {
+		e := NewEvent("stripe", fmt.Sprintf("evt_%s_%d", tag, i), at.Add(time.Duration(i)*time.Millisecond))
+		e.Headers.Set("X-Customer", "cus_"+tag)
+		e.Destinations = []string{"app"}
+		events = append(events, e)
+		q := NewQuarantined("stripe", "bad_signature", at.Add(time.Duration(i)*time.Millisecond))
+		q.Body = []byte(fmt.Sprintf(`{"kept":%q,"n":%d}`, tag, i))
+		qs = append(qs, q)
+	}
+	insert(t, s, events...)
+	addQuarantined(t, s, qs...)
+	w.events, w.kept = append(w.events, events...), append(w.kept, qs...)
+}
+
+// check reads every written row back and compares it.
+func (w *written) check(t *testing.T, s hookwatch.Store) {
+	t.Helper()
+	ctx := context.Background()
+	for _, want := range w.events {
+		got, err := s.GetEvent(ctx, want.ID)
+		if err != nil {
+			t.Fatalf("GetEvent(%s): %v", want.ID, err)
+		}
+		if !bytes.Equal(got.Body, want.Body) || !reflect.DeepEqual(got.Headers, want.Headers) || got.ProviderEventID != want.ProviderEventID {
+			t.Fatalf("event %s read back as %q %v, want %q %v", want.ID, got.Body, got.Headers, want.Body, want.Headers)
+		}
+	}
+	list, err := s.ListEvents(ctx, hookwatch.EventFilter{Limit: 1000})
+	if err != nil || len(list) != len(w.events) {
+		t.Fatalf("ListEvents: %d events, %v; want %d", len(list), err, len(w.events))
+	}
+	for _, want := range w.kept {
+		got, err := s.GetQuarantined(ctx, want.ID)
+		if err != nil {
+			t.Fatalf("GetQuarantined(%s): %v", want.ID, err)
+		}
+		if !bytes.Equal(got.Body, want.Body) || !reflect.DeepEqual(got.Headers, want.Headers) {
+			t.Fatalf("quarantined %s read back as %q %v, want %q %v", want.ID, got.Body, got.Headers, want.Body, want.Headers)
+		}
+	}
+	kept, err := s.ListQuarantined(ctx, hookwatch.QuarantineFilter{Limit: 1000})
+	if err != nil || len(kept) != len(w.kept) {
+		t.Fatalf("ListQuarantined: %d, %v; want %d", len(kept), err, len(w.kept))
+	}
+}
+
+// rotate runs RekeyPage over every table in pages of 7 and returns how
+// many rows were rewritten.
+func rotate(t *testing.T, s hookwatch.Store) int {
+	t.Helper()
+	r, ok := s.(hookwatch.Rekeyer)
+	if !ok {
+		t.Fatalf("%T does not implement hookwatch.Rekeyer", s)
+	}
+	total := 0
+	for _, table := range hookwatch.RekeyTables {
+		for after := ""; ; {
+			last, n, err := r.RekeyPage(context.Background(), table, after, 7)
+			if err != nil {
+				t.Fatalf("RekeyPage(%s, %q): %v", table, after, err)
+			}
+			total += n
+			if last == "" {
+				break
+			}
+			after = last
+		}
+	}
+	return total
+}
+
+func usage(t *testing.T, s hookwatch.Store) map[string]map[string]int {
+	t.Helper()
+	u, err := s.(hookwatch.Rekeyer).KeyUsage(context.Background())
+	if err != nil {
+		t.Fatalf("KeyUsage: %v", err)
+	}
+	return u
+}
+
+func testRotation(t *testing.T, loc Encrypted) {
+	k1, k2 := NewKey(t), NewKey(t)
+	id1, id2 := encrypt.KeyID(k1), encrypt.KeyID(k2)
+	var w written
+
+	// Rows written before encryption was turned on, then under k1.
+	s := mustOpen(t, loc, nil)
+	w.write(t, s, "plain", 5, base)
+	s.Close()
+	s = mustOpen(t, loc, NewCipher(t, k1))
+	w.write(t, s, "one", 10, base.Add(time.Minute))
+	w.check(t, s)
+	s.Close()
+
+	// k2 first, k1 still listed: old rows read, new ones are under k2.
+	s = mustOpen(t, loc, NewCipher(t, k2, k1))
+	w.write(t, s, "two", 3, base.Add(2*time.Minute))
+	w.check(t, s)
+	want := map[string]map[string]int{
+		"events":     {"": 5, id1: 10, id2: 3},
+		"quarantine": {"": 5, id1: 10, id2: 3},
+	}
+	if got := usage(t, s); !reflect.DeepEqual(got, want) {
+		t.Fatalf("key usage before rotation = %v, want %v", got, want)
+	}
+	if n := rotate(t, s); n != 30 {
+		t.Fatalf("rotation rewrote %d rows, want 30 (15 events and 15 quarantined requests not under %s)", n, id2)
+	}
+	want = map[string]map[string]int{"events": {id2: 18}, "quarantine": {id2: 18}}
+	if got := usage(t, s); !reflect.DeepEqual(got, want) {
+		t.Fatalf("key usage after rotation = %v, want %v", got, want)
+	}
+	if n := rotate(t, s); n != 0 {
+		t.Fatalf("a second rotation rewrote %d rows", n)
+	}
+	w.check(t, s)
+	// The deliveries still carry their events.
+	ds, err := s.ClaimDeliveries(context.Background(), hookwatch.ClaimRequest{Destination: "app", Owner: "t", Now: base.Add(time.Hour), Lease: time.Minute, Limit: 100})
+	if err != nil || len(ds) != 18 {
+		t.Fatalf("ClaimDeliveries after rotation: %d, %v", len(ds), err)
+	}
+	for _, d := range ds {
+		if d.Event == nil || !bytes.Contains(d.Event.Body, []byte(`"id":"evt_`)) {
+			t.Fatalf("claimed delivery %s has event %+v", d.ID, d.Event)
+		}
+	}
+	s.Close()
+
+	// k1 is no longer needed: the store opens with k2 alone...
+	s = mustOpen(t, loc, NewCipher(t, k2))
+	w.check(t, s)
+	s.Close()
+	// ...and not with k1 alone, naming k2's ID.
+	if s, err := loc.Open(NewCipher(t, k1)); err == nil {
+		s.Close()
+		t.Fatal("store opened with only the retired key")
+	} else if !strings.Contains(err.Error(), id2) {
+		t.Fatalf("open with the retired key: %v, want an error naming key ID %s", err, id2)
+	}
+}
+
+func testMissingKey(t *testing.T, loc Encrypted) {
+	k := NewKey(t)
+	id := encrypt.KeyID(k)
+	s := mustOpen(t, loc, NewCipher(t, k))
+	var w written
+	w.write(t, s, "x", 2, base)
+	s.Close()
+	for name, c := range map[string]*encrypt.Cipher{"no key": nil, "a wrong key": NewCipher(t, NewKey(t))} {
+		s, err := loc.Open(c)
+		if err == nil {
+			s.Close()
+			t.Fatalf("store with rows under %s opened with %s", id, name)
+		}
+		if hookwatch.ErrorCode(err) != hookwatch.EINVALID || !strings.Contains(err.Error(), id) {
+			t.Fatalf("open with %s: %v (code %s), want EINVALID naming key ID %s", name, err, hookwatch.ErrorCode(err), id)
+		}
+	}
+	s = mustOpen(t, loc, NewCipher(t, k))
+	w.check(t, s)
+	s.Close()
+}
+
+func testTamper(t *testing.T, loc Encrypted) {
+	ctx := context.Background()
+	k := NewKey(t)
+	s := mustOpen(t, loc, NewCipher(t, k))
+	defer func() { s.Close() }()
+	var w written
+	w.write(t, s, "t", 3, base)
+	a, b, c := w.events[0], w.events[1], w.events[2]
+	// One payload cut short, another replaced by a third row's.
+	for _, q := range []string{
+		`UPDATE events SET body = substr(body, 1, length(body) - 1) WHERE id = '` + a.ID + `'`,
+		`UPDATE events SET body = (SELECT body FROM events WHERE id = '` + c.ID + `') WHERE id = '` + b.ID + `'`,
+		`UPDATE quarantine SET body = (SELECT body FROM quarantine WHERE id = '` + w.kept[1].ID + `') WHERE id = '` + w.kept[0].ID + `'`,
+	} {
+		if err := loc.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	for _, e := range []*hookwatch.Event{a, b} {
+		if got, err := s.GetEvent(ctx, e.ID); err == nil {
+			t.Fatalf("altered event %s read back as %q", e.ID, got.Body)
+		} else if !strings.Contains(err.Error(), "authenticate") {
+			t.Fatalf("altered event %s: %v, want an error saying it does not authenticate", e.ID, err)
+		}
+	}
+	if got, err := s.GetEvent(ctx, c.ID); err != nil || !bytes.Equal(got.Body, c.Body) {
+		t.Fatalf("untouched event %s: %q, %v", c.ID, got.Body, err)
+	}
+	if _, err := s.ListEvents(ctx, hookwatch.EventFilter{}); err == nil {
+		t.Fatal("ListEvents returned altered events without an error")
+	}
+	if got, err := s.GetQuarantined(ctx, w.kept[0].ID); err == nil {
+		t.Fatalf("altered quarantined request read back as %q", got.Body)
+	}
+	// Never delivered: the claim that would carry them fails.
+	ds, err := s.ClaimDeliveries(ctx, hookwatch.ClaimRequest{Destination: "app", Owner: "t", Now: base.Add(time.Hour), Lease: time.Minute, Limit: 100})
+	if err == nil {
+		t.Fatalf("ClaimDeliveries returned %d deliveries of altered events without an error", len(ds))
+	}
+	// Rotation stops at them too rather than sealing what it could not
+	// open.
+	s.Close()
+	s = mustOpen(t, loc, NewCipher(t, NewKey(t), k))
+	if _, _, err := s.(hookwatch.Rekeyer).RekeyPage(ctx, "events", "", 100); err == nil || !strings.Contains(err.Error(), a.ID) {
+		t.Fatalf("RekeyPage over altered events: %v, want an error naming %s", err, a.ID)
+	}
+	if got, err := s.GetEvent(ctx, c.ID); err != nil || !bytes.Equal(got.Body, c.Body) {
+		t.Fatalf("untouched event %s after the failed rotation: %q, %v", c.ID, got.Body, err)
+	}
+}
+
+func testDecryptOnly(t *testing.T, loc Encrypted) {
+	k := NewKey(t)
+	s := mustOpen(t, loc, NewCipher(t, k))
+	var w written
+	w.write(t, s, "d", 4, base)
+	s.Close()
+	off, err := encrypt.New([][]byte{k}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = mustOpen(t, loc, off)
+	w.write(t, s, "p", 2, base.Add(time.Minute))
+	if n := rotate(t, s); n != 8 {
+		t.Fatalf("decrypting rotation rewrote %d rows, want 8", n)
+	}
+	want := map[string]map[string]int{"events": {"": 6}, "quarantine": {"": 6}}
+	if got := usage(t, s); !reflect.DeepEqual(got, want) {
+		t.Fatalf("key usage after decrypting = %v, want %v", got, want)
+	}
+	s.Close()
+	// Encryption can now be removed from the config.
+	s = mustOpen(t, loc, nil)
+	defer s.Close()
+	w.check(t, s)
+}
