@@ -12,6 +12,7 @@ type Store interface {
 	HealthStore
 	QuarantineStore
 	UserStore
+	RetentionStore
 
 	// InstallationKey returns the installation's secret key: 32 random bytes
 	// made with crypto/rand when the store is first opened, kept in the

@@ -98,6 +98,16 @@ func condition(r Rule) string {
 		return fmt.Sprintf("p%g processing time > %s over %s (at least %d delivered)", r.Percentile*100, shortDur(r.Latency.D()), w, r.MinVolume)
 	case config.RuleCircuitOpen:
 		return "circuit breaker open"
+	case config.RuleStoreSize:
+		if r.Size > 0 {
+			return "store uses more than " + bytesText(int64(r.Size))
+		}
+		return "store uses more than " + pctText(r.Threshold) + " of retention.max_store_size"
+	case config.RuleDiskFree:
+		if r.Size > 0 {
+			return "less than " + bytesText(int64(r.Size)) + " free on the store's volume"
+		}
+		return "less than " + pctText(r.Threshold) + " of the store's volume free"
 	case config.RuleBacklogAge:
 		return "oldest waiting delivery older than " + shortDur(r.Age.D())
 	case config.RuleSLOBurn:
@@ -126,6 +136,10 @@ func what(r Rule) string {
 		return fmt.Sprintf("slow processing (p%g over %s)", r.Percentile*100, shortDur(r.Latency.D()))
 	case config.RuleCircuitOpen:
 		return "circuit open"
+	case config.RuleStoreSize:
+		return "store size"
+	case config.RuleDiskFree:
+		return "low disk space"
 	case config.RuleBacklogAge:
 		return "backlog older than " + shortDur(r.Age.D())
 	case config.RuleSLOBurn:

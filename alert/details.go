@@ -82,6 +82,9 @@ func sortCauses(cs []hookwatch.FailureCount) {
 // subject of the right kind. It is chosen when the alert fires and kept in
 // its state until it resolves.
 func (e *Evaluator) relatedIssue(ctx context.Context, r Rule, subject string, in *inputs) string {
+	if r.Kind == config.RuleStoreSize || r.Kind == config.RuleDiskFree {
+		return "" // about the store, not about failures
+	}
 	no := false
 	for _, c := range causes(r, subject, in) {
 		is, err := e.opts.Store.ListIssues(ctx, hookwatch.IssueFilter{Source: c.Source, Destination: c.Destination, Class: c.Class, Test: &no, Limit: 1})
@@ -232,6 +235,12 @@ func sinceArg(d time.Duration) string {
 // span is how far back the alert's events go (its duration plus window).
 func nextStep(r Rule, subject, dest string, kind hookwatch.NotificationKind, span time.Duration) (step, command string) {
 	since := sinceArg(span)
+	if r.Kind == config.RuleStoreSize || r.Kind == config.RuleDiskFree {
+		if kind == hookwatch.NotifyResolved {
+			return "", ""
+		}
+		return "See what the store holds and how far back (retention in the config shortens it; on SQLite, `hookwatch store vacuum` gives free pages back):", "hookwatch health"
+	}
 	if r.Kind == config.RuleRejected {
 		src := strings.TrimPrefix(subject, "source:")
 		if src == subject {

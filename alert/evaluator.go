@@ -12,7 +12,6 @@ import (
 
 	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/config"
-	"github.com/hookwatch/hookwatch/monitor"
 )
 
 // LeaseName is the store lease that elects the evaluator.
@@ -43,18 +42,23 @@ type Options struct {
 	Retries int
 	// Sleep waits between retries; tests make it instant.
 	Sleep func(ctx context.Context, d time.Duration) error
-	// Retention bounds the failures table; the evaluator holding the
-	// lease applies it, so instances sharing a store do not all prune.
+	// Retention bounds the failures table (PruneFailures).
 	Retention Retention
-	// Context carries values to the schedule, such as the monitor whose
-	// cron check-ins report it (monitor.NewContext); its cancellation is
-	// not used (Close stops the schedule).
-	Context context.Context
+	// Storage measures the store's space for the store_size and disk_free
+	// rules (nil: they measure nothing); see also MeasureStorage.
+	Storage func(ctx context.Context) (Storage, error)
 }
 
-// checkInEvery is how often the schedule reports a cron check-in (Sentry's
-// monitors count in minutes; the evaluation itself runs every Interval).
-const checkInEvery = time.Minute
+// EvaluationSlug is the evaluation's cron monitor slug; it checks in once a
+// minute (CheckInEvery: cron monitors count in minutes), while it runs
+// every Interval.
+const EvaluationSlug = "hookwatch-alert-evaluation"
+
+// CheckInEvery is the least time between two check-ins of the evaluation.
+const CheckInEvery = time.Minute
+
+// PruneSlug is the failures' retention's cron monitor slug.
+const PruneSlug = "hookwatch-failures-retention"
 
 // Retention bounds the failures recorded behind issues
 // (hookwatch.IssueStore.PruneFailures): those older than MaxAge go, then
@@ -62,20 +66,19 @@ const checkInEvery = time.Minute
 type Retention struct {
 	MaxAge   time.Duration
 	MaxCount int
-	// Every is the least time between two prunes; default 10m.
+	// Every is the interval of the periodic prune; default 10m.
 	Every time.Duration
 }
 
-// Evaluator evaluates alert rules and sends notifications. Instances
-// sharing a store each run one; the store lease makes only one of them
-// evaluate and send at a time.
+// Evaluator evaluates alert rules and sends notifications. Its two periodic
+// jobs, TickAt every Interval and PruneFailures every Retention.Every, run
+// under the maintenance runner (maintain.Runner) on the instance that
+// leads. The store lease stays inside TickAt as a fence: a lost leader may
+// overlap its successor for a moment (hookwatch.Leader), and a
+// notification, unlike a delete, is not idempotent.
 type Evaluator struct {
 	opts Options
 	mu   sync.Mutex // one Tick at a time
-	stop context.CancelFunc
-	done chan struct{}
-	// prunedAt is when this instance last applied the retention (under mu).
-	prunedAt time.Time
 }
 
 // New returns an evaluator; Start runs it on its schedule.
@@ -113,61 +116,38 @@ func New(opts Options) *Evaluator {
 	return &Evaluator{opts: opts}
 }
 
-// Start runs Tick every Interval until Close.
-func (e *Evaluator) Start() {
-	base := e.opts.Context
-	if base == nil {
-		base = context.Background()
-	}
-	ctx, cancel := context.WithCancel(context.WithoutCancel(base))
-	e.stop, e.done = cancel, make(chan struct{})
-	go func() {
-		defer close(e.done)
-		t := time.NewTicker(e.opts.Interval)
-		defer t.Stop()
-		var lastCheckIn time.Time
-		for {
-			var err error
-			if time.Since(lastCheckIn) >= checkInEvery {
-				// in_progress, then ok or error: Sentry alerts when the
-				// evaluation stops running or keeps failing.
-				lastCheckIn = time.Now()
-				err = monitor.CheckIn(ctx, "hookwatch-alert-evaluation", monitor.Every(checkInEvery), e.Tick)
-			} else {
-				err = e.Tick(ctx)
-			}
-			if err != nil && ctx.Err() == nil {
-				e.opts.Logger.Error("alert: evaluation failed", "error", err)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
+// MeasureStorage sets Options.Storage; call it before the first tick.
+func (e *Evaluator) MeasureStorage(fn func(ctx context.Context) (Storage, error)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.opts.Storage = fn
 }
 
-// Close stops the schedule and gives the lease up.
+// Interval is how often TickAt is meant to run.
+func (e *Evaluator) Interval() time.Duration { return e.opts.Interval }
+
+// PruneEvery is how often PruneFailures is meant to run.
+func (e *Evaluator) PruneEvery() time.Duration { return e.opts.Retention.Every }
+
+// Close gives the lease up, so another instance's evaluator takes over at
+// once; call it once the runner stopped running TickAt.
 func (e *Evaluator) Close() {
-	if e.stop == nil {
-		return
-	}
-	e.stop()
-	<-e.done
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = e.opts.Store.ReleaseLease(ctx, LeaseName, e.opts.Owner)
 }
 
-// Tick evaluates every rule once and sends what is queued, if this
-// instance holds the evaluator lease (taken or renewed here for three
-// intervals), then prunes failures if Retention.Every has passed since the
-// last prune.
+// Tick is TickAt at the evaluator's Clock's now.
 func (e *Evaluator) Tick(ctx context.Context) error {
+	return e.TickAt(ctx, e.opts.Clock.Now())
+}
+
+// TickAt evaluates every rule once at now and sends what is queued, if
+// this instance holds the evaluator lease (taken or renewed here for three
+// intervals).
+func (e *Evaluator) TickAt(ctx context.Context, now time.Time) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	now := e.opts.Clock.Now()
 	ok, err := e.opts.Store.AcquireLease(ctx, LeaseName, e.opts.Owner, now, 3*e.opts.Interval)
 	if err != nil {
 		return fmt.Errorf("alert: lease: %w", err)
@@ -179,16 +159,17 @@ func (e *Evaluator) Tick(ctx context.Context) error {
 	if err == nil {
 		err = e.flush(ctx, now)
 	}
-	e.prune(ctx, now)
 	return err
 }
 
-// prune applies the failures' retention, at most once per Every. A failed
-// prune is logged and tried again at the next tick: alerting goes on.
-func (e *Evaluator) prune(ctx context.Context, now time.Time) {
+// PruneFailures applies the failures' retention at now (older than MaxAge,
+// then all but the MaxCount most recent) and returns how many it deleted.
+// The maintenance runner calls it every Retention.Every; a failure is tried
+// again at the next run, and alerting goes on meanwhile.
+func (e *Evaluator) PruneFailures(ctx context.Context, now time.Time) (int, error) {
 	r := e.opts.Retention
-	if (r.MaxAge <= 0 && r.MaxCount <= 0) || (!e.prunedAt.IsZero() && now.Sub(e.prunedAt) < r.Every) {
-		return
+	if r.MaxAge <= 0 && r.MaxCount <= 0 {
+		return 0, nil
 	}
 	var before time.Time
 	if r.MaxAge > 0 {
@@ -196,13 +177,12 @@ func (e *Evaluator) prune(ctx context.Context, now time.Time) {
 	}
 	n, err := e.opts.Store.PruneFailures(ctx, before, r.MaxCount)
 	if err != nil {
-		e.opts.Logger.Error("alert: pruning failures failed", "deleted", n, "error", err)
-		return
+		return n, fmt.Errorf("alert: prune failures: %w", err)
 	}
-	e.prunedAt = now
 	if n > 0 {
 		e.opts.Logger.Info("alert: pruned failures", "deleted", n, "max_age", r.MaxAge, "max_count", r.MaxCount)
 	}
+	return n, nil
 }
 
 func stateKey(rule, subject string) string { return rule + "\x00" + subject }
@@ -335,7 +315,7 @@ func concerned(subject string) string {
 // silenced. See docs/alerting.md, "One outage, one page".
 func (e *Evaluator) hold(r Rule, subject string, st hookwatch.AlertState, m measurement, in *inputs, now time.Time) hold {
 	var h hold
-	if r.Kind != config.RuleCircuitOpen && r.Kind != config.RuleRejected {
+	if r.Kind != config.RuleCircuitOpen && r.Kind != config.RuleRejected && r.Kind != config.RuleStoreSize && r.Kind != config.RuleDiskFree {
 		tail := e.tail(r)
 		// In the outage's tail: within HeldUntil, or (for a drain longer
 		// than that, or ticks late) still held back by it.
@@ -508,6 +488,13 @@ func (e *Evaluator) inputs(ctx context.Context, now time.Time) (*inputs, error) 
 	in.backlogs = bl
 	if in.silences, err = e.opts.Store.ListSilences(ctx, now); err != nil {
 		return nil, fmt.Errorf("alert: silences: %w", err)
+	}
+	if e.opts.Storage != nil {
+		st, err := e.opts.Storage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("alert: store space: %w", err)
+		}
+		in.storage = &st
 	}
 	return in, nil
 }

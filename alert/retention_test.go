@@ -8,8 +8,8 @@ import (
 	"github.com/hookwatch/hookwatch"
 )
 
-// TestEvaluatorPrunesFailures: the evaluator holding the lease applies the
-// failures' retention on its schedule, at most once per Every.
+// TestEvaluatorPrunesFailures: PruneFailures applies the failures'
+// retention (the maintenance runner calls it on the leader).
 func TestEvaluatorPrunesFailures(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -43,41 +43,34 @@ func TestEvaluatorPrunesFailures(t *testing.T) {
 
 	// Two too old, four recent: the age bound takes 2, the count bound 1.
 	record(t0.Add(-3*time.Hour), t0.Add(-150*time.Minute), t0.Add(-4*time.Minute), t0.Add(-3*time.Minute), t0.Add(-2*time.Minute), t0.Add(-time.Minute))
-	if err := ev.Tick(ctx); err != nil {
-		t.Fatal(err)
+	if n, err := ev.PruneFailures(ctx, t0); err != nil || n != 3 {
+		t.Fatalf("PruneFailures = %d, %v; want 3 deleted", n, err)
 	}
 	if n := left(); n != 3 {
-		t.Fatalf("after the first tick %d failures remain, want 3", n)
+		t.Fatalf("after the first prune %d failures remain, want 3", n)
 	}
-	// More failures: not pruned before Every has passed, then pruned.
+	// A tick evaluates; it prunes nothing (the runner schedules pruning).
 	record(t0.Add(time.Minute), t0.Add(2*time.Minute))
-	clk.set(t0.Add(5 * time.Minute))
-	if err := ev.Tick(ctx); err != nil {
+	if err := ev.TickAt(ctx, t0.Add(5*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if n := left(); n != 5 {
-		t.Fatalf("pruned again within Every: %d failures remain, want 5", n)
+		t.Fatalf("a tick pruned: %d failures remain, want 5", n)
 	}
-	clk.set(t0.Add(10 * time.Minute))
-	if err := ev.Tick(ctx); err != nil {
-		t.Fatal(err)
+	if n, err := ev.PruneFailures(ctx, t0.Add(10*time.Minute)); err != nil || n != 2 {
+		t.Fatalf("PruneFailures = %d, %v; want 2 deleted", n, err)
 	}
 	if n := left(); n != 3 {
-		t.Fatalf("after Every: %d failures remain, want 3", n)
+		t.Fatalf("after the second prune: %d failures remain, want 3", n)
 	}
 	// The issue keeps its figures.
 	is, err := s.ListIssues(ctx, hookwatch.IssueFilter{})
 	if err != nil || len(is) != 1 || is[0].Count != 8 {
 		t.Errorf("issues after pruning: %+v %v", is, err)
 	}
-
-	// Another instance that does not hold the lease prunes nothing.
-	other := New(Options{Store: s, Clock: clk, Interval: time.Second, Owner: "ins_other",
-		Retention: Retention{MaxCount: 1, Every: time.Nanosecond}})
-	if err := other.Tick(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if n := left(); n != 3 {
-		t.Errorf("an instance without the lease pruned: %d failures remain", n)
+	// No bounds: nothing goes.
+	none := New(Options{Store: s, Clock: clk})
+	if n, err := none.PruneFailures(ctx, t0.Add(24*time.Hour)); err != nil || n != 0 {
+		t.Errorf("PruneFailures without bounds = %d, %v", n, err)
 	}
 }

@@ -27,6 +27,75 @@ type inputs struct {
 	circuits map[string]hookwatch.DestinationState
 	backlogs []hookwatch.Backlog
 	silences []*hookwatch.Silence
+	// storage is the store's space (nil: not measured).
+	storage *Storage
+}
+
+// Storage is what the store_size and disk_free rules measure
+// (Evaluator.MeasureStorage).
+type Storage struct {
+	// FreeBytes and TotalBytes are the store volume's; nil when it cannot
+	// be seen (PostgreSQL).
+	FreeBytes, TotalBytes *int64
+	// UsedBytes is what the store's rows take (nil: not measured yet).
+	UsedBytes *int64
+	// Budget is retention.max_store_size (0: none).
+	Budget int64
+}
+
+// StorageSubject is the subject of the store_size and disk_free alerts.
+const StorageSubject = "store"
+
+// measureStorage evaluates a store_size or disk_free rule; nothing is
+// measured when the figure is unknown (or, for store_size as a fraction,
+// when there is no budget).
+func measureStorage(r Rule, st *Storage) map[string]measurement {
+	out := map[string]measurement{}
+	if st == nil {
+		return out
+	}
+	switch r.Kind {
+	case config.RuleStoreSize:
+		limit := int64(r.Size)
+		if limit == 0 {
+			limit = int64(r.Threshold * float64(st.Budget))
+		}
+		if st.UsedBytes == nil || limit <= 0 {
+			return out
+		}
+		used := *st.UsedBytes
+		summary := fmt.Sprintf("the store uses %s (threshold %s", bytesText(used), bytesText(limit))
+		if r.Size == 0 {
+			summary += fmt.Sprintf(", %s of retention.max_store_size %s", pctText(r.Threshold), bytesText(st.Budget))
+		}
+		out[StorageSubject] = measurement{value: float64(used), threshold: float64(limit), holds: used > limit, summary: summary + ")"}
+	case config.RuleDiskFree:
+		if st.FreeBytes == nil || st.TotalBytes == nil {
+			return out
+		}
+		free, total := *st.FreeBytes, *st.TotalBytes
+		limit := int64(r.Size)
+		if limit == 0 {
+			limit = int64(r.Threshold * float64(total))
+		}
+		out[StorageSubject] = measurement{value: float64(free), threshold: float64(limit), holds: free < limit,
+			summary: fmt.Sprintf("%s free of %s on the store's volume (threshold %s)", bytesText(free), bytesText(total), bytesText(limit))}
+	}
+	return out
+}
+
+// bytesText prints a byte count in binary units: "1.5 GiB".
+func bytesText(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // circuitOpen reports whether the destination's breaker is open or
@@ -57,7 +126,7 @@ type windowKey struct{ window, within time.Duration }
 // windowsOf lists the windows a rule reads.
 func windowsOf(r Rule) []windowKey {
 	switch r.Kind {
-	case config.RuleCircuitOpen:
+	case config.RuleCircuitOpen, config.RuleStoreSize, config.RuleDiskFree:
 		return nil
 	case config.RuleBacklogAge:
 		return []windowKey{{window: time.Minute}} // only its backlogs are read
@@ -118,6 +187,8 @@ func measure(r Rule, in *inputs, skip map[string]bool) map[string]measurement {
 	}
 	window := shortDur(r.Window.D())
 	switch r.Kind {
+	case config.RuleStoreSize, config.RuleDiskFree:
+		return measureStorage(r, in.storage)
 	case config.RuleCircuitOpen:
 		for _, name := range sortedKeys(in.circuits) {
 			st := in.circuits[name]

@@ -55,9 +55,12 @@ const (
 	RuleCircuitOpen = "circuit_open" // a destination's circuit breaker is open
 	RuleBacklogAge  = "backlog_age"  // the oldest waiting delivery is older than age
 	RuleSLOBurn     = "slo_burn"     // error budget burning faster than burn_rate over both windows
+	RuleStoreSize   = "store_size"   // the store's used size over size (or threshold × retention.max_store_size)
+	RuleDiskFree    = "disk_free"    // the store volume's free space under size (or threshold × the volume)
 )
 
-var ruleKinds = []string{RuleErrorRate, RuleFailures, RuleLatency, RuleDeadLetters, RuleRejected, RuleCircuitOpen, RuleBacklogAge, RuleSLOBurn}
+var ruleKinds = []string{RuleErrorRate, RuleFailures, RuleLatency, RuleDeadLetters, RuleRejected, RuleCircuitOpen, RuleBacklogAge, RuleSLOBurn,
+	RuleStoreSize, RuleDiskFree}
 
 // AlertRule is one alert rule.
 type AlertRule struct {
@@ -84,6 +87,11 @@ type AlertRule struct {
 	Latency    Duration `yaml:"latency"`
 	// Age: backlog_age fires when the oldest waiting delivery is older.
 	Age Duration `yaml:"age"`
+	// Size: store_size fires when the store's used size is over it,
+	// disk_free when the volume's free space is under it. Unset, Threshold
+	// is a fraction: of retention.max_store_size (store_size, default 0.9),
+	// of the volume (disk_free, default 0.1).
+	Size ByteSize `yaml:"size"`
 	// SLO: Objective of deliveries within Within of receipt; fires when the
 	// error budget burns faster than BurnRate over both LongWindow and
 	// ShortWindow (multi-window burn rate).
@@ -164,6 +172,8 @@ func DefaultAlertRules() []AlertRule {
 		{Name: "circuit-open", Kind: RuleCircuitOpen, Per: "destination"},
 		{Name: "backlog-age", Kind: RuleBacklogAge, Per: "destination", Age: m(15 * time.Minute)},
 		{Name: "delivery-slo", Kind: RuleSLOBurn, Objective: 0.999, Within: m(time.Minute), LongWindow: m(time.Hour), ShortWindow: m(5 * time.Minute), BurnRate: 14.4},
+		{Name: "disk-free", Kind: RuleDiskFree, Threshold: 0.1, For: m(5 * time.Minute)},
+		{Name: "store-size", Kind: RuleStoreSize, Threshold: 0.9, For: m(5 * time.Minute)},
 	}
 }
 
@@ -198,6 +208,10 @@ func (a *Alerts) setDefaults() {
 		case RuleLatency:
 			if r.Percentile == 0 {
 				r.Percentile = 0.95
+			}
+		case RuleDiskFree, RuleStoreSize:
+			if r.Size == 0 && r.Threshold == 0 {
+				r.Threshold = map[string]float64{RuleDiskFree: 0.1, RuleStoreSize: 0.9}[r.Kind]
 			}
 		case RuleSLOBurn:
 			if r.Objective == 0 {
@@ -352,6 +366,9 @@ func (c *Config) validateAlerts(bad func(path, format string, args ...any)) {
 		if r.Kind == RuleCircuitOpen && (r.Source != "" || r.Per == "source") {
 			bad(p+".source", "a circuit belongs to a destination")
 		}
+		if (r.Kind == RuleStoreSize || r.Kind == RuleDiskFree) && (r.Source != "" || r.Destination != "" || r.Per != "") {
+			bad(p, "a %s rule is about the store as a whole: no source, destination or per", r.Kind)
+		}
 		if r.Window < 0 || r.For < 0 || r.Cooldown < 0 {
 			bad(p, "durations must not be negative")
 		}
@@ -370,6 +387,13 @@ func (c *Config) validateAlerts(bad func(path, format string, args ...any)) {
 			}
 			if r.Percentile <= 0 || r.Percentile >= 1 {
 				bad(p+".percentile", "a fraction between 0 and 1 (0.95 for p95)")
+			}
+		case RuleStoreSize, RuleDiskFree:
+			if r.Size < 0 {
+				bad(p+".size", "must be positive")
+			}
+			if r.Size == 0 && (r.Threshold <= 0 || r.Threshold >= 1) {
+				bad(p+".threshold", "without size, a fraction between 0 and 1 (of retention.max_store_size for store_size, of the volume for disk_free)")
 			}
 		case RuleBacklogAge:
 			if r.Age <= 0 {

@@ -41,6 +41,8 @@ type Config struct {
 	Quarantine Quarantine `yaml:"quarantine"`
 	// Storage protects the store's volume: its free-space floor.
 	Storage Storage `yaml:"storage"`
+	// Retention says how long finished events are kept (retention.go).
+	Retention Retention `yaml:"retention"`
 	// Encryption encrypts event and quarantine payloads at rest.
 	Encryption Encryption `yaml:"encryption"`
 	// Sources are the webhook senders, each received on POST /in/{name}.
@@ -145,6 +147,9 @@ type Source struct {
 	// Quarantine, when false, keeps nothing of this source's rejected
 	// requests. Unset means true.
 	Quarantine *bool `yaml:"quarantine"`
+	// Retention, when set, overrides the top-level retention's events and
+	// dead_letters for this source (retention.go).
+	Retention *SourceRetention `yaml:"retention,omitempty"`
 }
 
 // Quarantined reports whether the source's rejected requests are kept.
@@ -412,6 +417,7 @@ func (c *Config) setDefaults() {
 	}
 	c.setDeliveryDefaults()
 	c.setDashboardDefaults()
+	c.setRetentionDefaults()
 }
 
 var sourceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
@@ -537,6 +543,7 @@ func (c *Config) problems() []string {
 	c.validateAlerts(bad)
 	c.validateSentry(bad)
 	c.validateAdmin(bad)
+	c.retentionProblems(bad)
 	return problems
 }
 

@@ -5,37 +5,53 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/config"
 )
 
-func TestFailureRetentionConfig(t *testing.T) {
-	cfg, err := config.Parse([]byte("sources:\n  - {name: a, provider: github, secrets: [x]}\n"), env(nil))
+func TestRetention(t *testing.T) {
+	day := 24 * time.Hour
+	cfg, err := config.Parse([]byte(`
+sources:
+  - {name: stripe, provider: stripe, secrets: [x]}
+  - name: gh
+    provider: github
+    secrets: [y]
+    retention: {events: 1s}
+`), env(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := cfg.Alerts.Retention
-	if r.MaxAge.D() != hookwatch.DefaultFailureMaxAge || r.MaxCount != hookwatch.DefaultFailureMaxCount || r.Every.D() != 10*time.Minute {
-		t.Errorf("defaults: %+v", r)
+	r := cfg.Retention
+	if r.Events.D() != 30*day || r.DeadLetters.D() != 90*day || r.MaxStoreSize != 0 || r.Every.D() != 10*time.Minute {
+		t.Errorf("retention defaults: %+v", r)
+	}
+	if ev, dead := cfg.SourceRetention("stripe"); ev != 30*day || dead != 90*day {
+		t.Errorf("stripe's retention %v %v; want the top-level one", ev, dead)
+	}
+	if ev, dead := cfg.SourceRetention("gh"); ev != time.Second || dead != 90*day {
+		t.Errorf("gh's retention %v %v; want its own events and the top-level dead_letters", ev, dead)
 	}
 
-	cfg, err = config.Parse([]byte("alerts:\n  retention: {max_age: 2d, max_count: 5000, every: 1m}\n"), env(nil))
-	if r := cfg.Alerts.Retention; err != nil || r.MaxAge.D() != 48*time.Hour || r.MaxCount != 5000 || r.Every.D() != time.Minute {
-		t.Errorf("set: %+v, %v", r, err)
+	cfg, err = config.Parse([]byte("retention: {events: 120d, max_store_size: 20GiB, every: 1s}\n"), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Retention.DeadLetters.D() != 120*day || cfg.Retention.MaxStoreSize != 20<<30 {
+		t.Errorf("dead_letters follows a longer events: %+v", cfg.Retention)
 	}
 
 	for _, tc := range []struct{ yaml, want string }{
-		// The default rules' SLO reads its long window plus its objective.
-		{"alerts:\n  retention:\n    max_age: 30m\n", "line 3: alerts.retention.max_age: must be at least 1h1m, the longest window read (alerts.rules[8] (delivery-slo))"},
-		{"alerts:\n  retention:\n    max_age: 30m\n  rules:\n    - {name: f, kind: failures, threshold: 1, window: 5m}\n",
-			"line 3: alerts.retention.max_age: must be at least 1h, the longest window read (the health report's 1h window)"},
-		{"alerts:\n  retention:\n    max_age: 12h\n  rules:\n    - {name: daily, kind: failures, threshold: 100, window: 1d}\n",
-			"alerts.retention.max_age: must be at least 24h, the longest window read (alerts.rules[0] (daily))"},
-		{"alerts:\n  retention:\n    max_count: -1\n", "line 3: alerts.retention.max_count: must be positive"},
-		{"alerts:\n  retention:\n    every: 10ms\n", "line 3: alerts.retention.every: must be at least 1s"},
+		{"retention:\n  events: 500ms\n", "line 2: retention.events: 500ms is too short (at least 1s)"},
+		{"retention:\n  events: 10d\n  dead_letters: 5d\n", "line 3: retention.dead_letters: 5d is shorter than retention.events (10d)"},
+		{"retention:\n  every: -1m\n", "retention.every"},
+		{"sources:\n  - name: a\n    provider: github\n    secrets: [x]\n    retention: {events: 100d}\n", "sources[0].retention.dead_letters: 90d is shorter than the source's events retention (100d)"},
+		{"sources:\n  - name: a\n    provider: github\n    secrets: [x]\n    retention: {keep: 1d}\n", `"keep"`},
+		{"alerts:\n  rules:\n    - {name: d, kind: disk_free, per: destination}\n", "a disk_free rule is about the store as a whole"},
+		{"alerts:\n  rules:\n    - {name: s, kind: store_size, threshold: 2}\n", "without size, a fraction between 0 and 1"},
 	} {
-		if _, err := config.Parse([]byte(tc.yaml), env(nil)); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%q: %v\nwant %q", tc.yaml, err, tc.want)
+		_, err := config.Parse([]byte(tc.yaml), env(nil))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v; want %q", tc.yaml, err, tc.want)
 		}
 	}
 }

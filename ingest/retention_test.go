@@ -2,7 +2,6 @@ package ingest_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -35,8 +34,8 @@ func TestDedupeJanitor(t *testing.T) {
 	}
 
 	// Batches smaller than the work: RunOnce loops until done.
-	j := &ingest.DedupeJanitor{Store: store, Batch: 10, Now: func() time.Time { return now }}
-	if n, err := j.RunOnce(ctx); err != nil || n != 25 {
+	j := &ingest.DedupeJanitor{Store: store, Batch: 10}
+	if n, err := j.RunOnce(ctx, now); err != nil || n != 25 {
 		t.Fatalf("RunOnce = %d, %v; want 25 expired keys forgotten", n, err)
 	}
 	if n, _ := store.PruneDedupe(ctx, now, 100); n != 0 {
@@ -45,41 +44,4 @@ func TestDedupeJanitor(t *testing.T) {
 	if res, _ := store.InsertEvents(ctx, []*hookwatch.Event{storetest.NewEvent("stripe", "evt_live", now)}); !res[0].Duplicate {
 		t.Errorf("a live key was forgotten")
 	}
-
-	// Scheduled: two janitors share one leadership; the leader runs at once.
-	// The table's size is what an operator sees (sqlite3 hw.db).
-	var late []*hookwatch.Event
-	for i := 0; i < 3; i++ {
-		late = append(late, storetest.NewEvent("stripe", fmt.Sprintf("evt_late_%d", i), now.Add(-8*24*time.Hour)))
-	}
-	store.InsertEvents(ctx, late)
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	keys := func() int {
-		var n int
-		if err := db.QueryRow(`SELECT count(*) FROM dedupe`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-	if n := keys(); n != 4 {
-		t.Fatalf("%d dedupe keys before the janitor, want 4", n)
-	}
-	leader := &hookwatch.LocalLeader{}
-	a := &ingest.DedupeJanitor{Store: store, Leader: leader, Every: time.Hour}
-	b := &ingest.DedupeJanitor{Store: store, Leader: leader, Every: time.Hour}
-	a.Start()
-	b.Start()
-	deadline := time.Now().Add(5 * time.Second)
-	for keys() != 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the scheduled janitor did not run: %d keys", keys())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	a.Close()
-	b.Close()
 }

@@ -10,13 +10,15 @@
 // taken at most at an intake rate, the queue is bounded, nothing is kept
 // while the store's volume is under its free-space floor (what is not kept
 // is counted, and logged at most once a minute per source), and the store
-// is pruned to its count, byte and age bounds periodically and after every
-// tenth of either bound written.
+// is pruned to its count, byte and age bounds after every tenth of either
+// bound written and periodically (Prune, a job of the maintenance runner,
+// every PruneEvery on the instance that leads).
 // The Releaser is the operator's side (CLI and admin API).
 package quarantine
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -24,7 +26,6 @@ import (
 
 	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/ingest"
-	"github.com/hookwatch/hookwatch/monitor"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -58,18 +59,9 @@ type Options struct {
 	// quarantine shares the store's writer with the receive path, so a
 	// flood takes at most Batch writes per Pace of it, and the rest is
 	// dropped.
-	Pace time.Duration
-	// PruneEvery is how often the bounds are applied (default 1m). The
-	// writer also prunes after every MaxCount/10 requests or MaxBytes/10
-	// bytes written, so a flood cannot grow the store more than a tenth
-	// beyond either bound between two ticks.
-	PruneEvery time.Duration
-	Now        func() time.Time
-	Logger     *slog.Logger
-	// Context carries values to the periodic prune, such as the monitor
-	// whose cron check-ins report it (monitor.NewContext); it does not
-	// cancel anything. Background if nil.
-	Context context.Context
+	Pace   time.Duration
+	Now    func() time.Time
+	Logger *slog.Logger
 	// Registerer, if set, registers the writer's metrics.
 	Registerer prometheus.Registerer
 }
@@ -162,9 +154,6 @@ func NewWriter(opts Options) *Writer {
 	}
 	if opts.Pace <= 0 {
 		opts.Pace = 50 * time.Millisecond
-	}
-	if opts.PruneEvery <= 0 {
-		opts.PruneEvery = time.Minute
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -303,19 +292,32 @@ func (w *Writer) Close() {
 	<-w.done
 }
 
-// Prune applies the bounds now and returns how many it deleted.
-func (w *Writer) Prune(ctx context.Context) (int, error) {
+// PruneEvery is the interval of the periodic Prune (the maintenance
+// runner's job PruneSlug).
+const PruneEvery = time.Minute
+
+// PruneSlug is the periodic prune's cron monitor slug.
+const PruneSlug = "hookwatch-quarantine-retention"
+
+// Prune applies the bounds at now and returns how many it deleted. The
+// maintenance runner calls it every PruneEvery; it is safe beside the
+// writer's own prunes.
+func (w *Writer) Prune(ctx context.Context, now time.Time) (int, error) {
 	n, err := w.opts.Store.PruneQuarantine(ctx, hookwatch.QuarantineBounds{
-		Before: w.opts.Now().Add(-w.opts.MaxAge), MaxCount: w.opts.MaxCount, MaxBytes: w.opts.MaxBytes})
+		Before: now.Add(-w.opts.MaxAge), MaxCount: w.opts.MaxCount, MaxBytes: w.opts.MaxBytes})
 	w.metrics.pruned.Add(float64(n))
-	return n, err
+	if err != nil {
+		return n, fmt.Errorf("quarantine: prune: %w", err)
+	}
+	if n > 0 {
+		w.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "quarantine: pruned to its bounds", slog.Int("deleted", n),
+			slog.Int("max_count", w.opts.MaxCount), slog.Int64("max_bytes", w.opts.MaxBytes), slog.Duration("max_age", w.opts.MaxAge))
+	}
+	return n, nil
 }
 
 func (w *Writer) run() {
 	defer close(w.done)
-	tick := time.NewTicker(w.opts.PruneEvery)
-	defer tick.Stop()
-	w.prune()
 	batch := make([]*hookwatch.Quarantined, 0, w.opts.Batch)
 	written, pruneAfter := 0, max(w.opts.MaxCount/10, 1)
 	var wrote, pruneBytes int64 = 0, max(w.opts.MaxBytes/10, 1)
@@ -354,8 +356,6 @@ func (w *Writer) run() {
 				written, wrote = 0, 0
 			}
 			time.Sleep(w.opts.Pace - time.Since(start))
-		case <-tick.C:
-			w.prune()
 		}
 	}
 }
@@ -406,23 +406,11 @@ func (w *Writer) write(batch []*hookwatch.Quarantined, size int64) int {
 	return len(batch)
 }
 
+// prune applies the bounds after a tenth of one was written.
 func (w *Writer) prune() {
-	base := w.opts.Context
-	if base == nil {
-		base = context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := w.Prune(ctx, w.opts.Now()); err != nil {
+		w.opts.Logger.LogAttrs(ctx, slog.LevelError, "quarantine: prune failed", slog.Any("error", err))
 	}
-	_ = monitor.CheckIn(base, "hookwatch-quarantine-retention", monitor.Every(w.opts.PruneEvery), func(ctx context.Context) error {
-		ctx, cancel := context.WithTimeout(ctx, time.Minute)
-		defer cancel()
-		n, err := w.Prune(ctx)
-		if err != nil {
-			w.opts.Logger.LogAttrs(ctx, slog.LevelError, "quarantine: prune failed", slog.Any("error", err))
-			return err
-		}
-		if n > 0 {
-			w.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "quarantine: pruned to its bounds", slog.Int("deleted", n),
-				slog.Int("max_count", w.opts.MaxCount), slog.Int64("max_bytes", w.opts.MaxBytes), slog.Duration("max_age", w.opts.MaxAge))
-		}
-		return nil
-	})
 }

@@ -68,6 +68,13 @@ type Options struct {
 	// Floor returns the free-space floor of a volume of total bytes
 	// (config.MinFree.Of).
 	Floor func(total int64) int64
+	// Size, if set, measures the store (hookwatch.RetentionStore.StoreSize)
+	// and Oldest finds its oldest finished event (OldestFinished): what
+	// retention has left, shown beside the free space. They are sampled at
+	// most every SizeEvery (default 30s), with the checks.
+	Size      func(ctx context.Context) (hookwatch.StoreSize, error)
+	Oldest    func(ctx context.Context) (*hookwatch.FinishedEvent, error)
+	SizeEvery time.Duration
 	// Every is how often the checks run (default 5s).
 	Every time.Duration
 	// Timeout bounds one probe (default 5s): a probe that hangs (an fsync
@@ -115,6 +122,44 @@ type Storage struct {
 	Low bool `json:"low"`
 	// Unknown says why the free space is not known.
 	Unknown string `json:"unknown,omitempty"`
+	// Store is the store's size and its oldest finished event, when
+	// measured.
+	Store *StoreSpace `json:"store,omitempty"`
+}
+
+// StoreSpace is what the store takes and how far back it reaches.
+type StoreSpace struct {
+	hookwatch.StoreSize
+	// Oldest is the oldest finished event (nil: none), and OldestAge its
+	// age when measured.
+	Oldest    *hookwatch.FinishedEvent `json:"oldest_finished,omitempty"`
+	OldestAge time.Duration            `json:"-"`
+	// OldestAgeSeconds is OldestAge in seconds, for JSON.
+	OldestAgeSeconds float64 `json:"oldest_finished_age_seconds,omitempty"`
+	// MeasuredAt is when it was measured.
+	MeasuredAt time.Time `json:"measured_at"`
+}
+
+// Summary is one line for people: "120 MiB on disk (96 MiB used); oldest
+// finished event 29d 23h old (evt_..., 1.2 KiB)".
+func (s *StoreSpace) Summary() string {
+	line := fmt.Sprintf("%s on disk (%s used)", FormatBytes(s.Bytes), FormatBytes(s.Used))
+	if s.Oldest == nil {
+		return line + "; no finished event kept"
+	}
+	return line + fmt.Sprintf("; oldest finished event %s old (%s, %s)", FormatAge(s.OldestAge), s.Oldest.ID, FormatBytes(s.Oldest.Size))
+}
+
+// FormatAge prints an age in days and hours, hours and minutes, or
+// seconds.
+func FormatAge(d time.Duration) string {
+	switch {
+	case d >= 24*time.Hour:
+		return fmt.Sprintf("%dd %dh", d/(24*time.Hour), d%(24*time.Hour)/time.Hour)
+	case d >= time.Hour:
+		return fmt.Sprintf("%dh %dm", d/time.Hour, d%time.Hour/time.Minute)
+	}
+	return d.Truncate(time.Second).String()
 }
 
 // Known reports whether the free space was measured.
@@ -143,6 +188,8 @@ type Watcher struct {
 	o     Options
 	last  atomic.Pointer[check]
 	spent atomic.Int64 // bytes granted by Room since the last free-space sample
+
+	store atomic.Pointer[StoreSpace] // the latest size sample
 
 	mu      sync.Mutex // one Check at a time
 	probing chan struct{}
@@ -183,6 +230,9 @@ func New(o Options) *Watcher {
 	}
 	if o.Floor == nil {
 		o.Floor = func(int64) int64 { return 0 }
+	}
+	if o.SizeEvery <= 0 {
+		o.SizeEvery = 30 * time.Second
 	}
 	if o.Space == nil && o.Unknown == "" {
 		o.Unknown = "the store's volume cannot be seen from this process"
@@ -252,6 +302,39 @@ func (w *Watcher) Check(ctx context.Context) {
 	}
 	prev := w.last.Swap(c)
 	w.logChange(prev, c)
+	w.measureStore(ctx)
+}
+
+// measureStore samples the store's size and oldest finished event, if
+// SizeEvery has passed since the last sample. A failure keeps the last
+// sample: the probe reports the store's trouble.
+func (w *Watcher) measureStore(ctx context.Context) {
+	if w.o.Size == nil {
+		return
+	}
+	now := w.o.Now()
+	if last := w.store.Load(); last != nil && now.Sub(last.MeasuredAt) < w.o.SizeEvery {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, w.o.Timeout)
+	defer cancel()
+	size, err := w.o.Size(ctx)
+	if err != nil {
+		w.o.Logger.LogAttrs(ctx, slog.LevelWarn, "cannot measure the store's size", slog.Any("error", err))
+		return
+	}
+	sp := &StoreSpace{StoreSize: size, MeasuredAt: now}
+	if w.o.Oldest != nil {
+		if sp.Oldest, err = w.o.Oldest(ctx); err != nil {
+			w.o.Logger.LogAttrs(ctx, slog.LevelWarn, "cannot find the store's oldest finished event", slog.Any("error", err))
+			return
+		}
+		if sp.Oldest != nil {
+			sp.OldestAge = max(now.Sub(sp.Oldest.ReceivedAt), 0)
+			sp.OldestAgeSeconds = sp.OldestAge.Seconds()
+		}
+	}
+	w.store.Store(sp)
 }
 
 // probe runs the probe with the timeout. A probe still running from an
@@ -328,6 +411,7 @@ func (w *Watcher) status(c *check) Status {
 		s.Problems = append(s.Problems, Problem{ProbeFailed, "the write probe failed: " + hookwatch.ErrorMessage(c.probeErr)})
 	}
 	s.Storage.Unknown = c.unknown
+	s.Storage.Store = w.store.Load()
 	if c.known {
 		free, total, floor := c.space.Free, c.space.Total, c.floor
 		s.Storage.FreeBytes, s.Storage.TotalBytes, s.Storage.MinFreeBytes = &free, &total, &floor

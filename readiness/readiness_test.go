@@ -363,3 +363,45 @@ func TestFormatBytes(t *testing.T) {
 		}
 	}
 }
+
+// The store's size and its oldest finished event are gauges, sampled at
+// most every SizeEvery of the watcher's clock.
+func TestStoreSizeMetrics(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	size := hookwatch.StoreSize{Bytes: 900 * mib, Used: 700 * mib}
+	oldest := &hookwatch.FinishedEvent{ID: "evt_1", Source: "stripe", ReceivedAt: now.Add(-48 * time.Hour), Size: 1024}
+	sizes := 0
+	w := readiness.New(readiness.Options{Now: func() time.Time { return now }, SizeEvery: time.Minute,
+		Size:   func(context.Context) (hookwatch.StoreSize, error) { sizes++; return size, nil },
+		Oldest: func(context.Context) (*hookwatch.FinishedEvent, error) { return oldest, nil }})
+	w.Check(context.Background())
+	got := gather(t, w)
+	for name, want := range map[string]float64{
+		"hookwatch_store_size_bytes":                  float64(900 * mib),
+		"hookwatch_store_used_bytes":                  float64(700 * mib),
+		"hookwatch_store_oldest_finished_age_seconds": 48 * 3600,
+	} {
+		if v, ok := got[name]; !ok || v != want {
+			t.Errorf("%s = %v (present %v), want %v", name, v, ok, want)
+		}
+	}
+	if s := w.Status().Storage.Store.Summary(); s != "900 MiB on disk (700 MiB used); oldest finished event 2d 0h old (evt_1, 1 KiB)" {
+		t.Errorf("summary %q", s)
+	}
+	// Within SizeEvery the sample is kept; after it, measured again.
+	size.Used = 100 * mib
+	w.Check(context.Background())
+	if sizes != 1 || gather(t, w)["hookwatch_store_used_bytes"] != float64(700*mib) {
+		t.Errorf("measured %d times within SizeEvery", sizes)
+	}
+	now = now.Add(time.Minute)
+	oldest = nil
+	w.Check(context.Background())
+	got = gather(t, w)
+	if got["hookwatch_store_used_bytes"] != float64(100*mib) {
+		t.Errorf("after SizeEvery used = %v", got["hookwatch_store_used_bytes"])
+	}
+	if _, ok := got["hookwatch_store_oldest_finished_age_seconds"]; ok {
+		t.Errorf("oldest finished age reported with no finished event")
+	}
+}

@@ -90,7 +90,12 @@ func open(ctx context.Context, path string, checkpointEvery time.Duration, opts 
 	// The writer never checkpoints: checkpointing copies the WAL into the
 	// database file and fsyncs it, and on the commit path that stalled every
 	// request of the batch. The checkpointer connection does it instead.
-	wq := url.Values{"_txlock": {"immediate"}, "_pragma": append(append([]string{}, q["_pragma"]...), "wal_autocheckpoint(0)")}
+	//
+	// auto_vacuum comes first: on a new file it must be set before the
+	// journal mode and the first table (retention gives the space back
+	// with incremental_vacuum); on a file that has tables it only records
+	// the mode for a later VACUUM (`hookwatch store vacuum`).
+	wq := url.Values{"_txlock": {"immediate"}, "_pragma": append(append([]string{"auto_vacuum(INCREMENTAL)"}, q["_pragma"]...), "wal_autocheckpoint(0)")}
 	s := &Store{path: path, writerDSN: "file:" + path + "?" + wq.Encode(), now: time.Now,
 		retryMin: reopenRetryMin, retryMax: reopenRetryMax, stop: make(chan struct{}), stopped: make(chan struct{})}
 	for _, o := range opts {

@@ -29,6 +29,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Users", func(t *testing.T) { testUsers(t, open) })
 	t.Run("InstallationKey", func(t *testing.T) { testInstallationKey(t, open) })
 	t.Run("DedupeKey", func(t *testing.T) { testDedupeKey(t, open) })
+	t.Run("Retention", func(t *testing.T) { testRetention(t, open) })
 }
 
 // base is a fixed time for test events, with microseconds (the stores'

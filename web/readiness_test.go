@@ -82,3 +82,43 @@ func TestOverviewLowDiskNotice(t *testing.T) {
 		t.Errorf("overview on PostgreSQL lacks %q", missing)
 	}
 }
+
+// The overview shows the store's size and its oldest finished event: how
+// far back retention reaches.
+func TestOverviewStoreSize(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookwatch.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	hash, _ := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err := s.CreateUser(ctx, &hookwatch.User{Name: user, PasswordHash: hash, CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	received := now.Add(-(3*24*time.Hour + 5*time.Hour + 10*time.Minute))
+	e := &hookwatch.Event{ID: hookwatch.NewID("evt", received), Source: "stripe", Provider: "stripe", Headers: http.Header{},
+		Body: make([]byte, 2048), ReceivedAt: received} // routed nowhere: finished
+	if _, err := s.InsertEvents(ctx, []*hookwatch.Event{e}); err != nil {
+		t.Fatal(err)
+	}
+	w := readiness.New(readiness.Options{Probe: s.ProbeWrite, Size: s.StoreSize, Oldest: s.OldestFinished, Now: func() time.Time { return now }})
+	w.Check(ctx)
+	st := w.Status().Storage.Store
+	if st == nil || st.Oldest == nil || st.Oldest.ID != e.ID || st.Bytes <= 0 {
+		t.Fatalf("readiness store space = %+v", st)
+	}
+	h, err := web.New(web.Options{Store: s, Sources: []string{"stripe"}, Readiness: w})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &env{t: t, store: s, dash: httptest.NewServer(h)}
+	defer env.dash.Close()
+	c := env.client()
+	env.signIn(c)
+	_, body := env.get(c, "/")
+	if missing := contains(body, "Store size: "+readiness.FormatBytes(st.Bytes)+" on disk", "oldest finished event 3d 5h old ("+e.ID+", 2.0 KiB)"); len(missing) > 0 {
+		t.Errorf("overview lacks %q", missing)
+	}
+}

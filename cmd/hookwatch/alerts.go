@@ -24,7 +24,7 @@ type alerting struct {
 
 // newEvaluator builds the alert evaluator; base carries the monitor that
 // reports its cron check-ins (nil: none).
-func newEvaluator(base context.Context, cfg *config.Config, store hookwatch.Store, logger *slog.Logger) (*alert.Evaluator, error) {
+func newEvaluator(cfg *config.Config, store hookwatch.Store, logger *slog.Logger) (*alert.Evaluator, error) {
 	channels, err := alert.Notifiers(cfg.Alerts.Channels)
 	if err != nil {
 		return nil, err
@@ -34,12 +34,12 @@ func newEvaluator(base context.Context, cfg *config.Config, store hookwatch.Stor
 		dests[d.Name] = d.URL
 	}
 	return alert.New(alert.Options{Store: store, Rules: cfg.Alerts.Rules, Channels: channels, Interval: cfg.Alerts.Interval.D(),
-		GroupWindow: cfg.Alerts.GroupWindow.D(), BaseURL: cfg.Alerts.BaseURL, Destinations: dests, Logger: logger, Context: base,
+		GroupWindow: cfg.Alerts.GroupWindow.D(), BaseURL: cfg.Alerts.BaseURL, Destinations: dests, Logger: logger,
 		Retention: alert.Retention{MaxAge: cfg.Alerts.Retention.MaxAge.D(), MaxCount: cfg.Alerts.Retention.MaxCount, Every: cfg.Alerts.Retention.Every.D()}}), nil
 }
 
-func newAlerting(base context.Context, cfg *config.Config, store hookwatch.Store, logger *slog.Logger) (*alerting, error) {
-	ev, err := newEvaluator(base, cfg, store, logger)
+func newAlerting(cfg *config.Config, store hookwatch.Store, logger *slog.Logger) (*alerting, error) {
+	ev, err := newEvaluator(cfg, store, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -268,7 +268,7 @@ func runAlertsTest(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	ev, err := newEvaluator(context.Background(), cfg, store, nil)
+	ev, err := newEvaluator(cfg, store, nil)
 	if err != nil {
 		return err
 	}

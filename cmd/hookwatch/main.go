@@ -36,6 +36,7 @@ var commands = map[string]command{
 	"quarantine release":  {"verify quarantined requests again with the current secrets and store those that pass", runQuarantineRelease},
 	"migrate":             {"apply the store's pending schema migrations", runMigrate},
 	"store copy":          {"copy a store into PostgreSQL (resumable, verified by counts)", runStoreCopy},
+	"store vacuum":        {"rebuild a SQLite store with auto_vacuum=INCREMENTAL and give free pages back (serve stopped)", runStoreVacuum},
 	"store rotate-key":    {"re-encrypt stored payloads under the first of encryption.keys, in batches, online", runStoreRotateKey},
 	"store new-key":       {"print a new encryption key and its key ID", runStoreNewKey},
 	"version":             {"print the version", runVersion},

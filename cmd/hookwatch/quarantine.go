@@ -12,7 +12,6 @@ import (
 	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/config"
 	"github.com/hookwatch/hookwatch/ingest"
-	"github.com/hookwatch/hookwatch/monitor"
 	"github.com/hookwatch/hookwatch/provider"
 	"github.com/hookwatch/hookwatch/quarantine"
 	"github.com/hookwatch/hookwatch/server"
@@ -40,7 +39,7 @@ func ingestSources(cfg *config.Config) ([]ingest.Source, error) {
 // newQuarantineWriter starts the writer that keeps rejected requests, with
 // the config's bounds and per-source switches; room tells it when the
 // store's volume is under its floor.
-func newQuarantineWriter(cfg *config.Config, store hookwatch.QuarantineStore, room quarantine.Room, reg prometheus.Registerer, logger *slog.Logger, mon *monitor.Monitor) *quarantine.Writer {
+func newQuarantineWriter(cfg *config.Config, store hookwatch.QuarantineStore, room quarantine.Room, reg prometheus.Registerer, logger *slog.Logger) *quarantine.Writer {
 	skip := map[string]bool{}
 	for _, s := range cfg.Sources {
 		if !s.Quarantined() {
@@ -51,8 +50,6 @@ func newQuarantineWriter(cfg *config.Config, store hookwatch.QuarantineStore, ro
 		Store: store, MaxCount: cfg.Quarantine.MaxCount, MaxBytes: int64(cfg.Quarantine.MaxBytes), MaxAge: cfg.Quarantine.MaxAge.D(),
 		MaxBody: int(cfg.Quarantine.MaxBody), Rate: cfg.Quarantine.Rate, Burst: cfg.Quarantine.Burst, Room: room,
 		Skip: skip, Logger: logger, Registerer: reg,
-		// The prune reports cron check-ins to Sentry.
-		Context: monitor.NewContext(context.Background(), mon),
 	})
 }
 

@@ -21,7 +21,8 @@ const unknownOnPostgres = "the store is PostgreSQL, whose disk is the database s
 // and, for SQLite, the free space of the database's volume against
 // storage.min_free.
 func newReadiness(cfg *config.Config, store hookwatch.Store, commits readiness.Commits, logger *slog.Logger) *readiness.Watcher {
-	o := readiness.Options{Probe: store.ProbeWrite, Commits: commits, Floor: cfg.Storage.MinFree.Of, Logger: logger}
+	o := readiness.Options{Probe: store.ProbeWrite, Commits: commits, Floor: cfg.Storage.MinFree.Of, Logger: logger,
+		Size: store.StoreSize, Oldest: store.OldestFinished}
 	switch kind, loc, _ := config.ParseStore(cfg.Store); kind {
 	case "sqlite":
 		o.Space = readiness.VolumeSpace(filepath.Dir(loc))
@@ -49,5 +50,9 @@ func printReadiness(out io.Writer, st readiness.Status) {
 			fmt.Fprintf(out, "  %s: %s\n", p.Reason, p.Message)
 		}
 	}
-	fmt.Fprintf(out, "Volume:  %s\n\n", st.Storage.Summary())
+	fmt.Fprintf(out, "Volume:  %s\n", st.Storage.Summary())
+	if st.Storage.Store != nil {
+		fmt.Fprintf(out, "Size:    %s\n", st.Storage.Store.Summary())
+	}
+	fmt.Fprintln(out)
 }

@@ -207,9 +207,10 @@ func TestSentryDeadLetterTraceLogsCheckIns(t *testing.T) {
 		t.Errorf("no warning log of a failed attempt in trace %s: %v", traceID, rc.Logs())
 	}
 
-	// Cron check-ins of the periodic jobs: quarantine retention and alert
-	// evaluation (its first run checks in at once).
-	for _, slug := range []string{"hookwatch-quarantine-retention", "hookwatch-alert-evaluation"} {
+	// Cron check-ins of the periodic jobs, each run once when the
+	// maintenance runner starts leading: quarantine bounds, alert
+	// evaluation, event retention, dedupe key expiry.
+	for _, slug := range []string{"hookwatch-quarantine-retention", "hookwatch-alert-evaluation", "hookwatch-retention", "hookwatch-dedupe-retention"} {
 		rc.Wait(t, 5*time.Second, "check_in", func(it monitortest.Item) bool {
 			return monitortest.Str(it.JSON, "monitor_slug") == slug && monitortest.Str(it.JSON, "status") == "ok"
 		})

@@ -13,6 +13,7 @@ import (
 	"github.com/hookwatch/hookwatch/config"
 	"github.com/hookwatch/hookwatch/deliver"
 	"github.com/hookwatch/hookwatch/ingest"
+	"github.com/hookwatch/hookwatch/maintain"
 	"github.com/hookwatch/hookwatch/monitor"
 	"github.com/hookwatch/hookwatch/postgres"
 	"github.com/hookwatch/hookwatch/quarantine"
@@ -141,8 +142,8 @@ type Main struct {
 	Monitor *monitor.Monitor
 	// alerting groups failures into issues and evaluates alert rules.
 	alerting *alerting
-	// janitor forgets dedupe keys past their horizon (on the leader).
-	janitor *ingest.DedupeJanitor
+	// maintenance runs the periodic jobs on the instance that leads.
+	maintenance *maintain.Runner
 }
 
 // Open opens the store, builds the receive path and starts both listeners.
@@ -195,7 +196,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if m.alerting, err = newAlerting(monitor.NewContext(context.Background(), m.Monitor), cfg, store, m.Logger); err != nil {
+	if m.alerting, err = newAlerting(cfg, store, m.Logger); err != nil {
 		return err
 	}
 	m.Engine, err = deliver.New(deliver.Options{Store: store, Destinations: cfg.DeliverDestinations(),
@@ -216,7 +217,8 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Readiness = newReadiness(cfg, store, m.committer, m.Logger)
 	reg.MustRegister(m.Readiness.Collector())
 	m.Readiness.Start()
-	m.quarantine = newQuarantineWriter(cfg, store, m.Readiness, reg, m.Logger, m.Monitor)
+	m.alerting.evaluator.MeasureStorage(storageFigures(cfg, m.Readiness))
+	m.quarantine = newQuarantineWriter(cfg, store, m.Readiness, reg, m.Logger)
 	handler := ingest.NewHandler(ingest.Options{
 		Sources:    sources,
 		Committer:  m.committer,
@@ -255,10 +257,8 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := m.Engine.Start(ctx); err != nil {
 		return err
 	}
-	m.alerting.evaluator.Start()
-	m.janitor = &ingest.DedupeJanitor{Store: store, Leader: sharedLeader(store), Logger: m.Logger,
-		Context: monitor.NewContext(context.Background(), m.Monitor)}
-	m.janitor.Start()
+	m.maintenance = newMaintenance(cfg, store, m.quarantine, m.alerting.evaluator, m.Monitor, m.Logger)
+	m.maintenance.Start()
 	names := make([]string, 0, len(sources))
 	for _, s := range sources {
 		names = append(names, s.Name)
@@ -300,6 +300,11 @@ func (m *Main) Close() error {
 	if m.Readiness != nil {
 		m.Readiness.Close()
 	}
+	// Periodic jobs stop before what they use (the evaluator's lease is
+	// given up in alerting.close).
+	if m.maintenance != nil {
+		m.maintenance.Close()
+	}
 	// Rejections already queued are written before the store closes.
 	if m.quarantine != nil {
 		m.quarantine.Close()
@@ -310,9 +315,6 @@ func (m *Main) Close() error {
 	}
 	// After the engine: its last failures are recorded into issues.
 	m.alerting.close()
-	if m.janitor != nil {
-		m.janitor.Close()
-	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())
 	}
