@@ -36,6 +36,13 @@ type Event struct {
 	// Test marks events a provider flags as test (Stripe livemode=false...) or
 	// sent by `hookwatch send`.
 	Test bool
+	// Subject names the event's data subject (a customer ID, an address):
+	// the value at the source's subject path (SubjectPath.Extract), set by
+	// ingest, stored in an indexed column so that an erasure (EraseEvents)
+	// finds the subject's events without reading bodies. Empty when the
+	// source has no subject path or the body has no value there. It is
+	// personal data: never logged.
+	Subject string
 	// Trace is the trace propagation header of the ingest request (for the
 	// error tracker), continued by the event's deliveries. May be empty.
 	Trace string
@@ -117,7 +124,9 @@ type EventStore interface {
 	// PruneDedupe forgets at most limit dedupe keys that expired at or
 	// before before, and returns how many it forgot. Events themselves are
 	// kept. An expired key is already ignored by InsertEvents, so pruning
-	// only bounds the table. Errors: EUNAVAILABLE when the store cannot
-	// write now.
+	// only bounds a store that keeps keys in a table of their own
+	// (PostgreSQL); one that keeps each key in its event's row (SQLite)
+	// has nothing to forget and returns 0. Errors: EUNAVAILABLE when the
+	// store cannot write now.
 	PruneDedupe(ctx context.Context, before time.Time, limit int) (int, error)
 }

@@ -193,3 +193,16 @@ func TestLocalWaker(t *testing.T) {
 		}
 	}
 }
+
+func TestIDFloor(t *testing.T) {
+	at := time.Date(2026, 3, 4, 5, 6, 7, 8e6, time.UTC)
+	floor := hookwatch.IDFloor("evt", at)
+	for range 100 {
+		if id := hookwatch.NewID("evt", at); id < floor {
+			t.Fatalf("NewID %s sorts below IDFloor %s of the same millisecond", id, floor)
+		}
+		if id := hookwatch.NewID("evt", at.Add(-time.Millisecond)); id >= floor {
+			t.Fatalf("NewID %s of the millisecond before sorts at or above IDFloor %s", id, floor)
+		}
+	}
+}

@@ -27,3 +27,20 @@ func NewID(prefix string, now time.Time) string {
 	}
 	return prefix + "_" + string(out[:])
 }
+
+// IDFloor returns the smallest ID NewID(prefix, t) can return: t's
+// millisecond followed by zero randomness. Every ID made before t's
+// millisecond sorts below it, so a store can bound a time range by its
+// primary key.
+func IDFloor(prefix string, t time.Time) string {
+	var out [26]byte
+	ms := uint64(t.UnixMilli())
+	for i := 9; i >= 0; i-- {
+		out[i] = crockford[ms&31]
+		ms >>= 5
+	}
+	for i := 10; i < 26; i++ {
+		out[i] = '0'
+	}
+	return prefix + "_" + string(out[:])
+}

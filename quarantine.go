@@ -33,6 +33,11 @@ type Quarantined struct {
 	Headers http.Header `json:"headers,omitempty"`
 	// Body is the body received, cut to the quarantine's max_body.
 	Body []byte `json:"-"`
+	// Subject is the value at the source's subject path in the body, as for
+	// an event (Event.Subject), extracted though the body is unverified so
+	// that an erasure finds the request; empty when the body does not
+	// parse (cut, not JSON). Personal data: not shown in listings.
+	Subject string `json:"-"`
 	// Truncated is set when Body was cut: such a request cannot verify.
 	Truncated  bool      `json:"truncated,omitempty"`
 	ReceivedAt time.Time `json:"received_at"`

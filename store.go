@@ -13,6 +13,7 @@ type Store interface {
 	QuarantineStore
 	UserStore
 	RetentionStore
+	PurgeStore
 
 	// InstallationKey returns the installation's secret key: 32 random bytes
 	// made with crypto/rand when the store is first opened, kept in the

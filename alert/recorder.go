@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/batch"
 	"github.com/hookwatch/hookwatch/ingest"
 )
 
@@ -40,21 +41,13 @@ func NewRecorder(store hookwatch.IssueStore, logger *slog.Logger) *Recorder {
 
 func (r *Recorder) run() {
 	defer close(r.done)
-	for f := range r.ch {
-		batch := []hookwatch.Failure{f}
-	more:
-		for len(batch) < 256 {
-			select {
-			case f, ok := <-r.ch:
-				if !ok {
-					break more
-				}
-				batch = append(batch, f)
-			default:
-				break more
-			}
+	var fs []hookwatch.Failure
+	for {
+		var ok bool
+		if fs, ok = batch.Next(r.ch, fs, 256); !ok {
+			return
 		}
-		r.write(batch)
+		r.write(fs)
 	}
 }
 

@@ -142,6 +142,10 @@ type Source struct {
 	// Dedupe is what is remembered: id (the provider's event ID, the
 	// default) or body (the body's SHA-256); see dedupe.go.
 	Dedupe string `yaml:"dedupe"`
+	// Subject is the JSON path of the event's data subject in the body
+	// (data.object.customer), extracted at ingest for erasure; empty means
+	// the provider's default, "none" means no subject; see subject.go.
+	Subject string `yaml:"subject"`
 	// Options are provider-specific settings (the hmac scheme's header...).
 	Options map[string]string `yaml:"options"`
 	// Quarantine, when false, keeps nothing of this source's rejected
@@ -502,6 +506,7 @@ func (c *Config) problems() []string {
 		}
 		seen[s.Name] = true
 		s.validateDedupe(p, bad)
+		s.validateSubject(p, bad)
 		if s.Provider == "" {
 			bad(p+".provider", "missing (one of: %s)", strings.Join(provider.Names(), ", "))
 			continue

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/batch"
 )
 
 // Destination is one configured receiver of events.
@@ -285,18 +286,33 @@ func (e *Engine) listen(d *dest) {
 	}
 }
 
-// Wake makes every destination look for due deliveries now, on every
-// instance when a shared Waker is configured. It never blocks: ingest calls
-// it after each commit.
-func (e *Engine) Wake() {
-	for _, d := range e.dests {
-		if e.opts.Waker != nil {
-			// Errors only mean the waker is closed (shutting down); the
-			// local poke below still runs and polling covers the rest.
-			_ = e.opts.Waker.Wake(context.Background(), d.cfg.Name)
+// Wake makes the destinations named look for due deliveries now (every
+// destination when none is named), on every instance when a shared Waker
+// is configured. It never blocks: ingest calls it after each commit with
+// the destinations the batch created deliveries for (ingest.Batch), so a
+// commit for one destination does not wake the others. Names not
+// configured here are skipped.
+func (e *Engine) Wake(destinations ...string) {
+	if len(destinations) == 0 {
+		for _, d := range e.dests {
+			e.wake(d)
 		}
-		d.poke()
+		return
 	}
+	for _, name := range destinations {
+		if d, ok := e.dests[name]; ok {
+			e.wake(d)
+		}
+	}
+}
+
+func (e *Engine) wake(d *dest) {
+	if e.opts.Waker != nil {
+		// Errors only mean the waker is closed (shutting down); the
+		// local poke below still runs and polling covers the rest.
+		_ = e.opts.Waker.Wake(context.Background(), d.cfg.Name)
+	}
+	d.poke()
 }
 
 // poke wakes d's dispatcher if it is not already due to look.
@@ -726,28 +742,15 @@ func (e *Engine) announce(ctx context.Context, d *dest, from, to hookwatch.Circu
 // transaction (and one fsync), each still applied atomically.
 func (e *Engine) finisher() {
 	defer close(e.finisherD)
-	batch := make([]*finishReq, 0, 256)
+	reqs := make([]*finishReq, 0, 256)
 	fs := make([]hookwatch.Finish, 0, 256)
 	for {
-		r, ok := <-e.finishes
-		if !ok {
+		var ok bool
+		if reqs, ok = batch.Next(e.finishes, reqs, 256); !ok {
 			return
 		}
-		batch = append(batch[:0], r)
-	fill:
-		for len(batch) < cap(batch) {
-			select {
-			case r, ok := <-e.finishes:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, r)
-			default:
-				break fill
-			}
-		}
 		fs = fs[:0]
-		for _, r := range batch {
+		for _, r := range reqs {
 			fs = append(fs, r.f)
 		}
 		var (
@@ -763,7 +766,7 @@ func (e *Engine) finisher() {
 			}
 			time.Sleep(time.Duration(100<<try) * time.Millisecond)
 		}
-		for i, r := range batch {
+		for i, r := range reqs {
 			if err != nil {
 				r.err = err
 			} else {

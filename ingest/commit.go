@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/batch"
 )
 
 // ErrClosed is returned by Committer.Commit after Close.
@@ -21,7 +22,7 @@ type Committer struct {
 	store    hookwatch.EventStore
 	maxBatch int
 	timeout  time.Duration
-	observe  func(size int, took time.Duration, err error)
+	observe  func(Batch)
 
 	queue   chan *pending
 	mu      sync.RWMutex // guards closed against sends on a closed queue
@@ -46,10 +47,20 @@ type pending struct {
 	done   chan struct{}
 }
 
+// Batch is what the committer tells its observer about one group commit.
+type Batch struct {
+	Size int           // events in the batch, duplicates included
+	Took time.Duration // the InsertEvents call
+	Err  error         // nil when the batch committed
+	// Destinations are the destinations the batch created deliveries for
+	// (each once, nil when it failed): the ones to wake (Engine.Wake).
+	Destinations []string
+}
+
 // NewCommitter starts a committer with one writer, writing to store in
 // batches of at most maxBatch events. observe, if not nil, is called after
-// every batch.
-func NewCommitter(store hookwatch.EventStore, maxBatch int, observe func(size int, took time.Duration, err error)) *Committer {
+// every batch, from the writer: it must not block.
+func NewCommitter(store hookwatch.EventStore, maxBatch int, observe func(Batch)) *Committer {
 	return NewCommitterN(store, maxBatch, 1, observe)
 }
 
@@ -58,7 +69,7 @@ func NewCommitter(store hookwatch.EventStore, maxBatch int, observe func(size in
 // commits alongside it. One is right for SQLite (a single writer connection);
 // a server database such as PostgreSQL commits concurrent batches in
 // parallel. The store must accept concurrent InsertEvents calls.
-func NewCommitterN(store hookwatch.EventStore, maxBatch, writers int, observe func(size int, took time.Duration, err error)) *Committer {
+func NewCommitterN(store hookwatch.EventStore, maxBatch, writers int, observe func(Batch)) *Committer {
 	if maxBatch < 1 {
 		maxBatch = 1
 	}
@@ -110,28 +121,16 @@ func (c *Committer) Commit(ctx context.Context, e *hookwatch.Event) (hookwatch.I
 
 func (c *Committer) run() {
 	defer c.writers.Done()
-	batch := make([]*pending, 0, c.maxBatch)
+	ps := make([]*pending, 0, c.maxBatch)
 	events := make([]*hookwatch.Event, 0, c.maxBatch)
+	var dests []string
 	for {
-		p, ok := <-c.queue
-		if !ok {
+		var ok bool
+		if ps, ok = batch.Next(c.queue, ps, c.maxBatch); !ok {
 			return
 		}
-		batch = append(batch[:0], p)
-	fill:
-		for len(batch) < c.maxBatch {
-			select {
-			case p, ok := <-c.queue:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, p)
-			default:
-				break fill
-			}
-		}
 		events = events[:0]
-		for _, p := range batch {
+		for _, p := range ps {
 			events = append(events, p.event)
 		}
 		start := time.Now()
@@ -142,10 +141,15 @@ func (c *Committer) run() {
 			err = &hookwatch.Error{Code: hookwatch.EUNAVAILABLE, Message: "store commit timed out", Err: err}
 		}
 		if c.observe != nil {
-			c.observe(len(batch), time.Since(start), err)
+			b := Batch{Size: len(ps), Took: time.Since(start), Err: err}
+			if err == nil {
+				dests = destinations(dests[:0], events, results)
+				b.Destinations = dests
+			}
+			c.observe(b)
 		}
 		c.record(err)
-		for i, p := range batch {
+		for i, p := range ps {
 			if err != nil {
 				p.err = err
 			} else {
@@ -154,6 +158,26 @@ func (c *Committer) run() {
 			p.done <- struct{}{}
 		}
 	}
+}
+
+// destinations appends to out, once each, the destinations of the events
+// stored (not duplicates).
+func destinations(out []string, events []*hookwatch.Event, results []hookwatch.InsertResult) []string {
+	for i, e := range events {
+		if results[i].Duplicate {
+			continue
+		}
+	dest:
+		for _, d := range e.Destinations {
+			for _, o := range out {
+				if o == d {
+					continue dest
+				}
+			}
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // record keeps err as the latest outcome, unless a later batch (another

@@ -37,6 +37,10 @@ type Source struct {
 	// (sources[].dedupe: body): a captured request sent again with a new
 	// delivery ID is a duplicate, for providers that sign no ID.
 	DedupeBody bool
+	// Subject is where the event's data subject is in the body
+	// (sources[].subject, or the provider's default): extracted into
+	// Event.Subject, and Rejection.Subject, for erasure. Empty: none.
+	Subject hookwatch.SubjectPath
 	// Secrets are the source's configured secrets. The receive path does
 	// not use them (Scheme has its own); the quarantine's release matches
 	// them against a kept request's sealed token header.
@@ -64,6 +68,10 @@ type Rejection struct {
 	Headers    http.Header
 	Body       []byte
 	ReceivedAt time.Time
+	// Subject is the value at the source's subject path in the body (not
+	// verified, so possibly forged: it only lets an erasure find the
+	// request), or "".
+	Subject string
 }
 
 // Options configure a Handler.
@@ -223,7 +231,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if ir.Duplicate {
 		h.opts.Metrics.request(src.Name, "duplicate", start)
-		writeAnswer(w, http.StatusOK, answer{ID: ir.ID, Duplicate: true})
+		writeOK(w, ir.ID, true)
 		return
 	}
 	outcome := "accepted"
@@ -231,7 +239,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		outcome = "accepted_malformed"
 	}
 	h.opts.Metrics.request(src.Name, outcome, start)
-	writeAnswer(w, http.StatusOK, answer{ID: ir.ID})
+	writeOK(w, ir.ID, false)
 }
 
 // NewEvent builds the event of a verified request received at at (its ID
@@ -257,6 +265,9 @@ func NewEvent(src *Source, res provider.Result, header http.Header, body []byte,
 	}
 	if src.DedupeBody {
 		e.DedupeKey = BodyDedupeKey(body)
+	}
+	if len(src.Subject) > 0 {
+		e.Subject = src.Subject.Extract(body)
 	}
 	return e
 }
@@ -300,7 +311,8 @@ func (h *Handler) reject(ctx context.Context, w http.ResponseWriter, src *Source
 	}
 	if h.opts.Reject != nil {
 		h.opts.Reject(ctx, Rejection{Source: src.Name, Provider: src.Provider, Reason: reason, Err: err,
-			Method: r.Method, URL: r.URL, Headers: hookwatch.SealHeaders(r.Header, h.opts.Key), Body: r.Body, ReceivedAt: start.UTC()})
+			Method: r.Method, URL: r.URL, Headers: hookwatch.SealHeaders(r.Header, h.opts.Key), Body: r.Body, ReceivedAt: start.UTC(),
+			Subject: src.Subject.Extract(r.Body)})
 	}
 	writeAnswer(w, server.StatusOf(hookwatch.EUNAUTHORIZED), answer{Error: string(reason), Message: err.Error()})
 }
@@ -323,6 +335,40 @@ func requestURL(src *Source, r *http.Request) string {
 		return base + "?" + r.URL.RawQuery
 	}
 	return base
+}
+
+// The header values of every answer, shared (never modified).
+var (
+	jsonType = []string{"application/json"}
+	noStore  = []string{"no-store"}
+)
+
+// writeOK writes the 200 answer of a stored (or duplicate) event, the
+// same bytes writeAnswer would write, without the JSON encoder: it is the
+// answer of nearly every request. id is an event ID (evt_ and a ULID),
+// which needs no escaping; anything else goes through writeAnswer.
+func writeOK(w http.ResponseWriter, id string, duplicate bool) {
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f || c == '<' || c == '>' || c == '&' {
+			writeAnswer(w, http.StatusOK, answer{ID: id, Duplicate: duplicate})
+			return
+		}
+	}
+	var buf [96]byte
+	b := append(buf[:0], `{"id":"`...)
+	b = append(b, id...)
+	if duplicate {
+		b = append(b, `","duplicate":true}`...)
+	} else {
+		b = append(b, `"}`...)
+	}
+	b = append(b, '\n')
+	h := w.Header()
+	h["Content-Type"] = jsonType
+	h["Cache-Control"] = noStore
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
 }
 
 func writeAnswer(w http.ResponseWriter, status int, a answer) {

@@ -45,9 +45,9 @@ func setup(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	e := &env{store: store, now: time.Now()}
-	e.commit = ingest.NewCommitter(store, 64, func(size int, _ time.Duration, _ error) {
+	e.commit = ingest.NewCommitter(store, 64, func(b ingest.Batch) {
 		e.mu.Lock()
-		e.sizes = append(e.sizes, size)
+		e.sizes = append(e.sizes, b.Size)
 		e.mu.Unlock()
 	})
 	var sources []ingest.Source
@@ -58,7 +58,12 @@ func setup(t *testing.T) *env {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sources = append(sources, ingest.Source{Name: s.name, Provider: s.prov, Scheme: scheme, MaxBody: 4096, DedupeHorizon: hookwatch.DefaultDedupeHorizon})
+		src := ingest.Source{Name: s.name, Provider: s.prov, Scheme: scheme, MaxBody: 4096, DedupeHorizon: hookwatch.DefaultDedupeHorizon}
+		if info, _ := provider.Lookup(s.prov); info.Subject != "" {
+			// The provider's default subject path, as the config gives it.
+			src.Subject, _ = hookwatch.ParseSubjectPath(info.Subject)
+		}
+		sources = append(sources, src)
 	}
 	h := ingest.NewHandler(ingest.Options{
 		Sources: sources, Committer: e.commit, RetryAfter: 7 * time.Second,

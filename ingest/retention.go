@@ -8,10 +8,12 @@ import (
 	"github.com/hookwatch/hookwatch"
 )
 
-// DedupeJanitor forgets expired dedupe keys, so the dedupe table holds
-// about one dedupe horizon of keys instead of growing forever. It is a
-// periodic job: the maintenance runner (maintain.Runner) runs RunOnce on
-// the instance that leads, every 10 minutes (DedupeJanitorEvery).
+// DedupeJanitor forgets expired dedupe keys, so a store's dedupe table
+// (PostgreSQL's) holds about one dedupe horizon of keys instead of growing
+// forever; SQLite keeps each key in its event's row and has nothing for it
+// to do. It is a periodic job: the maintenance runner (maintain.Runner)
+// runs RunOnce on the instance that leads, every 10 minutes
+// (DedupeJanitorEvery).
 type DedupeJanitor struct {
 	Store hookwatch.EventStore
 	// Batch is how many keys one delete removes, so the store's writer is

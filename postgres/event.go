@@ -39,11 +39,11 @@ WITH keys AS (
         received_at = CASE WHEN d.expires_at <= excluded.received_at THEN excluded.received_at ELSE d.received_at END
     RETURNING d.source, d.provider_event_id, d.event_id
 ), ev AS (
-    INSERT INTO events (id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace, key_id)
-    SELECT e.id, e.source, e.provider, e.pid, e.type, e.headers, e.body, e.received_at, e.malformed, e.test, e.trace, e.key_id
+    INSERT INTO events (id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace, key_id, subject)
+    SELECT e.id, e.source, e.provider, e.pid, e.type, e.headers, e.body, e.received_at, e.malformed, e.test, e.trace, e.key_id, e.subject
     FROM unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bytea[],
-                $13::timestamptz[], $14::bool[], $15::bool[], $16::text[], $22::text[], $23::text[])
-        AS e(id, source, provider, pid, type, headers, body, received_at, malformed, test, trace, dk, key_id)
+                $13::timestamptz[], $14::bool[], $15::bool[], $16::text[], $22::text[], $23::text[], $24::text[])
+        AS e(id, source, provider, pid, type, headers, body, received_at, malformed, test, trace, dk, key_id, subject)
     WHERE e.dk = '' OR e.id IN (SELECT event_id FROM keys)
     RETURNING id
 ), dl AS (
@@ -66,6 +66,7 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 	n := len(events)
 	var (
 		ids, sources, providers, pids, types, headers, traces = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		subjects                                              = make([]string, n)
 		bodies                                                = make([][]byte, n)
 		keys                                                  = make([]string, n) // Event.DedupeID
 		keyIDs                                                = make([]string, n) // encryption key IDs
@@ -82,7 +83,7 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 			return nil, fmt.Errorf("postgres: insert events: %w", err)
 		}
 		ids[i], sources[i], providers[i], pids[i] = e.ID, text(e.Source), text(e.Provider), text(e.ProviderEventID)
-		types[i], headers[i], traces[i] = text(e.Type), h, text(e.Trace)
+		types[i], headers[i], traces[i], subjects[i] = text(e.Type), h, text(e.Trace), text(e.Subject)
 		bodies[i], keyIDs[i] = body, keyID
 		received[i], malformed[i], test[i] = e.ReceivedAt, e.Malformed, e.Test
 		if keys[i] = text(e.DedupeID()); keys[i] != "" {
@@ -118,7 +119,7 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 	}
 	args := []any{kSources, kIDs, kEvents, kExpires, kReceived,
 		ids, sources, providers, pids, types, headers, bodies, received, malformed, test, traces,
-		dlvIDs, dlvEvents, dlvDests, dlvNext, s.now(), keys, keyIDs}
+		dlvIDs, dlvEvents, dlvDests, dlvNext, s.now(), keys, keyIDs, subjects}
 
 	holder := make(map[dedupeKey]string, len(order)) // key -> event ID holding it
 	err := retry(ctx, func() error {
@@ -176,7 +177,7 @@ func text(s string) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
-const eventColumns = `id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace, key_id`
+const eventColumns = `id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace, key_id, subject`
 
 // eventDest returns a new event, the scan destinations of eventColumns for
 // it, and a function to call after the scan (which decrypts the headers
@@ -187,7 +188,7 @@ func (s *Store) eventDest() (*hookwatch.Event, []any, func() error) {
 		headers, keyID string
 	)
 	dest := []any{&e.ID, &e.Source, &e.Provider, &e.ProviderEventID, &e.Type, &headers, &e.Body,
-		&e.ReceivedAt, &e.Malformed, &e.Test, &e.Trace, &keyID}
+		&e.ReceivedAt, &e.Malformed, &e.Test, &e.Trace, &keyID, &e.Subject}
 	return e, dest, func() error {
 		e.ReceivedAt = e.ReceivedAt.UTC()
 		var err error

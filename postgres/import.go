@@ -26,7 +26,7 @@ func (s *Store) ImportEvents(ctx context.Context, events []*hookwatch.Event, ded
 	}
 	n := len(events)
 	ids, sources, providers, pids, types, headers, traces := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	keyIDs := make([]string, n)
+	keyIDs, subjects := make([]string, n), make([]string, n)
 	bodies, received := make([][]byte, n), make([]time.Time, n)
 	malformed, test := make([]bool, n), make([]bool, n)
 	var kSources, kIDs, kEvents []string
@@ -40,7 +40,7 @@ func (s *Store) ImportEvents(ctx context.Context, events []*hookwatch.Event, ded
 			return 0, fmt.Errorf("postgres: import events: %w", err)
 		}
 		ids[i], sources[i], providers[i], pids[i] = e.ID, text(e.Source), text(e.Provider), text(e.ProviderEventID)
-		types[i], headers[i], traces[i], keyIDs[i] = text(e.Type), h, text(e.Trace), keyID
+		types[i], headers[i], traces[i], keyIDs[i], subjects[i] = text(e.Type), h, text(e.Trace), keyID, text(e.Subject)
 		bodies[i], received[i], malformed[i], test[i] = body, e.ReceivedAt, e.Malformed, e.Test
 		if key := text(e.DedupeID()); key != "" {
 			if until := dedupeUntil(e); until.After(now) {
@@ -51,11 +51,11 @@ func (s *Store) ImportEvents(ctx context.Context, events []*hookwatch.Event, ded
 	}
 	var inserted int
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO events (id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace, key_id)
+		tag, err := tx.Exec(ctx, `INSERT INTO events (id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace, key_id, subject)
 			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[],
-				$8::timestamptz[], $9::bool[], $10::bool[], $11::text[], $12::text[])
+				$8::timestamptz[], $9::bool[], $10::bool[], $11::text[], $12::text[], $13::text[])
 			ON CONFLICT (id) DO NOTHING`,
-			ids, sources, providers, pids, types, headers, bodies, received, malformed, test, traces, keyIDs)
+			ids, sources, providers, pids, types, headers, bodies, received, malformed, test, traces, keyIDs, subjects)
 		if err != nil {
 			return err
 		}
@@ -161,6 +161,24 @@ func (s *Store) ImportReplays(ctx context.Context, rs []*hookwatch.Replay) error
 	return nil
 }
 
+// ImportPurges stores purge and erasure records not already present, as
+// they are (an erasure's subject is a hash under the installation key,
+// which the copy carries).
+func (s *Store) ImportPurges(ctx context.Context, ps []*hookwatch.Purge) error {
+	for _, p := range ps {
+		filter, err := json.Marshal(p.Filter)
+		if err != nil {
+			return fmt.Errorf("postgres: import purges: %w", err)
+		}
+		if _, err := s.pool.Exec(ctx, `INSERT INTO purges (id, kind, actor, at, filter, events, skipped, quarantined)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
+			p.ID, string(p.Kind), text(p.Actor), p.At, string(filter), p.Events, p.Skipped, p.Quarantined); err != nil {
+			return storeError("import purges", err)
+		}
+	}
+	return nil
+}
+
 // CountPresent counts how many of ids exist in table ("events" or
 // "deliveries"), and how many attempts those deliveries have: the copy's
 // verification.
@@ -191,11 +209,11 @@ func (s *Store) ImportQuarantined(ctx context.Context, qs []*hookwatch.Quarantin
 		}
 		tag, err := s.pool.Exec(ctx, `INSERT INTO quarantine
 			(id, source, provider, reason, detail, method, url, headers, body, truncated, received_at,
-			 released_at, event_id, released_by, unverified, size, key_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+			 released_at, event_id, released_by, unverified, size, key_id, subject)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 			ON CONFLICT (id) DO NOTHING`,
 			q.ID, text(q.Source), text(q.Provider), text(q.Reason), text(q.Detail), text(q.Method), text(q.URL),
-			text(h), body, q.Truncated, q.ReceivedAt, nullTime(q.ReleasedAt), text(q.EventID), text(q.ReleasedBy), q.Unverified, q.StoredSize(), keyID)
+			text(h), body, q.Truncated, q.ReceivedAt, nullTime(q.ReleasedAt), text(q.EventID), text(q.ReleasedBy), q.Unverified, q.StoredSize(), keyID, text(q.Subject))
 		if err != nil {
 			return copied, storeError("import quarantined", err)
 		}

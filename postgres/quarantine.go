@@ -26,6 +26,7 @@ func (s *Store) AddQuarantined(ctx context.Context, qs []*hookwatch.Quarantined)
 		truncated                        = make([]bool, n)
 		received                         = make([]time.Time, n)
 		sizes                            = make([]int64, n)
+		subjects                         = make([]string, n)
 	)
 	for i, q := range qs {
 		h, body, keyID, err := s.cipher.SealPayload("quarantine", q.ID, q.Headers, q.Body)
@@ -38,12 +39,13 @@ func (s *Store) AddQuarantined(ctx context.Context, qs []*hookwatch.Quarantined)
 		ids[i], sources[i], providers[i], reasons[i] = q.ID, text(q.Source), text(q.Provider), text(q.Reason)
 		details[i], methods[i], urls[i], headers[i] = text(q.Detail), text(q.Method), text(q.URL), text(h)
 		bodies[i], truncated[i], received[i], sizes[i] = body, q.Truncated, q.ReceivedAt, q.StoredSize()
+		subjects[i] = text(q.Subject)
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO quarantine
-		(id, source, provider, reason, detail, method, url, headers, body, truncated, received_at, size, key_id)
+		(id, source, provider, reason, detail, method, url, headers, body, truncated, received_at, size, key_id, subject)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-			$8::text[], $9::bytea[], $10::bool[], $11::timestamptz[], $12::bigint[], $13::text[])`,
-		ids, sources, providers, reasons, details, methods, urls, headers, bodies, truncated, received, sizes, keyIDs)
+			$8::text[], $9::bytea[], $10::bool[], $11::timestamptz[], $12::bigint[], $13::text[], $14::text[])`,
+		ids, sources, providers, reasons, details, methods, urls, headers, bodies, truncated, received, sizes, keyIDs, subjects)
 	if err != nil {
 		return storeError("insert quarantined", err)
 	}
@@ -51,7 +53,7 @@ func (s *Store) AddQuarantined(ctx context.Context, qs []*hookwatch.Quarantined)
 }
 
 const quarantineColumns = `id, source, provider, reason, detail, method, url, headers, body, truncated,
-	received_at, released_at, event_id, released_by, unverified, key_id`
+	received_at, released_at, event_id, released_by, unverified, key_id, subject`
 
 // scanQuarantined reads a row of quarantineColumns, decrypting its headers
 // and body.
@@ -62,7 +64,7 @@ func (s *Store) scanQuarantined(row pgx.Row) (*hookwatch.Quarantined, error) {
 		released       *time.Time
 	)
 	if err := row.Scan(&q.ID, &q.Source, &q.Provider, &q.Reason, &q.Detail, &q.Method, &q.URL, &headers, &q.Body,
-		&q.Truncated, &q.ReceivedAt, &released, &q.EventID, &q.ReleasedBy, &q.Unverified, &keyID); err != nil {
+		&q.Truncated, &q.ReceivedAt, &released, &q.EventID, &q.ReleasedBy, &q.Unverified, &keyID, &q.Subject); err != nil {
 		return nil, err
 	}
 	q.ReceivedAt, q.ReleasedAt = q.ReceivedAt.UTC(), fromNull(released)

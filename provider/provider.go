@@ -149,7 +149,11 @@ type Info struct {
 	Summary string
 	// NeedsPublicURL is set for schemes that sign the URL.
 	NeedsPublicURL bool
-	New            Factory
+	// Subject is the default sources[].subject: the JSON path of the data
+	// subject (the customer) in the provider's events, where one path fits
+	// nearly every event type. Empty: none is obvious.
+	Subject string
+	New     Factory
 }
 
 // New builds the scheme named name (a lowercase provider word from the config).

@@ -4,7 +4,7 @@ package provider
 // in the config's `provider:` key. It is built explicitly (no init-time
 // self-registration) so the whole catalogue can be read in one place.
 var registry = map[string]Info{
-	"stripe":           {Name: "stripe", Summary: "Stripe: Stripe-Signature t=,v1= HMAC-SHA256 hex of {t}.{body}, whsec_ secret used as is", New: newStripe},
+	"stripe":           {Name: "stripe", Summary: "Stripe: Stripe-Signature t=,v1= HMAC-SHA256 hex of {t}.{body}, whsec_ secret used as is", Subject: "data.object.customer", New: newStripe},
 	"github":           {Name: "github", Summary: "GitHub: X-Hub-Signature-256 sha256= HMAC-SHA256 hex of the body", New: newGitHub},
 	"shopify":          {Name: "shopify", Summary: "Shopify: X-Shopify-Hmac-Sha256 HMAC-SHA256 base64 of the body", New: newShopify},
 	"slack":            {Name: "slack", Summary: "Slack: X-Slack-Signature v0= HMAC-SHA256 hex of v0:{timestamp}:{body}; answers url_verification", New: newSlack},
@@ -12,7 +12,7 @@ var registry = map[string]Info{
 	"svix":             {Name: "svix", Summary: "Svix: Standard Webhooks with svix-* (or webhook-*) headers", New: newSvix},
 	"hmac":             {Name: "hmac", Summary: "Generic HMAC of the body (or a {timestamp}.{body} template) in one header; see options", New: newHMAC},
 	"twilio":           {Name: "twilio", Summary: "Twilio: X-Twilio-Signature HMAC-SHA1 base64 of the URL + sorted POST params (JSON: bodySHA256 URL param)", NeedsPublicURL: true, New: newTwilio},
-	"paddle":           {Name: "paddle", Summary: "Paddle Billing: Paddle-Signature ts=;h1= HMAC-SHA256 hex of {ts}:{body}", New: newPaddle},
+	"paddle":           {Name: "paddle", Summary: "Paddle Billing: Paddle-Signature ts=;h1= HMAC-SHA256 hex of {ts}:{body}", Subject: "data.customer_id", New: newPaddle},
 	"square":           {Name: "square", Summary: "Square: x-square-hmacsha256-signature HMAC-SHA256 base64 of notification URL + body", NeedsPublicURL: true, New: newSquare},
 	"pagerduty":        {Name: "pagerduty", Summary: "PagerDuty v3: X-PagerDuty-Signature v1= HMAC-SHA256 hex of the body, comma separated", New: newPagerDuty},
 	"hubspot":          {Name: "hubspot", Summary: "HubSpot: X-HubSpot-Signature-v3 HMAC-SHA256 base64 of method+URI+body+timestamp(ms); options.version 1, 2 or 3", New: newHubSpot},

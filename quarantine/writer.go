@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/batch"
 	"github.com/hookwatch/hookwatch/ingest"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -318,7 +319,7 @@ func (w *Writer) Prune(ctx context.Context, now time.Time) (int, error) {
 
 func (w *Writer) run() {
 	defer close(w.done)
-	batch := make([]*hookwatch.Quarantined, 0, w.opts.Batch)
+	qs := make([]*hookwatch.Quarantined, 0, w.opts.Batch)
 	written, pruneAfter := 0, max(w.opts.MaxCount/10, 1)
 	var wrote, pruneBytes int64 = 0, max(w.opts.MaxBytes/10, 1)
 	for {
@@ -328,25 +329,19 @@ func (w *Writer) run() {
 				return
 			}
 			q := w.record(r)
-			batch = append(batch[:0], q)
+			qs = append(qs[:0], q)
 			size := q.StoredSize()
 			// A batch holds at most a tenth of the byte budget (plus one
 			// request), so the prune below keeps the overshoot to that.
-		fill:
-			for len(batch) < w.opts.Batch && wrote+size < pruneBytes {
-				select {
-				case r, ok := <-w.queue:
-					if !ok {
-						break fill
-					}
+			if len(qs) < w.opts.Batch && wrote+size < pruneBytes {
+				batch.Drain(w.queue, func(r ingest.Rejection) bool {
 					q := w.record(r)
-					batch, size = append(batch, q), size+q.StoredSize()
-				default:
-					break fill
-				}
+					qs, size = append(qs, q), size+q.StoredSize()
+					return len(qs) < w.opts.Batch && wrote+size < pruneBytes
+				})
 			}
 			start := time.Now()
-			n := w.write(batch, size)
+			n := w.write(qs, size)
 			written += n
 			if n > 0 {
 				wrote += size
@@ -373,6 +368,7 @@ func (w *Writer) record(r ingest.Rejection) *hookwatch.Quarantined {
 		Headers:    hookwatch.RedactHeaders(r.Headers, false),
 		Body:       r.Body,
 		ReceivedAt: r.ReceivedAt,
+		Subject:    r.Subject,
 	}
 	if r.Err != nil {
 		// The detail starts with the reason word; keep only the explanation.

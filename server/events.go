@@ -10,18 +10,20 @@ import (
 // Event is a stored event as the CLI's --json prints it. Credential
 // headers are redacted.
 type Event struct {
-	ID              string      `json:"id"`
-	Source          string      `json:"source"`
-	Provider        string      `json:"provider"`
-	ProviderEventID string      `json:"provider_event_id,omitempty"`
-	Type            string      `json:"type,omitempty"`
-	ReceivedAt      time.Time   `json:"received_at"`
-	Size            int         `json:"size"`
-	Malformed       bool        `json:"malformed,omitempty"`
-	Test            bool        `json:"test,omitempty"`
-	Headers         http.Header `json:"headers,omitempty"`
-	Body            string      `json:"body,omitempty"`
-	BodyEncoding    string      `json:"body_encoding,omitempty"`
+	ID              string    `json:"id"`
+	Source          string    `json:"source"`
+	Provider        string    `json:"provider"`
+	ProviderEventID string    `json:"provider_event_id,omitempty"`
+	Type            string    `json:"type,omitempty"`
+	ReceivedAt      time.Time `json:"received_at"`
+	Size            int       `json:"size"`
+	Malformed       bool      `json:"malformed,omitempty"`
+	Test            bool      `json:"test,omitempty"`
+	// Subject is personal data: shown with the body only (full).
+	Subject      string      `json:"subject,omitempty"`
+	Headers      http.Header `json:"headers,omitempty"`
+	Body         string      `json:"body,omitempty"`
+	BodyEncoding string      `json:"body_encoding,omitempty"`
 }
 
 // NewEvent returns e as printed; with full, its headers (redacted) and
@@ -32,6 +34,7 @@ func NewEvent(e *hookwatch.Event, full bool) Event {
 		ReceivedAt: e.ReceivedAt, Size: len(e.Body), Malformed: e.Malformed, Test: e.Test,
 	}
 	if full {
+		j.Subject = e.Subject
 		j.Headers = hookwatch.RedactHeaders(e.Headers, false)
 		j.Body, j.BodyEncoding = hookwatch.TextOrHex(e.Body)
 	}

@@ -95,7 +95,7 @@ type TokenChecker func(ctx context.Context, token string) (user string, ok bool)
 // Server is Hookwatch's HTTP side: both listeners' routes (routes) and the
 // admin API's handlers, one file per resource (events.go, deliveries.go,
 // destinations.go, issues.go, alerts.go, silences.go, quarantine.go,
-// sentry.go).
+// purge.go, sentry.go).
 type Server struct {
 	opts   Options
 	errors Errors
@@ -189,6 +189,10 @@ func (s *Server) routes() {
 		api("DELETE /api/silences/{id}", s.removeSilence)
 		api("GET /api/quarantine", s.listQuarantined)
 		api("GET /api/quarantine/{id}", s.getQuarantined)
+		api("GET /api/replays", s.listReplays)
+		api("POST /api/events/purge", s.purgeEvents)
+		api("POST /api/erase", s.erase)
+		api("GET /api/purges", s.listPurges)
 	}
 	if o.TestChannel != nil {
 		api("POST /api/alerts/test/{channel}", s.testChannel)

@@ -96,7 +96,8 @@ func (s *Store) RekeyPage(ctx context.Context, table, after string, limit int) (
 			return err
 		}
 		defer func() {
-			if _, err := conn.ExecContext(context.Background(), "PRAGMA secure_delete = OFF"); err != nil {
+			// Back to the writer's own setting (sqlite.go: FAST).
+			if _, err := conn.ExecContext(context.Background(), "PRAGMA secure_delete = FAST"); err != nil {
 				conn.Raw(func(any) error { return driver.ErrBadConn })
 			}
 		}()

@@ -51,129 +51,172 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 	return results, nil
 }
 
+// The statements of the group commit, prepared when the store opens
+// (stmt.go). A batch is cut into multi-row statements of fixed shapes.
+const (
+	// dedupeLookup (completed with "(?, ?, ...)") reads the events holding
+	// some keys, live or expired: probes of the events_dedupe index (0015),
+	// which covers the query.
+	dedupeLookup = `SELECT dedupe_id, source, id, dedupe_until FROM events WHERE dedupe_id <> '' AND dedupe_id IN `
+	eventInsert  = `INSERT INTO events
+		(id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace, key_id, dedupe_id, dedupe_until, subject)
+		VALUES `
+	eventCols      = 15
+	deliveryInsert = `INSERT INTO deliveries (id, event_id, destination, next_attempt_at, created_at, updated_at) VALUES `
+	deliveryCols   = 6
+)
+
+// insertStatements are the statements prepared for the group commit.
+func insertStatements() []string {
+	var out []string
+	for _, n := range shapes {
+		out = append(out, dedupeLookup+placeholders(1, n), eventInsert+placeholders(n, eventCols), deliveryInsert+placeholders(n, deliveryCols))
+	}
+	return out
+}
+
 // insertEvents writes the batch in tx and fills results.
+//
+// Dedupe: the key of an event (Event.DedupeID) is stored in its row with
+// the time it stops deduplicating, and an event whose key is held by a
+// live event (one stored before, or earlier in the batch) is a duplicate
+// of it. The check and the insert run in one transaction on the store's
+// single writer connection, so two events with one live key are never both
+// stored.
 func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []*hookwatch.Event, results []hookwatch.InsertResult) error {
-	// 1. Dedupe: the upsert takes each key that is new or expired and returns
-	// the event IDs that took theirs; an event whose ID is not returned found
-	// its key live (stored before, or earlier in this batch): a duplicate.
-	var keyed []int
-	for i, e := range events {
-		if e.DedupeID() != "" {
-			keyed = append(keyed, i)
+	// The keys held by stored events, read a statement shape at a time
+	// (events_dedupe covers the query); expired holders come back too and
+	// are told apart below.
+	type key struct{ source, id string }
+	held := map[key][]holder{}
+	var ids []any
+	for _, e := range events {
+		if k := e.DedupeID(); k != "" {
+			if _, ok := held[key{e.Source, k}]; !ok {
+				held[key{e.Source, k}] = nil
+				ids = append(ids, k)
+			}
 		}
 	}
-	dup := make([]bool, len(events))
-	if len(keyed) > 0 {
-		claimed := make(map[string]bool, len(keyed))
-		for _, chunk := range chunks(keyed, 200) {
-			// A live key expires for the chunk when the earliest event of the
-			// chunk arrived after its expiry: a batch spans milliseconds, and
-			// erring this way never forgets a key early.
-			args := make([]any, 0, 4*len(chunk)+1)
-			earliest := events[chunk[0]].ReceivedAt
-			for _, i := range chunk {
-				e := events[i]
-				until := e.DedupeUntil
-				if until.IsZero() {
-					until = e.ReceivedAt.Add(hookwatch.DefaultDedupeHorizon)
-				}
-				if e.ReceivedAt.Before(earliest) {
-					earliest = e.ReceivedAt
-				}
-				args = append(args, e.Source, e.DedupeID(), e.ID, micros(until))
-			}
-			args = append(args, micros(earliest))
-			rows, err := tx.QueryContext(ctx, `INSERT INTO dedupe (source, provider_event_id, event_id, expires_at) `+
-				`VALUES `+placeholders(len(chunk), 4)+`
-				ON CONFLICT (source, provider_event_id) DO UPDATE
-				SET event_id = excluded.event_id, expires_at = excluded.expires_at
-				WHERE dedupe.expires_at <= ?
-				RETURNING event_id`, args...)
-			if err != nil {
+	for _, n := range cut(len(ids)) {
+		st, err := s.stmts.get(ctx, tx, dedupeLookup+placeholders(1, n))
+		if err != nil {
+			return writeError("dedupe", err)
+		}
+		rows, err := st.QueryContext(ctx, ids[:n]...)
+		if err != nil {
+			return writeError("dedupe", err)
+		}
+		for rows.Next() {
+			var (
+				k     key
+				h     holder
+				until int64
+			)
+			if err := rows.Scan(&k.id, &k.source, &h.id, &until); err != nil {
+				rows.Close()
 				return writeError("dedupe", err)
 			}
-			for rows.Next() {
-				var id string
-				if err := rows.Scan(&id); err != nil {
-					rows.Close()
-					return writeError("dedupe", err)
-				}
-				claimed[id] = true
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return writeError("dedupe", err)
+			if hs, ok := held[k]; ok {
+				h.until = until
+				held[k] = append(hs, h)
 			}
 		}
-		for _, i := range keyed {
-			if claimed[events[i].ID] {
-				continue
-			}
-			e := events[i]
-			var first string
-			if err := tx.QueryRowContext(ctx, `SELECT event_id FROM dedupe WHERE source = ? AND provider_event_id = ?`, e.Source, e.DedupeID()).Scan(&first); err != nil {
-				return writeError("dedupe lookup", err)
-			}
-			dup[i] = true
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return writeError("dedupe", err)
+		}
+		ids = ids[n:]
+	}
+	stored := make([]int, 0, len(events))
+	for i, e := range events {
+		k := e.DedupeID()
+		if k == "" {
+			stored = append(stored, i)
+			results[i] = hookwatch.InsertResult{ID: e.ID}
+			continue
+		}
+		// Live: a holder whose key expires after this event arrived (a
+		// holder earlier in this batch is live until its own expiry).
+		at := micros(e.ReceivedAt)
+		if first, ok := live(held[key{e.Source, k}], at); ok {
 			results[i] = hookwatch.InsertResult{Duplicate: true, ID: first}
+			continue
 		}
+		held[key{e.Source, k}] = append(held[key{e.Source, k}], holder{id: e.ID, until: dedupeUntil(e)})
+		stored = append(stored, i)
+		results[i] = hookwatch.InsertResult{ID: e.ID}
 	}
 
-	// 2. Events, and 3. one pending delivery per destination.
-	var stored []int
-	for i := range events {
-		if !dup[i] {
-			stored = append(stored, i)
-			results[i] = hookwatch.InsertResult{ID: events[i].ID}
-		}
-	}
+	// The events, then one pending delivery per destination.
 	now := micros(s.now())
+	args := make([]any, 0, eventCols*min(len(stored), shapes[0]))
 	var deliveryArgs []any
-	for _, chunk := range chunks(stored, 200) {
-		args := make([]any, 0, 12*len(chunk))
-		for _, i := range chunk {
+	rest := stored
+	for _, n := range cut(len(stored)) {
+		args = args[:0]
+		for _, i := range rest[:n] {
 			e := events[i]
 			headers, body, keyID, err := s.cipher.SealPayload("events", e.ID, e.Headers, e.Body)
 			if err != nil {
 				return fmt.Errorf("sqlite: insert events: %w", err)
 			}
 			args = append(args, e.ID, e.Source, e.Provider, e.ProviderEventID, e.Type,
-				headers, body, micros(e.ReceivedAt), e.Malformed, e.Test, e.Trace, keyID)
+				headers, body, micros(e.ReceivedAt), e.Malformed, e.Test, e.Trace, keyID, e.DedupeID(), dedupeUntil(e), e.Subject)
 			for _, dest := range e.Destinations {
 				deliveryArgs = append(deliveryArgs, hookwatch.NewID("dlv", e.ReceivedAt), e.ID, dest, micros(e.ReceivedAt), now, now)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO events
-			(id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace, key_id)
-			VALUES `+placeholders(len(chunk), 12), args...); err != nil {
+		rest = rest[n:]
+		if err := s.execShape(ctx, tx, eventInsert, n, eventCols, args); err != nil {
 			return writeError("insert events", err)
 		}
 	}
-	const perDelivery = 6
-	for len(deliveryArgs) > 0 {
-		n := min(len(deliveryArgs)/perDelivery, 500)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries
-			(id, event_id, destination, next_attempt_at, created_at, updated_at)
-			VALUES `+placeholders(n, perDelivery), deliveryArgs[:n*perDelivery]...); err != nil {
+	for _, n := range cut(len(deliveryArgs) / deliveryCols) {
+		if err := s.execShape(ctx, tx, deliveryInsert, n, deliveryCols, deliveryArgs[:n*deliveryCols]); err != nil {
 			return writeError("insert deliveries", err)
 		}
-		deliveryArgs = deliveryArgs[n*perDelivery:]
+		deliveryArgs = deliveryArgs[n*deliveryCols:]
 	}
 	return nil
 }
 
-// chunks splits idx into slices of at most n (SQLite caps the number of
-// parameters of one statement).
-func chunks(idx []int, n int) [][]int {
-	var out [][]int
-	for len(idx) > n {
-		out = append(out, idx[:n])
-		idx = idx[n:]
+// holder is an event holding a dedupe key, and when the key expires.
+type holder struct {
+	id    string
+	until int64
+}
+
+// live returns the holder whose key is live at at (microseconds).
+func live(hs []holder, at int64) (string, bool) {
+	for _, h := range hs {
+		if h.until > at {
+			return h.id, true
+		}
 	}
-	if len(idx) > 0 {
-		out = append(out, idx)
+	return "", false
+}
+
+// dedupeUntil is when e's dedupe key stops deduplicating, in microseconds
+// (0 for an event without a key).
+func dedupeUntil(e *hookwatch.Event) int64 {
+	switch {
+	case e.DedupeID() == "":
+		return 0
+	case e.DedupeUntil.IsZero():
+		return micros(e.ReceivedAt.Add(hookwatch.DefaultDedupeHorizon))
 	}
-	return out
+	return micros(e.DedupeUntil)
+}
+
+// execShape runs the prepared statement prefix + n rows of cols columns.
+func (s *Store) execShape(ctx context.Context, tx *sql.Tx, prefix string, n, cols int, args []any) error {
+	st, err := s.stmts.get(ctx, tx, prefix+placeholders(n, cols))
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx, args...)
+	return err
 }
 
 // placeholders returns "(?, ?), (?, ?)" for rows rows of cols columns.
@@ -190,7 +233,7 @@ func placeholders(rows, cols int) string {
 	return b.String()
 }
 
-const eventColumns = `id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace, key_id`
+const eventColumns = `id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace, key_id, subject`
 
 // scanEvent reads a row of eventColumns, decrypting its headers and body.
 func (s *Store) scanEvent(row interface{ Scan(...any) error }) (*hookwatch.Event, error) {
@@ -200,7 +243,7 @@ func (s *Store) scanEvent(row interface{ Scan(...any) error }) (*hookwatch.Event
 		received       int64
 	)
 	if err := row.Scan(&e.ID, &e.Source, &e.Provider, &e.ProviderEventID, &e.Type, &headers, &e.Body,
-		&received, &e.Malformed, &e.Test, &e.Trace, &keyID); err != nil {
+		&received, &e.Malformed, &e.Test, &e.Trace, &keyID, &e.Subject); err != nil {
 		return nil, err
 	}
 	e.ReceivedAt = fromMicros(received)
@@ -232,7 +275,13 @@ func (s *Store) ListEvents(ctx context.Context, f hookwatch.EventFilter) ([]*hoo
 		c.Add("type = ?", f.Type)
 	}
 	if f.ProviderEventID != "" {
-		c.Add("provider_event_id = ?", f.ProviderEventID)
+		// Through events_dedupe: an event's dedupe key is its provider ID,
+		// except for sources with dedupe: body (keys "sha256:...").
+		// (Written as a subquery: with an OR, the planner scanned the
+		// table in id order instead.)
+		c.Add(`id IN (SELECT id FROM events WHERE dedupe_id = ? AND dedupe_id <> ''
+			UNION ALL SELECT id FROM events WHERE dedupe_id >= 'sha256:' AND dedupe_id < 'sha256;' AND dedupe_id <> '')
+			AND provider_event_id = ?`, f.ProviderEventID, f.ProviderEventID)
 	}
 	if !f.Since.IsZero() {
 		c.Add("received_at >= ?", micros(f.Since))
@@ -248,13 +297,12 @@ func (s *Store) ListEvents(ctx context.Context, f hookwatch.EventFilter) ([]*hoo
 	return collect(rows, err, "list events", s.scanEvent)
 }
 
-// PruneDedupe forgets expired dedupe keys; see hookwatch.EventStore.
+// PruneDedupe has nothing to forget: a dedupe key is a column of its event
+// (migration 0015), which expires in place and goes with the event. It
+// returns 0; see hookwatch.EventStore.
 func (s *Store) PruneDedupe(ctx context.Context, before time.Time, limit int) (int, error) {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM dedupe WHERE (source, provider_event_id) IN
-		(SELECT source, provider_event_id FROM dedupe WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`, micros(before), limit)
-	if err != nil {
-		return 0, writeError("prune dedupe", err)
+	if err := s.Recovering(); err != nil {
+		return 0, err
 	}
-	n, err := res.RowsAffected()
-	return int(n), err
+	return 0, nil
 }

@@ -22,8 +22,8 @@ func (s *Store) AddQuarantined(ctx context.Context, qs []*hookwatch.Quarantined)
 	}
 	defer tx.Rollback()
 	ins, err := tx.PrepareContext(ctx, `INSERT INTO quarantine
-		(id, source, provider, reason, detail, method, url, headers, body, truncated, received_at, size, key_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		(id, source, provider, reason, detail, method, url, headers, body, truncated, received_at, size, key_id, subject)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return writeError("prepare", err)
 	}
@@ -34,7 +34,7 @@ func (s *Store) AddQuarantined(ctx context.Context, qs []*hookwatch.Quarantined)
 			return fmt.Errorf("sqlite: insert quarantined: %w", err)
 		}
 		if _, err := ins.ExecContext(ctx, q.ID, q.Source, q.Provider, q.Reason, q.Detail, q.Method, q.URL,
-			headers, body, q.Truncated, micros(q.ReceivedAt), q.StoredSize(), keyID); err != nil {
+			headers, body, q.Truncated, micros(q.ReceivedAt), q.StoredSize(), keyID, q.Subject); err != nil {
 			return writeError("insert quarantined", err)
 		}
 	}
@@ -45,7 +45,7 @@ func (s *Store) AddQuarantined(ctx context.Context, qs []*hookwatch.Quarantined)
 }
 
 const quarantineColumns = `id, source, provider, reason, detail, method, url, headers, body, truncated,
-	received_at, released_at, event_id, released_by, unverified, key_id`
+	received_at, released_at, event_id, released_by, unverified, key_id, subject`
 
 // scanQuarantined reads a row of quarantineColumns, decrypting its headers
 // and body.
@@ -56,7 +56,7 @@ func (s *Store) scanQuarantined(row interface{ Scan(...any) error }) (*hookwatch
 		received, released int64
 	)
 	if err := row.Scan(&q.ID, &q.Source, &q.Provider, &q.Reason, &q.Detail, &q.Method, &q.URL, &headers, &q.Body,
-		&q.Truncated, &received, &released, &q.EventID, &q.ReleasedBy, &q.Unverified, &keyID); err != nil {
+		&q.Truncated, &received, &released, &q.EventID, &q.ReleasedBy, &q.Unverified, &keyID, &q.Subject); err != nil {
 		return nil, err
 	}
 	q.ReceivedAt, q.ReleasedAt = fromMicros(received), fromMicros(released)

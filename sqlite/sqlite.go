@@ -32,6 +32,7 @@ type Store struct {
 	r         *sql.DB // readers
 	c         *sql.DB // the checkpointer
 	wal       *walSyncer
+	stmts     stmtCache // the group commit's statements, on w
 	// guard is a read-only connection held open so that no other
 	// connection's close checkpoints (see reopen.go).
 	guard *sql.DB
@@ -95,7 +96,12 @@ func open(ctx context.Context, path string, checkpointEvery time.Duration, opts 
 	// journal mode and the first table (retention gives the space back
 	// with incremental_vacuum); on a file that has tables it only records
 	// the mode for a later VACUUM (`hookwatch store vacuum`).
-	wq := url.Values{"_txlock": {"immediate"}, "_pragma": append(append([]string{"auto_vacuum(INCREMENTAL)"}, q["_pragma"]...), "wal_autocheckpoint(0)")}
+	// secure_delete=FAST has the writer zero what it frees inside a page
+	// (a deleted cell, the old content of a page that splits) as long as
+	// that costs no extra I/O, so that no stale copy of a row lingers in a
+	// page's free space: an erasure (purge.go) then only has to zero the
+	// pages it frees, which it does with secure_delete=ON.
+	wq := url.Values{"_txlock": {"immediate"}, "_pragma": append(append([]string{"auto_vacuum(INCREMENTAL)"}, q["_pragma"]...), "wal_autocheckpoint(0)", "secure_delete(FAST)")}
 	s := &Store{path: path, writerDSN: "file:" + path + "?" + wq.Encode(), now: time.Now,
 		retryMin: reopenRetryMin, retryMax: reopenRetryMax, stop: make(chan struct{}), stopped: make(chan struct{})}
 	for _, o := range opts {
@@ -138,7 +144,18 @@ func open(ctx context.Context, path string, checkpointEvery time.Duration, opts 
 		err = fmt.Errorf("sqlite: open: %w", err)
 	} else if err = s.openGuard(ctx); err == nil {
 		if err = s.migrate(ctx); err == nil {
-			err = s.checkKeys(ctx)
+			if err = s.checkKeys(ctx); err == nil {
+				if err = s.stmts.prepare(ctx, s.w, insertStatements()...); err != nil {
+					err = fmt.Errorf("sqlite: prepare: %w", err)
+				}
+			}
+		}
+	}
+	if err == nil {
+		// A migration may have changed it on the writer connection (0008
+		// turns it on and off).
+		if _, err = s.w.ExecContext(ctx, "PRAGMA secure_delete=FAST"); err != nil {
+			err = fmt.Errorf("sqlite: open: %w", err)
 		}
 	}
 	if err != nil {
@@ -200,6 +217,7 @@ func (s *Store) Close() error {
 	<-s.stopped
 	s.reopening.Wait()
 	s.wal.close()
+	s.stmts.close()
 	if s.Recovering() != nil {
 		return s.closeDown()
 	}

@@ -45,10 +45,12 @@ func TestFullCommitFsyncFailureUnderStrace(t *testing.T) {
 	}
 	dir := t.TempDir()
 	log := filepath.Join(dir, "strace.log")
-	// Each thread's 30th to 32nd fsync of the WAL fail (Open itself syncs the WAL many times, for the migrations and the
-	// installation key, and must not meet a fault).
+	// Each thread's 40th to 42nd fsync of the WAL fail: after Open, whose
+	// migrations commit one by one (synchronous=FULL, an fsync each), so
+	// that the failures hit the users' commits below, however many
+	// migrations there are.
 	cmd := exec.Command(stracePath, "-f", "-qq", "--seccomp-bpf", "-o", log, "-P", filepath.Join(dir, "hw.db-wal"),
-		"-e", "trace=fsync", "-e", "inject=fsync:error=EIO:when=30..32",
+		"-e", "trace=fsync", "-e", "inject=fsync:error=EIO:when=40..42",
 		self, "-test.run", "^TestFullCommitFsyncFailureChild$", "-test.v")
 	cmd.Env = append(os.Environ(), straceChildDir+"="+dir)
 	out, err := cmd.CombinedOutput()
@@ -112,7 +114,7 @@ func TestFullCommitFsyncFailureChild(t *testing.T) {
 	// The failed commit's frames were written; the reopen may keep them, so
 	// its retry may find the user already there.
 	// strace counts fsyncs per thread, and Go runs the store on whichever
-	// thread is free: another thread's 30th to 32nd fsync may still be due
+	// thread is free: another thread's 40th to 42nd fsync may still be due
 	// and take the store down again, which must end the same way (down,
 	// back, commit). Three injected faults per thread bound the retries. A
 	// commit may find its user there: the failed commit's frames were

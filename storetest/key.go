@@ -69,4 +69,12 @@ func testDedupeKey(t *testing.T, open Opener) {
 	if res := insert(t, s, a, b); res[0].Duplicate || !res[1].Duplicate || res[1].ID != a.ID {
 		t.Errorf("same dedupe key in one batch: %+v, want the second a duplicate of %s", res, a.ID)
 	}
+	// Events deduplicated by body are still found by their provider ID.
+	list, err := s.ListEvents(ctx, hookwatch.EventFilter{ProviderEventID: "delivery-1"})
+	if err != nil || len(list) != 2 {
+		t.Fatalf("ListEvents(provider ID delivery-1) = %d events, %v; want first and resent", len(list), err)
+	}
+	if list[0].ID != resent.ID || list[1].ID != first.ID {
+		t.Errorf("ListEvents(provider ID delivery-1) = %s, %s; want %s, %s (newest first)", list[0].ID, list[1].ID, resent.ID, first.ID)
+	}
 }

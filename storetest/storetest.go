@@ -30,6 +30,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("InstallationKey", func(t *testing.T) { testInstallationKey(t, open) })
 	t.Run("DedupeKey", func(t *testing.T) { testDedupeKey(t, open) })
 	t.Run("Retention", func(t *testing.T) { testRetention(t, open) })
+	t.Run("Purge", func(t *testing.T) { testPurge(t, open) })
 }
 
 // base is a fixed time for test events, with microseconds (the stores'
@@ -245,16 +246,25 @@ func testEvents(t *testing.T, open Opener) {
 		live := NewEvent("stripe", "evt_live", base)
 		insert(t, s, live) // default horizon: 7 days
 
+		// A store that keeps keys in a table of their own (PostgreSQL)
+		// forgets the three expired ones, at most limit at a time; one
+		// that keeps them in the event rows (SQLite) has nothing to forget
+		// and returns 0. Either way nothing else changes.
 		n, err := s.PruneDedupe(ctx, base.Add(3*time.Hour), 2)
-		if err != nil || n != 2 {
-			t.Fatalf("PruneDedupe(+3h, limit 2) = %d, %v; want 2 (the limit)", n, err)
+		if err != nil || n > 2 {
+			t.Fatalf("PruneDedupe(+3h, limit 2) = %d, %v; want at most 2 (the limit)", n, err)
 		}
-		n, err = s.PruneDedupe(ctx, base.Add(3*time.Hour), 100)
-		if err != nil || n != 1 {
-			t.Fatalf("PruneDedupe(+3h) again = %d, %v; want the third expired key", n, err)
+		for total, rounds := n, 0; n != 0; rounds++ {
+			if n, err = s.PruneDedupe(ctx, base.Add(3*time.Hour), 100); err != nil {
+				t.Fatalf("PruneDedupe(+3h): %v", err)
+			}
+			if total += n; total > 3 || rounds > 3 {
+				t.Fatalf("PruneDedupe(+3h) forgot %d keys in %d rounds; only 3 had expired", total, rounds)
+			}
 		}
-		if n, _ := s.PruneDedupe(ctx, base.Add(3*time.Hour), 100); n != 0 {
-			t.Fatalf("nothing left to prune before +3h, pruned %d", n)
+		// Expired keys no longer dedupe, pruned or not.
+		if res := insert(t, s, NewEvent("stripe", "evt_old_0", base.Add(3*time.Hour))); res[0].Duplicate {
+			t.Errorf("key expired at +1h still dedupes at +3h")
 		}
 		// Keys not yet expired at +3h still dedupe, at any time before
 		// their own expiry; events are kept.
@@ -264,7 +274,7 @@ func testEvents(t *testing.T, open Opener) {
 		if res := insert(t, s, NewEvent("stripe", "evt_live", base.Add(time.Hour))); !res[0].Duplicate || res[0].ID != live.ID {
 			t.Errorf("live key pruned: %+v", res[0])
 		}
-		if got, err := s.ListEvents(ctx, hookwatch.EventFilter{Source: "stripe"}); err != nil || len(got) != 6 {
+		if got, err := s.ListEvents(ctx, hookwatch.EventFilter{Source: "stripe"}); err != nil || len(got) != 7 {
 			t.Errorf("pruning dedupe keys removed events: %d left, %v", len(got), err)
 		}
 	})

@@ -167,6 +167,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /destinations/{name}/pause", h.auth(h.pauseDestination))
 	m.HandleFunc("POST /destinations/{name}/resume", h.auth(h.resumeDestination))
 	m.HandleFunc("POST /destinations/{name}/probe", h.auth(h.probeDestination))
+	m.HandleFunc("GET /audit", h.auth(h.audit))
 	if h.issues != nil {
 		m.HandleFunc("GET /issues", h.auth(h.issueList))
 		m.HandleFunc("GET /issues/{id}", h.auth(h.issue))

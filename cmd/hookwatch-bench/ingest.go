@@ -28,6 +28,9 @@ func runIngest(args []string) error {
 	size := fs.Int("size", 1024, "body size in bytes")
 	store := fs.String("store", "", "Hookwatch store (default: a fresh SQLite file in a temp dir); e.g. postgres://...")
 	sentryMode := fs.String("sentry", "", "also report to a local Sentry receiver that answers: ok, 429 or hang (every request traced)")
+	profile := fs.String("profile", "", "write a CPU profile of hookwatch serve over the measured window to this file (go tool pprof FILE)")
+	writers := fs.Int("writers", 0, "ingest.writers: group commits in flight (0: the store's default)")
+	skipCeiling := fs.Bool("no-ceiling", false, "skip the bare net/http ceiling (when only CPU per event matters)")
 	encrypted := fs.Bool("encrypt", false, "encrypt event payloads at rest (encryption.keys with a random key)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -60,14 +63,17 @@ func runIngest(args []string) error {
 		return err
 	}
 	body := bytes.Repeat([]byte("x"), *size)
-	ceiling := load("bare net/http (ceiling)", *conns, *warm, *dur, func(w, i int) *http.Request {
-		req, _ := http.NewRequest(http.MethodPost, "http://"+bareAddr+"/in/x", bytes.NewReader(body))
-		return req
-	})
-	ceiling.peakRSS = peakRSS(bare.Process.Pid)
+	var ceiling result
+	if !*skipCeiling {
+		ceiling = load("bare net/http (ceiling)", bare.Process.Pid, *conns, *warm, *dur, func(w, i int) *http.Request {
+			req, _ := http.NewRequest(http.MethodPost, "http://"+bareAddr+"/in/x", bytes.NewReader(body))
+			return req
+		}, nil)
+		ceiling.peakRSS = peakRSS(bare.Process.Pid)
+		fmt.Println(ceiling)
+	}
 	bare.Process.Kill()
 	bare.Wait()
-	fmt.Println(ceiling)
 
 	// Hookwatch: signed Stripe events, each with a unique ID, durable commit.
 	storeURL := *store
@@ -75,8 +81,11 @@ func runIngest(args []string) error {
 		storeURL = "sqlite:" + filepath.Join(dir, "bench.db")
 	}
 	public, admin := freeAddr(), freeAddr()
-	cfg := fmt.Sprintf("listen: %q\nadmin_listen: %q\nstore: %q\nlog: {level: error}\nsources:\n  - name: stripe\n    provider: stripe\n    secrets: [%q]\n",
-		public, admin, storeURL, benchSecret)
+	cfg := fmt.Sprintf("listen: %q\nadmin_listen: %q\nadmin_token: %q\nstore: %q\nlog: {level: error}\nsources:\n  - name: stripe\n    provider: stripe\n    secrets: [%q]\n",
+		public, admin, benchAdminToken, storeURL, benchSecret)
+	if *writers > 0 {
+		cfg += fmt.Sprintf("ingest: {writers: %d}\n", *writers)
+	}
 	if *encrypted {
 		key := make([]byte, 32)
 		rand.Read(key)
@@ -116,17 +125,91 @@ func runIngest(args []string) error {
 	if *encrypted {
 		name += ", encrypted"
 	}
-	hook := load(name, *conns, *warm, *dur, func(w, i int) *http.Request {
+	var during func(time.Duration)
+	if *profile != "" {
+		during = func(d time.Duration) {
+			if err := captureProfile("http://"+admin, d, *profile); err != nil {
+				fmt.Fprintln(os.Stderr, "hookwatch-bench: profile:", err)
+			}
+		}
+	}
+	hook := load(name, hw.Process.Pid, *conns, *warm, *dur, func(w, i int) *http.Request {
 		b := stripeBody(prefix, w, i, *size)
 		req, _ := http.NewRequest(http.MethodPost, "http://"+public+"/in/stripe", bytes.NewReader(b))
 		req.Header.Set("Content-Type", "application/json")
 		signer.Sign(req.Header, "", b, time.Now())
 		return req
-	}, hw.Process.Pid)
+	}, during)
 	hook.peakRSS = peakRSS(hw.Process.Pid)
 	fmt.Println(hook)
-	fmt.Printf("ratio: %.2f of the ceiling's throughput\n", hook.rps()/ceiling.rps())
+	if size, took, err := commitStats("http://" + admin); err == nil {
+		fmt.Printf("group commits (whole run): %.1f events per batch, %.2f ms per commit\n", size, took*1000)
+	}
+	if ceiling.requests > 0 {
+		fmt.Printf("ratio: %.2f of the ceiling's throughput\n", hook.rps()/ceiling.rps())
+	}
+	if *profile != "" {
+		// The capture ends with the measured window; give it a moment.
+		time.Sleep(time.Second)
+	}
 	return nil
+}
+
+// commitStats reads the mean batch size and commit time of the whole run
+// from the server's /metrics.
+func commitStats(admin string) (size, took float64, err error) {
+	resp, err := http.Get(admin + "/metrics")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, 0, err
+	}
+	v := map[string]float64{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && strings.HasPrefix(f[0], "hookwatch_ingest_commit_") {
+			var x float64
+			fmt.Sscan(f[1], &x)
+			v[f[0]] = x
+		}
+	}
+	n := v["hookwatch_ingest_commit_batch_size_count"]
+	if n == 0 {
+		return 0, 0, fmt.Errorf("no group commit in /metrics")
+	}
+	return v["hookwatch_ingest_commit_batch_size_sum"] / n, v["hookwatch_ingest_commit_duration_seconds_sum"] / n, nil
+}
+
+// benchAdminToken authenticates the profile capture on the admin listener.
+const benchAdminToken = "bench-admin-token"
+
+// captureProfile fetches a CPU profile of d from the admin listener's
+// /debug/pprof/profile into path.
+func captureProfile(admin string, d time.Duration, path string) error {
+	secs := int(d / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", admin, secs), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+benchAdminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET /debug/pprof/profile: %s", resp.Status)
+	}
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o644)
 }
 
 // stripeBody builds a Stripe-shaped event of about size bytes with a unique ID.

@@ -23,12 +23,24 @@ type result struct {
 	elapsed   time.Duration
 	latencies []time.Duration
 	peakRSS   int64 // bytes, of the server process
-	// cpu is the server process's CPU time (user + system) while
-	// measuring, when load was given its PID.
+	// cpu is the server process's CPU time (user + system) over the
+	// measured window; 0 when no process was watched.
 	cpu time.Duration
 }
 
 func (r result) rps() float64 { return float64(r.requests) / r.elapsed.Seconds() }
+
+// accepted is the number of requests answered 2xx.
+func (r result) accepted() int { return r.requests - r.errors - r.non2xx }
+
+// cpuPerEvent is the server's CPU time per accepted request: far steadier
+// than req/s on a shared machine, where other processes take the cores.
+func (r result) cpuPerEvent() time.Duration {
+	if r.accepted() <= 0 || r.cpu <= 0 {
+		return 0
+	}
+	return r.cpu / time.Duration(r.accepted())
+}
 
 func (r result) pct(p float64) time.Duration {
 	if len(r.latencies) == 0 {
@@ -39,13 +51,13 @@ func (r result) pct(p float64) time.Duration {
 }
 
 func (r result) String() string {
-	s := fmt.Sprintf("%-28s %9.0f req/s   p50 %7s   p99 %7s   errors %d   non-2xx %d   peak RSS %s",
-		r.name, r.rps(), r.pct(0.50).Round(10*time.Microsecond), r.pct(0.99).Round(10*time.Microsecond),
-		r.errors, r.non2xx, mib(r.peakRSS))
-	if r.cpu > 0 && r.requests > 0 {
-		s += fmt.Sprintf("   server CPU %.0f µs/request", float64(r.cpu.Microseconds())/float64(r.requests))
+	cpu := "n/a"
+	if per := r.cpuPerEvent(); per > 0 {
+		cpu = fmt.Sprintf("%.0f µs (%.2f cores)", float64(per)/float64(time.Microsecond), r.cpu.Seconds()/r.elapsed.Seconds())
 	}
-	return s
+	return fmt.Sprintf("%-28s %9.0f req/s   p50 %7s   p99 %7s   errors %d   non-2xx %d   peak RSS %s   CPU/event %s",
+		r.name, r.rps(), r.pct(0.50).Round(10*time.Microsecond), r.pct(0.99).Round(10*time.Microsecond),
+		r.errors, r.non2xx, mib(r.peakRSS), cpu)
 }
 
 func mib(b int64) string {
@@ -56,9 +68,11 @@ func mib(b int64) string {
 }
 
 // load runs `conns` closed-loop clients for d (after a warm-up of warm),
-// each sending the requests mk builds, and measures every answer; given the
-// server's PID, also the CPU time it used while measuring.
-func load(name string, conns int, warm, d time.Duration, mk func(worker, i int) *http.Request, pid ...int) result {
+// each sending the requests mk builds, and measures every answer and, when
+// pid is not 0, that server process's CPU time over the measured window.
+// during, if not nil, runs in its own goroutine when measuring starts (a
+// profile capture).
+func load(name string, pid, conns int, warm, d time.Duration, mk func(worker, i int) *http.Request, during func(d time.Duration)) result {
 	tr := &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, IdleConnTimeout: time.Minute}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
@@ -106,22 +120,43 @@ func load(name string, conns int, warm, d time.Duration, mk func(worker, i int) 
 		}()
 	}
 	time.Sleep(warm)
-	var cpu0 time.Duration
-	if len(pid) > 0 {
-		cpu0 = procCPU(pid[0])
-	}
+	cpu0 := processCPU(pid)
 	measuring.Store(true)
 	start := time.Now()
+	if during != nil {
+		go during(d)
+	}
 	time.Sleep(d)
 	measuring.Store(false)
 	res.elapsed = time.Since(start)
-	if len(pid) > 0 {
-		res.cpu = procCPU(pid[0]) - cpu0
+	if pid != 0 {
+		res.cpu = processCPU(pid) - cpu0
 	}
 	stop.Store(true)
 	wg.Wait()
 	sort.Slice(res.latencies, func(i, j int) bool { return res.latencies[i] < res.latencies[j] })
 	return res
+}
+
+// processCPU reads a process's CPU time so far (user + system, all its
+// threads) from /proc/PID/stat, in clock ticks of 10 ms.
+func processCPU(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may hold spaces: count from its ")".
+	s := string(data)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // peakRSS reads a process's peak resident set size (VmHWM) from /proc.
@@ -152,21 +187,3 @@ func procStatus(pid int, key string) int64 {
 }
 
 func numCPU() int { return runtime.NumCPU() }
-
-// procCPU reads a process's CPU time so far (utime + stime, /proc/PID/stat,
-// in clock ticks of 10 ms).
-func procCPU(pid int) time.Duration {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0
-	}
-	// The command name, in parentheses, may hold spaces: fields count
-	// from after it (utime and stime are fields 14 and 15).
-	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(u+st) * 10 * time.Millisecond
-}

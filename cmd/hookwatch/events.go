@@ -95,6 +95,9 @@ func runEventsShow(ctx context.Context, env *Env, args []string) error {
 	if e.Test {
 		fmt.Fprintln(w, "Flags:        test")
 	}
+	if e.Subject != "" {
+		fmt.Fprintf(w, "Subject:      %s\n", e.Subject)
+	}
 	printHeadersAndBody(w, j.Headers, j.Body, j.BodyEncoding)
 	return nil
 }

@@ -27,10 +27,14 @@ func ingestSources(cfg *config.Config) ([]ingest.Source, error) {
 		if err != nil {
 			return nil, hookwatch.Errorf(hookwatch.EINVALID, "source %s: %v", s.Name, err)
 		}
+		subject, err := hookwatch.ParseSubjectPath(s.SubjectPath())
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", s.Name, err)
+		}
 		sources = append(sources, ingest.Source{
 			Name: s.Name, Provider: s.Provider, Scheme: scheme,
 			MaxBody: int64(s.MaxBody), PublicURL: s.PublicURL, DedupeHorizon: s.DedupeHorizon.D(),
-			DedupeBody: s.DedupesBody(), Secrets: s.Secrets,
+			DedupeBody: s.DedupesBody(), Secrets: s.Secrets, Subject: subject,
 		})
 	}
 	return sources, nil

@@ -205,11 +205,12 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return hookwatch.Errorf(hookwatch.EINVALID, "%v", err)
 	}
-	// Every committed batch wakes the delivery engine: no polling delay.
-	observe := func(size int, took time.Duration, err error) {
-		metrics.ObserveCommit(size, took, err)
-		if err == nil {
-			m.Engine.Wake()
+	// Every committed batch wakes the destinations it created deliveries
+	// for: no polling delay, and the others are left alone.
+	observe := func(b ingest.Batch) {
+		metrics.ObserveCommit(b.Size, b.Took, b.Err)
+		if len(b.Destinations) > 0 {
+			m.Engine.Wake(b.Destinations...)
 		}
 	}
 	// Several batches in flight (config.Config.IngestWriters says why).

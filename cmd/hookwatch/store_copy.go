@@ -14,8 +14,9 @@ import (
 func runStoreCopy(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "store copy", `Copies an installation's store into PostgreSQL: events (with their dedupe
 memory), deliveries with their attempts, destination states, replay records,
-the quarantine with the installation key its GitLab tokens are sealed under
-(the destination's own key is replaced), dashboard users with their API
+purge and erasure records, the quarantine with the installation key its
+GitLab tokens and erased subjects are sealed under (the destination's own
+key is replaced), dashboard users with their API
 tokens, issues (with their comments and most recent failures), and alert
 state: alert states, the notification outbox and history, and silences, so
 that the copy's evaluator knows what was already sent and neither sends it
@@ -198,6 +199,13 @@ Example: hookwatch store copy --from sqlite:./data/hookwatch.db --to postgres://
 	if err := dst.ImportReplays(ctx, replays); err != nil {
 		return fmt.Errorf("store copy: %w", err)
 	}
+	purges, err := src.ListPurges(ctx, 1<<30)
+	if err != nil {
+		return fmt.Errorf("store copy: read purge records: %w", err)
+	}
+	if err := dst.ImportPurges(ctx, purges); err != nil {
+		return fmt.Errorf("store copy: %w", err)
+	}
 	var kept, keptCopied int
 	for before := ""; ; {
 		page, err := src.ListQuarantined(ctx, hookwatch.QuarantineFilter{Before: before, Limit: *batch})
@@ -246,8 +254,8 @@ Example: hookwatch store copy --from sqlite:./data/hookwatch.db --to postgres://
 	if err := dst.ImportAlerts(ctx, alertStates, history, silences); err != nil {
 		return fmt.Errorf("store copy: %w", err)
 	}
-	fmt.Fprintf(env.Stdout, "copied %d of %d events (%d already there), %d of %d deliveries (%d already there) with %d attempts, %d destination states, %d replay records, %d of %d quarantined requests, %d users, %d API tokens, %d of %d issues, %d alert states, %d notifications, %d silences; verified: all %d events and %d deliveries are in the destination\n",
-		eventsCopied, eventsRead, eventsRead-eventsCopied, copied, read, read-copied, attemptsRead, len(states), len(replays),
+	fmt.Fprintf(env.Stdout, "copied %d of %d events (%d already there), %d of %d deliveries (%d already there) with %d attempts, %d destination states, %d replay records, %d purge and erasure records, %d of %d quarantined requests, %d users, %d API tokens, %d of %d issues, %d alert states, %d notifications, %d silences; verified: all %d events and %d deliveries are in the destination\n",
+		eventsCopied, eventsRead, eventsRead-eventsCopied, copied, read, read-copied, attemptsRead, len(states), len(replays), len(purges),
 		keptCopied, kept, len(users), len(tokens), issuesCopied, issues, len(alertStates), len(history), len(silences), eventsRead, read)
 	return nil
 }
