@@ -93,9 +93,9 @@ func setup(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	e.signer = scheme.(provider.Signer)
-	committer := ingest.NewCommitter(s, 64, func(_ int, _ time.Duration, err error) {
-		if err == nil {
-			e.engine.Wake()
+	committer := ingest.NewCommitter(s, 64, func(b ingest.Batch) {
+		if b.Err == nil {
+			e.engine.Wake(b.Destinations...)
 		}
 	})
 	sources := []ingest.Source{{Name: "stripe", Provider: "stripe", Scheme: scheme, MaxBody: 1 << 20}}
