@@ -47,6 +47,7 @@ func (c *stepClock) Now() time.Time { return c.t }
 // when the alert clears its resolved notification names the issue, which
 // the copy has, with its comments and failures.
 func TestStoreCopyMovesAlertState(t *testing.T) {
+	t.Parallel()
 	url := pgtest.URL(t)
 	ctx := context.Background()
 	dbPath := filepath.Join(t.TempDir(), "hw.db")
