@@ -126,8 +126,8 @@ func (s *Store) unreadable(ctx context.Context, tx *sql.Tx, r hookwatch.ClaimReq
 			body           []byte
 			received       int64
 		)
-		err := tx.QueryRowContext(ctx, `SELECT source, provider, type, received_at, test, key_id, headers, body FROM events WHERE id = ?`,
-			d.EventID).Scan(&e.Source, &e.Provider, &e.Type, &received, &e.Test, &keyID, &headers, &body)
+		err := tx.QueryRowContext(ctx, `SELECT source, provider, type, received_at, test, trace, key_id, headers, body FROM events WHERE id = ?`,
+			d.EventID).Scan(&e.Source, &e.Provider, &e.Type, &received, &e.Test, &e.Trace, &keyID, &headers, &body)
 		if errors.Is(err, sql.ErrNoRows) {
 			keep = append(keep, d) // no event at all: the engine records that
 			continue
