@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hookwatch/hookwatch/config"
+	"github.com/hookwatch/hookwatch"
 )
 
 // shortDur prints a duration the way an operator writes it: 45s, 5m, 1h30m,
@@ -55,8 +55,8 @@ type RuleInfo struct {
 
 // Describe returns r as operators read it.
 func Describe(r Rule) RuleInfo {
-	info := RuleInfo{Name: r.Name, Kind: r.Kind, Scope: scopeText(r), Condition: condition(r),
-		For: shortDur(r.For.D()), Cooldown: shortDur(r.Cooldown.D()), Channels: r.Channels}
+	info := RuleInfo{Name: r.Name, Kind: string(r.Kind), Scope: scopeText(r), Condition: condition(r),
+		For: shortDur(r.For), Cooldown: shortDur(r.Cooldown), Channels: r.Channels}
 	return info
 }
 
@@ -81,68 +81,68 @@ func scopeText(r Rule) string {
 }
 
 func condition(r Rule) string {
-	w := shortDur(r.Window.D())
+	w := shortDur(r.Window)
 	switch r.Kind {
-	case config.RuleErrorRate:
+	case hookwatch.AlertErrorRate:
 		return fmt.Sprintf("error rate > %s over %s (at least %d attempts)", pctText(r.Threshold), w, r.MinVolume)
-	case config.RuleFailures:
+	case hookwatch.AlertFailures:
 		return fmt.Sprintf("> %g failed attempts over %s", r.Threshold, w)
-	case config.RuleDeadLetters:
+	case hookwatch.AlertDeadLetters:
 		if r.Threshold == 0 {
 			return "any dead letter over " + w
 		}
 		return fmt.Sprintf("> %g dead letters over %s", r.Threshold, w)
-	case config.RuleRejected:
+	case hookwatch.AlertRejected:
 		return fmt.Sprintf("> %g requests failing verification over %s", r.Threshold, w)
-	case config.RuleLatency:
-		return fmt.Sprintf("p%g processing time > %s over %s (at least %d delivered)", r.Percentile*100, shortDur(r.Latency.D()), w, r.MinVolume)
-	case config.RuleCircuitOpen:
+	case hookwatch.AlertLatency:
+		return fmt.Sprintf("p%g processing time > %s over %s (at least %d delivered)", r.Percentile*100, shortDur(r.Latency), w, r.MinVolume)
+	case hookwatch.AlertCircuitOpen:
 		return "circuit breaker open"
-	case config.RuleStoreSize:
+	case hookwatch.AlertStoreSize:
 		if r.Size > 0 {
 			return "store uses more than " + bytesText(int64(r.Size))
 		}
 		return "store uses more than " + pctText(r.Threshold) + " of retention.max_store_size"
-	case config.RuleDiskFree:
+	case hookwatch.AlertDiskFree:
 		if r.Size > 0 {
 			return "less than " + bytesText(int64(r.Size)) + " free on the store's volume"
 		}
 		return "less than " + pctText(r.Threshold) + " of the store's volume free"
-	case config.RuleBacklogAge:
-		return "oldest waiting delivery older than " + shortDur(r.Age.D())
-	case config.RuleSLOBurn:
-		return fmt.Sprintf("%s delivered within %s; error budget burning > %gx over %s and %s", pctText(r.Objective), shortDur(r.Within.D()),
-			r.BurnRate, shortDur(r.LongWindow.D()), shortDur(r.ShortWindow.D()))
+	case hookwatch.AlertBacklogAge:
+		return "oldest waiting delivery older than " + shortDur(r.Age)
+	case hookwatch.AlertSLOBurn:
+		return fmt.Sprintf("%s delivered within %s; error budget burning > %gx over %s and %s", pctText(r.Objective), shortDur(r.Within),
+			r.BurnRate, shortDur(r.LongWindow), shortDur(r.ShortWindow))
 	}
-	return r.Kind
+	return string(r.Kind)
 }
 
 // what names a rule's alert in a few words, the same when it fires and
 // when it resolves: "circuit open", "error rate over 5%".
 func what(r Rule) string {
 	switch r.Kind {
-	case config.RuleErrorRate:
+	case hookwatch.AlertErrorRate:
 		return "error rate over " + pctText(r.Threshold)
-	case config.RuleFailures:
-		return fmt.Sprintf("over %g failed attempts in %s", r.Threshold, shortDur(r.Window.D()))
-	case config.RuleDeadLetters:
+	case hookwatch.AlertFailures:
+		return fmt.Sprintf("over %g failed attempts in %s", r.Threshold, shortDur(r.Window))
+	case hookwatch.AlertDeadLetters:
 		if r.Threshold == 0 {
 			return "dead letters"
 		}
-		return fmt.Sprintf("over %g dead letters in %s", r.Threshold, shortDur(r.Window.D()))
-	case config.RuleRejected:
+		return fmt.Sprintf("over %g dead letters in %s", r.Threshold, shortDur(r.Window))
+	case hookwatch.AlertRejected:
 		return "signature failures"
-	case config.RuleLatency:
-		return fmt.Sprintf("slow processing (p%g over %s)", r.Percentile*100, shortDur(r.Latency.D()))
-	case config.RuleCircuitOpen:
+	case hookwatch.AlertLatency:
+		return fmt.Sprintf("slow processing (p%g over %s)", r.Percentile*100, shortDur(r.Latency))
+	case hookwatch.AlertCircuitOpen:
 		return "circuit open"
-	case config.RuleStoreSize:
+	case hookwatch.AlertStoreSize:
 		return "store size"
-	case config.RuleDiskFree:
+	case hookwatch.AlertDiskFree:
 		return "low disk space"
-	case config.RuleBacklogAge:
-		return "backlog older than " + shortDur(r.Age.D())
-	case config.RuleSLOBurn:
+	case hookwatch.AlertBacklogAge:
+		return "backlog older than " + shortDur(r.Age)
+	case hookwatch.AlertSLOBurn:
 		return "delivery SLO burning"
 	}
 	return r.Name

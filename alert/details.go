@@ -7,16 +7,15 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
-	"github.com/hookwatch/hookwatch/config"
 )
 
 // failureKinds are the failures that make a rule fire: the issue an alert
 // links to is one of those.
 func failureKinds(r Rule) map[hookwatch.FailureKind]bool {
 	switch r.Kind {
-	case config.RuleDeadLetters:
+	case hookwatch.AlertDeadLetters:
 		return map[hookwatch.FailureKind]bool{hookwatch.FailureDeadLetter: true}
-	case config.RuleRejected:
+	case hookwatch.AlertRejected:
 		return map[hookwatch.FailureKind]bool{hookwatch.FailureSignature: true}
 	}
 	return map[hookwatch.FailureKind]bool{hookwatch.FailureAttempt: true, hookwatch.FailureDeadLetter: true}
@@ -82,7 +81,7 @@ func sortCauses(cs []hookwatch.FailureCount) {
 // subject of the right kind. It is chosen when the alert fires and kept in
 // its state until it resolves.
 func (e *Evaluator) relatedIssue(ctx context.Context, r Rule, subject string, in *inputs) string {
-	if r.Kind == config.RuleStoreSize || r.Kind == config.RuleDiskFree {
+	if r.Kind == hookwatch.AlertStoreSize || r.Kind == hookwatch.AlertDiskFree {
 		return "" // about the store, not about failures
 	}
 	no := false
@@ -106,11 +105,11 @@ func (e *Evaluator) relatedIssue(ctx context.Context, r Rule, subject string, in
 	}
 	for _, i := range is {
 		switch r.Kind {
-		case config.RuleDeadLetters:
+		case hookwatch.AlertDeadLetters:
 			if i.DeadLetters > 0 {
 				return i.ID
 			}
-		case config.RuleRejected:
+		case hookwatch.AlertRejected:
 			if i.Kind == hookwatch.FailureSignature {
 				return i.ID
 			}
@@ -138,7 +137,7 @@ func (e *Evaluator) details(ctx context.Context, r Rule, subject string, kind ho
 		d.Destination, d.URL = dest, hookwatch.RedactURL(e.opts.Destinations[dest])
 	}
 	key := keyFunc(r)
-	if r.Kind == config.RuleCircuitOpen && r.Per == "" && r.Destination == "" {
+	if r.Kind == hookwatch.AlertCircuitOpen && r.Per == "" && r.Destination == "" {
 		key = func(string, string) string { return "all" }
 	}
 	sources := map[string]bool{}
@@ -170,7 +169,7 @@ func (e *Evaluator) details(ctx context.Context, r Rule, subject string, kind ho
 	if since.IsZero() {
 		since = now
 	}
-	d.NextStep, d.Command = nextStep(r, subject, dest, kind, now.Sub(since)+r.Window.D())
+	d.NextStep, d.Command = nextStep(r, subject, dest, kind, now.Sub(since)+r.Window)
 	return d
 }
 
@@ -235,13 +234,13 @@ func sinceArg(d time.Duration) string {
 // span is how far back the alert's events go (its duration plus window).
 func nextStep(r Rule, subject, dest string, kind hookwatch.NotificationKind, span time.Duration) (step, command string) {
 	since := sinceArg(span)
-	if r.Kind == config.RuleStoreSize || r.Kind == config.RuleDiskFree {
+	if r.Kind == hookwatch.AlertStoreSize || r.Kind == hookwatch.AlertDiskFree {
 		if kind == hookwatch.NotifyResolved {
 			return "", ""
 		}
 		return "See what the store holds and how far back (retention in the config shortens it; on SQLite, `hookwatch store vacuum` gives free pages back):", "hookwatch health"
 	}
-	if r.Kind == config.RuleRejected {
+	if r.Kind == hookwatch.AlertRejected {
 		src := strings.TrimPrefix(subject, "source:")
 		if src == subject {
 			src = r.Source
@@ -268,9 +267,9 @@ func nextStep(r Rule, subject, dest string, kind hookwatch.NotificationKind, spa
 		return "If deliveries were dead-lettered meanwhile, replay them:", replay
 	}
 	switch r.Kind {
-	case config.RuleCircuitOpen:
+	case hookwatch.AlertCircuitOpen:
 		return "Fix " + dest + ": its deliveries wait (none is lost) and the circuit probes it until it answers 2xx. Then replay what was dead-lettered:", replay
-	case config.RuleLatency, config.RuleBacklogAge:
+	case hookwatch.AlertLatency, hookwatch.AlertBacklogAge:
 		return "Check that " + dest + " answers quickly and that workers keep up (hookwatch destinations list). Dead letters, if any, can be replayed:", replay
 	}
 	return "Fix " + dest + ": failed deliveries are retried on their own. Once it answers 2xx again, replay the dead letters:", replay

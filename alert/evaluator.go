@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
-	"github.com/hookwatch/hookwatch/config"
 )
 
 // LeaseName is the store lease that elects the evaluator.
@@ -290,11 +289,11 @@ func heldKey(reason string) string {
 // it ended: its window still holds the outage's figures until then. Two
 // intervals more cover the ticks between the end and its being seen.
 func (e *Evaluator) tail(r Rule) time.Duration {
-	d := r.Window.D()
+	d := r.Window
 	switch r.Kind {
-	case config.RuleSLOBurn:
-		d = r.ShortWindow.D() + r.Within.D()
-	case config.RuleBacklogAge:
+	case hookwatch.AlertSLOBurn:
+		d = r.ShortWindow + r.Within
+	case hookwatch.AlertBacklogAge:
 		d = 0
 	}
 	return d + 2*e.opts.Interval
@@ -315,7 +314,7 @@ func concerned(subject string) string {
 // silenced. See docs/alerting.md, "One outage, one page".
 func (e *Evaluator) hold(r Rule, subject string, st hookwatch.AlertState, m measurement, in *inputs, now time.Time) hold {
 	var h hold
-	if r.Kind != config.RuleCircuitOpen && r.Kind != config.RuleRejected && r.Kind != config.RuleStoreSize && r.Kind != config.RuleDiskFree {
+	if r.Kind != hookwatch.AlertCircuitOpen && r.Kind != hookwatch.AlertRejected && r.Kind != hookwatch.AlertStoreSize && r.Kind != hookwatch.AlertDiskFree {
 		tail := e.tail(r)
 		// In the outage's tail: within HeldUntil, or (for a drain longer
 		// than that, or ticks late) still held back by it.
@@ -390,11 +389,11 @@ func step(r Rule, s hookwatch.AlertState, m measurement, now time.Time, h hold) 
 		if s.Status == hookwatch.AlertOK {
 			s.Status, s.Since, s.HeldBack = hookwatch.AlertPending, now, ""
 		}
-		if s.Status == hookwatch.AlertPending && now.Sub(s.Since) >= r.For.D() {
+		if s.Status == hookwatch.AlertPending && now.Sub(s.Since) >= r.For {
 			s.Status = hookwatch.AlertFiring
 		}
 		due := s.Status == hookwatch.AlertFiring && s.NotifiedAt.Before(s.Since) &&
-			(s.NotifiedAt.IsZero() || now.Sub(s.NotifiedAt) >= r.Cooldown.D())
+			(s.NotifiedAt.IsZero() || now.Sub(s.NotifiedAt) >= r.Cooldown)
 		switch {
 		case due && h.reason != "":
 			record = heldKey(s.HeldBack) != heldKey(h.reason)

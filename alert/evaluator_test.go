@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
-	"github.com/hookwatch/hookwatch/config"
 	"github.com/hookwatch/hookwatch/sqlite"
 	"github.com/hookwatch/hookwatch/storetest"
 )
@@ -89,20 +88,20 @@ func traffic(t *testing.T, s hookwatch.Store, dest string, recv, at time.Time, c
 }
 
 func newEvaluator(s hookwatch.Store, c *clock, n Notifier, rules ...Rule) *Evaluator {
-	cfg := config.Alerts{Rules: rules}
-	return New(Options{Store: s, Rules: applyDefaults(cfg).Rules, Channels: map[string]Notifier{"ops": n}, Clock: c,
+	return New(Options{Store: s, Rules: applyDefaults(rules), Channels: map[string]Notifier{"ops": n}, Clock: c,
 		Interval: 30 * time.Second, Owner: "a", BaseURL: "https://hookwatch.example.com",
 		Sleep: func(context.Context, time.Duration) error { return nil }})
 }
 
 // applyDefaults fills the cooldown default of config loading.
-func applyDefaults(a config.Alerts) config.Alerts {
-	for i := range a.Rules {
-		if a.Rules[i].Cooldown == 0 {
-			a.Rules[i].Cooldown = config.Duration(30 * time.Minute)
+func applyDefaults(rules []Rule) []Rule {
+	out := append([]Rule(nil), rules...)
+	for i := range out {
+		if out[i].Cooldown == 0 {
+			out[i].Cooldown = 30 * time.Minute
 		}
 	}
-	return a
+	return out
 }
 
 func tick(t *testing.T, e *Evaluator, c *clock, at time.Time) {
@@ -113,14 +112,14 @@ func tick(t *testing.T, e *Evaluator, c *clock, at time.Time) {
 	}
 }
 
-func d(x time.Duration) config.Duration { return config.Duration(x) }
+func d(x time.Duration) time.Duration { return x }
 
 func TestFiringForCooldownResolve(t *testing.T) {
 	t.Parallel()
 	s := openStore(t)
 	c := &clock{}
 	n := &recorder{}
-	e := newEvaluator(s, c, n, Rule{Name: "failures-5m", Kind: config.RuleFailures, Per: "destination", Threshold: 2,
+	e := newEvaluator(s, c, n, Rule{Name: "failures-5m", Kind: hookwatch.AlertFailures, Per: "destination", Threshold: 2,
 		Window: d(5 * time.Minute), For: d(time.Minute), Cooldown: d(30 * time.Minute)})
 	for i := range 3 {
 		traffic(t, s, "app", t0, t0.Add(time.Duration(i)*time.Second), hookwatch.ClassServer, hookwatch.OutcomeRetry)
@@ -179,7 +178,7 @@ func TestMinimumVolume(t *testing.T) {
 	s := openStore(t)
 	c := &clock{}
 	n := &recorder{}
-	e := newEvaluator(s, c, n, Rule{Name: "error-rate", Kind: config.RuleErrorRate, Per: "destination", Threshold: 0.05,
+	e := newEvaluator(s, c, n, Rule{Name: "error-rate", Kind: hookwatch.AlertErrorRate, Per: "destination", Threshold: 0.05,
 		Window: d(5 * time.Minute), MinVolume: 10})
 	traffic(t, s, "app", t0, t0, hookwatch.ClassNone, hookwatch.OutcomeSucceeded)
 	traffic(t, s, "app", t0, t0, hookwatch.ClassServer, hookwatch.OutcomeRetry)
@@ -202,7 +201,7 @@ func TestBurnRate(t *testing.T) {
 	s := openStore(t)
 	c := &clock{}
 	n := &recorder{}
-	e := newEvaluator(s, c, n, Rule{Name: "slo", Kind: config.RuleSLOBurn, Objective: 0.99, Within: d(time.Minute),
+	e := newEvaluator(s, c, n, Rule{Name: "slo", Kind: hookwatch.AlertSLOBurn, Objective: 0.99, Within: d(time.Minute),
 		LongWindow: d(time.Hour), ShortWindow: d(5 * time.Minute), BurnRate: 10})
 	now := t0.Add(2 * time.Hour)
 	// Over the hour 100 deliveries, 20 of them late (20% bad: 20x the 1%
@@ -237,8 +236,8 @@ func TestStormGroupedAndRetried(t *testing.T) {
 	c := &clock{}
 	n := &recorder{fail: 1}
 	e := newEvaluator(s, c, n,
-		Rule{Name: "dead-letter", Kind: config.RuleDeadLetters, Per: "destination", Window: d(5 * time.Minute)},
-		Rule{Name: "failures", Kind: config.RuleFailures, Per: "destination", Threshold: 0, Window: d(5 * time.Minute)})
+		Rule{Name: "dead-letter", Kind: hookwatch.AlertDeadLetters, Per: "destination", Window: d(5 * time.Minute)},
+		Rule{Name: "failures", Kind: hookwatch.AlertFailures, Per: "destination", Threshold: 0, Window: d(5 * time.Minute)})
 	e.opts.GroupWindow = time.Minute
 	traffic(t, s, "app", t0, t0, hookwatch.ClassValidation, hookwatch.OutcomeDead)
 	traffic(t, s, "crm", t0, t0, hookwatch.ClassServer, hookwatch.OutcomeDead)
@@ -267,7 +266,7 @@ func TestOneEvaluator(t *testing.T) {
 	s := openStore(t)
 	c := &clock{}
 	n1, n2 := &recorder{}, &recorder{}
-	rule := Rule{Name: "dead-letter", Kind: config.RuleDeadLetters, Per: "destination", Window: d(5 * time.Minute)}
+	rule := Rule{Name: "dead-letter", Kind: hookwatch.AlertDeadLetters, Per: "destination", Window: d(5 * time.Minute)}
 	a, b := newEvaluator(s, c, n1, rule), newEvaluator(s, c, n2, rule)
 	b.opts.Owner = "b"
 	traffic(t, s, "app", t0, t0, hookwatch.ClassServer, hookwatch.OutcomeDead)

@@ -24,7 +24,6 @@ import (
 	"github.com/emersion/go-smtp"
 	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/alert"
-	"github.com/hookwatch/hookwatch/config"
 	"github.com/hookwatch/hookwatch/sqlite"
 	"github.com/hookwatch/hookwatch/storetest"
 	"github.com/hookwatch/hookwatch/web"
@@ -167,8 +166,8 @@ func TestLinksOpenTheIssue(t *testing.T) {
 		"hooks": wh,
 		"mail":  &alert.Email{Addr: ln.Addr().String(), TLS: "none", From: "hookwatch@example.com", To: []string{"ops@example.com"}},
 	}
-	rule := alert.Rule{Name: "dead-letter", Kind: config.RuleDeadLetters, Per: "destination", Window: config.Duration(5 * time.Minute),
-		Cooldown: config.Duration(30 * time.Minute)}
+	rule := alert.Rule{Name: "dead-letter", Kind: hookwatch.AlertDeadLetters, Per: "destination", Window: 5 * time.Minute,
+		Cooldown: 30 * time.Minute}
 	e := alert.New(alert.Options{Store: s, Rules: []alert.Rule{rule}, Channels: channels, Clock: &fixedClock{now.Add(10 * time.Second)},
 		BaseURL: dashSrv.URL + "/", Owner: "a", Destinations: map[string]string{"app": "https://deploy:hunter2@app.example.com/hooks?token=s3cr3t&v=2#frag"},
 		Sleep: func(context.Context, time.Duration) error { return nil }})

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
-	"github.com/hookwatch/hookwatch/config"
 )
 
 // Item is one alert of a message.
@@ -179,35 +178,6 @@ func (it Item) Text() string {
 // channel's secrets (webhook URLs, keys, passwords).
 type Notifier interface {
 	Notify(ctx context.Context, m Message) error
-}
-
-// NewNotifier builds the notifier of a configured channel.
-func NewNotifier(c config.AlertChannel) (Notifier, error) {
-	switch c.Type {
-	case config.ChannelSlack:
-		return &Slack{URL: c.URL}, nil
-	case config.ChannelWebhook:
-		return NewWebhook(c.URL, c.Secret)
-	case config.ChannelPagerDuty:
-		return &PagerDuty{RoutingKey: c.RoutingKey, EventsURL: c.EventsURL}, nil
-	case config.ChannelEmail:
-		return &Email{Addr: c.SMTP.Addr, Username: c.SMTP.Username, Password: c.SMTP.Password, TLS: c.SMTP.TLS,
-			From: c.SMTP.From, To: c.SMTP.To}, nil
-	}
-	return nil, hookwatch.Errorf(hookwatch.EINVALID, "alert channel %s: unknown type %q", c.Name, c.Type)
-}
-
-// Notifiers builds every configured channel's notifier, by name.
-func Notifiers(cs []config.AlertChannel) (map[string]Notifier, error) {
-	out := map[string]Notifier{}
-	for _, c := range cs {
-		n, err := NewNotifier(c)
-		if err != nil {
-			return nil, err
-		}
-		out[c.Name] = n
-	}
-	return out, nil
 }
 
 var httpClient = &http.Client{Timeout: 15 * time.Second}

@@ -83,9 +83,18 @@ func setCircuit(t *testing.T, s hookwatch.Store, dest string, c hookwatch.Circui
 }
 
 // defaults returns the default rules as config loading fills them.
+// (cmd/hookwatch's wire.go translates them the same way; its tests check
+// that translation field by field).
 func defaults(t *testing.T) []Rule {
-	a := config.Alerts{Rules: config.DefaultAlertRules()}
-	return applyDefaults(a).Rules
+	var rules []Rule
+	for _, r := range config.DefaultAlertRules() {
+		rules = append(rules, Rule{Name: r.Name, Kind: hookwatch.AlertKind(r.Kind), Source: r.Source, Destination: r.Destination,
+			Per: r.Per, Threshold: r.Threshold, Window: r.Window.D(), MinVolume: r.MinVolume, Percentile: r.Percentile,
+			Latency: r.Latency.D(), Age: r.Age.D(), Size: int64(r.Size), Objective: r.Objective, Within: r.Within.D(), LongWindow: r.LongWindow.D(),
+			ShortWindow: r.ShortWindow.D(), BurnRate: r.BurnRate, For: r.For.D(), Cooldown: r.Cooldown.D(),
+			SkipResolved: !r.Resolved(), Channels: r.Channels})
+	}
+	return applyDefaults(rules)
 }
 
 // sent lists what the notifier got as "kind rule subject", in order.
@@ -296,7 +305,7 @@ func TestBurnRateWhenTrafficStops(t *testing.T) {
 	s := openStore(t)
 	c := &clock{}
 	n := &recorder{}
-	e := newEvaluator(s, c, n, Rule{Name: "slo", Kind: config.RuleSLOBurn, Objective: 0.99, Within: d(time.Minute),
+	e := newEvaluator(s, c, n, Rule{Name: "slo", Kind: hookwatch.AlertSLOBurn, Objective: 0.99, Within: d(time.Minute),
 		LongWindow: d(time.Hour), ShortWindow: d(5 * time.Minute), BurnRate: 10})
 	t0 := time.Now().UTC().Truncate(time.Second)
 	// Ten minutes of traffic, every delivery failing and retried.
@@ -338,7 +347,7 @@ func TestSilences(t *testing.T) {
 	c := &clock{}
 	n := &recorder{}
 	ctx := context.Background()
-	e := newEvaluator(s, c, n, Rule{Name: "dead-letter", Kind: config.RuleDeadLetters, Per: "destination", Window: d(5 * time.Minute)})
+	e := newEvaluator(s, c, n, Rule{Name: "dead-letter", Kind: hookwatch.AlertDeadLetters, Per: "destination", Window: d(5 * time.Minute)})
 	t0 := time.Now().UTC().Truncate(time.Second)
 	silence := func(subject string, from time.Time, d time.Duration) *hookwatch.Silence {
 		si := &hookwatch.Silence{ID: hookwatch.NewID("sil", from), Rule: "dead-letter", Subject: subject, Comment: "deploying v2",
@@ -385,7 +394,7 @@ func TestAlertNamesItsIssue(t *testing.T) {
 	c := &clock{}
 	n := &recorder{}
 	ctx := context.Background()
-	e := newEvaluator(s, c, n, Rule{Name: "dead-letter", Kind: config.RuleDeadLetters, Per: "destination", Window: d(5 * time.Minute)})
+	e := newEvaluator(s, c, n, Rule{Name: "dead-letter", Kind: hookwatch.AlertDeadLetters, Per: "destination", Window: d(5 * time.Minute)})
 	t0 := time.Now().UTC().Truncate(time.Second)
 	fail(t, s, "github", "push", "app", t0, t0, 422, "Unprocessable Entity", hookwatch.OutcomeDead)
 	// A Stripe event failing later (retried, not dead): a newer issue.
@@ -422,7 +431,7 @@ func TestStartNeverResends(t *testing.T) {
 	c := &clock{}
 	n := &recorder{}
 	ctx := context.Background()
-	rule := Rule{Name: "dead-letter", Kind: config.RuleDeadLetters, Per: "destination", Window: d(5 * time.Minute)}
+	rule := Rule{Name: "dead-letter", Kind: hookwatch.AlertDeadLetters, Per: "destination", Window: d(5 * time.Minute)}
 	t0 := time.Now().UTC().Truncate(time.Second)
 	fail(t, s, "stripe", "invoice.paid", "app", t0, t0, 500, "Internal Server Error", hookwatch.OutcomeDead)
 	sentBefore := &hookwatch.Notification{ID: hookwatch.NewID("ntf", t0), Channel: "ops", Rule: "dead-letter", Subject: "destination:app",

@@ -18,7 +18,8 @@ import (
 type PagerDuty struct {
 	// RoutingKey is the integration key: a credential.
 	RoutingKey string
-	// EventsURL is the events endpoint (config.DefaultPagerDutyURL).
+	// EventsURL is the events endpoint (the config's events_url, by default
+	// PagerDuty's).
 	EventsURL string
 	Client    *http.Client
 }

@@ -6,11 +6,60 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
-	"github.com/hookwatch/hookwatch/config"
 )
 
-// Rule is an alert rule as configured (config.AlertRule, defaults applied).
-type Rule = config.AlertRule
+// Rule is an alert rule: what it measures, over which scope, and when it
+// fires and notifies. The binary builds them from the config's
+// alerts.rules, defaults applied (docs/alerting.md lists the fields).
+type Rule struct {
+	Name string
+	Kind hookwatch.AlertKind
+	// Source and Destination narrow the scope; both empty: all traffic.
+	Source      string
+	Destination string
+	// Per evaluates the rule separately for each "source" or "destination"
+	// in scope (one alert each); empty evaluates the scope as a whole.
+	Per string
+	// Threshold: a fraction for error_rate (0.05), a count for failures,
+	// dead_letters and rejected (the rule holds when above it).
+	Threshold float64
+	// Window is the sliding window measured.
+	Window time.Duration
+	// MinVolume is the fewest attempts (error_rate) or deliveries (latency)
+	// in the window for the rule to judge.
+	MinVolume int
+	// Percentile and Latency: a latency rule holds when that percentile of
+	// processing time is over Latency.
+	Percentile float64
+	Latency    time.Duration
+	// Age: backlog_age holds when the oldest waiting delivery is older.
+	Age time.Duration
+	// Size: store_size holds when the store's used size is over it,
+	// disk_free when the volume's free space is under it (bytes); 0 means
+	// Threshold as a fraction instead.
+	Size int64
+	// SLO: Objective of deliveries within Within of receipt; slo_burn holds
+	// when the error budget burns faster than BurnRate over both LongWindow
+	// and ShortWindow.
+	Objective   float64
+	Within      time.Duration
+	LongWindow  time.Duration
+	ShortWindow time.Duration
+	BurnRate    float64
+	// For is how long the condition must hold before the alert fires.
+	For time.Duration
+	// Cooldown is the least time between two firing notifications of one
+	// alert.
+	Cooldown time.Duration
+	// SkipResolved sends no "resolved" notification when the alert clears
+	// (notify_resolved: false).
+	SkipResolved bool
+	// Channels are the channel names notified; empty means all.
+	Channels []string
+}
+
+// Resolved reports whether the rule notifies when it clears.
+func (r Rule) Resolved() bool { return !r.SkipResolved }
 
 // measurement is a rule's verdict on one subject.
 type measurement struct {
@@ -55,7 +104,7 @@ func measureStorage(r Rule, st *Storage) map[string]measurement {
 		return out
 	}
 	switch r.Kind {
-	case config.RuleStoreSize:
+	case hookwatch.AlertStoreSize:
 		limit := int64(r.Size)
 		if limit == 0 {
 			limit = int64(r.Threshold * float64(st.Budget))
@@ -69,7 +118,7 @@ func measureStorage(r Rule, st *Storage) map[string]measurement {
 			summary += fmt.Sprintf(", %s of retention.max_store_size %s", pctText(r.Threshold), bytesText(st.Budget))
 		}
 		out[StorageSubject] = measurement{value: float64(used), threshold: float64(limit), holds: used > limit, summary: summary + ")"}
-	case config.RuleDiskFree:
+	case hookwatch.AlertDiskFree:
 		if st.FreeBytes == nil || st.TotalBytes == nil {
 			return out
 		}
@@ -126,14 +175,14 @@ type windowKey struct{ window, within time.Duration }
 // windowsOf lists the windows a rule reads.
 func windowsOf(r Rule) []windowKey {
 	switch r.Kind {
-	case config.RuleCircuitOpen, config.RuleStoreSize, config.RuleDiskFree:
+	case hookwatch.AlertCircuitOpen, hookwatch.AlertStoreSize, hookwatch.AlertDiskFree:
 		return nil
-	case config.RuleBacklogAge:
+	case hookwatch.AlertBacklogAge:
 		return []windowKey{{window: time.Minute}} // only its backlogs are read
-	case config.RuleSLOBurn:
-		return []windowKey{{r.LongWindow.D(), r.Within.D()}, {r.ShortWindow.D(), r.Within.D()}}
+	case hookwatch.AlertSLOBurn:
+		return []windowKey{{r.LongWindow, r.Within}, {r.ShortWindow, r.Within}}
 	}
-	return []windowKey{{window: r.Window.D()}}
+	return []windowKey{{window: r.Window}}
 }
 
 // keyFunc maps a (source, destination) pair to the rule's subject, or ""
@@ -185,11 +234,11 @@ func measure(r Rule, in *inputs, skip map[string]bool) map[string]measurement {
 		}
 		return scoped(src, dst)
 	}
-	window := shortDur(r.Window.D())
+	window := shortDur(r.Window)
 	switch r.Kind {
-	case config.RuleStoreSize, config.RuleDiskFree:
+	case hookwatch.AlertStoreSize, hookwatch.AlertDiskFree:
 		return measureStorage(r, in.storage)
-	case config.RuleCircuitOpen:
+	case hookwatch.AlertCircuitOpen:
 		for _, name := range sortedKeys(in.circuits) {
 			st := in.circuits[name]
 			k := key("", name)
@@ -216,11 +265,11 @@ func measure(r Rule, in *inputs, skip map[string]bool) map[string]measurement {
 			out[k] = m
 		}
 		return out
-	case config.RuleSLOBurn:
-		long := in.windows[windowKey{r.LongWindow.D(), r.Within.D()}].group(key)
-		short := in.windows[windowKey{r.ShortWindow.D(), r.Within.D()}].group(key)
+	case hookwatch.AlertSLOBurn:
+		long := in.windows[windowKey{r.LongWindow, r.Within}].group(key)
+		short := in.windows[windowKey{r.ShortWindow, r.Within}].group(key)
 		budget := 1 - r.Objective
-		within := r.Within.D()
+		within := r.Within
 		for k, lf := range long {
 			lt, lg := lf.SLO()
 			// Deliveries still waiting past the objective are bad even when
@@ -245,11 +294,11 @@ func measure(r Rule, in *inputs, skip map[string]bool) map[string]measurement {
 				sburn = burn(st, sg)
 			}
 			summary := fmt.Sprintf("error budget of %s delivered within %s burning %.1fx over %s and %.1fx over %s (threshold %.1fx); %d of %d late or undelivered over %s",
-				pctText(r.Objective), shortDur(within), lburn, shortDur(r.LongWindow.D()), sburn, shortDur(r.ShortWindow.D()), r.BurnRate,
-				lt-lg, lt, shortDur(r.LongWindow.D()))
+				pctText(r.Objective), shortDur(within), lburn, shortDur(r.LongWindow), sburn, shortDur(r.ShortWindow), r.BurnRate,
+				lt-lg, lt, shortDur(r.LongWindow))
 			if overdue && (lt == 0 || st == 0) {
 				summary += fmt.Sprintf("; no delivery to judge over %s while %d wait, the oldest for %s: counted as undelivered",
-					shortDur(r.ShortWindow.D()), lf.Backlog, shortDur(time.Duration(lf.OldestWaiting)*time.Second))
+					shortDur(r.ShortWindow), lf.Backlog, shortDur(time.Duration(lf.OldestWaiting)*time.Second))
 			}
 			out[k] = measurement{value: round(min(lburn, sburn), 2), threshold: r.BurnRate, holds: lburn > r.BurnRate && sburn > r.BurnRate,
 				summary: summary}
@@ -260,31 +309,31 @@ func measure(r Rule, in *inputs, skip map[string]bool) map[string]measurement {
 	for k, f := range d.group(key) {
 		var m measurement
 		switch r.Kind {
-		case config.RuleErrorRate:
+		case hookwatch.AlertErrorRate:
 			n := f.FailedTotal() + f.Delivered
 			m = measurement{value: round(f.ErrorRate, 4), threshold: r.Threshold, holds: n >= r.MinVolume && n > 0 && f.ErrorRate > r.Threshold,
 				summary: fmt.Sprintf("error rate %.1f%% over %s (%d failed of %d attempts; threshold %s, minimum %d)",
 					f.ErrorRate*100, window, f.FailedTotal(), n, pctText(r.Threshold), r.MinVolume)}
-		case config.RuleFailures:
+		case hookwatch.AlertFailures:
 			n := f.FailedTotal()
 			m = measurement{value: float64(n), threshold: r.Threshold, holds: float64(n) > r.Threshold,
 				summary: fmt.Sprintf("%d failed attempts over %s (threshold %g)%s", n, window, r.Threshold, classes(f.Failed))}
-		case config.RuleDeadLetters:
+		case hookwatch.AlertDeadLetters:
 			m = measurement{value: float64(f.DeadLetters), threshold: r.Threshold, holds: float64(f.DeadLetters) > r.Threshold,
 				summary: fmt.Sprintf("%d dead letters over %s (threshold %g)", f.DeadLetters, window, r.Threshold)}
-		case config.RuleRejected:
+		case hookwatch.AlertRejected:
 			n := f.RejectedTotal()
 			m = measurement{value: float64(n), threshold: r.Threshold, holds: float64(n) > r.Threshold,
 				summary: fmt.Sprintf("%d requests failed verification over %s (threshold %g)%s", n, window, r.Threshold, classes(f.Rejected))}
-		case config.RuleLatency:
+		case hookwatch.AlertLatency:
 			q := f.Quantile(r.Percentile)
-			m = measurement{value: round(q.Seconds(), 3), threshold: r.Latency.D().Seconds(), holds: f.Delivered >= r.MinVolume && f.Delivered > 0 && q > r.Latency.D(),
+			m = measurement{value: round(q.Seconds(), 3), threshold: r.Latency.Seconds(), holds: f.Delivered >= r.MinVolume && f.Delivered > 0 && q > r.Latency,
 				summary: fmt.Sprintf("p%g processing time %s over %s (%d delivered; threshold %s)", r.Percentile*100, q.Round(time.Millisecond),
-					window, f.Delivered, shortDur(r.Latency.D()))}
-		case config.RuleBacklogAge:
+					window, f.Delivered, shortDur(r.Latency))}
+		case hookwatch.AlertBacklogAge:
 			age := time.Duration(f.OldestWaiting * float64(time.Second))
-			m = measurement{value: round(f.OldestWaiting, 0), threshold: r.Age.D().Seconds(), holds: f.Backlog > 0 && age > r.Age.D(),
-				summary: fmt.Sprintf("%d deliveries waiting, the oldest for %s (threshold %s)", f.Backlog, shortDur(age), shortDur(r.Age.D()))}
+			m = measurement{value: round(f.OldestWaiting, 0), threshold: r.Age.Seconds(), holds: f.Backlog > 0 && age > r.Age,
+				summary: fmt.Sprintf("%d deliveries waiting, the oldest for %s (threshold %s)", f.Backlog, shortDur(age), shortDur(r.Age))}
 		}
 		out[k] = m
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
-	"github.com/hookwatch/hookwatch/config"
 )
 
 // space plays the readiness watcher for the store_size and disk_free rules.
@@ -37,17 +36,17 @@ func TestStorageRules(t *testing.T) {
 	s := openStore(t)
 	c := &clock{}
 	n := &recorder{}
-	a := config.Alerts{}
-	for _, r := range config.DefaultAlertRules() {
-		if r.Kind == config.RuleDiskFree || r.Kind == config.RuleStoreSize {
-			a.Rules = append(a.Rules, r)
+	var rules []Rule
+	for _, r := range defaults(t) {
+		if r.Kind == hookwatch.AlertDiskFree || r.Kind == hookwatch.AlertStoreSize {
+			rules = append(rules, r)
 		}
 	}
-	if len(a.Rules) != 2 {
-		t.Fatalf("seed rules of the store: %d, want disk-free and store-size", len(a.Rules))
+	if len(rules) != 2 {
+		t.Fatalf("seed rules of the store: %d, want disk-free and store-size", len(rules))
 	}
-	a.Rules = append(a.Rules, Rule{Name: "store-over-1g", Kind: config.RuleStoreSize, Size: 1 << 30})
-	e := newEvaluator(s, c, n, applyDefaults(a).Rules...)
+	rules = append(rules, Rule{Name: "store-over-1g", Kind: hookwatch.AlertStoreSize, Size: 1 << 30})
+	e := newEvaluator(s, c, n, applyDefaults(rules)...)
 	sp := &space{st: Storage{Budget: 10 << 30}}
 	e.MeasureStorage(sp.measure)
 	const gib = 1 << 30

@@ -45,24 +45,31 @@ type FailureRetention struct {
 	Every Duration `yaml:"every"`
 }
 
-// Alert rule kinds.
+// Alert rule kinds, as the file spells them (hookwatch.AlertKind).
 const (
-	RuleErrorRate   = "error_rate"   // failed attempts / all attempts over window > threshold
-	RuleFailures    = "failures"     // failed attempts over window > threshold
-	RuleLatency     = "latency"      // processing time percentile over window > latency
-	RuleDeadLetters = "dead_letters" // dead letters over window > threshold (0: any)
-	RuleRejected    = "rejected"     // signature failures over window > threshold
-	RuleCircuitOpen = "circuit_open" // a destination's circuit breaker is open
-	RuleBacklogAge  = "backlog_age"  // the oldest waiting delivery is older than age
-	RuleSLOBurn     = "slo_burn"     // error budget burning faster than burn_rate over both windows
-	RuleStoreSize   = "store_size"   // the store's used size over size (or threshold × retention.max_store_size)
-	RuleDiskFree    = "disk_free"    // the store volume's free space under size (or threshold × the volume)
+	RuleErrorRate   = string(hookwatch.AlertErrorRate)
+	RuleFailures    = string(hookwatch.AlertFailures)
+	RuleLatency     = string(hookwatch.AlertLatency)
+	RuleDeadLetters = string(hookwatch.AlertDeadLetters)
+	RuleRejected    = string(hookwatch.AlertRejected)
+	RuleCircuitOpen = string(hookwatch.AlertCircuitOpen)
+	RuleBacklogAge  = string(hookwatch.AlertBacklogAge)
+	RuleSLOBurn     = string(hookwatch.AlertSLOBurn)
+	RuleStoreSize   = string(hookwatch.AlertStoreSize)
+	RuleDiskFree    = string(hookwatch.AlertDiskFree)
 )
 
-var ruleKinds = []string{RuleErrorRate, RuleFailures, RuleLatency, RuleDeadLetters, RuleRejected, RuleCircuitOpen, RuleBacklogAge, RuleSLOBurn,
-	RuleStoreSize, RuleDiskFree}
+// ruleKinds lists the kinds a rule may have.
+func ruleKinds() []string {
+	var out []string
+	for _, k := range hookwatch.AlertKinds() {
+		out = append(out, string(k))
+	}
+	return out
+}
 
-// AlertRule is one alert rule.
+// AlertRule is one alert rule as the file holds it; the binary translates
+// it into the alert package's Rule.
 type AlertRule struct {
 	Name string `yaml:"name"`
 	Kind string `yaml:"kind"`
@@ -334,11 +341,11 @@ func (c *Config) validateAlerts(bad func(path, format string, args ...any)) {
 		}
 		rules[r.Name] = true
 		known := false
-		for _, k := range ruleKinds {
+		for _, k := range ruleKinds() {
 			known = known || k == r.Kind
 		}
 		if !known {
-			bad(p+".kind", "%q is not one of %s", r.Kind, strings.Join(ruleKinds, ", "))
+			bad(p+".kind", "%q is not one of %s", r.Kind, strings.Join(ruleKinds(), ", "))
 			continue
 		}
 		switch r.Per {

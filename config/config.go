@@ -1,7 +1,9 @@
 // Package config reads Hookwatch's one YAML file: ${ENV} expansion for
 // secrets, defaults, and validation that names the line and field of every
-// mistake. It is the only place that knows the file's shape; the rest of the
-// program receives plain values.
+// mistake. It is the only place that knows the file's shape, and a leaf: it
+// imports only the root package and provider. The binary translates what it
+// reads into the packages' own values (cmd/hookwatch/wire.go), which the
+// packages below cmd take instead of this package's types.
 package config
 
 import (

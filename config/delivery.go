@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
-	"github.com/hookwatch/hookwatch/deliver"
 )
 
 // Destination is an app that receives events over HTTP(S).
@@ -60,7 +59,7 @@ type Circuit struct {
 }
 
 // Route sends a source's events to destinations, optionally only some
-// event types.
+// event types (hookwatch.Route once translated).
 type Route struct {
 	Source       string   `yaml:"source"`
 	Destinations []string `yaml:"destinations"`
@@ -68,97 +67,31 @@ type Route struct {
 	Types []string `yaml:"types"`
 }
 
-// DeliverDestinations returns the destinations as the delivery engine
-// takes them.
-func (c *Config) DeliverDestinations() []deliver.Destination {
-	out := make([]deliver.Destination, 0, len(c.Destinations))
-	for _, d := range c.Destinations {
-		p := deliver.Policy{
-			MaxAttempts: d.Retry.MaxAttempts, MaxAge: d.Retry.MaxAge.D(),
-			Initial: d.Retry.Initial.D(), MaxBackoff: d.Retry.MaxBackoff.D(),
-		}
-		if len(d.Retry.Classes) > 0 {
-			p.Classes = map[hookwatch.ErrorClass]deliver.ClassPolicy{}
-			for name, cr := range d.Retry.Classes {
-				class := hookwatch.ErrorClass(name)
-				cp := deliver.DefaultClasses[class]
-				if cr.Retry != nil {
-					cp.Retry = *cr.Retry
-				}
-				if cr.MaxAttempts != 0 {
-					cp.MaxAttempts = cr.MaxAttempts
-				}
-				p.Classes[class] = cp
-			}
-		}
-		out = append(out, deliver.Destination{
-			Name: d.Name, URL: d.URL, Timeout: d.Timeout.D(), Headers: d.Headers, Secret: d.Secret,
-			MaxInFlight: d.MaxInFlight, RateLimit: d.RateLimit, KeepHeaders: d.KeepHeaders, Retry: p,
-			CircuitFailures: d.Circuit.Failures, CircuitCooldown: d.Circuit.Cooldown.D(),
-		})
-	}
-	return out
-}
-
-// Router returns the function that picks an event's destinations: every
-// route of the source whose types match (or that has none), each
-// destination once, in config order.
-func (c *Config) Router() func(source, eventType string) []string {
-	bySource := map[string][]Route{}
-	for _, r := range c.Routes {
-		bySource[r.Source] = append(bySource[r.Source], r)
-	}
-	return func(source, eventType string) []string {
-		var out []string
-		for _, r := range bySource[source] {
-			if !typeMatches(r.Types, eventType) {
-				continue
-			}
-		next:
-			for _, d := range r.Destinations {
-				for _, have := range out {
-					if have == d {
-						continue next
-					}
-				}
-				out = append(out, d)
-			}
-		}
-		return out
-	}
-}
-
-func typeMatches(globs []string, eventType string) bool {
-	if len(globs) == 0 {
-		return true
-	}
-	for _, g := range globs {
-		if ok, _ := path.Match(g, eventType); ok {
-			return true
-		}
-	}
-	return false
-}
-
 // setDeliveryDefaults fills what the delivery engine would otherwise
-// default, from the engine's own defaults (deliver's constants and
-// Policy.WithDefaults), so config show prints what runs. Only zero values
-// are filled: a negative one is left for validation to report.
+// default, from the defaults it applies (hookwatch.DefaultDeliveryTimeout,
+// DefaultClassPolicies...), so config show prints what runs. Only zero
+// values are filled: a negative one is left for validation to report.
 func (c *Config) setDeliveryDefaults() {
+	defClasses := hookwatch.DefaultClassPolicies()
 	for i := range c.Destinations {
 		d := &c.Destinations[i]
 		if d.Timeout == 0 {
-			d.Timeout = Duration(deliver.DefaultTimeout)
+			d.Timeout = Duration(hookwatch.DefaultDeliveryTimeout)
 		}
 		if d.MaxInFlight == 0 {
-			d.MaxInFlight = deliver.DefaultMaxInFlight
+			d.MaxInFlight = hookwatch.DefaultMaxInFlight
 		}
 		r := &d.Retry
-		eff := deliver.Policy{MaxAge: max(0, r.MaxAge.D()), Initial: max(0, r.Initial.D()), MaxBackoff: max(0, r.MaxBackoff.D())}.WithDefaults()
+		// As the engine does: a non-positive duration takes its default,
+		// and the backoff cap is raised to the initial backoff.
+		initial := r.Initial.D()
+		if initial <= 0 {
+			initial = hookwatch.DefaultRetryInitial
+		}
 		for _, f := range []struct {
 			v   *Duration
 			def time.Duration
-		}{{&r.MaxAge, eff.MaxAge}, {&r.Initial, eff.Initial}, {&r.MaxBackoff, eff.MaxBackoff}} {
+		}{{&r.MaxAge, hookwatch.DefaultRetryMaxAge}, {&r.Initial, initial}, {&r.MaxBackoff, max(hookwatch.DefaultRetryMaxBackoff, initial)}} {
 			if *f.v == 0 {
 				*f.v = Duration(f.def)
 			}
@@ -166,7 +99,7 @@ func (c *Config) setDeliveryDefaults() {
 		// Every class the policy decides, with its default unless set (gone
 		// is not a policy matter: it disables the destination).
 		for _, class := range hookwatch.ErrorClasses {
-			def, ok := deliver.DefaultClasses[class]
+			def, ok := defClasses[class]
 			if !ok || class == hookwatch.ClassGone {
 				continue
 			}
@@ -184,10 +117,10 @@ func (c *Config) setDeliveryDefaults() {
 			r.Classes[string(class)] = cr
 		}
 		if d.Circuit.Failures == 0 {
-			d.Circuit.Failures = deliver.DefaultCircuitFailures
+			d.Circuit.Failures = hookwatch.DefaultCircuitFailures
 		}
 		if d.Circuit.Cooldown == 0 {
-			d.Circuit.Cooldown = Duration(deliver.DefaultCircuitCooldown)
+			d.Circuit.Cooldown = Duration(hookwatch.DefaultCircuitCooldown)
 		}
 	}
 }
@@ -224,7 +157,7 @@ func (c *Config) validateDelivery(bad func(path, format string, args ...any)) {
 			if v, ok := c.unset[p+".secret"]; ok {
 				bad(p+".secret", "environment variable %s is not set", v)
 			}
-		} else if _, err := deliver.ParseSecret(d.Secret); err != nil {
+		} else if _, err := hookwatch.ParseSigningSecret(d.Secret); err != nil {
 			bad(p+".secret", "%v", err)
 		}
 		for _, k := range d.KeepHeaders {

@@ -18,23 +18,6 @@ type Encryption struct {
 	DecryptOnly bool `yaml:"decrypt_only"`
 }
 
-// Cipher returns the cipher the stores are opened with: nil without keys
-// (plaintext). The config was validated, so the keys parse.
-func (e Encryption) Cipher() (*encrypt.Cipher, error) {
-	if len(e.Keys) == 0 {
-		return nil, nil
-	}
-	keys := make([][]byte, len(e.Keys))
-	for i, s := range e.Keys {
-		k, err := encrypt.ParseKey(s)
-		if err != nil {
-			return nil, fmt.Errorf("encryption.keys[%d]: %w", i, err)
-		}
-		keys[i] = k
-	}
-	return encrypt.New(keys, e.DecryptOnly)
-}
-
 // validateEncryption checks the encryption section; a key is never quoted.
 func (c *Config) validateEncryption(bad func(path, format string, args ...any)) {
 	e := c.Encryption

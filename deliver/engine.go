@@ -50,10 +50,10 @@ type Destination struct {
 
 // Defaults of Destination.
 const (
-	DefaultTimeout         = 30 * time.Second
-	DefaultMaxInFlight     = 32
-	DefaultCircuitFailures = 10
-	DefaultCircuitCooldown = 30 * time.Second
+	DefaultTimeout         = hookwatch.DefaultDeliveryTimeout
+	DefaultMaxInFlight     = hookwatch.DefaultMaxInFlight
+	DefaultCircuitFailures = hookwatch.DefaultCircuitFailures
+	DefaultCircuitCooldown = hookwatch.DefaultCircuitCooldown
 	MaxCircuitCooldown     = 10 * time.Minute
 )
 

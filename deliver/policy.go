@@ -26,40 +26,23 @@ type Policy struct {
 	Classes map[hookwatch.ErrorClass]ClassPolicy
 }
 
-// ClassPolicy is how failures of one error class are retried.
-type ClassPolicy struct {
-	// Retry false dead-letters a delivery at its first failure of the class.
-	Retry bool
-	// MaxAttempts, when positive, dead-letters a delivery whose attempts
-	// reach it with a failure of this class (it is lower than the policy's).
-	MaxAttempts int
-}
+// ClassPolicy is how failures of one error class are retried (the
+// domain's, so that the configuration shows the defaults without importing
+// the engine).
+type ClassPolicy = hookwatch.ClassPolicy
 
 // Defaults of Policy.
 const (
-	DefaultMaxAge     = 72 * time.Hour
-	DefaultInitial    = 5 * time.Second
-	DefaultMaxBackoff = time.Hour
+	DefaultMaxAge     = hookwatch.DefaultRetryMaxAge
+	DefaultInitial    = hookwatch.DefaultRetryInitial
+	DefaultMaxBackoff = hookwatch.DefaultRetryMaxBackoff
 	// MaxRetryAfter bounds how long a Retry-After header can postpone.
 	MaxRetryAfter = 24 * time.Hour
 )
 
-// DefaultClasses is the default behaviour by class: transient failures
-// (server, connection, timeout, rate limiting, unknown) are retried for the
-// whole policy; a payload or credentials the app rejects (400/422, 401/403)
-// are retried 3 times, in case a deploy was half done, then dead-lettered
-// rather than hammered for three days: fix, then replay. gone (410) is not
-// a policy matter: it disables the destination and the delivery waits.
-var DefaultClasses = map[hookwatch.ErrorClass]ClassPolicy{
-	hookwatch.ClassValidation: {Retry: true, MaxAttempts: 3},
-	hookwatch.ClassPermission: {Retry: true, MaxAttempts: 3},
-	hookwatch.ClassRateLimit:  {Retry: true},
-	hookwatch.ClassServer:     {Retry: true},
-	hookwatch.ClassConnection: {Retry: true},
-	hookwatch.ClassTimeout:    {Retry: true},
-	hookwatch.ClassUnknown:    {Retry: true},
-	hookwatch.ClassGone:       {Retry: true},
-}
+// DefaultClasses is the default behaviour by class
+// (hookwatch.DefaultClassPolicies says why).
+var DefaultClasses = hookwatch.DefaultClassPolicies()
 
 // WithDefaults returns p with zero fields set to their defaults.
 func (p Policy) WithDefaults() Policy {

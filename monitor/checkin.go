@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/getsentry/sentry-go"
+	"github.com/hookwatch/hookwatch"
 )
 
 // Schedule says when a periodic job is expected to run, so that Sentry's
@@ -55,23 +56,24 @@ func minutes(d time.Duration, def int64) int64 {
 	return int64((d + time.Minute - 1) / time.Minute)
 }
 
+// CheckIns returns m's check-ins as the hookwatch.CheckIn that periodic
+// jobs take: each run of a job is reported to the cron monitor named by
+// its slug, on a schedule of Every(job.Every). It is nil (the job just
+// runs) when m is disabled.
+func (m *Monitor) CheckIns() hookwatch.CheckIn {
+	if !m.Enabled() {
+		return nil
+	}
+	return func(ctx context.Context, job hookwatch.Job, fn func(ctx context.Context) error) error {
+		return m.CheckIn(ctx, job.Slug, Every(job.Every), fn)
+	}
+}
+
 // CheckIn runs one run of a periodic job and reports it to Sentry's cron
 // monitor slug: in_progress (with the monitor's schedule, so Sentry creates
 // or updates it), then ok, or error when fn fails or panics (the panic goes
-// on). The Monitor is the one in ctx (NewContext); without one, or when it
-// is disabled, CheckIn just runs fn. fn's error is returned unchanged.
-//
-// Periodic jobs (delivery sweeps, retention, alert evaluation) call it
-// around each run; they need nothing else from this package.
-func CheckIn(ctx context.Context, slug string, s Schedule, fn func(ctx context.Context) error) error {
-	m := FromContext(ctx)
-	if !m.Enabled() {
-		return fn(ctx)
-	}
-	return m.CheckIn(ctx, slug, s, fn)
-}
-
-// CheckIn is the package's CheckIn with this Monitor.
+// on). When m is disabled it just runs fn. fn's error is returned
+// unchanged. Packages get it as a hookwatch.CheckIn (CheckIns).
 func (m *Monitor) CheckIn(ctx context.Context, slug string, s Schedule, fn func(ctx context.Context) error) error {
 	if !m.Enabled() {
 		return fn(ctx)

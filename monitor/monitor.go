@@ -236,22 +236,18 @@ func (m *Monitor) hubFor(ctx context.Context) *sentry.Hub {
 	return m.newHub()
 }
 
-type ctxKey struct{}
-
-// NewContext returns ctx carrying m, for CheckIn and for code that has no
-// Monitor of its own.
-func NewContext(ctx context.Context, m *Monitor) context.Context {
-	return context.WithValue(ctx, ctxKey{}, m)
-}
-
-// FromContext returns the Monitor of ctx, or nil.
-func FromContext(ctx context.Context) *Monitor {
-	m, _ := ctx.Value(ctxKey{}).(*Monitor)
-	return m
+// Reporter returns m's ReportError as the hookwatch.ErrorReporter that
+// packages take, or nil (reports nothing) when m is disabled.
+func (m *Monitor) Reporter() hookwatch.ErrorReporter {
+	if !m.Enabled() {
+		return nil
+	}
+	return m.ReportError
 }
 
 // ReportError sends an internal error (a store failure, a bug) as an error
-// event with the stack trace of the caller. It fits hookwatch.ErrorReporter.
+// event with the stack trace of the caller (Reporter returns it as a
+// hookwatch.ErrorReporter).
 func (m *Monitor) ReportError(ctx context.Context, err error) {
 	if !m.Enabled() || err == nil {
 		return

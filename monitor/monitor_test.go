@@ -97,3 +97,53 @@ func TestRecoverReportsPanics(t *testing.T) {
 		return bytes.Contains(it.Raw, []byte("nil map write in handler"))
 	})
 }
+
+// The values packages take are nil without a DSN (so they report nothing
+// and a job just runs), and with one they reach Sentry: an internal error
+// through the Reporter, and each run of a job through CheckIns as an
+// in_progress check-in with the job's schedule, then its outcome.
+func TestReporterAndCheckInsAsValues(t *testing.T) {
+	off, err := monitor.New(monitor.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if off.Reporter() != nil || off.CheckIns() != nil {
+		t.Fatal("a monitor without a DSN returns a reporter or a check-in")
+	}
+	ran := false
+	if err := off.CheckIns().Run(context.Background(), hookwatch.Job{Slug: "x", Every: time.Minute}, func(context.Context) error {
+		ran = true
+		return nil
+	}); err != nil || !ran {
+		t.Fatalf("the nil check-in did not just run the job: ran %v, err %v", ran, err)
+	}
+
+	rc := monitortest.New(t)
+	m, err := monitor.New(monitor.Options{DSN: rc.DSN(), Environment: "staging", FlushTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	m.Reporter().Report(context.Background(), &hookwatch.Error{Code: hookwatch.EINTERNAL, Message: "disk on fire"})
+	failed := errors.New("prune failed")
+	job := hookwatch.Job{Slug: "hookwatch-test-job", Every: 2 * time.Hour}
+	if err := m.CheckIns().Run(context.Background(), job, func(context.Context) error { return failed }); err != failed {
+		t.Errorf("the check-in returned %v, want the job's own error", err)
+	}
+	m.Flush(5 * time.Second)
+	rc.Wait(t, 5*time.Second, "event", func(it monitortest.Item) bool {
+		return bytes.Contains(it.Raw, []byte("disk on fire"))
+	})
+	start := rc.Wait(t, 5*time.Second, "check_in", func(it monitortest.Item) bool {
+		return monitortest.Str(it.JSON, "monitor_slug") == job.Slug && monitortest.Str(it.JSON, "status") == "in_progress"
+	}).JSON
+	if unit := monitortest.Str(start, "monitor_config", "schedule", "unit"); unit != "hour" {
+		t.Errorf("schedule unit %q, want hour (every 2h): %v", unit, start)
+	}
+	if v := monitortest.Get(start, "monitor_config", "schedule", "value"); fmt.Sprint(v) != "2" {
+		t.Errorf("schedule value %v, want 2", v)
+	}
+	rc.Wait(t, 5*time.Second, "check_in", func(it monitortest.Item) bool {
+		return monitortest.Str(it.JSON, "monitor_slug") == job.Slug && monitortest.Str(it.JSON, "status") == "error"
+	})
+}

@@ -19,6 +19,7 @@ import (
 // with encryption on they are not there; without it, they are (the grep
 // works).
 func TestEncryptedFileHoldsNoPlaintext(t *testing.T) {
+	t.Parallel()
 	markers := []string{"cus_BODYMARKER_4711", "HEADERMARKER_0815", "QBODYMARKER_2342", "QHEADERMARKER_9999"}
 	store := func(t *testing.T, c *encrypt.Cipher) (found []string) {
 		ctx := context.Background()

@@ -37,6 +37,7 @@ func fileHolds(t *testing.T, path string, secret string) []string {
 // the file nor its WAL holds them afterwards; other headers are untouched.
 // The installation key made then is the one every later open returns.
 func TestMigrationRedactsStoredCredentials(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "hookwatch.db")
 	s, err := sqlite.Open(ctx, path)

@@ -19,6 +19,7 @@ import (
 // bodies and header values the rows held are no longer anywhere in the
 // file, and every event reads back.
 func TestRotationLeavesNoPlaintext(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "hookwatch.db")
 	markers := []string{"cus_PLAINBODY_1234", "PLAINHEADER_5678", "QPLAINBODY_0000"}

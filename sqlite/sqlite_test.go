@@ -25,9 +25,13 @@ func open(t *testing.T) hookwatch.Store {
 	return s
 }
 
-func TestStore(t *testing.T) { storetest.Run(t, open) }
+func TestStore(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, open)
+}
 
 func TestReopenKeepsEventsAndMigratesOnce(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "sub", "dir", "hookwatch.db")
 	s, err := sqlite.Open(ctx, path)
@@ -58,6 +62,7 @@ func TestReopenKeepsEventsAndMigratesOnce(t *testing.T) {
 // (the receive path runs two committers): every acknowledged batch is there
 // after a reopen, once.
 func TestConcurrentInsertsAllDurable(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "hw.db")
 	s, err := sqlite.Open(ctx, path)

@@ -20,6 +20,7 @@ import (
 // converts it to incremental and drops the free pages, after a free-space
 // check that names what it needs.
 func TestVacuumConvertsAnOldFile(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)")

@@ -46,7 +46,7 @@ func browser(t *testing.T) context.Context {
 		cancelA()
 		t.Fatalf("start chromium: %v", err)
 	}
-	ctx, cancelT := context.WithTimeout(bctx, 90*time.Second)
+	ctx, cancelT := context.WithTimeout(bctx, 3*time.Minute)
 	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
 	return ctx
 }
@@ -79,6 +79,7 @@ func screenshot(dir, name string) chromedp.Action[chromedp.Void] {
 // operator would: sign in, find an event by its provider ID, replay it and
 // see the new attempt, resolve its issue, pause a destination.
 func TestBrowser(t *testing.T) {
+	t.Parallel()
 	ctx := browser(t)
 	f := newFixture(t)
 	dir := artifacts(t)
@@ -146,7 +147,7 @@ func TestBrowser(t *testing.T) {
 	}
 	after := before
 	for deadline := time.Now().Add(10 * time.Second); after < before+2 && time.Now().Before(deadline); {
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 		do("reload", chromedp.Reload(), chromedp.WaitVisible(css(`#timeline`)))
 		after = count(`#timeline li`)
 	}

@@ -18,6 +18,7 @@ import (
 // by another bug); same-origin forms and clients that send no Origin (curl,
 // scripts) still work with the token.
 func TestCrossSitePostRefused(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	c := e.client()
 	csrf := e.signIn(c)
@@ -101,6 +102,7 @@ func TestCrossSitePostRefused(t *testing.T) {
 // without Sec-Fetch-Site sends dashboard.base_url's Origin, which differs
 // from Host: it is accepted, and only it.
 func TestTrustedBaseOrigin(t *testing.T) {
+	t.Parallel()
 	_, srv, _ := bareDashboard(t, web.Options{BaseURL: "https://hookwatch.example/"})
 	token := signinForm(t, srv)
 	for origin, want := range map[string]int{"https://hookwatch.example": http.StatusSeeOther, "http://hookwatch.example": http.StatusForbidden, "https://evil.example": http.StatusForbidden} {
@@ -124,6 +126,7 @@ func TestTrustedBaseOrigin(t *testing.T) {
 // HTTPS (base_url, TLS, or a trusted proxy's X-Forwarded-Proto), and only
 // then: a Secure cookie over plain HTTP would never come back.
 func TestSecureCookies(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name    string
 		opts    web.Options

@@ -20,6 +20,7 @@ import (
 // the quarantine keeps nothing, verified events are still accepted; and
 // the notice goes once space is freed.
 func TestOverviewLowDiskNotice(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookwatch.db"))
 	if err != nil {

@@ -75,7 +75,12 @@ func setup(t *testing.T) *env {
 	recorder := alert.NewRecorder(s, nil)
 	fast := deliver.Policy{MaxAttempts: 2, Initial: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond, MaxAge: time.Hour}
 	dests := []deliver.Destination{{Name: "app", URL: app.URL, Retry: fast}, {Name: "flaky", URL: flaky.URL, Retry: fast, CircuitFailures: 1000}}
-	e.engine, err = deliver.New(deliver.Options{Store: s, Destinations: dests, Owner: "test", Observer: recorder, Poll: 20 * time.Millisecond, DrainTimeout: time.Second})
+	e.engine, err = deliver.New(deliver.Options{Store: s, Destinations: dests, Owner: "test", Observer: recorder,
+		// Commits wake the engine (below), as in serve; the poll is only
+		// the safety net. A 20ms poll had every test's engine re-parse its
+		// claim queries a hundred times a second, most of the package's CPU
+		// under -race.
+		Poll: 250 * time.Millisecond, DrainTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +93,11 @@ func setup(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	e.signer = scheme.(provider.Signer)
-	committer := ingest.NewCommitter(s, 64, nil)
+	committer := ingest.NewCommitter(s, 64, func(b ingest.Batch) {
+		if b.Err == nil {
+			e.engine.Wake(b.Destinations...)
+		}
+	})
 	sources := []ingest.Source{{Name: "stripe", Provider: "stripe", Scheme: scheme, MaxBody: 1 << 20}}
 	router := func(source, typ string) []string { return []string{"app", "flaky"} }
 	mux := http.NewServeMux()

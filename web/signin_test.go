@@ -141,6 +141,7 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 // names from one address; the right password in a burst beyond the limit
 // does not sign in.
 func TestSignInBurst(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		n      int
@@ -247,6 +248,7 @@ func TestSignInBurst(t *testing.T) {
 // path of the dashboard; anything a browser or URL parser could read as
 // another site sends it to /.
 func TestSignInRedirectTargets(t *testing.T) {
+	t.Parallel()
 	_, srv, _ := bareDashboard(t, web.Options{})
 	token := signinForm(t, srv)
 	hostile := []string{

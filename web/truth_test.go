@@ -53,6 +53,7 @@ func (e *env) postEvent(providerID string, goodSignature, test bool) int {
 // the way `hookwatch health` does (accepted + rejected, both shown), and
 // shows test traffic apart from the rest.
 func TestOverviewReceivedIsAcceptedPlusRejected(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	for i, tc := range []struct {
 		good, test bool
@@ -109,6 +110,7 @@ func TestOverviewReceivedIsAcceptedPlusRejected(t *testing.T) {
 // button sends one delivery now and, the app being back, the backlog is
 // delivered without waiting for the ten-minute probe.
 func TestProbeButtonClosesTheCircuit(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookwatch.db"))
 	if err != nil {

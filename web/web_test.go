@@ -135,6 +135,7 @@ func (f *fixture) run(t *testing.T, scenarios []scenario) {
 // TestNothingWithoutSignIn: every page sends an anonymous browser to the
 // sign-in page, and every action is refused and changes nothing.
 func TestNothingWithoutSignIn(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	noReplay := func(t *testing.T) {
@@ -181,6 +182,7 @@ func TestNothingWithoutSignIn(t *testing.T) {
 
 // TestPages: what a signed-in user sees on every page.
 func TestPages(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	sc := []scenario{
 		{name: "overview", method: "GET", path: "/", status: 200,
@@ -222,6 +224,7 @@ func TestPages(t *testing.T) {
 // TestActions: every action, signed in with the form's token, and its
 // effect in the store.
 func TestActions(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	var replayedAt int64
@@ -294,6 +297,7 @@ func TestActions(t *testing.T) {
 // TestSignIn: wrong passwords, the rate limit, the form token, cookies and
 // redirects.
 func TestSignIn(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	c := e.client()
 	_, page := e.get(c, "/signin?next=/events")
@@ -366,6 +370,7 @@ func TestSignIn(t *testing.T) {
 // TestSecurityHeaders: every page forbids framing and inline scripts;
 // assets are cached for long under hashed names.
 func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	c := e.client()
 	e.signIn(c)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"text/tabwriter"
 	"time"
 
@@ -16,55 +15,18 @@ import (
 	"github.com/hookwatch/hookwatch/web"
 )
 
-// alerting is issue grouping and alert evaluation, started with Main.
-type alerting struct {
-	recorder  *alert.Recorder
-	evaluator *alert.Evaluator
-}
-
-// newEvaluator builds the alert evaluator; base carries the monitor that
-// reports its cron check-ins (nil: none).
-func newEvaluator(cfg *config.Config, store hookwatch.Store, logger *slog.Logger) (*alert.Evaluator, error) {
-	channels, err := alert.Notifiers(cfg.Alerts.Channels)
-	if err != nil {
-		return nil, err
-	}
-	dests := map[string]string{}
-	for _, d := range cfg.Destinations {
-		dests[d.Name] = d.URL
-	}
-	return alert.New(alert.Options{Store: store, Rules: cfg.Alerts.Rules, Channels: channels, Interval: cfg.Alerts.Interval.D(),
-		GroupWindow: cfg.Alerts.GroupWindow.D(), BaseURL: cfg.Alerts.BaseURL, Destinations: dests, Logger: logger,
-		Retention: alert.Retention{MaxAge: cfg.Alerts.Retention.MaxAge.D(), MaxCount: cfg.Alerts.Retention.MaxCount, Every: cfg.Alerts.Retention.Every.D()}}), nil
-}
-
-func newAlerting(cfg *config.Config, store hookwatch.Store, logger *slog.Logger) (*alerting, error) {
-	ev, err := newEvaluator(cfg, store, logger)
-	if err != nil {
-		return nil, err
-	}
-	return &alerting{recorder: alert.NewRecorder(store, logger), evaluator: ev}, nil
-}
-
-// close stops evaluating, then writes the failures still queued.
-func (a *alerting) close() {
-	if a != nil {
-		a.evaluator.Close()
-		a.recorder.Close()
-	}
-}
-
 // apiAlertRules are the configured rules as GET /api/alerts shows them:
 // snake_case, every duration as a string and in seconds.
 func apiAlertRules(cfg *config.Config) []server.AlertRule {
-	out := make([]server.AlertRule, 0, len(cfg.Alerts.Rules))
-	for _, r := range cfg.Alerts.Rules {
-		out = append(out, server.AlertRule{Name: r.Name, Kind: r.Kind, Source: r.Source, Destination: r.Destination,
-			Per: r.Per, Threshold: r.Threshold, Window: server.NewSeconds(r.Window.D()), MinVolume: r.MinVolume,
-			Percentile: r.Percentile, Latency: server.NewSeconds(r.Latency.D()), Age: server.NewSeconds(r.Age.D()),
-			Objective: r.Objective, Within: server.NewSeconds(r.Within.D()), LongWindow: server.NewSeconds(r.LongWindow.D()),
-			ShortWindow: server.NewSeconds(r.ShortWindow.D()), BurnRate: r.BurnRate, For: server.NewSeconds(r.For.D()),
-			Cooldown: server.NewSeconds(r.Cooldown.D()), NotifyResolved: r.Resolved(), Channels: r.Channels})
+	rules := rulesOf(cfg)
+	out := make([]server.AlertRule, 0, len(rules))
+	for _, r := range rules {
+		out = append(out, server.AlertRule{Name: r.Name, Kind: string(r.Kind), Source: r.Source, Destination: r.Destination,
+			Per: r.Per, Threshold: r.Threshold, Window: server.NewSeconds(r.Window), MinVolume: r.MinVolume,
+			Percentile: r.Percentile, Latency: server.NewSeconds(r.Latency), Age: server.NewSeconds(r.Age),
+			Objective: r.Objective, Within: server.NewSeconds(r.Within), LongWindow: server.NewSeconds(r.LongWindow),
+			ShortWindow: server.NewSeconds(r.ShortWindow), BurnRate: r.BurnRate, For: server.NewSeconds(r.For),
+			Cooldown: server.NewSeconds(r.Cooldown), NotifyResolved: r.Resolved(), Channels: r.Channels})
 	}
 	return out
 }
@@ -170,7 +132,7 @@ func runAlertsList(ctx context.Context, env *Env, args []string) error {
 	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "RULE\tKIND\tSCOPE\tCONDITION\tFOR\tCOOLDOWN\tSTATE")
 	var active []hookwatch.AlertState
-	for _, r := range cfg.Alerts.Rules {
+	for _, r := range rulesOf(cfg) {
 		info := alert.Describe(r)
 		firing, pending, seen := 0, 0, false
 		for _, s := range states {
@@ -418,7 +380,7 @@ func runAlertsUnsilence(ctx context.Context, env *Env, args []string) error {
 // alertRules are the rules as the dashboard's alerts page lists them.
 func alertRules(cfg *config.Config) []web.AlertRule {
 	var out []web.AlertRule
-	for _, r := range cfg.Alerts.Rules {
+	for _, r := range rulesOf(cfg) {
 		info := alert.Describe(r)
 		out = append(out, web.AlertRule{Name: info.Name, Kind: info.Kind, Scope: info.Scope, Condition: info.Condition,
 			For: info.For, Cooldown: info.Cooldown, Channels: info.Channels})

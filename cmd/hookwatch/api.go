@@ -21,7 +21,7 @@ func withAPI(o *server.Options, cfg *config.Config, store hookwatch.Store, engin
 	rl *quarantine.Releaser, m *monitor.Monitor) {
 	o.Store = store
 	o.Engine = engine
-	o.ErrorReporter = m.ReportError
+	o.ErrorReporter = m.Reporter()
 	o.Health = func(ctx context.Context) (any, error) { return alert.Health(ctx, store, time.Now().UTC()) }
 	o.AlertRules = apiAlertRules(cfg)
 	o.TestChannel = ev.SendTest

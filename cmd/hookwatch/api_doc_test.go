@@ -13,6 +13,7 @@ import (
 // Main builds): a route added without documentation, or documented and
 // gone, fails here.
 func TestAPIDocMatchesRoutes(t *testing.T) {
+	t.Parallel()
 	s := startAlertMain(t, 0, "")
 	b, err := os.ReadFile("../../docs/api.md")
 	if err != nil {

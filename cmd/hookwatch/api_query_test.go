@@ -13,6 +13,7 @@ import (
 // duration as well as an RFC 3339 time. Against the real admin listener of
 // a Main with a SQLite store.
 func TestAPIQueryRules(t *testing.T) {
+	t.Parallel()
 	s := startAlertMain(t, 0, "")
 	get := func(path string) (int, string) {
 		req, err := http.NewRequest("GET", "http://"+s.m.AdminAddr()+path, nil)

@@ -25,7 +25,7 @@ func withDashboard(o *server.Options, cfg *config.Config, store hookwatch.Store,
 		sources = append(sources, s.Name)
 	}
 	var dests []web.Destination
-	for _, d := range cfg.DeliverDestinations() {
+	for _, d := range cfg.Destinations {
 		dests = append(dests, web.Destination{Name: d.Name, URL: hookwatch.RedactURL(d.URL)})
 	}
 	h, err := web.New(web.Options{Store: store, Sources: sources, Destinations: dests, Control: engine, Releaser: rel, Readiness: o.Readiness, Logger: logger,

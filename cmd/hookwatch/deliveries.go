@@ -78,7 +78,7 @@ Examples:
 	if err != nil {
 		return err
 	}
-	wt, err := server.LoadWaits(ctx, store, cfg.DeliverDestinations(), time.Now())
+	wt, err := server.LoadWaits(ctx, store, destinations(cfg), time.Now())
 	if err != nil {
 		return err
 	}
@@ -143,7 +143,7 @@ Usage: hookwatch deliveries show [flags] DELIVERY_ID`)
 	if err != nil {
 		return err
 	}
-	wt, err := server.LoadWaits(ctx, store, cfg.DeliverDestinations(), time.Now())
+	wt, err := server.LoadWaits(ctx, store, destinations(cfg), time.Now())
 	if err != nil {
 		return err
 	}
@@ -193,7 +193,7 @@ func runDestinationsList(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	infos, err := deliver.ListDestinations(ctx, store, cfg.DeliverDestinations())
+	infos, err := deliver.ListDestinations(ctx, store, destinations(cfg))
 	if err != nil {
 		return err
 	}
@@ -227,7 +227,7 @@ func runDestinationsPause(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	if err := deliver.SetPaused(ctx, store, cfg.DeliverDestinations(), fs.Arg(0), true, time.Now()); err != nil {
+	if err := deliver.SetPaused(ctx, store, destinations(cfg), fs.Arg(0), true, time.Now()); err != nil {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "destination %s paused\n", fs.Arg(0))
@@ -287,7 +287,7 @@ func probeCmd(ctx context.Context, env *Env, path, name string, resume bool) err
 	recorder := alert.NewRecorder(store, logger)
 	defer recorder.Close()
 	// Never started: it only probes. The owner names the CLI in leases.
-	eng, err := deliver.New(deliver.Options{Store: store, Destinations: cfg.DeliverDestinations(),
+	eng, err := deliver.New(deliver.Options{Store: store, Destinations: destinations(cfg),
 		Owner: hookwatch.NewID("cli", time.Now()), Logger: logger, Observer: recorder})
 	if err != nil {
 		return hookwatch.Errorf(hookwatch.EINVALID, "%v", err)

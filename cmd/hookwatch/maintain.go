@@ -20,7 +20,7 @@ import (
 // evaluation, on the instance that leads the store.
 func newMaintenance(cfg *config.Config, store hookwatch.Store, q *quarantine.Writer, ev *alert.Evaluator, mon *monitor.Monitor, logger *slog.Logger) *maintain.Runner {
 	janitor := &ingest.DedupeJanitor{Store: store}
-	return &maintain.Runner{Leader: sharedLeader(store), CheckIn: monitorCheckIn(mon), Logger: logger, Jobs: []maintain.Job{
+	return &maintain.Runner{Leader: sharedLeader(store), CheckIn: mon.CheckIns(), Logger: logger, Jobs: []maintain.Job{
 		newRetention(cfg, store, logger).Job(cfg.Retention.Every.D()),
 		{Job: hookwatch.Job{Slug: ingest.DedupeJanitorSlug, Every: ingest.DedupeJanitorEvery}, Run: func(ctx context.Context, now time.Time) error {
 			n, err := janitor.RunOnce(ctx, now)
@@ -55,17 +55,6 @@ func newRetention(cfg *config.Config, store hookwatch.RetentionStore, logger *sl
 		}
 	}
 	return r
-}
-
-// monitorCheckIn reports check-ins to the monitor (Sentry's cron monitors;
-// nothing when it is off).
-func monitorCheckIn(mon *monitor.Monitor) hookwatch.CheckIn {
-	if !mon.Enabled() {
-		return nil
-	}
-	return func(ctx context.Context, job hookwatch.Job, fn func(ctx context.Context) error) error {
-		return mon.CheckIn(ctx, job.Slug, monitor.Every(job.Every), fn)
-	}
 }
 
 // storageFigures gives the store_size and disk_free alert rules the

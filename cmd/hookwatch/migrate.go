@@ -29,7 +29,7 @@ run this first when you want the schema change to happen at a time you choose.`)
 		loc, enc = cfg.Store, cfg.Encryption
 	}
 	// The SQLite store checks at open that it has the keys its rows need.
-	cipher, err := enc.Cipher()
+	cipher, err := newCipher(enc)
 	if err != nil {
 		return err
 	}

@@ -65,6 +65,7 @@ func (s *sink) missing(ids []string) int {
 // event still reaches the app, with no delivery attempted by two instances
 // at once (the claim's lease and SKIP LOCKED hold across processes).
 func TestMultiInstancePostgresDelivers(t *testing.T) {
+	t.Parallel()
 	url := pgtest.URL(t)
 	if testing.Short() {
 		t.Skip("builds and runs the binary")

@@ -25,6 +25,7 @@ import (
 // everything back from PostgreSQL, and runs the copy again: the second run
 // copies nothing and still verifies.
 func TestStoreCopyRoundTrip(t *testing.T) {
+	t.Parallel()
 	url := pgtest.URL(t)
 	ctx := context.Background()
 	dbPath := filepath.Join(t.TempDir(), "hw.db")
@@ -89,7 +90,7 @@ func TestStoreCopyRoundTrip(t *testing.T) {
 
 	cfgPath := filepath.Join(t.TempDir(), "hookwatch.yaml")
 	os.WriteFile(cfgPath, []byte("sources:\n  - name: github\n    provider: github\n    secrets: [x]\n    dedupe: body\n"), 0o600)
-	out, stderr, err := run(t, nil, "store", "copy", "--from", "sqlite:"+dbPath, "--to", url, "--config", cfgPath)
+	out, stderr, err := runBinary(t, "store", "copy", "--from", "sqlite:"+dbPath, "--to", url, "--config", cfgPath)
 	if err != nil {
 		t.Fatalf("store copy: %v\n%s", err, stderr)
 	}
@@ -160,7 +161,7 @@ func TestStoreCopyRoundTrip(t *testing.T) {
 		t.Errorf("retries after copy: %+v, %v; want duplicates of %s and %s", res, err, events[1].ID, push.ID)
 	}
 
-	out, stderr, err = run(t, nil, "store", "copy", "--from", "sqlite:"+dbPath, "--to", url)
+	out, stderr, err = runBinary(t, "store", "copy", "--from", "sqlite:"+dbPath, "--to", url)
 	if err != nil {
 		t.Fatalf("second store copy: %v\n%s", err, stderr)
 	}
@@ -174,6 +175,7 @@ func TestStoreCopyRoundTrip(t *testing.T) {
 // provider event IDs sent to different instances), kills one with SIGKILL
 // mid-run, and checks that every acknowledged event is stored exactly once.
 func TestMultiInstancePostgres(t *testing.T) {
+	t.Parallel()
 	url := pgtest.URL(t)
 	if testing.Short() {
 		t.Skip("builds and runs the binary")

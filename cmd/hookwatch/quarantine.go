@@ -4,87 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/hookwatch/hookwatch"
-	"github.com/hookwatch/hookwatch/config"
-	"github.com/hookwatch/hookwatch/ingest"
-	"github.com/hookwatch/hookwatch/provider"
 	"github.com/hookwatch/hookwatch/quarantine"
 	"github.com/hookwatch/hookwatch/server"
-	"github.com/prometheus/client_golang/prometheus"
 )
-
-// ingestSources builds the configured sources with schemes of their own
-// (the receive path's, and each release's).
-func ingestSources(cfg *config.Config) ([]ingest.Source, error) {
-	sources := make([]ingest.Source, 0, len(cfg.Sources))
-	for _, s := range cfg.Sources {
-		scheme, err := provider.New(s.Provider, s.ProviderConfig())
-		if err != nil {
-			return nil, hookwatch.Errorf(hookwatch.EINVALID, "source %s: %v", s.Name, err)
-		}
-		subject, err := hookwatch.ParseSubjectPath(s.SubjectPath())
-		if err != nil {
-			return nil, fmt.Errorf("source %s: %w", s.Name, err)
-		}
-		sources = append(sources, ingest.Source{
-			Name: s.Name, Provider: s.Provider, Scheme: scheme,
-			MaxBody: int64(s.MaxBody), PublicURL: s.PublicURL, DedupeHorizon: s.DedupeHorizon.D(),
-			DedupeBody: s.DedupesBody(), Secrets: s.Secrets, Subject: subject,
-		})
-	}
-	return sources, nil
-}
-
-// newQuarantineWriter starts the writer that keeps rejected requests, with
-// the config's bounds and per-source switches; room tells it when the
-// store's volume is under its floor.
-func newQuarantineWriter(cfg *config.Config, store hookwatch.QuarantineStore, room quarantine.Room, reg prometheus.Registerer, logger *slog.Logger) *quarantine.Writer {
-	skip := map[string]bool{}
-	for _, s := range cfg.Sources {
-		if !s.Quarantined() {
-			skip[s.Name] = true
-		}
-	}
-	return quarantine.NewWriter(quarantine.Options{
-		Store: store, MaxCount: cfg.Quarantine.MaxCount, MaxBytes: int64(cfg.Quarantine.MaxBytes), MaxAge: cfg.Quarantine.MaxAge.D(),
-		MaxBody: int(cfg.Quarantine.MaxBody), Rate: cfg.Quarantine.Rate, Burst: cfg.Quarantine.Burst, Room: room,
-		Skip: skip, Logger: logger, Registerer: reg,
-	})
-}
-
-// newReleaser returns a releaser with the config's secrets (schemes of its
-// own, not the receive path's) and routes.
-func newReleaser(cfg *config.Config, store hookwatch.Store) (*quarantine.Releaser, error) {
-	sources, err := ingestSources(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &quarantine.Releaser{Store: store, Sources: sources, Router: cfg.Router()}, nil
-}
-
-// rejectHooks composes ingest.Options.Reject hooks (quarantine, error
-// tracker...): each is called in turn, and none may block for long.
-func rejectHooks(hooks ...func(context.Context, ingest.Rejection)) func(context.Context, ingest.Rejection) {
-	var hs []func(context.Context, ingest.Rejection)
-	for _, h := range hooks {
-		if h != nil {
-			hs = append(hs, h)
-		}
-	}
-	if len(hs) == 0 {
-		return nil
-	}
-	return func(ctx context.Context, r ingest.Rejection) {
-		for _, h := range hs {
-			h(ctx, r)
-		}
-	}
-}
 
 // release is what POST /api/quarantine/release calls: rl's Release.
 func release(rl *quarantine.Releaser) func(context.Context, server.ReleaseRequest) (any, error) {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
-	"path/filepath"
 
 	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/config"
@@ -15,22 +13,6 @@ import (
 // unknownOnPostgres is why the free space of a PostgreSQL store is not
 // reported: its disk is the database server's.
 const unknownOnPostgres = "the store is PostgreSQL, whose disk is the database server's and not visible from Hookwatch: watch it there"
-
-// newReadiness returns the watcher of the store's readiness: the write
-// probe, the committer's last outcome (commits may be nil, as in the CLI)
-// and, for SQLite, the free space of the database's volume against
-// storage.min_free.
-func newReadiness(cfg *config.Config, store hookwatch.Store, commits readiness.Commits, logger *slog.Logger) *readiness.Watcher {
-	o := readiness.Options{Probe: store.ProbeWrite, Commits: commits, Floor: cfg.Storage.MinFree.Of, Logger: logger,
-		Size: store.StoreSize, Oldest: store.OldestFinished}
-	switch kind, loc, _ := config.ParseStore(cfg.Store); kind {
-	case "sqlite":
-		o.Space = readiness.VolumeSpace(filepath.Dir(loc))
-	case "postgres":
-		o.Unknown = unknownOnPostgres
-	}
-	return readiness.New(o)
-}
 
 // storeReadiness checks the store once from the CLI: a write probe and the
 // free space. The server's last commit is not known here: /readyz has it.

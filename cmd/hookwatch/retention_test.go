@@ -19,6 +19,7 @@ import (
 // `hookwatch health` shows the store's size and its oldest finished event,
 // in text and JSON.
 func TestHealthReportsStoreSize(t *testing.T) {
+	t.Parallel()
 	file := filepath.Join(t.TempDir(), "hw.db")
 	s, err := sqlite.Open(context.Background(), file)
 	if err != nil {
@@ -58,6 +59,7 @@ func TestHealthReportsStoreSize(t *testing.T) {
 // `hookwatch store vacuum` converts a SQLite file and says so, in text and
 // JSON; --help explains when to run it; PostgreSQL is refused with why.
 func TestStoreVacuumCommand(t *testing.T) {
+	t.Parallel()
 	file := filepath.Join(t.TempDir(), "hw.db")
 	out, _, err := run(t, nil, "store", "vacuum", "--store", "sqlite:"+file)
 	if err != nil || !strings.Contains(out, "vacuuming "+file) || !strings.Contains(out, "auto_vacuum incremental") {

@@ -151,7 +151,9 @@ func signed(t *testing.T, prov, secret string, body []byte, h http.Header) http.
 // waitQuarantined waits until the store holds n quarantined requests.
 func waitQuarantined(t *testing.T, s hookwatch.Store, n int) []*hookwatch.Quarantined {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+	// The quarantine writes in the background; with the package's tests
+	// in parallel on two cores that can take seconds.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		qs, err := s.ListQuarantined(context.Background(), hookwatch.QuarantineFilter{})
 		if err != nil {
 			t.Fatal(err)

@@ -4,14 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/config"
-	"github.com/hookwatch/hookwatch/ingest"
 	"github.com/hookwatch/hookwatch/monitor"
 )
 
@@ -23,89 +19,6 @@ func applySentryEnv(env *Env, cfg *config.Config) {
 	}
 	if v, ok := env.Getenv("SENTRY_DSN"); ok {
 		cfg.Sentry.DSN = v
-	}
-}
-
-// newMonitor builds the Sentry monitor from the config on top of base
-// (History...); it is disabled, and costs nothing, without a DSN.
-func newMonitor(cfg *config.Config, base monitor.Options) (*monitor.Monitor, error) {
-	s := cfg.Sentry
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.Log.Level))
-	o := base
-	o.DSN = s.DSN
-	o.Environment = s.Environment
-	o.Release = s.Release
-	o.SampleRate = s.SentrySampleRate()
-	o.TracesSampleRate = s.TracesSampleRate
-	o.TracesBySource = s.TracesBySource
-	o.SendPayload = s.SendPayload
-	o.Logs = s.Logs
-	o.LogLevel = level
-	o.UserPaths = s.Users
-	o.Tags = s.Tags
-	o.RejectInterval = s.SignatureFailureInterval.D()
-	o.Secrets = configSecrets(cfg)
-	o.DestinationURLs = map[string]string{}
-	for _, d := range cfg.Destinations {
-		o.DestinationURLs[d.Name] = d.URL
-	}
-	m, err := monitor.New(o)
-	if err != nil {
-		return nil, hookwatch.Errorf(hookwatch.EINVALID, "sentry: %v", err)
-	}
-	return m, nil
-}
-
-// configSecrets lists every secret value of the config, for the monitor to
-// scrub from whatever it sends.
-func configSecrets(cfg *config.Config) []string {
-	out := []string{cfg.AdminToken}
-	for _, s := range cfg.Sources {
-		out = append(out, s.Secrets...)
-		for k, v := range s.Options {
-			if isSecretOption(k) {
-				out = append(out, v)
-			}
-		}
-	}
-	for _, d := range cfg.Destinations {
-		out = append(out, d.Secret)
-		for _, v := range d.Headers {
-			out = append(out, v)
-		}
-		if u, err := url.Parse(d.URL); err == nil {
-			if p, ok := u.User.Password(); ok {
-				out = append(out, p)
-			}
-		}
-	}
-	if u, err := url.Parse(cfg.Store); err == nil && u.User != nil {
-		if p, ok := u.User.Password(); ok {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-func isSecretOption(k string) bool {
-	k = strings.ToLower(k)
-	for _, w := range []string{"secret", "token", "password", "key"} {
-		if strings.Contains(k, w) {
-			return true
-		}
-	}
-	return false
-}
-
-// sentryReject reports verification failures to Sentry (rate-limited per
-// source by the monitor); nil when Sentry is off.
-func sentryReject(m *monitor.Monitor) func(context.Context, ingest.Rejection) {
-	if !m.Enabled() {
-		return nil
-	}
-	return func(ctx context.Context, r ingest.Rejection) {
-		m.Rejected(ctx, r.Source, r.Provider, string(r.Reason), r.Err)
 	}
 }
 

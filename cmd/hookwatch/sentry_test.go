@@ -336,6 +336,7 @@ func TestSentryDownDoesNotFailIngest(t *testing.T) {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			rc := monitortest.New(t)
 			release := make(chan struct{})
 			t.Cleanup(func() { close(release) }) // before the receiver closes

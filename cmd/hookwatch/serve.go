@@ -78,16 +78,6 @@ func loadConfig(env *Env, path string) (*config.Config, error) {
 	return cfg, nil
 }
 
-func newLogger(env *Env, c config.Log) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(c.Level))
-	opts := &slog.HandlerOptions{Level: level}
-	if c.Format == "text" {
-		return slog.New(redactHandler{slog.NewTextHandler(env.Stderr, opts)})
-	}
-	return slog.New(redactHandler{slog.NewJSONHandler(env.Stderr, opts)})
-}
-
 // openStore opens the configured store. Its error is one line that names
 // the store (credentials redacted), the cause and what to fix.
 func openStore(ctx context.Context, cfg *config.Config) (hookwatch.Store, error) {
@@ -95,7 +85,7 @@ func openStore(ctx context.Context, cfg *config.Config) (hookwatch.Store, error)
 	if err != nil {
 		return nil, hookwatch.Errorf(hookwatch.EINVALID, "store: %v", err)
 	}
-	cipher, err := cfg.Encryption.Cipher()
+	cipher, err := newCipher(cfg.Encryption)
 	if err != nil {
 		return nil, hookwatch.Errorf(hookwatch.EINVALID, "%v", err)
 	}
@@ -166,6 +156,9 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.Store = store
+	// The monitor reaches the packages only as values handed out here: the
+	// slog handler, the error reporter, check-ins, the tracer, the delivery
+	// observer and the rejection hook (all nil or no-ops without a DSN).
 	if m.Monitor, err = newMonitor(cfg, monitor.Options{History: store}); err != nil {
 		return err
 	}
@@ -179,15 +172,19 @@ func (m *Main) Open(ctx context.Context) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := ingest.NewMetrics(reg)
-	destNames := make([]string, 0, len(cfg.Destinations))
-	for _, d := range cfg.Destinations {
-		destNames = append(destNames, d.Name)
-	}
 	// Delivery counters come from the engine; backlog and circuit gauges
 	// are read from the store on scrape (cached 5s).
-	deliveryMetrics := deliver.NewMetrics(reg, deliver.MetricsOptions{Store: store, Destinations: destNames})
+	deliveryMetrics := deliver.NewMetrics(reg, deliver.MetricsOptions{Store: store, Destinations: destinationNames(cfg)})
 
+	// The config, translated once for this start (wire.go): the receive
+	// path's sources, the routes, and the releaser (with schemes of its
+	// own) that the admin API and the dashboard share.
 	sources, err := ingestSources(cfg)
+	if err != nil {
+		return err
+	}
+	route := router(cfg)
+	rel, err := newReleaser(cfg, store)
 	if err != nil {
 		return err
 	}
@@ -199,7 +196,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.alerting, err = newAlerting(cfg, store, m.Logger); err != nil {
 		return err
 	}
-	m.Engine, err = deliver.New(deliver.Options{Store: store, Destinations: cfg.DeliverDestinations(),
+	m.Engine, err = deliver.New(deliver.Options{Store: store, Destinations: destinations(cfg),
 		Owner: hookwatch.NewID("ins", time.Now()), Logger: m.Logger, Waker: sharedWaker(store),
 		Observer: hookwatch.DeliveryObservers{m.Monitor.Observer(), m.alerting.recorder, deliveryMetrics}, Tracer: m.Monitor.Tracer()})
 	if err != nil {
@@ -223,7 +220,7 @@ func (m *Main) Open(ctx context.Context) error {
 	handler := ingest.NewHandler(ingest.Options{
 		Sources:    sources,
 		Committer:  m.committer,
-		Router:     cfg.Router(),
+		Router:     route,
 		RetryAfter: cfg.Ingest.RetryAfter.D(),
 		Logger:     m.Logger,
 		Metrics:    metrics,
@@ -231,10 +228,6 @@ func (m *Main) Open(ctx context.Context) error {
 		Tracer:     m.Monitor.Tracer(),
 		Key:        key,
 	})
-	rel, err := newReleaser(cfg, store)
-	if err != nil {
-		return err
-	}
 	opts := server.Options{Ingest: m.Monitor.Ingest(handler), Readiness: m.Readiness, AdminToken: cfg.AdminToken, Gatherer: reg, Logger: m.Logger}
 	withAPI(&opts, cfg, store, m.Engine, m.alerting.evaluator, rel, m.Monitor)
 	if err := withDashboard(&opts, cfg, store, m.Engine, rel, m.Logger); err != nil {
@@ -265,7 +258,7 @@ func (m *Main) Open(ctx context.Context) error {
 		names = append(names, s.Name)
 	}
 	m.Logger.Info("hookwatch started", "version", hookwatch.Version, "listen", m.publicLn.Addr().String(),
-		"admin_listen", m.adminLn.Addr().String(), "store", storeKind(cfg.Store), "sources", names)
+		"admin_listen", m.adminLn.Addr().String(), "store", storeKind(cfg.Store), "sources", sourceNames(cfg))
 	return nil
 }
 

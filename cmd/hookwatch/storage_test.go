@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -16,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookwatch/hookwatch/config"
 	"github.com/hookwatch/hookwatch/postgres/pgtest"
 	"github.com/hookwatch/hookwatch/readiness"
 )
@@ -43,13 +41,16 @@ func mountTmpfs(t *testing.T, size int64) string {
 	return dir
 }
 
-// startOn runs the real server with its SQLite store on dir and the given
-// extra config (a YAML fragment).
-func startOn(t *testing.T, dir, extra string) *Main {
+// serveOn runs `hookwatch serve` (the built binary, not this race-built
+// test process: the flood below pushes 240 MB through the receive path and
+// the quarantine, which costs minutes of CPU under -race) with its SQLite
+// store on dir and the given extra config (a YAML fragment).
+func serveOn(t *testing.T, dir, extra string) *proc {
 	t.Helper()
+	public, admin := freeAddr(t), freeAddr(t)
 	path := filepath.Join(t.TempDir(), "hookwatch.yaml")
-	cfg := fmt.Sprintf(`listen: "127.0.0.1:0"
-admin_listen: "127.0.0.1:0"
+	cfg := fmt.Sprintf(`listen: %q
+admin_listen: %q
 store: %q
 log: {level: error}
 %s
@@ -57,20 +58,11 @@ sources:
   - name: stripe
     provider: stripe
     secrets: [%q]
-`, "sqlite:"+filepath.Join(dir, "hw.db"), extra, crashSecret)
+`, public, admin, "sqlite:"+filepath.Join(dir, "hw.db"), extra, crashSecret)
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c, err := config.Load(path, func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &Main{Config: c}
-	if err := m.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	return m
+	return startServe(t, path, public, admin)
 }
 
 // flood posts n unsigned requests of size bytes to /in/stripe from a few
@@ -144,6 +136,7 @@ func waitQuarantineSettled(t *testing.T, adminAddr string, n int) {
 // quarantine's intake rate, byte budget and free-space floor leave room
 // for the events.
 func TestQuarantineFloodOnSmallDisk(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("mounts a tmpfs and floods it")
 	}
@@ -157,18 +150,19 @@ func TestQuarantineFloodOnSmallDisk(t *testing.T) {
 		{"floor alone", "quarantine: {rate: 100000, burst: 100000, max_body: 256KiB}"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			vol := mountTmpfs(t, 64<<20)
-			m := startOn(t, vol, tc.config)
-			flood(t, m.PublicAddr(), 800, 300_000)
-			waitQuarantineSettled(t, m.AdminAddr(), 800)
+			p := serveOn(t, vol, tc.config)
+			flood(t, p.public, 800, 300_000)
+			waitQuarantineSettled(t, p.admin, 800)
 			for i := range 20 {
-				code, _, err := sendStripe(http.DefaultClient, m.PublicAddr(), fmt.Sprintf("evt_after_flood_%d", i))
+				code, _, err := sendStripe(http.DefaultClient, p.public, fmt.Sprintf("evt_after_flood_%d", i))
 				if err != nil || code != http.StatusOK {
 					t.Fatalf("signed webhook %d after the flood: %d, %v; want 200", i, code, err)
 				}
 			}
-			t.Logf("kept %v, dropped %v", sumMetric(t, m.AdminAddr(), "hookwatch_quarantine_kept_total"),
-				sumMetric(t, m.AdminAddr(), "hookwatch_quarantine_dropped_total"))
+			t.Logf("kept %v, dropped %v", sumMetric(t, p.admin, "hookwatch_quarantine_kept_total"),
+				sumMetric(t, p.admin, "hookwatch_quarantine_dropped_total"))
 		})
 	}
 }
@@ -188,6 +182,7 @@ func writeStoreConfig(t *testing.T, store, extra string) string {
 // volume has against storage.min_free, in text and in JSON; on PostgreSQL
 // it says the free space is unknown, with no number.
 func TestHealthReportsStorage(t *testing.T) {
+	t.Parallel()
 	db := "sqlite:" + filepath.Join(t.TempDir(), "hw.db")
 	path := writeStoreConfig(t, db, "")
 	out, _, err := run(t, nil, "health", "--config", path)

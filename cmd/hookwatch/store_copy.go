@@ -73,7 +73,7 @@ Example: hookwatch store copy --from sqlite:./data/hookwatch.db --to postgres://
 		return fmt.Errorf("--from: %w", err)
 	}
 	defer src.Close()
-	cipher, err := enc.Cipher()
+	cipher, err := newCipher(enc)
 	if err != nil {
 		return err
 	}

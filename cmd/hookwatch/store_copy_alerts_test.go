@@ -10,7 +10,6 @@ import (
 
 	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/alert"
-	"github.com/hookwatch/hookwatch/config"
 	"github.com/hookwatch/hookwatch/postgres"
 	"github.com/hookwatch/hookwatch/postgres/pgtest"
 	"github.com/hookwatch/hookwatch/sqlite"
@@ -48,6 +47,7 @@ func (c *stepClock) Now() time.Time { return c.t }
 // when the alert clears its resolved notification names the issue, which
 // the copy has, with its comments and failures.
 func TestStoreCopyMovesAlertState(t *testing.T) {
+	t.Parallel()
 	url := pgtest.URL(t)
 	ctx := context.Background()
 	dbPath := filepath.Join(t.TempDir(), "hw.db")
@@ -78,8 +78,8 @@ func TestStoreCopyMovesAlertState(t *testing.T) {
 	if _, err := src.UpdateIssue(ctx, issueID, hookwatch.IssueUpdate{Comment: "looking", Actor: "cli:alice", Now: now}); err != nil {
 		t.Fatal(err)
 	}
-	rule := alert.Rule{Name: "dead-letter", Kind: config.RuleDeadLetters, Per: "destination", Window: config.Duration(5 * time.Minute),
-		Cooldown: config.Duration(30 * time.Minute)}
+	rule := alert.Rule{Name: "dead-letter", Kind: hookwatch.AlertDeadLetters, Per: "destination", Window: 5 * time.Minute,
+		Cooldown: 30 * time.Minute}
 	evaluator := func(s hookwatch.Store, c *stepClock, n alert.Notifier) *alert.Evaluator {
 		return alert.New(alert.Options{Store: s, Rules: []alert.Rule{rule}, Channels: map[string]alert.Notifier{"ops": n}, Clock: c,
 			Interval: 30 * time.Second, BaseURL: "https://hookwatch.example.com", Owner: "old",

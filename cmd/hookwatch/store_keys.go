@@ -85,7 +85,7 @@ Example: hookwatch store rotate-key --config hookwatch.yaml`)
 	if !ok {
 		return hookwatch.Errorf(hookwatch.EINVALID, "store rotate-key: this store cannot rotate keys")
 	}
-	cipher, err := cfg.Encryption.Cipher()
+	cipher, err := newCipher(cfg.Encryption)
 	if err != nil {
 		return err
 	}

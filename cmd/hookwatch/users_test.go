@@ -11,6 +11,7 @@ import (
 // dashboard on the admin listener; a token from `tokens add` calls the
 // admin API until it is revoked.
 func TestUsersTokensAndDashboard(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path, m := startMain(t, dir)
 
