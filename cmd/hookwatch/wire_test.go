@@ -114,15 +114,24 @@ func TestWireAlertRules(t *testing.T) {
 			t.Errorf("rule %d: %+v from %+v", i, r, c)
 		}
 	}
-	slo := rules[len(rules)-1]
+	var slo alert.Rule
+	for _, r := range rules {
+		if r.Kind == hookwatch.AlertSLOBurn {
+			slo = r
+		}
+	}
 	if slo.Kind != hookwatch.AlertSLOBurn || slo.LongWindow != time.Hour || slo.ShortWindow != 5*time.Minute || slo.Within != time.Minute ||
 		slo.Objective != 0.999 || slo.BurnRate != 14.4 {
 		t.Errorf("slo rule: %+v", slo)
 	}
 	quiet := parseWire(t, wireYAML+`  rules:
     - {name: dl, kind: dead_letters, notify_resolved: false, channels: [ops]}
+    - {name: big, kind: store_size, size: 2GiB}
 `)
-	if r := rulesOf(quiet); len(r) != 1 || !r[0].SkipResolved || r[0].Resolved() || fmt.Sprint(r[0].Channels) != "[ops]" ||
+	if r := rulesOf(quiet); len(r) != 2 || r[1].Size != 2<<30 {
+		t.Errorf("store_size rule: %+v, want size 2 GiB", r)
+	}
+	if r := rulesOf(quiet); !r[0].SkipResolved || r[0].Resolved() || fmt.Sprint(r[0].Channels) != "[ops]" ||
 		r[0].Window != 5*time.Minute || r[0].Cooldown != 30*time.Minute {
 		t.Errorf("configured rule: %+v", r)
 	}
