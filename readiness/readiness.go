@@ -15,6 +15,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,6 +66,12 @@ type Options struct {
 	Space func() (Space, error)
 	// Unknown says why Space is nil, for the operator ("PostgreSQL: ...").
 	Unknown string
+	// Pending, if set, returns bytes already on the volume that may be
+	// written to it again: SQLite's WAL, whose frames a checkpoint copies
+	// into the database file (SQLiteWAL). Room counts them as spent, so a
+	// sample taken between a burst of writes and its checkpoint does not
+	// promise room the checkpoint will take.
+	Pending func() int64
 	// Floor returns the free-space floor of a volume of total bytes
 	// (config.MinFree.Of).
 	Floor func(total int64) int64
@@ -176,6 +183,20 @@ func (s Storage) Summary() string {
 		line += ": under the floor, the quarantine keeps nothing; verified events are still accepted"
 	}
 	return line
+}
+
+// SQLiteWAL returns an Options.Pending for the SQLite database at path:
+// the size of its WAL file (0 when there is none). The WAL file keeps its
+// size after a checkpoint, so this may count frames already copied: it
+// errs on the side of the floor.
+func SQLiteWAL(path string) func() int64 {
+	return func() int64 {
+		fi, err := os.Stat(path + "-wal")
+		if err != nil {
+			return 0
+		}
+		return fi.Size()
+	}
 }
 
 // writeFactor is how many times a write the quarantine makes may reach the
@@ -430,15 +451,20 @@ func (w *Watcher) status(c *check) Status {
 // floor, and counts them if so. Between two samples it assumes that every
 // byte granted since the last one reached the disk twice (WAL, then
 // database file), so a flood cannot write far past the floor before the
-// next sample sees it. With the free space unknown it always grants. The
+// next sample sees it, and it counts what Options.Pending reports (the
+// WAL) as spent too. With the free space unknown it always grants. The
 // quarantine asks it before every write.
 func (w *Watcher) Room(n int64) bool {
 	c := w.last.Load()
 	if c == nil || !c.known {
 		return true
 	}
+	var pending int64
+	if w.o.Pending != nil {
+		pending = w.o.Pending()
+	}
 	spent := w.spent.Add(n)
-	if c.space.Free-writeFactor*spent < c.floor {
+	if c.space.Free-pending-writeFactor*spent < c.floor {
 		w.spent.Add(-n)
 		return false
 	}

@@ -3,6 +3,8 @@ package readiness_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -280,6 +282,33 @@ func TestRoom(t *testing.T) {
 	u.Check(context.Background())
 	if !u.Room(1<<50) || u.LowDisk() || u.Status().Storage.Known() || u.Status().Storage.Unknown != "PostgreSQL" {
 		t.Errorf("unknown space: %+v", u.Status())
+	}
+}
+
+// A sample taken between a burst of writes and its checkpoint sees the
+// WAL's bytes once, but a checkpoint will write them again into the
+// database file: Room counts the WAL (Options.Pending, SQLiteWAL) as spent.
+func TestRoomCountsTheWAL(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "hw.db")
+	sp := &space{free: 100 * mib, total: 1000 * mib}
+	w := readiness.New(readiness.Options{Space: sp.measure, Floor: func(int64) int64 { return 10 * mib },
+		Pending: readiness.SQLiteWAL(db)})
+	w.Check(context.Background())
+	if !w.Room(40 * mib) { // no WAL yet: 100 - 2*40 = 20 >= 10
+		t.Fatalf("40 MiB refused without a WAL")
+	}
+	if err := os.WriteFile(db+"-wal", make([]byte, 30*mib), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if w.Room(1 * mib) { // 100 - 30 - 2*41 < 10
+		t.Errorf("1 MiB granted though the 30 MiB WAL has not been copied into the database file")
+	}
+	if err := os.Remove(db + "-wal"); err != nil {
+		t.Fatal(err)
+	}
+	if !w.Room(1 * mib) { // 100 - 2*41 = 18
+		t.Errorf("1 MiB refused once the WAL is gone")
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -156,9 +157,9 @@ func TestQuarantineFloodOnSmallDisk(t *testing.T) {
 			flood(t, p.public, 800, 300_000)
 			waitQuarantineSettled(t, p.admin, 800)
 			for i := range 20 {
-				code, _, err := sendStripe(http.DefaultClient, p.public, fmt.Sprintf("evt_after_flood_%d", i))
+				code, answer, err := sendStripe(http.DefaultClient, p.public, fmt.Sprintf("evt_after_flood_%d", i))
 				if err != nil || code != http.StatusOK {
-					t.Fatalf("signed webhook %d after the flood: %d, %v; want 200", i, code, err)
+					t.Fatalf("signed webhook %d after the flood: %d %s, %v; want 200; serve (exited: %v) logged %d bytes:\n%s\nreadyz: %s", i, code, answer, err, p.hasExited(), p.logs.Len(), p.logs, readyzBody(p.public))
 				}
 			}
 			t.Logf("kept %v, dropped %v", sumMetric(t, p.admin, "hookwatch_quarantine_kept_total"),
@@ -233,4 +234,23 @@ func TestHealthReportsStorage(t *testing.T) {
 			t.Errorf("health --json on PostgreSQL: %v\n%s", err, out)
 		}
 	}
+}
+
+func (p *proc) hasExited() bool {
+	select {
+	case <-p.exited:
+		return true
+	default:
+		return false
+	}
+}
+
+func readyzBody(addr string) string {
+	resp, err := http.Get("http://" + addr + "/readyz")
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.Status + " " + string(b)
 }

@@ -347,6 +347,7 @@ func newReadiness(cfg *config.Config, store hookwatch.Store, commits readiness.C
 	switch kind, loc, _ := config.ParseStore(cfg.Store); kind {
 	case "sqlite":
 		o.Space = readiness.VolumeSpace(filepath.Dir(loc))
+		o.Pending = readiness.SQLiteWAL(loc)
 	case "postgres":
 		o.Unknown = unknownOnPostgres
 	}
