@@ -124,9 +124,10 @@ type EventStore interface {
 	// PruneDedupe forgets at most limit dedupe keys that expired at or
 	// before before, and returns how many it forgot. Events themselves are
 	// kept. An expired key is already ignored by InsertEvents, so pruning
-	// only bounds a store that keeps keys in a table of their own
-	// (PostgreSQL); one that keeps each key in its event's row (SQLite)
-	// has nothing to forget and returns 0. Errors: EUNAVAILABLE when the
-	// store cannot write now.
+	// only bounds the keys kept apart from their events: every key on
+	// PostgreSQL (a table of their own), and on SQLite, which keeps each
+	// key in its event's row, the keys of events removed (retention, purge,
+	// erasure) before their horizon. Errors: EUNAVAILABLE when the store
+	// cannot write now.
 	PruneDedupe(ctx context.Context, before time.Time, limit int) (int, error)
 }

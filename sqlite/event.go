@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -54,11 +55,7 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 // The statements of the group commit, prepared when the store opens
 // (stmt.go). A batch is cut into multi-row statements of fixed shapes.
 const (
-	// dedupeLookup (completed with "(?, ?, ...)") reads the events holding
-	// some keys, live or expired: probes of the events_dedupe index (0015),
-	// which covers the query.
-	dedupeLookup = `SELECT dedupe_id, source, id, dedupe_until FROM events WHERE dedupe_id <> '' AND dedupe_id IN `
-	eventInsert  = `INSERT INTO events
+	eventInsert = `INSERT INTO events
 		(id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace, key_id, dedupe_id, dedupe_until, subject)
 		VALUES `
 	eventCols      = 15
@@ -66,11 +63,31 @@ const (
 	deliveryCols   = 6
 )
 
+// dedupeLookup reads the holders of n keys, live or expired: the events
+// holding them, through probes of the events_dedupe index (0015), which
+// covers the query, and the keys kept for removed events (dedupe_kept,
+// 0016; usually empty, a probe of its root page). Its arguments are the n
+// keys once; ?1 ... ?n serve both halves.
+func dedupeLookup(n int) string {
+	var b strings.Builder
+	b.WriteByte('(')
+	for i := 1; i <= n; i++ {
+		if i > 1 {
+			b.WriteString(", ")
+		}
+		b.WriteString("?" + strconv.Itoa(i))
+	}
+	b.WriteByte(')')
+	in := b.String()
+	return `SELECT dedupe_id, source, id, dedupe_until FROM events WHERE dedupe_id <> '' AND dedupe_id IN ` + in +
+		` UNION ALL SELECT dedupe_id, source, event_id, dedupe_until FROM dedupe_kept WHERE dedupe_id IN ` + in
+}
+
 // insertStatements are the statements prepared for the group commit.
 func insertStatements() []string {
 	var out []string
 	for _, n := range shapes {
-		out = append(out, dedupeLookup+placeholders(1, n), eventInsert+placeholders(n, eventCols), deliveryInsert+placeholders(n, deliveryCols))
+		out = append(out, dedupeLookup(n), eventInsert+placeholders(n, eventCols), deliveryInsert+placeholders(n, deliveryCols))
 	}
 	return out
 }
@@ -79,14 +96,14 @@ func insertStatements() []string {
 //
 // Dedupe: the key of an event (Event.DedupeID) is stored in its row with
 // the time it stops deduplicating, and an event whose key is held by a
-// live event (one stored before, or earlier in the batch) is a duplicate
-// of it. The check and the insert run in one transaction on the store's
+// live event (one stored before, or earlier in the batch, or one removed
+// before its key expired, whose key is in dedupe_kept) is a duplicate of
+// it. The check and the insert run in one transaction on the store's
 // single writer connection, so two events with one live key are never both
 // stored.
 func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []*hookwatch.Event, results []hookwatch.InsertResult) error {
-	// The keys held by stored events, read a statement shape at a time
-	// (events_dedupe covers the query); expired holders come back too and
-	// are told apart below.
+	// The keys held by stored and removed events, read a statement shape
+	// at a time; expired holders come back too and are told apart below.
 	type key struct{ source, id string }
 	held := map[key][]holder{}
 	var ids []any
@@ -99,7 +116,7 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []*hookwatc
 		}
 	}
 	for _, n := range cut(len(ids)) {
-		st, err := s.stmts.get(ctx, tx, dedupeLookup+placeholders(1, n))
+		st, err := s.stmts.get(ctx, tx, dedupeLookup(n))
 		if err != nil {
 			return writeError("dedupe", err)
 		}
@@ -297,12 +314,54 @@ func (s *Store) ListEvents(ctx context.Context, f hookwatch.EventFilter) ([]*hoo
 	return collect(rows, err, "list events", s.scanEvent)
 }
 
-// PruneDedupe has nothing to forget: a dedupe key is a column of its event
-// (migration 0015), which expires in place and goes with the event. It
-// returns 0; see hookwatch.EventStore.
+// PruneDedupe forgets at most limit keys of removed events (dedupe_kept)
+// that expired at or before before; see hookwatch.EventStore. The keys of
+// stored events expire in place (0015) and go with their events.
 func (s *Store) PruneDedupe(ctx context.Context, before time.Time, limit int) (int, error) {
 	if err := s.Recovering(); err != nil {
 		return 0, err
 	}
-	return 0, nil
+	if limit <= 0 {
+		return 0, nil
+	}
+	var n int64
+	err := s.relaxedTx(ctx, "prune dedupe", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM dedupe_kept WHERE (dedupe_id, source) IN
+			(SELECT dedupe_id, source FROM dedupe_kept WHERE dedupe_until <= ? ORDER BY dedupe_until LIMIT ?)`, micros(before), limit)
+		if err != nil {
+			return writeError("prune dedupe", err)
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), err
+}
+
+// keepDedupeKeys copies the live dedupe keys of the events ids (in, their
+// placeholders) into dedupe_kept, in tx, before they are deleted: a
+// provider's retry is a duplicate until the key's horizon, whatever removed
+// the event (docs/configuration.md, "Dedupe wins"). A key is live after
+// the store's clock, or after the newest event's receive time when that is
+// earlier: InsertEvents judges keys by receive times, and a key that one of
+// them could still find is never dropped (expired ones are kept until
+// PruneDedupe, which is all an early bound costs). When two removed events
+// hold one key (the first's expired before the second came), the later
+// expiry wins.
+func (s *Store) keepDedupeKeys(ctx context.Context, tx *sql.Tx, in string, ids []any) error {
+	from := micros(s.now())
+	var newest sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT received_at FROM events ORDER BY id DESC LIMIT 1`).Scan(&newest); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return writeError("keep dedupe keys", err)
+	}
+	if newest.Valid && newest.Int64 < from {
+		from = newest.Int64
+	}
+	args := append(append(make([]any, 0, len(ids)+1), ids...), from)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO dedupe_kept (dedupe_id, source, event_id, dedupe_until)
+		SELECT dedupe_id, source, id, dedupe_until FROM events WHERE id IN (`+in+`) AND dedupe_id <> '' AND dedupe_until > ?
+		ON CONFLICT (dedupe_id, source) DO UPDATE SET event_id = excluded.event_id, dedupe_until = excluded.dedupe_until
+			WHERE excluded.dedupe_until > dedupe_kept.dedupe_until`, args...); err != nil {
+		return writeError("keep dedupe keys", err)
+	}
+	return nil
 }

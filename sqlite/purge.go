@@ -58,7 +58,7 @@ func (s *Store) PurgeEvents(ctx context.Context, r hookwatch.PurgeRequest) (*hoo
 			if err != nil {
 				return err
 			}
-			if err := deleteEvents(ctx, tx, ids); err != nil {
+			if err := s.deleteEvents(ctx, tx, ids); err != nil {
 				return err
 			}
 			n = len(ids)
@@ -156,7 +156,7 @@ func (s *Store) EraseEvents(ctx context.Context, r hookwatch.ErasureRequest) (*h
 				nq, _ := res.RowsAffected()
 				q = int(nq)
 			}
-			if err := deleteEvents(ctx, tx, ids); err != nil {
+			if err := s.deleteEvents(ctx, tx, ids); err != nil {
 				return err
 			}
 			n = len(ids)
@@ -292,12 +292,17 @@ func (s *Store) record(ctx context.Context, tx *sql.Tx, p *hookwatch.Purge, firs
 }
 
 // deleteEvents deletes events with their deliveries, attempts and issue
-// samples. Dedupe keys stay until they expire.
-func deleteEvents(ctx context.Context, tx *sql.Tx, ids []string) error {
+// samples. Their live dedupe keys stay (dedupe_kept) until they expire: a
+// purge and an erasure keep them alike, since a key is a provider's event
+// ID or a body's SHA-256, never the subject itself (docs/purge.md).
+func (s *Store) deleteEvents(ctx context.Context, tx *sql.Tx, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
 	in, args := qmarks(len(ids)), anys(ids)
+	if err := s.keepDedupeKeys(ctx, tx, in, args); err != nil {
+		return err
+	}
 	for _, q := range []string{
 		`DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_id IN (` + in + `))`,
 		`DELETE FROM deliveries WHERE event_id IN (` + in + `)`,

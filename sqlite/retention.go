@@ -16,7 +16,8 @@ import (
 // The batch is chosen and deleted in one write transaction on the single
 // writer, so a delivery cannot be replayed between the choice and the
 // delete; it commits with synchronous=NORMAL like delivery state (a delete
-// lost in a power cut is made again by the next pass).
+// lost in a power cut is made again by the next pass). The removed events'
+// live dedupe keys are kept in dedupe_kept in the same transaction.
 func (s *Store) DeleteFinished(ctx context.Context, c hookwatch.RetentionCutoff) (hookwatch.RetentionResult, error) {
 	var res hookwatch.RetentionResult
 	limit := c.Limit
@@ -70,6 +71,10 @@ func (s *Store) DeleteFinished(ctx context.Context, c hookwatch.RetentionCutoff)
 			return nil
 		}
 		in := marks(len(ids))
+		// The dedupe keys outlive their events (hookwatch.RetentionStore).
+		if err := s.keepDedupeKeys(ctx, tx, in, ids); err != nil {
+			return err
+		}
 		for _, step := range []struct {
 			n   *int
 			sql string

@@ -248,8 +248,9 @@ func testEvents(t *testing.T, open Opener) {
 
 		// A store that keeps keys in a table of their own (PostgreSQL)
 		// forgets the three expired ones, at most limit at a time; one
-		// that keeps them in the event rows (SQLite) has nothing to forget
-		// and returns 0. Either way nothing else changes.
+		// that keeps them in the event rows while the events are stored
+		// (SQLite) has nothing to forget and returns 0. Either way nothing
+		// else changes.
 		n, err := s.PruneDedupe(ctx, base.Add(3*time.Hour), 2)
 		if err != nil || n > 2 {
 			t.Fatalf("PruneDedupe(+3h, limit 2) = %d, %v; want at most 2 (the limit)", n, err)
