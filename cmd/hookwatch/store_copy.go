@@ -36,8 +36,10 @@ plaintext rows, or move everything to a new key, run hookwatch store
 rotate-key on the destination afterwards. Dedupe keys and their horizons
 are read from the source store, never derived from the bodies again.
 
-Not copied: dashboard sessions (users sign in again), the evaluator lease, and
-failures older than the most recent 1000 of each issue (issue counts are kept).
+Not copied: dashboard sessions (users sign in again), the evaluator lease,
+failures older than the most recent 1000 of each issue (issue counts are kept),
+and on SQLite the dedupe keys that outlive events already removed by retention,
+purge or erasure (dedupe_kept).
 
 Example: hookwatch store copy --from sqlite:./data/hookwatch.db --to postgres://user@host/db`)
 	from := fs.String("from", "", "source store: sqlite:PATH or postgres://...")
