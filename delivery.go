@@ -125,6 +125,26 @@ type ClaimRequest struct {
 	Lease time.Duration
 	// Limit caps how many are claimed.
 	Limit int
+	// DeadLettered, if set, hears each delivery the claim dead-lettered
+	// instead of returning it because its event's payload does not open
+	// (see DeliveryStore.ClaimDeliveries), after that is recorded: the
+	// delivery as it now is (status dead, Event holding the event's
+	// plaintext columns but no headers or body) and the recorded attempt.
+	DeadLettered func(d *Delivery, a *Attempt)
+}
+
+// UnreadableEvent is the error recorded on a delivery dead-lettered by a
+// claim because its event's payload, sealed under key ID keyID ("" for
+// plaintext), does not open with err. It names the key ID, never a key or
+// the payload.
+func UnreadableEvent(keyID string, err error) string {
+	switch {
+	case keyID == "":
+		return "event unreadable: the stored headers do not decode (altered row); restore the row and replay"
+	case ErrorCode(err) == EINVALID:
+		return "event unreadable: payload sealed with key " + keyID + ", which encryption.keys does not list; add that key and replay"
+	}
+	return "event unreadable: payload does not open with key " + keyID + " (tampered or wrong key); fix the key and replay"
 }
 
 // DeliveryFilter selects deliveries for listing, counting and replay. Zero
@@ -212,8 +232,14 @@ type DeliveryStore interface {
 	// <= r.Now), oldest due first, setting LeaseOwner = r.Owner and
 	// LeaseUntil = r.Now + r.Lease in one transaction: two concurrent
 	// claimers never get the same delivery. It returns nothing while the
-	// destination is paused or disabled. Each delivery's Event is set. Errors
-	// have code EUNAVAILABLE when a retry may succeed, else EINTERNAL.
+	// destination is paused or disabled. Each delivery's Event is set. A
+	// delivery whose event's payload does not open (altered, or sealed under
+	// a key the store's cipher lacks) is not returned: it is dead-lettered
+	// durably by the claim, with one attempt of class ClassUnknown whose
+	// error is UnreadableEvent's, and reported to r.DeadLettered; the
+	// destination's other deliveries are claimed as usual, and a replay
+	// once the key is fixed sends it again. Errors have code EUNAVAILABLE
+	// when a retry may succeed, else EINTERNAL.
 	ClaimDeliveries(ctx context.Context, r ClaimRequest) ([]*Delivery, error)
 
 	// FinishDeliveries applies finished attempts: for each, in one

@@ -453,7 +453,7 @@ func (e *Engine) claim(d *dest, inflight *int) (more bool, wait time.Duration) {
 	lease := d.cfg.Timeout + 15*time.Second
 	ctx, cancel := context.WithTimeout(e.hardCtx, 30*time.Second)
 	ds, err := e.opts.Store.ClaimDeliveries(ctx, hookwatch.ClaimRequest{
-		Destination: d.cfg.Name, Owner: e.opts.Owner, Now: now, Lease: lease, Limit: limit})
+		Destination: d.cfg.Name, Owner: e.opts.Owner, Now: now, Lease: lease, Limit: limit, DeadLettered: e.unreadable})
 	cancel()
 	if err != nil {
 		e.opts.Logger.Error("deliver: claim failed; retrying at the next poll", "destination", d.cfg.Name, "error", err)
@@ -470,6 +470,17 @@ func (e *Engine) claim(d *dest, inflight *int) (more bool, wait time.Duration) {
 		go e.attempt(d, dl)
 	}
 	return len(ds) == limit, 0
+}
+
+// unreadable hears a delivery the store dead-lettered while claiming it,
+// because its event's payload does not open (altered, or sealed under a key
+// this instance lacks): it is logged and counted like any dead letter.
+func (e *Engine) unreadable(dl *hookwatch.Delivery, a *hookwatch.Attempt) {
+	e.opts.Logger.Error("deliver: delivery dead-lettered: its event does not open", "delivery", dl.ID, "event", dl.EventID,
+		"destination", dl.Destination, "error", a.Error)
+	ctx := context.Background()
+	e.opts.Observer.AttemptFinished(ctx, dl, a, hookwatch.OutcomeDead)
+	e.opts.Observer.DeadLettered(ctx, dl, a)
 }
 
 // attempt sends one delivery of the dispatcher's and records its outcome

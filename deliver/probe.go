@@ -87,7 +87,7 @@ func (e *Engine) Probe(ctx context.Context, name string) (*ProbeResult, error) {
 	}
 	res := &ProbeResult{Destination: name}
 	ds, err := e.opts.Store.ClaimDeliveries(ctx, hookwatch.ClaimRequest{Destination: name, Owner: e.opts.Owner, Now: now,
-		Lease: d.cfg.Timeout + 15*time.Second, Limit: 1})
+		Lease: d.cfg.Timeout + 15*time.Second, Limit: 1, DeadLettered: e.unreadable})
 	if err != nil {
 		return nil, fmt.Errorf("deliver: probe %s: %w", name, err)
 	}

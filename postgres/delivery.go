@@ -77,7 +77,7 @@ WITH c AS (
 UPDATE deliveries d SET lease_owner = $4, lease_until = $5, updated_at = $2
 FROM c, events e
 WHERE d.id = c.id AND e.id = d.event_id
-RETURNING ` + deliveryColumns("d.") + `, ` + eventColumnsOf("e.")
+RETURNING ` + deliveryColumns("d.") + `, ` + eventColumnsOf("e.") + `, e.key_id`
 
 // eventColumnsOf lists an event's columns qualified by p.
 func eventColumnsOf(p string) string {
@@ -93,9 +93,12 @@ func (s *Store) ClaimDeliveries(ctx context.Context, r hookwatch.ClaimRequest) (
 	if r.Limit <= 0 {
 		return nil, nil
 	}
-	var out []*hookwatch.Delivery
+	var (
+		out, dead []*hookwatch.Delivery
+		fs        []hookwatch.Finish
+	)
 	err := retry(ctx, func() error {
-		out = out[:0]
+		out, dead, fs = out[:0], dead[:0], fs[:0]
 		rows, err := s.pool.Query(ctx, claimDeliveries, r.Destination, r.Now, r.Limit, r.Owner, r.Now.Add(r.Lease))
 		if err != nil {
 			return err
@@ -105,12 +108,21 @@ func (s *Store) ClaimDeliveries(ctx context.Context, r hookwatch.ClaimRequest) (
 			d := &hookwatch.Delivery{}
 			dest, after := deliveryDest(d)
 			e, edest, eafter := s.eventDest()
-			if err := rows.Scan(append(dest, edest...)...); err != nil {
+			var keyID string
+			if err := rows.Scan(append(append(dest, edest...), &keyID)...); err != nil {
 				return err
 			}
 			after()
 			if err := eafter(); err != nil {
-				return err
+				// The payload does not open: dead-lettered below, never
+				// returned. The event keeps its plaintext columns only.
+				e.Headers, e.Body = nil, nil
+				a := hookwatch.Attempt{DeliveryID: d.ID, Owner: r.Owner, At: r.Now, Class: hookwatch.ClassUnknown,
+					Error: hookwatch.UnreadableEvent(keyID, err)}
+				fs = append(fs, hookwatch.Finish{Owner: r.Owner, Attempt: a, Outcome: hookwatch.OutcomeDead})
+				d.Event = e
+				dead = append(dead, d)
+				continue
 			}
 			d.Event = e
 			out = append(out, d)
@@ -119,6 +131,31 @@ func (s *Store) ClaimDeliveries(ctx context.Context, r hookwatch.ClaimRequest) (
 	})
 	if err != nil {
 		return nil, storeError("claim", err)
+	}
+	if len(fs) > 0 {
+		// The claim committed, leasing them to r.Owner: now they are
+		// finished as dead. If that fails they are due again when the
+		// lease expires, and the claim's good deliveries are released.
+		results, err := s.FinishDeliveries(ctx, fs)
+		if err == nil {
+			err = errors.Join(results...)
+		}
+		if err != nil {
+			ids := make([]string, len(out))
+			for i, d := range out {
+				ids[i] = d.ID
+			}
+			_ = s.ReleaseDeliveries(ctx, r.Owner, ids)
+			return nil, fmt.Errorf("postgres: claim: dead-letter unreadable events: %w", err)
+		}
+		for i, d := range dead {
+			a := &fs[i].Attempt
+			d.Status, d.Attempts, d.LeaseOwner, d.LeaseUntil = hookwatch.DeliveryDead, d.Attempts+1, "", time.Time{}
+			d.LastClass, d.LastStatus, d.LastError, d.CompletedAt = a.Class, 0, a.Error, r.Now
+			if r.DeadLettered != nil {
+				r.DeadLettered(d, a)
+			}
+		}
 	}
 	hookwatch.SortDue(out) // RETURNING does not keep the subquery's order
 	return out, nil

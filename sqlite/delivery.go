@@ -86,27 +86,91 @@ func (s *Store) ClaimDeliveries(ctx context.Context, r hookwatch.ClaimRequest) (
 	if r.Limit <= 0 {
 		return nil, nil
 	}
-	var out []*hookwatch.Delivery
+	var out, dead []*hookwatch.Delivery
+	var attempts []*hookwatch.Attempt
 	err := s.relaxedTx(ctx, "claim", func(tx *sql.Tx) error {
 		var err error
-		out, err = s.claimTx(ctx, tx, r)
+		out, dead, attempts, err = s.claimTx(ctx, tx, r)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	if r.DeadLettered != nil {
+		for i, d := range dead {
+			r.DeadLettered(d, attempts[i])
+		}
+	}
 	hookwatch.SortDue(out)
 	return out, nil
 }
 
-func (s *Store) claimTx(ctx context.Context, tx *sql.Tx, r hookwatch.ClaimRequest) ([]*hookwatch.Delivery, error) {
+// unreadable dead-letters, in tx, the claimed deliveries in ds whose event
+// exists but does not open, and returns the others, then the dead-lettered
+// ones and their attempts.
+func (s *Store) unreadable(ctx context.Context, tx *sql.Tx, r hookwatch.ClaimRequest, ds []*hookwatch.Delivery,
+	events map[string]*hookwatch.Event) ([]*hookwatch.Delivery, []*hookwatch.Delivery, []*hookwatch.Attempt, error) {
+	var (
+		keep, dead []*hookwatch.Delivery
+		attempts   []*hookwatch.Attempt
+		fs         []hookwatch.Finish
+	)
+	for _, d := range ds {
+		if events[d.EventID] != nil {
+			keep = append(keep, d)
+			continue
+		}
+		var (
+			e              = &hookwatch.Event{ID: d.EventID}
+			headers, keyID string
+			body           []byte
+			received       int64
+		)
+		err := tx.QueryRowContext(ctx, `SELECT source, provider, type, received_at, test, trace, key_id, headers, body FROM events WHERE id = ?`,
+			d.EventID).Scan(&e.Source, &e.Provider, &e.Type, &received, &e.Test, &e.Trace, &keyID, &headers, &body)
+		if errors.Is(err, sql.ErrNoRows) {
+			keep = append(keep, d) // no event at all: the engine records that
+			continue
+		} else if err != nil {
+			return nil, nil, nil, writeError("claim: events", err)
+		}
+		_, _, err = s.cipher.OpenPayload("events", d.EventID, keyID, headers, body)
+		if err == nil {
+			return nil, nil, nil, hookwatch.Errorf(hookwatch.EINTERNAL, "sqlite: claim: event %s did not read but opens", d.EventID)
+		}
+		e.ReceivedAt = fromMicros(received)
+		a := &hookwatch.Attempt{DeliveryID: d.ID, Owner: r.Owner, At: r.Now, Class: hookwatch.ClassUnknown,
+			Error: hookwatch.UnreadableEvent(keyID, err)}
+		fs = append(fs, hookwatch.Finish{Owner: r.Owner, Attempt: *a, Outcome: hookwatch.OutcomeDead})
+		d.Event, d.Status, d.Attempts, d.LeaseOwner, d.LeaseUntil = e, hookwatch.DeliveryDead, d.Attempts+1, "", time.Time{}
+		d.LastClass, d.LastStatus, d.LastError, d.CompletedAt = a.Class, 0, a.Error, r.Now
+		dead, attempts = append(dead, d), append(attempts, a)
+	}
+	if len(fs) == 0 {
+		return keep, nil, nil, nil
+	}
+	results := make([]error, len(fs))
+	if err := s.finishTx(ctx, tx, fs, results); err != nil {
+		return nil, nil, nil, err
+	}
+	for _, err := range results {
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("sqlite: claim: dead-letter unreadable event: %w", err)
+		}
+	}
+	return keep, dead, attempts, nil
+}
+
+// claimTx leases due deliveries in tx and returns them, then those it
+// dead-lettered (their event does not open) and their attempts.
+func (s *Store) claimTx(ctx context.Context, tx *sql.Tx, r hookwatch.ClaimRequest) (out, dead []*hookwatch.Delivery, attempts []*hookwatch.Attempt, err error) {
 	var blocked int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM destination_state WHERE name = ? AND (paused <> 0 OR disabled_at <> 0)`,
 		r.Destination).Scan(&blocked); err != nil {
-		return nil, writeError("claim: destination state", err)
+		return nil, nil, nil, writeError("claim: destination state", err)
 	}
 	if blocked > 0 {
-		return nil, nil
+		return nil, nil, nil, nil
 	}
 	now := micros(r.Now)
 	rows, err := tx.QueryContext(ctx, `UPDATE deliveries SET lease_owner = ?, lease_until = ?, updated_at = ?
@@ -116,10 +180,9 @@ func (s *Store) claimTx(ctx context.Context, tx *sql.Tx, r hookwatch.ClaimReques
 		RETURNING `+deliveryColumns,
 		r.Owner, micros(r.Now.Add(r.Lease)), now, r.Destination, now, now, r.Limit)
 	if err != nil {
-		return nil, writeError("claim", err)
+		return nil, nil, nil, writeError("claim", err)
 	}
 	var (
-		out      []*hookwatch.Delivery
 		eventIDs []any
 		marks    []string
 	)
@@ -127,43 +190,51 @@ func (s *Store) claimTx(ctx context.Context, tx *sql.Tx, r hookwatch.ClaimReques
 		d, err := scanDelivery(rows)
 		if err != nil {
 			rows.Close()
-			return nil, writeError("claim: scan", err)
+			return nil, nil, nil, writeError("claim: scan", err)
 		}
 		out = append(out, d)
 		eventIDs = append(eventIDs, d.EventID)
 		marks = append(marks, "?")
 	}
 	if err := rows.Close(); err != nil {
-		return nil, writeError("claim", err)
+		return nil, nil, nil, writeError("claim", err)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, writeError("claim", err)
+		return nil, nil, nil, writeError("claim", err)
 	}
 	if len(out) == 0 {
-		return nil, nil
+		return nil, nil, nil, nil
 	}
 	events := make(map[string]*hookwatch.Event, len(out))
 	erows, err := tx.QueryContext(ctx, `SELECT `+eventColumns+` FROM events WHERE id IN (`+strings.Join(marks, ",")+`)`, eventIDs...)
 	if err != nil {
-		return nil, writeError("claim: events", err)
+		return nil, nil, nil, writeError("claim: events", err)
 	}
+	opened := true
 	for erows.Next() {
 		e, err := s.scanEvent(erows)
 		if err != nil {
-			erows.Close()
-			return nil, writeError("claim: events", err)
+			// Its payload does not open: found below, by the delivery
+			// left without an event, and dead-lettered.
+			opened = false
+			continue
 		}
 		events[e.ID] = e
 	}
 	erows.Close()
 	if err := erows.Err(); err != nil {
-		return nil, writeError("claim: events", err)
+		return nil, nil, nil, writeError("claim: events", err)
+	}
+	if !opened {
+		if out, dead, attempts, err = s.unreadable(ctx, tx, r, out, events); err != nil {
+			return nil, nil, nil, err
+		}
 	}
 	for _, d := range out {
 		d.Event = events[d.EventID]
 	}
 	hookwatch.SortDue(out) // RETURNING does not keep the subquery's order
-	return out, nil
+	return out, dead, attempts, nil
 }
 
 // FinishDeliveries records attempts and outcomes; see hookwatch.DeliveryStore.

@@ -33,11 +33,14 @@ type EncryptedOpener func(t *testing.T) Encrypted
 // under a cipher, rows in plaintext stay readable, rotation moves every row
 // to the first key (or to plaintext when decrypt only), a store holding
 // rows under a key the cipher lacks does not open and names the key ID,
-// and an altered or moved payload is an error, never returned.
+// and an altered or moved payload is an error, never returned: a claim
+// dead-letters its delivery (replayable once the key is fixed) and claims
+// the destination's other deliveries.
 func RunEncryption(t *testing.T, open EncryptedOpener) {
 	t.Run("Rotation", func(t *testing.T) { t.Parallel(); testRotation(t, open(t)) })
 	t.Run("MissingKey", func(t *testing.T) { t.Parallel(); testMissingKey(t, open(t)) })
 	t.Run("Tamper", func(t *testing.T) { t.Parallel(); testTamper(t, open(t)) })
+	t.Run("KeyMissingMidRun", func(t *testing.T) { t.Parallel(); testKeyMissingMidRun(t, open(t)) })
 	t.Run("DecryptOnly", func(t *testing.T) { t.Parallel(); testDecryptOnly(t, open(t)) })
 	t.Run("Export", func(t *testing.T) { t.Parallel(); testExport(t, open(t)) })
 }
@@ -326,6 +329,7 @@ func testMissingKey(t *testing.T, loc Encrypted) {
 func testTamper(t *testing.T, loc Encrypted) {
 	ctx := context.Background()
 	k := NewKey(t)
+	id := encrypt.KeyID(k)
 	s := mustOpen(t, loc, NewCipher(t, k))
 	defer func() { s.Close() }()
 	var w written
@@ -357,11 +361,10 @@ func testTamper(t *testing.T, loc Encrypted) {
 	if got, err := s.GetQuarantined(ctx, w.kept[0].ID); err == nil {
 		t.Fatalf("altered quarantined request read back as %q", got.Body)
 	}
-	// Never delivered: the claim that would carry them fails.
-	ds, err := s.ClaimDeliveries(ctx, hookwatch.ClaimRequest{Destination: "app", Owner: "t", Now: base.Add(time.Hour), Lease: time.Minute, Limit: 100})
-	if err == nil {
-		t.Fatalf("ClaimDeliveries returned %d deliveries of altered events without an error", len(ds))
-	}
+	// Never delivered, and not in the way of the destination's other
+	// deliveries: the claim dead-letters them and returns the good ones.
+	w.write(t, s, "g", 2, base.Add(time.Second))
+	checkUnreadable(t, s, id, []*hookwatch.Event{c, w.events[3], w.events[4]}, []*hookwatch.Event{a, b}, "(tampered or wrong key)")
 	// Rotation stops at them too rather than sealing what it could not
 	// open.
 	s.Close()
@@ -398,4 +401,109 @@ func testDecryptOnly(t *testing.T, loc Encrypted) {
 	s = mustOpen(t, loc, nil)
 	defer s.Close()
 	w.check(t, s)
+}
+
+// checkUnreadable claims every due delivery of destination app: those of
+// good come back with their payloads, those of bad are dead-lettered with
+// an error naming key ID id and saying why (reason), reported to the
+// claim's DeadLettered, and listed as dead with one attempt; a second
+// claim finds nothing.
+func checkUnreadable(t *testing.T, s hookwatch.Store, id string, good, bad []*hookwatch.Event, reason string) {
+	t.Helper()
+	ctx := context.Background()
+	now := base.Add(time.Hour)
+	reported := map[string]*hookwatch.Attempt{}
+	ds, err := s.ClaimDeliveries(ctx, hookwatch.ClaimRequest{Destination: "app", Owner: "t", Now: now, Lease: time.Minute, Limit: 100,
+		DeadLettered: func(d *hookwatch.Delivery, a *hookwatch.Attempt) {
+			if d.Status != hookwatch.DeliveryDead || d.Event == nil || d.Event.Body != nil || d.Event.Source != "stripe" {
+				t.Errorf("reported dead letter %s: status %s, event %+v; want dead, the event's source and no body", d.ID, d.Status, d.Event)
+			}
+			reported[d.EventID] = a
+		}})
+	if err != nil {
+		t.Fatalf("ClaimDeliveries with unreadable events among good ones: %v", err)
+	}
+	if len(ds) != len(good) {
+		t.Fatalf("ClaimDeliveries returned %d deliveries, want the %d whose events open", len(ds), len(good))
+	}
+	for i, d := range ds {
+		if d.EventID != good[i].ID || d.Event == nil || !bytes.Equal(d.Event.Body, good[i].Body) || !reflect.DeepEqual(d.Event.Headers, good[i].Headers) {
+			t.Fatalf("claimed delivery %d: event %s %+v, want %s with its payload", i, d.EventID, d.Event, good[i].ID)
+		}
+	}
+	dead, err := s.ListDeliveries(ctx, hookwatch.DeliveryFilter{Status: hookwatch.DeliveryDead})
+	if err != nil || len(dead) != len(bad) {
+		t.Fatalf("ListDeliveries(dead): %d, %v; want %d", len(dead), err, len(bad))
+	}
+	for _, e := range bad {
+		a := reported[e.ID]
+		if a == nil {
+			t.Fatalf("the dead letter of %s was not reported to DeadLettered (reported: %v)", e.ID, reported)
+		}
+		var d *hookwatch.Delivery
+		for _, x := range dead {
+			if x.EventID == e.ID {
+				d = x
+			}
+		}
+		if d == nil {
+			t.Fatalf("the delivery of unreadable event %s is not dead", e.ID)
+		}
+		_, attempts, err := s.GetDelivery(ctx, d.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, msg := range []string{d.LastError, a.Error} {
+			if !strings.HasPrefix(msg, "event unreadable: ") || !strings.Contains(msg, "key "+id) || !strings.Contains(msg, reason) ||
+				!strings.Contains(msg, "replay") || strings.Contains(msg, "cus_") || strings.Contains(msg, `"id"`) {
+				t.Fatalf("dead letter of %s says %q, want \"event unreadable: \" naming key %s, %q and the replay, and no payload", e.ID, msg, id, reason)
+			}
+		}
+		if d.Attempts != 1 || d.LastClass != hookwatch.ClassUnknown || d.LeaseOwner != "" || len(attempts) != 1 || attempts[0].Error != d.LastError {
+			t.Fatalf("dead letter of %s: attempts %d, class %s, lease %q, %d attempts recorded; want one attempt of class %s, no lease",
+				e.ID, d.Attempts, d.LastClass, d.LeaseOwner, len(attempts), hookwatch.ClassUnknown)
+		}
+	}
+	// The good ones are leased, the bad ones dead: nothing is left to claim.
+	ds, err = s.ClaimDeliveries(ctx, hookwatch.ClaimRequest{Destination: "app", Owner: "t2", Now: now, Lease: time.Minute, Limit: 100})
+	if err != nil || len(ds) != 0 {
+		t.Fatalf("a second claim: %d deliveries, %v; want none", len(ds), err)
+	}
+}
+
+// testKeyMissingMidRun: an instance whose keys lack the one another
+// instance seals under dead-letters what that one wrote, and a replay once
+// the key is there delivers it.
+func testKeyMissingMidRun(t *testing.T, loc Encrypted) {
+	ctx := context.Background()
+	k1, k2 := NewKey(t), NewKey(t)
+	old := mustOpen(t, loc, NewCipher(t, k1))
+	defer func() { old.Close() }()
+	var w written
+	w.write(t, old, "one", 2, base)
+	// Another instance, already configured with the new key first.
+	newer := mustOpen(t, loc, NewCipher(t, k2, k1))
+	defer func() { newer.Close() }()
+	var w2 written
+	w2.write(t, newer, "two", 1, base.Add(time.Second))
+	checkUnreadable(t, old, encrypt.KeyID(k2), w.events, w2.events, "which encryption.keys does not list")
+	// The key is fixed (here: the instance that has it), the dead letter
+	// is replayed and claimed with its payload.
+	if _, err := newer.ReplayDeliveries(ctx, hookwatch.ReplayRequest{Actor: "t", Now: base.Add(3 * time.Hour),
+		Filter: hookwatch.DeliveryFilter{EventIDs: []string{w2.events[0].ID}}}); err != nil {
+		t.Fatalf("ReplayDeliveries: %v", err)
+	}
+	ds, err := newer.ClaimDeliveries(ctx, hookwatch.ClaimRequest{Destination: "app", Owner: "t3", Now: base.Add(3 * time.Hour), Lease: time.Minute, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, d := range ds {
+		if d.EventID == w2.events[0].ID {
+			found = d.Event != nil && bytes.Equal(d.Event.Body, w2.events[0].Body)
+		}
+	}
+	if !found {
+		t.Fatalf("the replayed delivery of %s was not claimed with its payload once the key was there (%d claimed)", w2.events[0].ID, len(ds))
+	}
 }
