@@ -15,12 +15,16 @@ import (
 // (IDs and times kept), and rows already present are skipped, so that a
 // copy can be run again after an interruption.
 
-// ImportEvents stores events with their own IDs, skipping those already
-// present, and remembers the dedupe key (Event.DedupeID) of each event
-// that has one until dedupeUntil(e) (when that is still in the future and the key is
-// not already remembered). No delivery is created. It returns how many
-// events were new.
-func (s *Store) ImportEvents(ctx context.Context, events []*hookwatch.Event, dedupeUntil func(*hookwatch.Event) time.Time) (int, error) {
+// ImportEvents stores events as they were stored in the store copied
+// (hookwatch.Exporter): a sealed payload is written as it is, under its
+// own key ID (its additional data is the table and the event ID, both
+// kept), and a plaintext one stays plaintext; nothing is decrypted, so no
+// key is needed. Events already present are skipped. The key IDs used are
+// registered (encryption_keys), so that the store does not open without
+// them. An event's dedupe key is remembered until its DedupeUntil when that
+// is still in the future and the key is not already remembered. No
+// delivery is created. It returns how many events were new.
+func (s *Store) ImportEvents(ctx context.Context, events []*hookwatch.StoredEvent) (int, error) {
 	if len(events) == 0 {
 		return 0, nil
 	}
@@ -32,25 +36,27 @@ func (s *Store) ImportEvents(ctx context.Context, events []*hookwatch.Event, ded
 	var kSources, kIDs, kEvents []string
 	var kExpires, kReceived []time.Time
 	now := s.now()
-	for i, e := range events {
-		// Sealed under this store's key: a copy of an encrypted store
-		// stays encrypted.
-		h, body, keyID, err := s.cipher.SealPayload("events", e.ID, e.Headers, e.Body)
-		if err != nil {
-			return 0, fmt.Errorf("postgres: import events: %w", err)
-		}
+	for i, se := range events {
+		e, p := se.Event, se.Payload
 		ids[i], sources[i], providers[i], pids[i] = e.ID, text(e.Source), text(e.Provider), text(e.ProviderEventID)
-		types[i], headers[i], traces[i], keyIDs[i], subjects[i] = text(e.Type), h, text(e.Trace), keyID, text(e.Subject)
-		bodies[i], received[i], malformed[i], test[i] = body, e.ReceivedAt, e.Malformed, e.Test
-		if key := text(e.DedupeID()); key != "" {
-			if until := dedupeUntil(e); until.After(now) {
-				kSources, kIDs, kEvents = append(kSources, sources[i]), append(kIDs, key), append(kEvents, e.ID)
-				kExpires, kReceived = append(kExpires, until), append(kReceived, e.ReceivedAt)
-			}
+		types[i], headers[i], traces[i], keyIDs[i], subjects[i] = text(e.Type), p.Headers, text(e.Trace), p.KeyID, text(e.Subject)
+		bodies[i], received[i], malformed[i], test[i] = p.Body, e.ReceivedAt, e.Malformed, e.Test
+		if p.KeyID == "" {
+			headers[i] = text(p.Headers)
+		}
+		if bodies[i] == nil {
+			bodies[i] = []byte{}
+		}
+		if key := text(se.DedupeID); key != "" && se.DedupeUntil.After(now) {
+			kSources, kIDs, kEvents = append(kSources, sources[i]), append(kIDs, key), append(kEvents, e.ID)
+			kExpires, kReceived = append(kExpires, se.DedupeUntil), append(kReceived, e.ReceivedAt)
 		}
 	}
 	var inserted int
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := registerKeyIDs(ctx, tx, keyIDs, now); err != nil {
+			return err
+		}
 		tag, err := tx.Exec(ctx, `INSERT INTO events (id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace, key_id, subject)
 			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[],
 				$8::timestamptz[], $9::bool[], $10::bool[], $11::text[], $12::text[], $13::text[])
@@ -70,6 +76,24 @@ func (s *Store) ImportEvents(ctx context.Context, events []*hookwatch.Event, ded
 		return 0, storeError("import events", err)
 	}
 	return inserted, nil
+}
+
+// registerKeyIDs records the key IDs rows written in tx are sealed under
+// ("" is plaintext), so that the store's start check (checkKeys) asks for
+// them.
+func registerKeyIDs(ctx context.Context, tx pgx.Tx, keyIDs []string, now time.Time) error {
+	var ids []string
+	seen := map[string]bool{}
+	for _, id := range keyIDs {
+		if id != "" && !seen[id] {
+			seen[id], ids = true, append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO encryption_keys (key_id, added_at) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING`, ids, now)
+	return err
 }
 
 // ImportDeliveries stores deliveries with their own IDs and, for those not
@@ -199,25 +223,45 @@ func (s *Store) CountPresent(ctx context.Context, table string, ids []string) (r
 }
 
 // ImportQuarantined stores kept requests not already present, with their
-// release state.
-func (s *Store) ImportQuarantined(ctx context.Context, qs []*hookwatch.Quarantined) (int, error) {
+// release state, as they were stored in the store copied (like
+// ImportEvents: sealed payloads as they are, their key IDs registered).
+func (s *Store) ImportQuarantined(ctx context.Context, qs []*hookwatch.StoredQuarantined) (int, error) {
 	copied := 0
-	for _, q := range qs {
-		h, body, keyID, err := s.cipher.SealPayload("quarantine", q.ID, q.Headers, q.Body)
-		if err != nil {
-			return copied, fmt.Errorf("postgres: import quarantined: %w", err)
+	for _, sq := range qs {
+		q, p := sq.Quarantined, sq.Payload
+		body := p.Body
+		if body == nil {
+			body = []byte{}
 		}
-		tag, err := s.pool.Exec(ctx, `INSERT INTO quarantine
-			(id, source, provider, reason, detail, method, url, headers, body, truncated, received_at,
-			 released_at, event_id, released_by, unverified, size, key_id, subject)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
-			ON CONFLICT (id) DO NOTHING`,
-			q.ID, text(q.Source), text(q.Provider), text(q.Reason), text(q.Detail), text(q.Method), text(q.URL),
-			text(h), body, q.Truncated, q.ReceivedAt, nullTime(q.ReleasedAt), text(q.EventID), text(q.ReleasedBy), q.Unverified, q.StoredSize(), keyID, text(q.Subject))
+		headers := p.Headers
+		if p.KeyID == "" {
+			headers = text(headers)
+		}
+		size := sq.Size
+		if size == 0 {
+			// Not counted by the store copied: about what StoredSize counts.
+			size = int64(len(q.ID) + len(q.Source) + len(q.Provider) + len(q.Reason) + len(q.Detail) + len(q.Method) + len(q.URL) + len(headers) + len(body))
+		}
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if err := registerKeyIDs(ctx, tx, []string{p.KeyID}, s.now()); err != nil {
+				return err
+			}
+			tag, err := tx.Exec(ctx, `INSERT INTO quarantine
+				(id, source, provider, reason, detail, method, url, headers, body, truncated, received_at,
+				 released_at, event_id, released_by, unverified, size, key_id, subject)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+				ON CONFLICT (id) DO NOTHING`,
+				q.ID, text(q.Source), text(q.Provider), text(q.Reason), text(q.Detail), text(q.Method), text(q.URL),
+				headers, body, q.Truncated, q.ReceivedAt, nullTime(q.ReleasedAt), text(q.EventID), text(q.ReleasedBy), q.Unverified, size, p.KeyID, text(q.Subject))
+			if err != nil {
+				return err
+			}
+			copied += int(tag.RowsAffected())
+			return nil
+		})
 		if err != nil {
 			return copied, storeError("import quarantined", err)
 		}
-		copied += int(tag.RowsAffected())
 	}
 	return copied, nil
 }

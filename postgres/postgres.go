@@ -33,6 +33,8 @@ type Store struct {
 	// cipher seals events' and quarantined requests' payloads (nil:
 	// plaintext); see encrypt.go.
 	cipher *encrypt.Cipher
+	// noKeyCheck skips checkKeys at Open (WithoutKeyCheck: store copy).
+	noKeyCheck bool
 }
 
 var _ hookwatch.Store = (*Store)(nil)

@@ -56,6 +56,8 @@ type Store struct {
 	// cipher seals events' and quarantined requests' payloads (nil:
 	// plaintext); see encrypt.go.
 	cipher *encrypt.Cipher
+	// noKeyCheck skips checkKeys at Open (WithoutKeyCheck: store copy).
+	noKeyCheck bool
 }
 
 // Connections kept idle in each pool while the store is up.

@@ -42,6 +42,84 @@ func RunEncryption(t *testing.T, open EncryptedOpener) {
 	t.Run("Tamper", func(t *testing.T) { t.Parallel(); testTamper(t, open(t)) })
 	t.Run("KeyMissingMidRun", func(t *testing.T) { t.Parallel(); testKeyMissingMidRun(t, open(t)) })
 	t.Run("DecryptOnly", func(t *testing.T) { t.Parallel(); testDecryptOnly(t, open(t)) })
+	t.Run("Export", func(t *testing.T) { t.Parallel(); testExport(t, open(t)) })
+}
+
+// testExport reads rows as stored (hookwatch.Exporter, for store copy): a
+// sealed row's payload is the ciphertext under its key ID, bound to its
+// table and ID; a plaintext row's is its JSON headers and body; each event
+// carries the dedupe key and horizon the store remembers for it.
+func testExport(t *testing.T, loc Encrypted) {
+	ctx := context.Background()
+	base := time.Now().UTC().Truncate(time.Millisecond).Add(-time.Hour)
+	plain := NewEvent("stripe", "evt_exp_plain", base)
+	s := mustOpen(t, loc, nil)
+	insert(t, s, plain)
+	s.Close()
+	c := NewCipher(t, NewKey(t))
+	s = mustOpen(t, loc, c)
+	defer s.Close()
+	sealed := NewEvent("stripe", "evt_exp_sealed", base.Add(time.Second))
+	sealed.DedupeUntil = base.Add(48 * time.Hour)
+	byBody := NewEvent("stripe", "evt_exp_body", base.Add(2*time.Second))
+	byBody.DedupeKey = "sha256:0123456789abcdef"
+	insert(t, s, sealed, byBody)
+	kept := NewQuarantined("stripe", "bad_signature", base)
+	kept.Body = []byte(`{"kept":"export"}`)
+	addQuarantined(t, s, kept)
+
+	exp, ok := s.(hookwatch.Exporter)
+	if !ok {
+		t.Fatalf("%T is not a hookwatch.Exporter", s)
+	}
+	first, err := exp.ExportEvents(ctx, "", 2)
+	if err != nil || len(first) != 2 || first[0].Event.ID != byBody.ID || first[1].Event.ID != sealed.ID {
+		t.Fatalf("ExportEvents first page: %d rows, %v; want the 2 newest", len(first), err)
+	}
+	rest, err := exp.ExportEvents(ctx, first[1].Event.ID, 2)
+	if err != nil || len(rest) != 1 || rest[0].Event.ID != plain.ID {
+		t.Fatalf("ExportEvents after %s: %d rows, %v; want only %s", first[1].Event.ID, len(rest), err, plain.ID)
+	}
+	want := map[string]struct {
+		e        *hookwatch.Event
+		keyID    string
+		dedupeID string
+		until    time.Time
+	}{
+		plain.ID:  {plain, "", plain.ProviderEventID, base.Add(hookwatch.DefaultDedupeHorizon)},
+		sealed.ID: {sealed, c.KeyID(), sealed.ProviderEventID, sealed.DedupeUntil},
+		byBody.ID: {byBody, c.KeyID(), byBody.DedupeKey, byBody.ReceivedAt.Add(hookwatch.DefaultDedupeHorizon)},
+	}
+	for _, se := range append(first, rest...) {
+		w := want[se.Event.ID]
+		if se.Payload.KeyID != w.keyID || se.Event.Source != w.e.Source || se.Event.ProviderEventID != w.e.ProviderEventID ||
+			!se.Event.ReceivedAt.Equal(w.e.ReceivedAt) || se.Event.Body != nil || se.Event.Headers != nil {
+			t.Errorf("exported %s: %+v, key ID %q; want key ID %q and the event's fields without its payload", se.Event.ID, se.Event, se.Payload.KeyID, w.keyID)
+		}
+		if se.DedupeID != w.dedupeID || !se.DedupeUntil.Equal(w.until) {
+			t.Errorf("exported %s remembers %q until %v, want %q until %v", se.Event.ID, se.DedupeID, se.DedupeUntil, w.dedupeID, w.until)
+		}
+		if w.keyID != "" && (se.Payload.Headers != "" || bytes.Contains(se.Payload.Body, w.e.Body)) {
+			t.Errorf("exported %s is not sealed: headers %q, body %q", se.Event.ID, se.Payload.Headers, se.Payload.Body)
+		}
+		h, b, err := c.OpenPayload("events", se.Event.ID, se.Payload.KeyID, se.Payload.Headers, se.Payload.Body)
+		if err != nil || !bytes.Equal(b, w.e.Body) || !reflect.DeepEqual(h, w.e.Headers) {
+			t.Errorf("exported %s opens to %q %v (%v), want %q %v", se.Event.ID, b, h, err, w.e.Body, w.e.Headers)
+		}
+		if w.keyID != "" {
+			// Bound to its row: it does not open as another event's.
+			if _, _, err := c.OpenPayload("events", plain.ID, se.Payload.KeyID, se.Payload.Headers, se.Payload.Body); err == nil {
+				t.Errorf("the payload of %s opened as %s's", se.Event.ID, plain.ID)
+			}
+		}
+	}
+	qs, err := exp.ExportQuarantined(ctx, "", 10)
+	if err != nil || len(qs) != 1 || qs[0].Quarantined.ID != kept.ID || qs[0].Payload.KeyID != c.KeyID() || qs[0].Size <= 0 || qs[0].Quarantined.Reason != kept.Reason {
+		t.Fatalf("ExportQuarantined: %d rows, %v; want %s sealed under %s with its size", len(qs), err, kept.ID, c.KeyID())
+	}
+	if _, b, err := c.OpenPayload("quarantine", kept.ID, qs[0].Payload.KeyID, qs[0].Payload.Headers, qs[0].Payload.Body); err != nil || !bytes.Equal(b, kept.Body) {
+		t.Errorf("exported quarantined request opens to %q (%v), want %q", b, err, kept.Body)
+	}
 }
 
 // NewCipher returns a cipher over fresh random keys, the first sealing.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -164,10 +165,11 @@ func TestStoreRotateKey(t *testing.T) {
 	}
 }
 
-// TestStoreCopyKeepsRowsEncrypted copies an encrypted SQLite store into
-// PostgreSQL: without the keys the copy fails naming the key ID; with them,
-// the destination's rows are encrypted under the first key and read back
-// with it, and do not open without it.
+// TestStoreCopyKeepsRowsEncrypted copies a SQLite store with encrypted
+// and plaintext rows into PostgreSQL without the keys: each sealed row
+// arrives with its ciphertext and key ID byte for byte, a plaintext row
+// stays plaintext, the destination does not open without the key and, with
+// it, reads and delivers every event and still answers duplicate for them.
 func TestStoreCopyKeepsRowsEncrypted(t *testing.T) {
 	url := pgtest.URL(t)
 	ctx := context.Background()
@@ -175,19 +177,31 @@ func TestStoreCopyKeepsRowsEncrypted(t *testing.T) {
 	db := filepath.Join(dir, "hw.db")
 	key := storetest.NewKey(t)
 	id := encrypt.KeyID(key)
-	src, err := sqlite.Open(ctx, db, sqlite.WithCipher(storetest.NewCipher(t, key)))
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	// One event written before encryption was turned on.
+	plain := storetest.NewEvent("stripe", "evt_enc_plain", at.Add(-time.Second))
+	plain.Body, plain.Destinations = []byte(`{"customer":"cus_PLAINMARKER"}`), []string{"hook"}
+	src, err := sqlite.Open(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var events []*hookwatch.Event
+	if _, err := src.InsertEvents(ctx, []*hookwatch.Event{plain}); err != nil {
+		t.Fatal(err)
+	}
+	src.Close()
+	src, err = sqlite.Open(ctx, db, sqlite.WithCipher(storetest.NewCipher(t, key)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := []*hookwatch.Event{plain}
 	for i := range 3 {
-		e := storetest.NewEvent("stripe", "evt_enc_"+string(rune('a'+i)), time.Now().UTC().Truncate(time.Millisecond))
-		e.Body = []byte(`{"customer":"cus_COPYMARKER"}`)
+		e := storetest.NewEvent("stripe", "evt_enc_"+string(rune('a'+i)), at)
+		e.Body, e.Destinations = []byte(`{"customer":"cus_COPYMARKER"}`), []string{"hook"}
 		events = append(events, e)
 	}
 	kept := storetest.NewQuarantined("stripe", "bad_signature", time.Now().UTC())
 	kept.Body = []byte(`{"customer":"cus_COPYMARKER"}`)
-	if _, err := src.InsertEvents(ctx, events); err != nil {
+	if _, err := src.InsertEvents(ctx, events[1:]); err != nil {
 		t.Fatal(err)
 	}
 	if err := src.AddQuarantined(ctx, []*hookwatch.Quarantined{kept}); err != nil {
@@ -195,15 +209,40 @@ func TestStoreCopyKeepsRowsEncrypted(t *testing.T) {
 	}
 	src.Close()
 
-	if _, _, err := run(t, nil, "store", "copy", "--from", "sqlite:"+db, "--to", url); err == nil || !strings.Contains(err.Error(), "key ID "+id) {
-		t.Fatalf("copy without the key: %v, want an error naming key ID %s", err, id)
+	// The rows as the source stores them.
+	type stored struct {
+		keyID, headers string
+		body           []byte
 	}
-	path := writeConfig(t, dir, "127.0.0.1:0", "127.0.0.1:0", "sqlite:"+db)
-	data, _ := os.ReadFile(path)
-	os.WriteFile(path, append(data, "encryption: {keys: [\"${HOOKWATCH_ENCRYPTION_KEY}\"]}\n"...), 0o600)
-	env := map[string]string{"HOOKWATCH_ENCRYPTION_KEY": base64.StdEncoding.EncodeToString(key)}
-	if out, stderr, err := run(t, env, "store", "copy", "--from", "sqlite:"+db, "--to", url, "--config", path); err != nil || !strings.Contains(out, "copied 3 of 3 events") {
-		t.Fatalf("copy: %v\n%s%s", err, out, stderr)
+	read := func(q func(string) (string, string, []byte, error), table, rowID string) stored {
+		t.Helper()
+		k, h, b, err := q(`SELECT key_id, headers, body FROM ` + table + ` WHERE id = ` + "'" + rowID + "'")
+		if err != nil {
+			t.Fatalf("read %s %s: %v", table, rowID, err)
+		}
+		return stored{k, h, b}
+	}
+	sdb, err := sql.Open("sqlite", "file:"+db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sdb.Close()
+	fromSQLite := func(q string) (k, h string, b []byte, err error) {
+		err = sdb.QueryRow(q).Scan(&k, &h, &b)
+		return
+	}
+	want := map[string]stored{"quarantine/" + kept.ID: read(fromSQLite, "quarantine", kept.ID)}
+	for _, e := range events {
+		want["events/"+e.ID] = read(fromSQLite, "events", e.ID)
+	}
+	if w := want["events/"+plain.ID]; w.keyID != "" || !bytes.Contains(w.body, []byte("PLAINMARKER")) {
+		t.Fatalf("the plaintext event is stored as %+v", w)
+	}
+
+	// No --config, no key in the environment.
+	out, stderr, err := run(t, nil, "store", "copy", "--from", "sqlite:"+db, "--to", url)
+	if err != nil || !strings.Contains(out, "copied 4 of 4 events") || !strings.Contains(out, "1 of 1 quarantined") {
+		t.Fatalf("copy without the key: %v\n%s%s", err, out, stderr)
 	}
 
 	conn, err := pgx.Connect(ctx, url)
@@ -211,10 +250,19 @@ func TestStoreCopyKeepsRowsEncrypted(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	var n int
-	if err := conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM events WHERE key_id = $1 AND position('COPYMARKER'::bytea in body) = 0)
-		+ (SELECT count(*) FROM quarantine WHERE key_id = $1 AND position('COPYMARKER'::bytea in body) = 0)`, id).Scan(&n); err != nil || n != 4 {
-		t.Fatalf("%d of 4 copied rows are encrypted under %s (%v)", n, id, err)
+	fromPG := func(q string) (k, h string, b []byte, err error) {
+		err = conn.QueryRow(ctx, q).Scan(&k, &h, &b)
+		return
+	}
+	for row, w := range want {
+		table, rowID, _ := strings.Cut(row, "/")
+		got := read(fromPG, table, rowID)
+		if got.keyID != w.keyID || got.headers != w.headers || !bytes.Equal(got.body, w.body) {
+			t.Errorf("%s in the destination = %+v, want the source's %+v", row, got, w)
+		}
+		if row != "events/"+plain.ID && (got.keyID != id || bytes.Contains(got.body, []byte("COPYMARKER"))) {
+			t.Errorf("%s in the destination is not sealed under %s: %+v", row, id, got)
+		}
 	}
 	if s, err := postgres.Open(ctx, url); err == nil || !strings.Contains(err.Error(), id) {
 		if err == nil {
@@ -228,11 +276,30 @@ func TestStoreCopyKeepsRowsEncrypted(t *testing.T) {
 	}
 	defer dst.Close()
 	for _, e := range events {
-		if got, err := dst.GetEvent(ctx, e.ID); err != nil || !bytes.Equal(got.Body, e.Body) {
-			t.Fatalf("copied event %s: %v", e.ID, err)
+		if got, err := dst.GetEvent(ctx, e.ID); err != nil || !bytes.Equal(got.Body, e.Body) || got.Headers.Get("Stripe-Signature") != e.Headers.Get("Stripe-Signature") {
+			t.Fatalf("copied event %s: %+v, %v", e.ID, got, err)
 		}
 	}
 	if got, err := dst.GetQuarantined(ctx, kept.ID); err != nil || !bytes.Equal(got.Body, kept.Body) {
 		t.Fatalf("copied quarantined request: %v", err)
+	}
+	claimed, err := dst.ClaimDeliveries(ctx, hookwatch.ClaimRequest{Destination: "hook", Owner: "test", Now: time.Now().Add(time.Minute), Lease: time.Minute, Limit: 10})
+	if err != nil || len(claimed) != len(events) {
+		t.Fatalf("claimed %d deliveries of the copy, want %d: %v", len(claimed), len(events), err)
+	}
+	bodies := map[string][]byte{}
+	for _, e := range events {
+		bodies[e.ID] = e.Body
+	}
+	for _, d := range claimed {
+		if d.Event == nil || !bytes.Equal(d.Event.Body, bodies[d.EventID]) {
+			t.Errorf("delivery %s would send %+v, want the body of %s", d.ID, d.Event, d.EventID)
+		}
+	}
+	// The dedupe keys came from the source's columns: a retry of a copied
+	// event is a duplicate of it.
+	retry := storetest.NewEvent("stripe", "evt_enc_b", time.Now().UTC())
+	if res, err := dst.InsertEvents(ctx, []*hookwatch.Event{retry}); err != nil || len(res) != 1 || !res[0].Duplicate || res[0].ID != events[2].ID {
+		t.Errorf("a retry of a copied event: %+v, %v; want a duplicate of %s", res, err, events[2].ID)
 	}
 }

@@ -7,8 +7,8 @@ import (
 
 	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/config"
-	"github.com/hookwatch/hookwatch/ingest"
 	"github.com/hookwatch/hookwatch/postgres"
+	"github.com/hookwatch/hookwatch/sqlite"
 )
 
 func runStoreCopy(ctx context.Context, env *Env, args []string) error {
@@ -26,19 +26,26 @@ interrupted copy is resumed by running it again. Every page is verified by
 counting it in the destination. Stop the instances using --from first: what
 changes in it during the copy is not copied.
 
-An encrypted store stays encrypted: pass --config with its encryption.keys;
-the copy decrypts in memory and the destination stores every event and
-quarantined request encrypted under the first key (plaintext rows too).
-Without the keys, copying a store with encrypted rows fails at start and
-names the key ID it needs.
+Encrypted rows are carried as they are: an event or quarantined request
+sealed under a key is written into the destination with the same ciphertext
+and key ID (it stays valid there: it is bound to its table and ID, which the
+copy keeps), and plaintext rows stay plaintext. Nothing is decrypted, so the
+copy needs no keys; the destination records the key IDs its rows use and
+then opens only with encryption.keys that include them. To encrypt the
+plaintext rows, or move everything to a new key, run hookwatch store
+rotate-key on the destination afterwards. Dedupe keys and their horizons
+are read from the source store, never derived from the bodies again.
 
-Not copied: dashboard sessions (users sign in again), the evaluator lease, and
-failures older than the most recent 1000 of each issue (issue counts are kept).
+Not copied: dashboard sessions (users sign in again), the evaluator lease,
+failures older than the most recent 1000 of each issue (issue counts are kept),
+and on SQLite the dedupe keys that outlive events already removed by retention,
+purge or erasure (dedupe_kept).
 
 Example: hookwatch store copy --from sqlite:./data/hookwatch.db --to postgres://user@host/db`)
 	from := fs.String("from", "", "source store: sqlite:PATH or postgres://...")
 	to := fs.String("to", "", "destination store: postgres://...")
-	path := fs.String("config", "", "config file whose sources' dedupe_horizon and dedupe, and encryption keys, apply (default: 7 days and id for every source, no encryption)")
+	// Accepted so that scripts written for earlier versions keep working.
+	fs.String("config", "", "no longer needed: dedupe keys and horizons come from the source store, and encrypted rows are copied without their keys")
 	batch := fs.Int("batch", 500, "rows per transaction")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -54,30 +61,14 @@ Example: hookwatch store copy --from sqlite:./data/hookwatch.db --to postgres://
 	if *batch < 1 {
 		*batch = 500
 	}
-	horizons := map[string]time.Duration{}
-	bodyDedupe := map[string]bool{}
-	var enc config.Encryption
-	if *path != "" {
-		cfg, err := loadConfig(env, *path)
-		if err != nil {
-			return err
-		}
-		enc = cfg.Encryption
-		for _, s := range cfg.Sources {
-			horizons[s.Name] = s.DedupeHorizon.D()
-			bodyDedupe[s.Name] = s.DedupesBody()
-		}
-	}
-	src, err := openStore(ctx, &config.Config{Store: *from, Encryption: enc})
+	// Neither store opens a sealed row: they are read and written as
+	// stored, so neither needs the keys (nor checks them).
+	src, exp, err := openCopySource(ctx, *from)
 	if err != nil {
 		return fmt.Errorf("--from: %w", err)
 	}
 	defer src.Close()
-	cipher, err := newCipher(enc)
-	if err != nil {
-		return err
-	}
-	dst, err := postgres.Open(ctx, target, postgres.WithCipher(cipher))
+	dst, err := postgres.Open(ctx, target, postgres.WithoutKeyCheck())
 	if err != nil {
 		return fmt.Errorf("--to: %w", err)
 	}
@@ -105,34 +96,22 @@ Example: hookwatch store copy --from sqlite:./data/hookwatch.db --to postgres://
 	}
 
 	// Events, newest first (the listing order), a page per transaction.
-	until := func(e *hookwatch.Event) time.Time {
-		if h := horizons[e.Source]; h > 0 {
-			return e.ReceivedAt.Add(h)
-		}
-		return e.ReceivedAt.Add(hookwatch.DefaultDedupeHorizon)
-	}
 	var read, copied int
 	for before := ""; ; {
-		page, err := src.ListEvents(ctx, hookwatch.EventFilter{Before: before, Limit: *batch})
+		page, err := exp.ExportEvents(ctx, before, *batch)
 		if err != nil {
 			return fmt.Errorf("store copy: read events: %w", err)
 		}
 		if len(page) == 0 {
 			break
 		}
-		for _, e := range page {
-			// The dedupe key is not stored with the event: derive it again.
-			if bodyDedupe[e.Source] {
-				e.DedupeKey = ingest.BodyDedupeKey(e.Body)
-			}
-		}
-		n, err := dst.ImportEvents(ctx, page, until)
+		n, err := dst.ImportEvents(ctx, page)
 		if err != nil {
 			return fmt.Errorf("store copy: events: %w", err)
 		}
 		ids := make([]string, len(page))
 		for i, e := range page {
-			ids[i] = e.ID
+			ids[i] = e.Event.ID
 		}
 		present, _, err := dst.CountPresent(ctx, "events", ids)
 		if err != nil {
@@ -142,7 +121,7 @@ Example: hookwatch store copy --from sqlite:./data/hookwatch.db --to postgres://
 			return fmt.Errorf("store copy: verify events: %d of %d events before %s are in the destination", present, len(page), before)
 		}
 		read, copied = read+len(page), copied+n
-		before = page[len(page)-1].ID
+		before = page[len(page)-1].Event.ID
 		fmt.Fprintf(env.Stderr, "events: %d read, %d copied, %d already there\n", read, copied, read-copied)
 	}
 	eventsRead, eventsCopied := read, copied
@@ -208,7 +187,7 @@ Example: hookwatch store copy --from sqlite:./data/hookwatch.db --to postgres://
 	}
 	var kept, keptCopied int
 	for before := ""; ; {
-		page, err := src.ListQuarantined(ctx, hookwatch.QuarantineFilter{Before: before, Limit: *batch})
+		page, err := exp.ExportQuarantined(ctx, before, *batch)
 		if err != nil {
 			return fmt.Errorf("store copy: read quarantine: %w", err)
 		}
@@ -220,7 +199,7 @@ Example: hookwatch store copy --from sqlite:./data/hookwatch.db --to postgres://
 			return fmt.Errorf("store copy: %w", err)
 		}
 		kept, keptCopied = kept+len(page), keptCopied+n
-		before = page[len(page)-1].ID
+		before = page[len(page)-1].Quarantined.ID
 	}
 	users, err := src.ListUsers(ctx)
 	if err != nil {
@@ -258,6 +237,34 @@ Example: hookwatch store copy --from sqlite:./data/hookwatch.db --to postgres://
 		eventsCopied, eventsRead, eventsRead-eventsCopied, copied, read, read-copied, attemptsRead, len(states), len(replays), len(purges),
 		keptCopied, kept, len(users), len(tokens), issuesCopied, issues, len(alertStates), len(history), len(silences), eventsRead, read)
 	return nil
+}
+
+// copyStore is what store copy reads: a store, and its rows as stored.
+type copyStore interface {
+	hookwatch.Store
+	hookwatch.Exporter
+}
+
+// openCopySource opens the store to copy without its encryption keys: its
+// sealed rows are exported as they are, never opened.
+func openCopySource(ctx context.Context, from string) (hookwatch.Store, hookwatch.Exporter, error) {
+	kind, loc, err := config.ParseStore(from)
+	if err != nil {
+		return nil, nil, hookwatch.Errorf(hookwatch.EINVALID, "store: %v", err)
+	}
+	var s copyStore
+	switch kind {
+	case "sqlite":
+		s, err = sqlite.Open(ctx, loc, sqlite.WithoutKeyCheck())
+	case "postgres":
+		s, err = postgres.Open(ctx, loc, postgres.WithoutKeyCheck())
+	default:
+		return nil, nil, hookwatch.Errorf(hookwatch.EINVALID, "store: %s is not supported by this build yet", kind)
+	}
+	if err != nil {
+		return nil, nil, storeOpenError(from, kind, loc, err)
+	}
+	return s, s, nil
 }
 
 // issueFailuresCopied is how many of an issue's most recent failures a copy
