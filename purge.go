@@ -190,3 +190,16 @@ func (f DeliveryFilter) String() string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// StoredSubject is what a store keeps in its indexed subject column for
+// subject: with key nil (the store does not encrypt payloads) the subject
+// itself, otherwise its SubjectSeal, so that column holds no personal data
+// at rest. A value already in Seal form (a row copied from an encrypting
+// store) is kept as it is. Erasure looks up both forms: rows stored before
+// encryption was turned on keep the plaintext subject.
+func StoredSubject(key []byte, subject string) string {
+	if key == nil || subject == "" || IsSeal(subject) {
+		return subject
+	}
+	return SubjectSeal(key, subject)
+}

@@ -171,3 +171,22 @@ func (s *Store) KeyUsage(ctx context.Context) (map[string]map[string]int, error)
 	}
 	return out, nil
 }
+
+// storedSubjectKey is the key hookwatch.StoredSubject seals subjects with:
+// nil when the store does not encrypt payloads (subjects are stored as they
+// are), otherwise the installation key, read once and cached (it changes
+// only by ImportInstallationKey, which clears the cache).
+func (s *Store) storedSubjectKey(ctx context.Context) ([]byte, error) {
+	if s.cipher.KeyID() == "" {
+		return nil, nil
+	}
+	if k := s.subjectKey.Load(); k != nil {
+		return *k, nil
+	}
+	k, err := s.InstallationKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.subjectKey.Store(&k)
+	return k, nil
+}

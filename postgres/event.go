@@ -77,13 +77,17 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 		first                                                 = map[dedupeKey]int{} // key -> index of the first event with it
 		order                                                 []int                 // indexes of first events with a key
 	)
+	skey, err := s.storedSubjectKey(ctx)
+	if err != nil {
+		return nil, err
+	}
 	for i, e := range events {
 		h, body, keyID, err := s.cipher.SealPayload("events", e.ID, e.Headers, e.Body)
 		if err != nil {
 			return nil, fmt.Errorf("postgres: insert events: %w", err)
 		}
 		ids[i], sources[i], providers[i], pids[i] = e.ID, text(e.Source), text(e.Provider), text(e.ProviderEventID)
-		types[i], headers[i], traces[i], subjects[i] = text(e.Type), h, text(e.Trace), text(e.Subject)
+		types[i], headers[i], traces[i], subjects[i] = text(e.Type), h, text(e.Trace), hookwatch.StoredSubject(skey, text(e.Subject))
 		bodies[i], keyIDs[i] = body, keyID
 		received[i], malformed[i], test[i] = e.ReceivedAt, e.Malformed, e.Test
 		if keys[i] = text(e.DedupeID()); keys[i] != "" {
@@ -122,7 +126,7 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 		dlvIDs, dlvEvents, dlvDests, dlvNext, s.now(), keys, keyIDs, subjects}
 
 	holder := make(map[dedupeKey]string, len(order)) // key -> event ID holding it
-	err := retry(ctx, func() error {
+	err = retry(ctx, func() error {
 		clear(holder)
 		rows, err := s.pool.Query(ctx, insertBatch, args...)
 		if err != nil {

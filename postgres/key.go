@@ -52,6 +52,7 @@ func (s *Store) ImportInstallationKey(ctx context.Context, key []byte) (replaced
 			ON CONFLICT (id) DO UPDATE SET key = excluded.key, created_at = excluded.created_at`, key, s.now())
 		return err
 	})
+	s.subjectKey.Store(nil)
 	if err != nil {
 		return false, storeError("import installation key", err)
 	}

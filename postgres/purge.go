@@ -110,6 +110,8 @@ func (s *Store) EraseEvents(ctx context.Context, r hookwatch.ErasureRequest) (*h
 	}
 	p := &hookwatch.Purge{ID: hookwatch.NewID("prg", r.Now), Kind: hookwatch.PurgeErasure, Actor: r.Actor, At: r.Now.UTC(),
 		Filter: hookwatch.PurgeFilter{Source: r.Source}, DryRun: r.DryRun}
+	// sealed is the subject as an encrypting store keeps it.
+	sealed := hookwatch.StoredSubject(key, text(r.Subject))
 	if r.Subject != "" {
 		p.Filter.SubjectHash = hookwatch.SubjectSeal(key, r.Subject)
 	} else {
@@ -117,7 +119,9 @@ func (s *Store) EraseEvents(ctx context.Context, r hookwatch.ErasureRequest) (*h
 	}
 	events := func(c *sqlq.Conds) {
 		if r.Subject != "" {
-			c.Add("subject = ?", text(r.Subject))
+			// Rows stored while encryption was on hold the seal; older
+			// ones the subject itself (hookwatch.StoredSubject).
+			c.Add("subject IN (?, ?)", text(r.Subject), sealed)
 		} else {
 			c.Add("provider_event_id = ?", text(r.ProviderEventID))
 		}
@@ -136,7 +140,7 @@ func (s *Store) EraseEvents(ctx context.Context, r hookwatch.ErasureRequest) (*h
 	}
 	quarantined := func(c *sqlq.Conds) {
 		if r.Subject != "" {
-			c.Add("(subject = ? OR id = ANY(?))", text(r.Subject), held)
+			c.Add("(subject IN (?, ?) OR id = ANY(?))", text(r.Subject), sealed, held)
 		} else {
 			c.Add("false")
 		}

@@ -28,6 +28,10 @@ func (s *Store) AddQuarantined(ctx context.Context, qs []*hookwatch.Quarantined)
 		sizes                            = make([]int64, n)
 		subjects                         = make([]string, n)
 	)
+	skey, err := s.storedSubjectKey(ctx)
+	if err != nil {
+		return err
+	}
 	for i, q := range qs {
 		h, body, keyID, err := s.cipher.SealPayload("quarantine", q.ID, q.Headers, q.Body)
 		if err != nil {
@@ -39,9 +43,9 @@ func (s *Store) AddQuarantined(ctx context.Context, qs []*hookwatch.Quarantined)
 		ids[i], sources[i], providers[i], reasons[i] = q.ID, text(q.Source), text(q.Provider), text(q.Reason)
 		details[i], methods[i], urls[i], headers[i] = text(q.Detail), text(q.Method), text(q.URL), text(h)
 		bodies[i], truncated[i], received[i], sizes[i] = body, q.Truncated, q.ReceivedAt, q.StoredSize()
-		subjects[i] = text(q.Subject)
+		subjects[i] = hookwatch.StoredSubject(skey, text(q.Subject))
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO quarantine
+	_, err = s.pool.Exec(ctx, `INSERT INTO quarantine
 		(id, source, provider, reason, detail, method, url, headers, body, truncated, received_at, size, key_id, subject)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
 			$8::text[], $9::bytea[], $10::bool[], $11::timestamptz[], $12::bigint[], $13::text[], $14::text[])`,

@@ -35,8 +35,14 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 	if err := s.Recovering(); err != nil {
 		return nil, err
 	}
-	err := s.relaxedTx(ctx, "insert events", func(tx *sql.Tx) error {
-		return s.insertEvents(ctx, tx, events, results)
+	// Read before the transaction: a subject is sealed under the
+	// installation key when payloads are encrypted (hookwatch.StoredSubject).
+	skey, err := s.storedSubjectKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = s.relaxedTx(ctx, "insert events", func(tx *sql.Tx) error {
+		return s.insertEvents(ctx, tx, events, results, skey)
 	})
 	if err != nil {
 		return nil, err
@@ -101,7 +107,7 @@ func insertStatements() []string {
 // it. The check and the insert run in one transaction on the store's
 // single writer connection, so two events with one live key are never both
 // stored.
-func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []*hookwatch.Event, results []hookwatch.InsertResult) error {
+func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []*hookwatch.Event, results []hookwatch.InsertResult, skey []byte) error {
 	// The keys held by stored and removed events, read a statement shape
 	// at a time; expired holders come back too and are told apart below.
 	type key struct{ source, id string }
@@ -179,7 +185,7 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []*hookwatc
 				return fmt.Errorf("sqlite: insert events: %w", err)
 			}
 			args = append(args, e.ID, e.Source, e.Provider, e.ProviderEventID, e.Type,
-				headers, body, micros(e.ReceivedAt), e.Malformed, e.Test, e.Trace, keyID, e.DedupeID(), dedupeUntil(e), e.Subject)
+				headers, body, micros(e.ReceivedAt), e.Malformed, e.Test, e.Trace, keyID, e.DedupeID(), dedupeUntil(e), hookwatch.StoredSubject(skey, e.Subject))
 			for _, dest := range e.Destinations {
 				deliveryArgs = append(deliveryArgs, hookwatch.NewID("dlv", e.ReceivedAt), e.ID, dest, micros(e.ReceivedAt), now, now)
 			}

@@ -110,7 +110,9 @@ func (s *Store) EraseEvents(ctx context.Context, r hookwatch.ErasureRequest) (*h
 	ev, qr := newConds(), newConds()
 	if r.Subject != "" {
 		p.Filter.SubjectHash = hookwatch.SubjectSeal(key, r.Subject)
-		ev.Add("subject = ?", r.Subject)
+		// Rows stored while encryption was on hold the seal; older ones
+		// the subject itself (hookwatch.StoredSubject).
+		ev.Add("subject IN (?, ?)", r.Subject, p.Filter.SubjectHash)
 		// A quarantined body that did not parse has no subject: it is
 		// matched by its bytes, decrypted (the quarantine is bounded, so
 		// is the scan).
@@ -119,7 +121,7 @@ func (s *Store) EraseEvents(ctx context.Context, r hookwatch.ErasureRequest) (*h
 			return nil, err
 		}
 		ids, _ := json.Marshal(held)
-		qr.Add("(subject = ? OR id IN (SELECT value FROM json_each(?)))", r.Subject, string(ids))
+		qr.Add("(subject IN (?, ?) OR id IN (SELECT value FROM json_each(?)))", r.Subject, p.Filter.SubjectHash, string(ids))
 	} else {
 		p.Filter.ProviderIDHash = hookwatch.SubjectSeal(key, r.ProviderEventID)
 		ev.Add("provider_event_id = ?", r.ProviderEventID)

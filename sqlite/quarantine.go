@@ -16,6 +16,10 @@ func (s *Store) AddQuarantined(ctx context.Context, qs []*hookwatch.Quarantined)
 	if len(qs) == 0 {
 		return nil
 	}
+	skey, err := s.storedSubjectKey(ctx)
+	if err != nil {
+		return err
+	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return writeError("begin", err)
@@ -34,7 +38,7 @@ func (s *Store) AddQuarantined(ctx context.Context, qs []*hookwatch.Quarantined)
 			return fmt.Errorf("sqlite: insert quarantined: %w", err)
 		}
 		if _, err := ins.ExecContext(ctx, q.ID, q.Source, q.Provider, q.Reason, q.Detail, q.Method, q.URL,
-			headers, body, q.Truncated, micros(q.ReceivedAt), q.StoredSize(), keyID, q.Subject); err != nil {
+			headers, body, q.Truncated, micros(q.ReceivedAt), q.StoredSize(), keyID, hookwatch.StoredSubject(skey, q.Subject)); err != nil {
 			return writeError("insert quarantined", err)
 		}
 	}

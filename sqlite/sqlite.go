@@ -56,6 +56,9 @@ type Store struct {
 	// cipher seals events' and quarantined requests' payloads (nil:
 	// plaintext); see encrypt.go.
 	cipher *encrypt.Cipher
+	// subjectKey caches the installation key for sealing subjects
+	// (storedSubjectKey); cleared when a key is imported.
+	subjectKey atomic.Pointer[[]byte]
 	// noKeyCheck skips checkKeys at Open (WithoutKeyCheck: store copy).
 	noKeyCheck bool
 }
