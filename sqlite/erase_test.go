@@ -137,3 +137,72 @@ func logPages(t *testing.T, path, s string) {
 		t.Logf("page %d (type %d) at %d: %q", pg+1, b[pg*pageSize+hdr], off%pageSize, b[max(0, off-30):off+len(s)])
 	}
 }
+
+// With encryption on, the indexed subject column holds the subject's seal
+// under the installation key, not the subject: neither the database file
+// nor its WAL holds the subject bytes (bodies are sealed too), reading an
+// event back returns the seal, and an erasure by the subject still finds
+// and removes its events and quarantined requests.
+func TestEncryptedSubjectNotAtRest(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "hookwatch.db")
+	s, err := sqlite.Open(ctx, path, sqlite.WithCipher(storetest.NewCipher(t, storetest.NewKey(t))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const subject = "cus_Zq7SealedSubject"
+	at := time.Now().UTC().Truncate(time.Microsecond)
+	var events []*hookwatch.Event
+	for i := range 20 {
+		e := storetest.NewEvent("stripe", fmt.Sprintf("evt_sealed_%d", i), at.Add(time.Duration(i)*time.Millisecond))
+		e.Subject = subject
+		e.Body = []byte(`{"data":{"object":{"customer":"` + subject + `"}}}`)
+		events = append(events, e)
+	}
+	other := storetest.NewEvent("stripe", "evt_other", at.Add(time.Second))
+	other.Subject = "cus_other"
+	if _, err := s.InsertEvents(ctx, append(append([]*hookwatch.Event{}, events...), other)); err != nil {
+		t.Fatal(err)
+	}
+	q := storetest.NewQuarantined("stripe", "bad_signature", at)
+	q.Subject, q.Body = subject, []byte(`{"data":{"object":{"customer":"`+subject+`"}}}`)
+	if err := s.AddQuarantined(ctx, []*hookwatch.Quarantined{q}); err != nil {
+		t.Fatal(err)
+	}
+	if in := fileHolds(t, path, subject); len(in) != 0 {
+		t.Errorf("with encryption on the subject is stored in plaintext in %v", in)
+		logPages(t, path, subject)
+	}
+	key, err := s.InstallationKey(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetEvent(ctx, events[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := hookwatch.SubjectSeal(key, subject); got.Subject != want {
+		t.Errorf("GetEvent subject = %q, want the seal %q", got.Subject, want)
+	}
+	if !bytes.Contains(got.Body, []byte(subject)) {
+		t.Errorf("GetEvent body = %q, want it decrypted", got.Body)
+	}
+
+	p, err := s.EraseEvents(ctx, hookwatch.ErasureRequest{Subject: subject, Actor: "test"})
+	if err != nil {
+		t.Fatalf("EraseEvents: %v", err)
+	}
+	if p.Events != len(events) || p.Quarantined != 1 {
+		t.Fatalf("erased %d events and %d quarantined, want %d and 1", p.Events, p.Quarantined, len(events))
+	}
+	for _, e := range events {
+		if _, err := s.GetEvent(ctx, e.ID); hookwatch.ErrorCode(err) != hookwatch.ENOTFOUND {
+			t.Errorf("erased event %s: %v, want not found", e.ID, err)
+		}
+	}
+	if got, err := s.GetEvent(ctx, other.ID); err != nil || got.Subject != hookwatch.SubjectSeal(key, other.Subject) {
+		t.Errorf("another subject's event: %v, %v", got, err)
+	}
+}

@@ -43,6 +43,7 @@ func RunEncryption(t *testing.T, open EncryptedOpener) {
 	t.Run("KeyMissingMidRun", func(t *testing.T) { t.Parallel(); testKeyMissingMidRun(t, open(t)) })
 	t.Run("DecryptOnly", func(t *testing.T) { t.Parallel(); testDecryptOnly(t, open(t)) })
 	t.Run("Export", func(t *testing.T) { t.Parallel(); testExport(t, open(t)) })
+	t.Run("EraseSealedSubject", func(t *testing.T) { t.Parallel(); testEraseSealedSubject(t, open(t)) })
 }
 
 // testExport reads rows as stored (hookwatch.Exporter, for store copy): a
@@ -505,5 +506,64 @@ func testKeyMissingMidRun(t *testing.T, loc Encrypted) {
 	}
 	if !found {
 		t.Fatalf("the replayed delivery of %s was not claimed with its payload once the key was there (%d claimed)", w2.events[0].ID, len(ds))
+	}
+}
+
+// testEraseSealedSubject: with encryption on, a subject is stored as its
+// seal under the installation key (hookwatch.StoredSubject) and read back
+// so; rows stored before encryption was on keep the subject itself. An
+// erasure by the subject finds both, events and quarantined requests, and
+// leaves other subjects' rows.
+func testEraseSealedSubject(t *testing.T, loc Encrypted) {
+	ctx := context.Background()
+	const subject = "cus_SealedErase"
+	base := time.Now().UTC().Truncate(time.Millisecond).Add(-time.Hour)
+	old := NewEvent("stripe", "evt_seal_old", base)
+	old.Subject = subject
+	s := mustOpen(t, loc, nil)
+	insert(t, s, old)
+	s.Close()
+
+	s = mustOpen(t, loc, NewCipher(t, NewKey(t)))
+	defer s.Close()
+	sealed := NewEvent("stripe", "evt_seal_new", base.Add(time.Second))
+	sealed.Subject = subject
+	other := NewEvent("stripe", "evt_seal_other", base.Add(2*time.Second))
+	other.Subject = "cus_SealedKept"
+	insert(t, s, sealed, other)
+	q := NewQuarantined("stripe", "bad_signature", base)
+	q.Subject, q.Body = subject, []byte(`{"customer":"`+subject+`"}`)
+	addQuarantined(t, s, q)
+
+	key, err := s.InstallationKey(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]string{old.ID: subject, sealed.ID: hookwatch.SubjectSeal(key, subject)} {
+		if got, err := s.GetEvent(ctx, id); err != nil || got.Subject != want {
+			t.Fatalf("GetEvent(%s): %v, %v; want subject %q", id, got, err, want)
+		}
+	}
+	if got, err := s.GetQuarantined(ctx, q.ID); err != nil || got.Subject != hookwatch.SubjectSeal(key, subject) {
+		t.Fatalf("GetQuarantined: %v, %v; want the subject sealed", got, err)
+	}
+
+	p, err := s.EraseEvents(ctx, hookwatch.ErasureRequest{Subject: subject, Actor: "test"})
+	if err != nil {
+		t.Fatalf("EraseEvents: %v", err)
+	}
+	if p.Events != 2 || p.Quarantined != 1 {
+		t.Fatalf("erased %d events and %d quarantined, want 2 (one stored before encryption, one sealed) and 1", p.Events, p.Quarantined)
+	}
+	for _, id := range []string{old.ID, sealed.ID} {
+		if _, err := s.GetEvent(ctx, id); hookwatch.ErrorCode(err) != hookwatch.ENOTFOUND {
+			t.Errorf("erased event %s: %v, want not found", id, err)
+		}
+	}
+	if _, err := s.GetQuarantined(ctx, q.ID); hookwatch.ErrorCode(err) != hookwatch.ENOTFOUND {
+		t.Errorf("erased quarantined request: %v, want not found", err)
+	}
+	if got, err := s.GetEvent(ctx, other.ID); err != nil || got.Subject != hookwatch.SubjectSeal(key, other.Subject) {
+		t.Errorf("another subject's event: %v, %v", got, err)
 	}
 }
