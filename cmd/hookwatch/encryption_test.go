@@ -169,7 +169,8 @@ func TestStoreRotateKey(t *testing.T) {
 // and plaintext rows into PostgreSQL without the keys: each sealed row
 // arrives with its ciphertext and key ID byte for byte, a plaintext row
 // stays plaintext, the destination does not open without the key and, with
-// it, reads and delivers every event and still answers duplicate for them.
+// it, reads and delivers every event and still answers duplicate for them;
+// an erasure there finds the events by their (sealed) subject.
 func TestStoreCopyKeepsRowsEncrypted(t *testing.T) {
 	url := pgtest.URL(t)
 	ctx := context.Background()
@@ -181,6 +182,8 @@ func TestStoreCopyKeepsRowsEncrypted(t *testing.T) {
 	// One event written before encryption was turned on.
 	plain := storetest.NewEvent("stripe", "evt_enc_plain", at.Add(-time.Second))
 	plain.Body, plain.Destinations = []byte(`{"customer":"cus_PLAINMARKER"}`), []string{"hook"}
+	const subject = "cus_COPYSUBJECT"
+	plain.Subject = subject
 	src, err := sqlite.Open(ctx, db)
 	if err != nil {
 		t.Fatal(err)
@@ -197,10 +200,11 @@ func TestStoreCopyKeepsRowsEncrypted(t *testing.T) {
 	for i := range 3 {
 		e := storetest.NewEvent("stripe", "evt_enc_"+string(rune('a'+i)), at)
 		e.Body, e.Destinations = []byte(`{"customer":"cus_COPYMARKER"}`), []string{"hook"}
+		e.Subject = subject
 		events = append(events, e)
 	}
 	kept := storetest.NewQuarantined("stripe", "bad_signature", time.Now().UTC())
-	kept.Body = []byte(`{"customer":"cus_COPYMARKER"}`)
+	kept.Body, kept.Subject = []byte(`{"customer":"cus_COPYMARKER"}`), subject
 	if _, err := src.InsertEvents(ctx, events[1:]); err != nil {
 		t.Fatal(err)
 	}
@@ -301,5 +305,12 @@ func TestStoreCopyKeepsRowsEncrypted(t *testing.T) {
 	retry := storetest.NewEvent("stripe", "evt_enc_b", time.Now().UTC())
 	if res, err := dst.InsertEvents(ctx, []*hookwatch.Event{retry}); err != nil || len(res) != 1 || !res[0].Duplicate || res[0].ID != events[2].ID {
 		t.Errorf("a retry of a copied event: %+v, %v; want a duplicate of %s", res, err, events[2].ID)
+	}
+	// The sealed rows' subjects are seals under the installation key, which
+	// the copy carried: an erasure in the destination finds them, and the
+	// row stored before encryption by its plaintext subject.
+	p, err := dst.EraseEvents(ctx, hookwatch.ErasureRequest{Subject: subject, Actor: "test"})
+	if err != nil || p.Events != len(events) || p.Quarantined != 1 {
+		t.Fatalf("erasure in the copy: %+v, %v; want %d events and 1 quarantined", p, err, len(events))
 	}
 }
