@@ -41,7 +41,8 @@ type Event struct {
 	// ingest, stored in an indexed column so that an erasure (EraseEvents)
 	// finds the subject's events without reading bodies. Empty when the
 	// source has no subject path or the body has no value there. It is
-	// personal data: never logged.
+	// personal data: never logged. A store that encrypts payloads keeps
+	// StoredSubject (its SubjectSeal) instead, and reads that back.
 	Subject string
 	// Trace is the trace propagation header of the ingest request (for the
 	// error tracker), continued by the event's deliveries. May be empty.
