@@ -173,7 +173,7 @@ func runAlertsList(ctx context.Context, env *Env, args []string) error {
 		if s.HeldBack != "" {
 			summary += " [held back: " + s.HeldBack + "]"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Rule, s.Subject, s.Status, s.Since.Local().Format("2006-01-02 15:04:05"), summary)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Rule, s.Subject, s.Status, localTime(s.Since), summary)
 	}
 	return tw.Flush()
 }
@@ -196,12 +196,7 @@ func runAlertsHistory(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		return writeJSONLines(env.Stdout, ns, func(n *hookwatch.Notification) any { return n })
-	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "AT\tCHANNEL\tKIND\tRULE\tSUBJECT\tSTATUS\tATTEMPTS\tSUMMARY")
-	for _, n := range ns {
+	return printList(env, *asJSON, ns, asIs, "AT\tCHANNEL\tKIND\tRULE\tSUBJECT\tSTATUS\tATTEMPTS\tSUMMARY", func(n *hookwatch.Notification) string {
 		summary := n.Summary
 		if n.Error != "" {
 			summary = "error: " + n.Error
@@ -209,10 +204,8 @@ func runAlertsHistory(ctx context.Context, env *Env, args []string) error {
 		if n.Details != nil && n.Details.HeldBack != "" {
 			summary = "held back: " + n.Details.HeldBack
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", n.CreatedAt.Local().Format("2006-01-02 15:04:05"), n.Channel, n.Kind, n.Rule,
-			n.Subject, n.Status, n.Attempts, summary)
-	}
-	return tw.Flush()
+		return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s", localTime(n.CreatedAt), n.Channel, n.Kind, n.Rule, n.Subject, n.Status, n.Attempts, summary)
+	}, "")
 }
 
 func runAlertsTest(ctx context.Context, env *Env, args []string) error {
@@ -335,22 +328,9 @@ func runAlertsSilences(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		return writeJSONLines(env.Stdout, ss, func(s *hookwatch.Silence) any { return s })
-	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tRULE\tSUBJECT\tUNTIL\tBY\tCOMMENT")
-	for _, si := range ss {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", si.ID, si.Rule, silenceSubject(si), si.ExpiresAt.Local().Format("2006-01-02 15:04:05"),
-			si.CreatedBy, dash(si.Comment))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if len(ss) == 0 {
-		fmt.Fprintln(env.Stderr, "no silence in force")
-	}
-	return nil
+	return printList(env, *asJSON, ss, asIs, "ID\tRULE\tSUBJECT\tUNTIL\tBY\tCOMMENT", func(si *hookwatch.Silence) string {
+		return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", si.ID, si.Rule, silenceSubject(si), localTime(si.ExpiresAt), si.CreatedBy, dash(si.Comment))
+	}, "no silence in force")
 }
 
 func runAlertsUnsilence(ctx context.Context, env *Env, args []string) error {

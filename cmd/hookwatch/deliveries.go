@@ -17,9 +17,6 @@ import (
 	"github.com/hookwatch/hookwatch/server"
 )
 
-// localTime is how the CLI's tables print a time.
-func localTime(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05") }
-
 // filterFlags are the delivery selection flags shared by list and replay.
 type filterFlags struct {
 	events                                         stringList
@@ -175,7 +172,7 @@ Usage: hookwatch deliveries show [flags] DELIVERY_ID`)
 		if len(answer) > 60 {
 			answer = answer[:60] + "..."
 		}
-		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%.1fms\t%s\t%s\n", a.N, a.At.Local().Format("2006-01-02 15:04:05"),
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%.1fms\t%s\t%s\n", a.N, localTime(a.At),
 			dash(a.Class), dash(strconv.Itoa(a.Status)), a.LatencyMS, dash(a.Error), dash(answer))
 	}
 	return tw.Flush()

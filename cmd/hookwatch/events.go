@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/hookwatch/hookwatch"
@@ -47,29 +46,18 @@ func runEventsList(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		return writeJSONLines(env.Stdout, events, func(e *hookwatch.Event) any { return server.NewEvent(e, false) })
-	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tRECEIVED\tSOURCE\tTYPE\tPROVIDER ID\tSIZE\tFLAGS")
-	for _, e := range events {
-		var flags []string
-		if e.Malformed {
-			flags = append(flags, "malformed")
-		}
-		if e.Test {
-			flags = append(flags, "test")
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", e.ID, e.ReceivedAt.Local().Format("2006-01-02 15:04:05"),
-			e.Source, dash(e.Type), dash(e.ProviderEventID), len(e.Body), strings.Join(flags, ","))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if len(events) == 0 {
-		fmt.Fprintln(env.Stderr, "no events match")
-	}
-	return nil
+	return printList(env, *asJSON, events, func(e *hookwatch.Event) any { return server.NewEvent(e, false) },
+		"ID\tRECEIVED\tSOURCE\tTYPE\tPROVIDER ID\tSIZE\tFLAGS", func(e *hookwatch.Event) string {
+			var flags []string
+			if e.Malformed {
+				flags = append(flags, "malformed")
+			}
+			if e.Test {
+				flags = append(flags, "test")
+			}
+			return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%d\t%s", e.ID, localTime(e.ReceivedAt),
+				e.Source, dash(e.Type), dash(e.ProviderEventID), len(e.Body), strings.Join(flags, ","))
+		}, "no events match")
 }
 
 func runEventsShow(ctx context.Context, env *Env, args []string) error {
@@ -100,24 +88,6 @@ func runEventsShow(ctx context.Context, env *Env, args []string) error {
 	}
 	printHeadersAndBody(w, j.Headers, j.Body, j.BodyEncoding)
 	return nil
-}
-
-// writeJSONLines writes one JSON object per line, for scripts.
-func writeJSONLines[T any](w io.Writer, items []T, conv func(T) any) error {
-	enc := json.NewEncoder(w)
-	for _, it := range items {
-		if err := enc.Encode(conv(it)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 // openShow does what every "X show ID" command starts with: parse --config

@@ -34,29 +34,18 @@ func runIssuesList(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		return writeJSONLines(env.Stdout, is, func(i *hookwatch.Issue) any { return i })
-	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATUS\tPRIORITY\tSOURCE\tDESTINATION\tCLASS\tCOUNT\tEVENTS\tLAST SEEN\tFLAGS")
-	for _, i := range is {
-		var flags []string
-		if i.Regression {
-			flags = append(flags, "regression")
-		}
-		if i.Test {
-			flags = append(flags, "test")
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", i.ID, i.Status, i.Priority, i.Source, dash(i.Destination), i.Class,
-			i.Count, i.Events, i.LastSeen.Local().Format("2006-01-02 15:04:05"), strings.Join(flags, ","))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if len(is) == 0 {
-		fmt.Fprintln(env.Stderr, "no issues match")
-	}
-	return nil
+	return printList(env, *asJSON, is, asIs, "ID\tSTATUS\tPRIORITY\tSOURCE\tDESTINATION\tCLASS\tCOUNT\tEVENTS\tLAST SEEN\tFLAGS",
+		func(i *hookwatch.Issue) string {
+			var flags []string
+			if i.Regression {
+				flags = append(flags, "regression")
+			}
+			if i.Test {
+				flags = append(flags, "test")
+			}
+			return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s", i.ID, i.Status, i.Priority, i.Source, dash(i.Destination), i.Class,
+				i.Count, i.Events, localTime(i.LastSeen), strings.Join(flags, ","))
+		}, "no issues match")
 }
 
 func runIssuesShow(ctx context.Context, env *Env, args []string) error {
@@ -81,7 +70,7 @@ func runIssuesShow(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintln(env.Stdout, "\nRecent failures:")
 		tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
 		for _, f := range fs {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", f.At.Local().Format("2006-01-02 15:04:05"), f.Kind, dash(f.EventID), f.Message)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", localTime(f.At), f.Kind, dash(f.EventID), f.Message)
 		}
 		if err := tw.Flush(); err != nil {
 			return err

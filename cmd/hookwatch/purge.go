@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"text/tabwriter"
 	"time"
 
 	"github.com/hookwatch/hookwatch"
@@ -150,22 +149,9 @@ under the installation key), never the subject. Dry runs are not recorded.`)
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		return writeJSONLines(env.Stdout, ps, func(p *hookwatch.Purge) any { return p })
-	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tAT\tKIND\tACTOR\tEVENTS\tSKIPPED\tQUARANTINED\tFILTER")
-	for _, p := range ps {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", p.ID, p.At.Local().Format("2006-01-02 15:04:05"), p.Kind, p.Actor,
-			p.Events, p.Skipped, p.Quarantined, p.Filter.String())
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if len(ps) == 0 {
-		fmt.Fprintln(env.Stderr, "no purges or erasures recorded")
-	}
-	return nil
+	return printList(env, *asJSON, ps, asIs, "ID\tAT\tKIND\tACTOR\tEVENTS\tSKIPPED\tQUARANTINED\tFILTER", func(p *hookwatch.Purge) string {
+		return fmt.Sprintf("%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s", p.ID, localTime(p.At), p.Kind, p.Actor, p.Events, p.Skipped, p.Quarantined, p.Filter.String())
+	}, "no purges or erasures recorded")
 }
 
 func runReplaysList(ctx context.Context, env *Env, args []string) error {
@@ -187,23 +173,11 @@ re-queued. Dry runs are not recorded.`)
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		return writeJSONLines(env.Stdout, rs, func(r *hookwatch.Replay) any { return r })
-	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tAT\tACTOR\tCOUNT\tRATE\tFILTER")
-	for _, r := range rs {
+	return printList(env, *asJSON, rs, asIs, "ID\tAT\tACTOR\tCOUNT\tRATE\tFILTER", func(r *hookwatch.Replay) string {
 		rate := "-"
 		if r.Rate > 0 {
 			rate = fmt.Sprintf("%g/s", r.Rate)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.At.Local().Format("2006-01-02 15:04:05"), r.Actor, r.Count, rate, r.Filter.String())
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if len(rs) == 0 {
-		fmt.Fprintln(env.Stderr, "no replays recorded")
-	}
-	return nil
+		return fmt.Sprintf("%s\t%s\t%s\t%d\t%s\t%s", r.ID, localTime(r.At), r.Actor, r.Count, rate, r.Filter.String())
+	}, "no replays recorded")
 }

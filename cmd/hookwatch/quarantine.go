@@ -49,22 +49,11 @@ func runQuarantineList(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		return writeJSONLines(env.Stdout, qs, func(q *hookwatch.Quarantined) any { return server.NewQuarantined(q, false) })
-	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tRECEIVED\tSOURCE\tREASON\tSTATUS\tSIZE\tDETAIL")
-	for _, q := range qs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", q.ID, q.ReceivedAt.Local().Format("2006-01-02 15:04:05"),
-			q.Source, q.Reason, quarantineStatus(q), len(q.Body), shorten(q.Detail, 60))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if len(qs) == 0 {
-		fmt.Fprintln(env.Stderr, "no quarantined requests match")
-	}
-	return nil
+	return printList(env, *asJSON, qs, func(q *hookwatch.Quarantined) any { return server.NewQuarantined(q, false) },
+		"ID\tRECEIVED\tSOURCE\tREASON\tSTATUS\tSIZE\tDETAIL", func(q *hookwatch.Quarantined) string {
+			return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%d\t%s", q.ID, localTime(q.ReceivedAt),
+				q.Source, q.Reason, quarantineStatus(q), len(q.Body), shorten(q.Detail, 60))
+		}, "no quarantined requests match")
 }
 
 func quarantineStatus(q *hookwatch.Quarantined) string {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/hookwatch/hookwatch"
@@ -109,19 +108,10 @@ func runUsersList(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		return writeJSONLines(env.Stdout, users, func(u *hookwatch.User) any { return u })
-	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tCREATED")
-	for _, u := range users {
-		fmt.Fprintf(tw, "%s\t%s\n", u.Name, u.CreatedAt.Local().Format("2006-01-02 15:04:05"))
-	}
-	if err := tw.Flush(); err != nil {
+	if err := printList(env, *asJSON, users, asIs, "NAME\tCREATED", func(u *hookwatch.User) string {
+		return u.Name + "\t" + localTime(u.CreatedAt)
+	}, "no users: add one with hookwatch users add NAME"); err != nil {
 		return err
-	}
-	if len(users) == 0 {
-		fmt.Fprintln(env.Stderr, "no users: add one with hookwatch users add NAME")
 	}
 	return nil
 }
@@ -193,19 +183,13 @@ func runTokensList(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		return writeJSONLines(env.Stdout, ts, func(t *hookwatch.APIToken) any { return t })
-	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tUSER\tNAME\tCREATED\tEXPIRES")
-	for _, t := range ts {
+	return printList(env, *asJSON, ts, asIs, "ID\tUSER\tNAME\tCREATED\tEXPIRES", func(t *hookwatch.APIToken) string {
 		exp := "never"
 		if !t.ExpiresAt.IsZero() {
 			exp = t.ExpiresAt.Local().Format("2006-01-02 15:04")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.ID, t.User, dash(t.Name), t.CreatedAt.Local().Format("2006-01-02 15:04"), exp)
-	}
-	return tw.Flush()
+		return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", t.ID, t.User, dash(t.Name), t.CreatedAt.Local().Format("2006-01-02 15:04"), exp)
+	}, "")
 }
 
 func runTokensRemove(ctx context.Context, env *Env, args []string) error {
