@@ -137,6 +137,40 @@ func ValidatePurge(r PurgeRequest) error {
 	return nil
 }
 
+// NewPurge checks a purge request and returns the record of the purge it
+// asks for, made at r.Now (now when zero): what both stores start from.
+func NewPurge(r PurgeRequest, now time.Time) (*Purge, error) {
+	if err := ValidatePurge(r); err != nil {
+		return nil, err
+	}
+	if !r.Now.IsZero() {
+		now = r.Now
+	}
+	return &Purge{ID: NewID("prg", now), Kind: PurgeByFilter, Actor: r.Actor, At: now.UTC(),
+		Filter: PurgeFilter{Source: r.Source, Type: r.Type, Before: r.Before.UTC()}, DryRun: r.DryRun}, nil
+}
+
+// NewErasure checks an erasure request and returns the record of the
+// erasure it asks for, made at r.Now (now when zero), with the subject or
+// the provider event ID keyed-hashed under key (the installation key),
+// never kept as it is.
+func NewErasure(r ErasureRequest, now time.Time, key []byte) (*Purge, error) {
+	if err := ValidateErasure(r); err != nil {
+		return nil, err
+	}
+	if !r.Now.IsZero() {
+		now = r.Now
+	}
+	p := &Purge{ID: NewID("prg", now), Kind: PurgeErasure, Actor: r.Actor, At: now.UTC(),
+		Filter: PurgeFilter{Source: r.Source}, DryRun: r.DryRun}
+	if r.Subject != "" {
+		p.Filter.SubjectHash = SubjectSeal(key, r.Subject)
+	} else {
+		p.Filter.ProviderIDHash = SubjectSeal(key, r.ProviderEventID)
+	}
+	return p, nil
+}
+
 // ValidateErasure checks an erasure request before a store runs it.
 func ValidateErasure(r ErasureRequest) error {
 	if (r.Subject == "") == (r.ProviderEventID == "") {

@@ -43,6 +43,9 @@ type RetentionCutoff struct {
 	After string
 	// Limit is the batch size (DefaultRetentionBatch when 0).
 	Limit int
+	// Now is the time of the pass (the store's clock when zero): a removed
+	// event's dedupe key still live at Now outlives it.
+	Now time.Time
 }
 
 // RetentionResult is what one DeleteFinished call removed.

@@ -22,7 +22,7 @@ type Policy struct {
 
 // cutoff is the policy's cutoffs at now.
 func (p Policy) cutoff(now time.Time) hookwatch.RetentionCutoff {
-	return hookwatch.RetentionCutoff{Finished: now.Add(-p.Events), Dead: now.Add(-p.DeadLetters)}
+	return hookwatch.RetentionCutoff{Finished: now.Add(-p.Events), Dead: now.Add(-p.DeadLetters), Now: now}
 }
 
 // Retention removes finished events past their policy, and the oldest
@@ -115,7 +115,7 @@ func (r *Retention) RunOnce(ctx context.Context, now time.Time) (RetentionReport
 			rep.OverBudget = size.Used - r.MaxStoreSize
 			// Every finished event may go, oldest first, until about the
 			// excess is freed.
-			if err := r.pass(ctx, hookwatch.RetentionCutoff{Finished: now, Dead: now}, &rep, rep.OverBudget); err != nil {
+			if err := r.pass(ctx, hookwatch.RetentionCutoff{Finished: now, Dead: now, Now: now}, &rep, rep.OverBudget); err != nil {
 				return rep, err
 			}
 			logger.Warn("retention: the store is over max_store_size; the oldest finished events were removed",

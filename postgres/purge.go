@@ -18,14 +18,10 @@ const pendingOf = `EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.
 
 // PurgeEvents deletes events by filter; see hookwatch.PurgeStore.
 func (s *Store) PurgeEvents(ctx context.Context, r hookwatch.PurgeRequest) (*hookwatch.Purge, error) {
-	if err := hookwatch.ValidatePurge(r); err != nil {
+	p, err := hookwatch.NewPurge(r, s.now())
+	if err != nil {
 		return nil, err
 	}
-	if r.Now.IsZero() {
-		r.Now = s.now()
-	}
-	p := &hookwatch.Purge{ID: hookwatch.NewID("prg", r.Now), Kind: hookwatch.PurgeByFilter, Actor: r.Actor, At: r.Now.UTC(),
-		Filter: hookwatch.PurgeFilter{Source: r.Source, Type: r.Type, Before: r.Before.UTC()}, DryRun: r.DryRun}
 	filter := func() *sqlq.Conds {
 		c := newConds()
 		c.Add("received_at < ?", r.Before)
@@ -99,24 +95,18 @@ func (s *Store) PurgeEvents(ctx context.Context, r hookwatch.PurgeRequest) (*hoo
 // reuses the space, and in its WAL and backups: see docs/postgres.md.
 func (s *Store) EraseEvents(ctx context.Context, r hookwatch.ErasureRequest) (*hookwatch.Purge, error) {
 	if err := hookwatch.ValidateErasure(r); err != nil {
-		return nil, err
-	}
-	if r.Now.IsZero() {
-		r.Now = s.now()
+		return nil, err // before the store is touched
 	}
 	key, err := s.InstallationKey(ctx)
 	if err != nil {
 		return nil, err
 	}
-	p := &hookwatch.Purge{ID: hookwatch.NewID("prg", r.Now), Kind: hookwatch.PurgeErasure, Actor: r.Actor, At: r.Now.UTC(),
-		Filter: hookwatch.PurgeFilter{Source: r.Source}, DryRun: r.DryRun}
+	p, err := hookwatch.NewErasure(r, s.now(), key)
+	if err != nil {
+		return nil, err
+	}
 	// sealed is the subject as an encrypting store keeps it.
 	sealed := hookwatch.StoredSubject(key, text(r.Subject))
-	if r.Subject != "" {
-		p.Filter.SubjectHash = hookwatch.SubjectSeal(key, r.Subject)
-	} else {
-		p.Filter.ProviderIDHash = hookwatch.SubjectSeal(key, r.ProviderEventID)
-	}
 	events := func(c *sqlq.Conds) {
 		if r.Subject != "" {
 			// Rows stored while encryption was on hold the seal; older

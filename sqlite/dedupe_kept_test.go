@@ -56,7 +56,7 @@ func TestDedupeKeptForRemovedEvents(t *testing.T) {
 	for _, e := range []*hookwatch.Event{short, long, expired} {
 		insert(e)
 	}
-	res, err := s.DeleteFinished(ctx, hookwatch.RetentionCutoff{Finished: now, Dead: now})
+	res, err := s.DeleteFinished(ctx, hookwatch.RetentionCutoff{Finished: now, Dead: now, Now: now})
 	if err != nil || res.Events != 3 {
 		t.Fatalf("DeleteFinished = %+v, %v; want 3 events", res, err)
 	}

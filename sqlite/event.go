@@ -346,23 +346,12 @@ func (s *Store) PruneDedupe(ctx context.Context, before time.Time, limit int) (i
 // keepDedupeKeys copies the live dedupe keys of the events ids (in, their
 // placeholders) into dedupe_kept, in tx, before they are deleted: a
 // provider's retry is a duplicate until the key's horizon, whatever removed
-// the event (docs/configuration.md, "Dedupe wins"). A key is live after
-// the store's clock, or after the newest event's receive time when that is
-// earlier: InsertEvents judges keys by receive times, and a key that one of
-// them could still find is never dropped (expired ones are kept until
-// PruneDedupe, which is all an early bound costs). When two removed events
-// hold one key (the first's expired before the second came), the later
-// expiry wins.
-func (s *Store) keepDedupeKeys(ctx context.Context, tx *sql.Tx, in string, ids []any) error {
-	from := micros(s.now())
-	var newest sql.NullInt64
-	if err := tx.QueryRowContext(ctx, `SELECT received_at FROM events ORDER BY id DESC LIMIT 1`).Scan(&newest); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return writeError("keep dedupe keys", err)
-	}
-	if newest.Valid && newest.Int64 < from {
-		from = newest.Int64
-	}
-	args := append(append(make([]any, 0, len(ids)+1), ids...), from)
+// the event (docs/configuration.md, "Dedupe wins"). A key is kept when it
+// is live at now, the time of the removal (the caller's clock: retention's
+// and purges' requests carry it). When two removed events hold one key (the
+// first's expired before the second came), the later expiry wins.
+func (s *Store) keepDedupeKeys(ctx context.Context, tx *sql.Tx, in string, ids []any, now time.Time) error {
+	args := append(append(make([]any, 0, len(ids)+1), ids...), micros(now))
 	if _, err := tx.ExecContext(ctx, `INSERT INTO dedupe_kept (dedupe_id, source, event_id, dedupe_until)
 		SELECT dedupe_id, source, id, dedupe_until FROM events WHERE id IN (`+in+`) AND dedupe_id <> '' AND dedupe_until > ?
 		ON CONFLICT (dedupe_id, source) DO UPDATE SET event_id = excluded.event_id, dedupe_until = excluded.dedupe_until

@@ -20,14 +20,10 @@ const pendingOf = `EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.
 
 // PurgeEvents deletes events by filter; see hookwatch.PurgeStore.
 func (s *Store) PurgeEvents(ctx context.Context, r hookwatch.PurgeRequest) (*hookwatch.Purge, error) {
-	if err := hookwatch.ValidatePurge(r); err != nil {
+	p, err := hookwatch.NewPurge(r, s.now())
+	if err != nil {
 		return nil, err
 	}
-	if r.Now.IsZero() {
-		r.Now = s.now()
-	}
-	p := &hookwatch.Purge{ID: hookwatch.NewID("prg", r.Now), Kind: hookwatch.PurgeByFilter, Actor: r.Actor, At: r.Now.UTC(),
-		Filter: hookwatch.PurgeFilter{Source: r.Source, Type: r.Type, Before: r.Before.UTC()}, DryRun: r.DryRun}
 	c := newConds()
 	c.Add("received_at < ?", micros(r.Before))
 	// IDs sort by receive time: the bound lets the scan stop at the
@@ -58,7 +54,7 @@ func (s *Store) PurgeEvents(ctx context.Context, r hookwatch.PurgeRequest) (*hoo
 			if err != nil {
 				return err
 			}
-			if err := s.deleteEvents(ctx, tx, ids); err != nil {
+			if err := s.deleteEvents(ctx, tx, ids, p.At); err != nil {
 				return err
 			}
 			n = len(ids)
@@ -75,7 +71,7 @@ func (s *Store) PurgeEvents(ctx context.Context, r hookwatch.PurgeRequest) (*hoo
 			break
 		}
 	}
-	err := s.writeTx(ctx, "purge", false, func(tx *sql.Tx) error {
+	err = s.writeTx(ctx, "purge", false, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE `+c.Where()+` AND `+pendingOf, c.Args...).Scan(&p.Skipped); err != nil {
 			return writeError("purge: count skipped", err)
 		}
@@ -96,20 +92,18 @@ func (s *Store) PurgeEvents(ctx context.Context, r hookwatch.PurgeRequest) (*hoo
 // truncated.
 func (s *Store) EraseEvents(ctx context.Context, r hookwatch.ErasureRequest) (*hookwatch.Purge, error) {
 	if err := hookwatch.ValidateErasure(r); err != nil {
-		return nil, err
-	}
-	if r.Now.IsZero() {
-		r.Now = s.now()
+		return nil, err // before the store is touched
 	}
 	key, err := s.InstallationKey(ctx)
 	if err != nil {
 		return nil, err
 	}
-	p := &hookwatch.Purge{ID: hookwatch.NewID("prg", r.Now), Kind: hookwatch.PurgeErasure, Actor: r.Actor, At: r.Now.UTC(),
-		Filter: hookwatch.PurgeFilter{Source: r.Source}, DryRun: r.DryRun}
+	p, err := hookwatch.NewErasure(r, s.now(), key)
+	if err != nil {
+		return nil, err
+	}
 	ev, qr := newConds(), newConds()
 	if r.Subject != "" {
-		p.Filter.SubjectHash = hookwatch.SubjectSeal(key, r.Subject)
 		// Rows stored while encryption was on hold the seal; older ones
 		// the subject itself (hookwatch.StoredSubject).
 		ev.Add("subject IN (?, ?)", r.Subject, p.Filter.SubjectHash)
@@ -123,7 +117,6 @@ func (s *Store) EraseEvents(ctx context.Context, r hookwatch.ErasureRequest) (*h
 		ids, _ := json.Marshal(held)
 		qr.Add("(subject IN (?, ?) OR id IN (SELECT value FROM json_each(?)))", r.Subject, p.Filter.SubjectHash, string(ids))
 	} else {
-		p.Filter.ProviderIDHash = hookwatch.SubjectSeal(key, r.ProviderEventID)
 		ev.Add("provider_event_id = ?", r.ProviderEventID)
 		qr.Add("0")
 	}
@@ -158,7 +151,7 @@ func (s *Store) EraseEvents(ctx context.Context, r hookwatch.ErasureRequest) (*h
 				nq, _ := res.RowsAffected()
 				q = int(nq)
 			}
-			if err := s.deleteEvents(ctx, tx, ids); err != nil {
+			if err := s.deleteEvents(ctx, tx, ids, p.At); err != nil {
 				return err
 			}
 			n = len(ids)
@@ -297,12 +290,12 @@ func (s *Store) record(ctx context.Context, tx *sql.Tx, p *hookwatch.Purge, firs
 // samples. Their live dedupe keys stay (dedupe_kept) until they expire: a
 // purge and an erasure keep them alike, since a key is a provider's event
 // ID or a body's SHA-256, never the subject itself (docs/purge.md).
-func (s *Store) deleteEvents(ctx context.Context, tx *sql.Tx, ids []string) error {
+func (s *Store) deleteEvents(ctx context.Context, tx *sql.Tx, ids []string, now time.Time) error {
 	if len(ids) == 0 {
 		return nil
 	}
 	in, args := qmarks(len(ids)), anys(ids)
-	if err := s.keepDedupeKeys(ctx, tx, in, args); err != nil {
+	if err := s.keepDedupeKeys(ctx, tx, in, args, now); err != nil {
 		return err
 	}
 	for _, q := range []string{

@@ -24,6 +24,10 @@ func (s *Store) DeleteFinished(ctx context.Context, c hookwatch.RetentionCutoff)
 	if limit <= 0 {
 		limit = hookwatch.DefaultRetentionBatch
 	}
+	now := c.Now
+	if now.IsZero() {
+		now = s.now()
+	}
 	where := []string{"e.id > ?", "e.id < ?"}
 	args := []any{c.After, c.Bound()}
 	if len(c.Sources) > 0 {
@@ -72,7 +76,7 @@ func (s *Store) DeleteFinished(ctx context.Context, c hookwatch.RetentionCutoff)
 		}
 		in := marks(len(ids))
 		// The dedupe keys outlive their events (hookwatch.RetentionStore).
-		if err := s.keepDedupeKeys(ctx, tx, in, ids); err != nil {
+		if err := s.keepDedupeKeys(ctx, tx, in, ids, now); err != nil {
 			return err
 		}
 		for _, step := range []struct {

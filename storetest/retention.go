@@ -104,7 +104,7 @@ func testRetention(t *testing.T, open Opener) {
 		// Day 10, events kept 7 days, dead letters 30: the finished ones
 		// of stripe go, one batch at a time; github has its own policy.
 		now := at(10 * 24 * time.Hour)
-		c := hookwatch.RetentionCutoff{Except: []string{"github"}, Finished: now.Add(-7 * 24 * time.Hour), Dead: now.Add(-30 * 24 * time.Hour), Limit: 1}
+		c := hookwatch.RetentionCutoff{Except: []string{"github"}, Finished: now.Add(-7 * 24 * time.Hour), Dead: now.Add(-30 * 24 * time.Hour), Limit: 1, Now: now}
 		res := deleteAll(t, s, c)
 		if res.Events != 2 || res.Deliveries != 1 || res.Attempts != 1 {
 			t.Errorf("removed %+v; want 2 events (delivered, filtered), 1 delivery, 1 attempt", res)
@@ -134,14 +134,14 @@ func testRetention(t *testing.T, open Opener) {
 			t.Errorf("a retry within the dedupe horizon of a removed event was stored again: %+v", r[0])
 		}
 		// github's own policy: one day.
-		res = deleteAll(t, s, hookwatch.RetentionCutoff{Sources: []string{"github"}, Finished: now.Add(-24 * time.Hour), Dead: now.Add(-24 * time.Hour)})
+		res = deleteAll(t, s, hookwatch.RetentionCutoff{Sources: []string{"github"}, Finished: now.Add(-24 * time.Hour), Dead: now.Add(-24 * time.Hour), Now: now})
 		if res.Events != 1 || exists(t, s, other.ID) || !exists(t, s, dead.ID) {
 			t.Errorf("github's policy removed %+v", res)
 		}
 
 		// Day 40: the dead letter's 30 days are over; pending ones stay.
 		now = at(40 * 24 * time.Hour)
-		res = deleteAll(t, s, hookwatch.RetentionCutoff{Finished: now.Add(-7 * 24 * time.Hour), Dead: now.Add(-30 * 24 * time.Hour)})
+		res = deleteAll(t, s, hookwatch.RetentionCutoff{Finished: now.Add(-7 * 24 * time.Hour), Dead: now.Add(-30 * 24 * time.Hour), Now: now})
 		if exists(t, s, dead.ID) || exists(t, s, replayed.ID) || exists(t, s, recent.ID) || res.Events != 3 {
 			t.Errorf("day 40 removed %+v; want the dead letter, the replayed and the recent one", res)
 		}
@@ -152,7 +152,7 @@ func testRetention(t *testing.T, open Opener) {
 			t.Errorf("OldestFinished with only pending events = %+v, %v; want none", oldest, err)
 		}
 		// Everything is finished up to now: still, pending stays.
-		if res := deleteAll(t, s, hookwatch.RetentionCutoff{Finished: now, Dead: now}); res.Events != 0 {
+		if res := deleteAll(t, s, hookwatch.RetentionCutoff{Finished: now, Dead: now, Now: now}); res.Events != 0 {
 			t.Errorf("removed %+v with only pending events left", res)
 		}
 		// A zero cutoff removes nothing.
