@@ -68,10 +68,11 @@ type Rejection struct {
 	Headers    http.Header
 	Body       []byte
 	ReceivedAt time.Time
-	// Subject is the value at the source's subject path in the body (not
-	// verified, so possibly forged: it only lets an erasure find the
-	// request), or "".
-	Subject string
+	// SubjectPath is the source's subject path (empty: none). Whoever
+	// keeps the request extracts its subject (not verified, so possibly
+	// forged: it only lets an erasure find the request); the receive path
+	// does not, since most rejected requests are dropped.
+	SubjectPath hookwatch.SubjectPath
 }
 
 // Options configure a Handler.
@@ -312,7 +313,7 @@ func (h *Handler) reject(ctx context.Context, w http.ResponseWriter, src *Source
 	if h.opts.Reject != nil {
 		h.opts.Reject(ctx, Rejection{Source: src.Name, Provider: src.Provider, Reason: reason, Err: err,
 			Method: r.Method, URL: r.URL, Headers: hookwatch.SealHeaders(r.Header, h.opts.Key), Body: r.Body, ReceivedAt: start.UTC(),
-			Subject: src.Subject.Extract(r.Body)})
+			SubjectPath: src.Subject})
 	}
 	writeAnswer(w, server.StatusOf(hookwatch.EUNAUTHORIZED), answer{Error: string(reason), Message: err.Error()})
 }

@@ -488,6 +488,35 @@ func metric(t *testing.T, reg *prometheus.Registry, name, label string) float64 
 	return 0
 }
 
+// A kept request carries the subject at its source's path, extracted by the
+// writer (the receive path hands over the path, not the value), so an
+// erasure finds it by subject.
+func TestWriterExtractsSubject(t *testing.T) {
+	store := openStore(t)
+	w := quarantine.NewWriter(quarantine.Options{Store: store, Pace: time.Microsecond})
+	path, err := hookwatch.ParseSubjectPath("data.customer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().UTC()
+	w.Keep(context.Background(), ingest.Rejection{Source: "stripe", Provider: "stripe", Reason: provider.ReasonBadSignature,
+		Headers: http.Header{}, Body: []byte(`{"id":"evt_1","data":{"customer":"cus_Q1"}}`), ReceivedAt: at, SubjectPath: path})
+	w.Keep(context.Background(), ingest.Rejection{Source: "stripe", Provider: "stripe", Reason: provider.ReasonBadSignature,
+		Headers: http.Header{}, Body: []byte(`{"data":{"customer":"cus_Q2"}}`), ReceivedAt: at.Add(time.Millisecond)})
+	w.Close()
+	qs, err := store.ListQuarantined(context.Background(), hookwatch.QuarantineFilter{})
+	if err != nil || len(qs) != 2 {
+		t.Fatalf("kept %d, %v; want 2", len(qs), err)
+	}
+	got := map[string]bool{}
+	for _, q := range qs {
+		got[q.Subject] = true
+	}
+	if !got["cus_Q1"] || !got[""] {
+		t.Errorf("subjects kept %v; want cus_Q1 (its source has a path) and none (no path)", got)
+	}
+}
+
 // What is kept: credentials redacted, the body cut to MaxBody and marked;
 // sources switched off keep nothing.
 func TestWriterRecord(t *testing.T) {

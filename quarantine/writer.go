@@ -368,7 +368,7 @@ func (w *Writer) record(r ingest.Rejection) *hookwatch.Quarantined {
 		Headers:    hookwatch.RedactHeaders(r.Headers, false),
 		Body:       r.Body,
 		ReceivedAt: r.ReceivedAt,
-		Subject:    r.Subject,
+		Subject:    r.SubjectPath.Extract(r.Body),
 	}
 	if r.Err != nil {
 		// The detail starts with the reason word; keep only the explanation.
