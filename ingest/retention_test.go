@@ -2,8 +2,8 @@ package ingest_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,39 +13,45 @@ import (
 	"github.com/hookwatch/hookwatch/storetest"
 )
 
-// expiredKeys is a store holding n expired dedupe keys in a table of
-// their own, as PostgreSQL does (SQLite keeps keys in the event rows and
-// has nothing to prune: storetest covers both stores' PruneDedupe).
-type expiredKeys struct {
-	hookwatch.EventStore
-	mu sync.Mutex
-	n  int
-}
-
-func (s *expiredKeys) PruneDedupe(_ context.Context, _ time.Time, limit int) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := min(limit, s.n)
-	s.n -= n
-	return n, nil
-}
-
-func (s *expiredKeys) left() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.n
-}
-
+// The janitor forgets expired keys a batch at a time, on a real store:
+// on SQLite the keys kept for events removed before their horizon
+// (dedupe_kept); live keys stay and still dedupe.
 func TestDedupeJanitor(t *testing.T) {
 	ctx := context.Background()
-	store := &expiredKeys{n: 25}
-	// Batches smaller than the work: RunOnce loops until done.
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hw.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	var batch []*hookwatch.Event
+	for i := range 25 {
+		e := storetest.NewEvent("stripe", fmt.Sprintf("evt_short_%d", i), now.Add(-time.Minute))
+		e.DedupeUntil = now.Add(time.Hour)
+		batch = append(batch, e)
+	}
+	live := storetest.NewEvent("stripe", "evt_live", now.Add(-time.Minute)) // 7 days
+	batch = append(batch, live)
+	if _, err := store.InsertEvents(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	// Retention removes them all (routed nowhere: finished at once), their
+	// keys kept until their horizons.
+	if res, err := store.DeleteFinished(ctx, hookwatch.RetentionCutoff{Finished: now, Dead: now, Now: now}); err != nil || res.Events != 26 {
+		t.Fatalf("DeleteFinished = %+v, %v; want 26 events removed", res, err)
+	}
+	// Two hours on: batches smaller than the work, RunOnce loops until done.
 	j := &ingest.DedupeJanitor{Store: store, Batch: 10}
-	if n, err := j.RunOnce(ctx, time.Now()); err != nil || n != 25 {
+	later := now.Add(2 * time.Hour)
+	if n, err := j.RunOnce(ctx, later); err != nil || n != 25 {
 		t.Fatalf("RunOnce = %d, %v; want 25 expired keys forgotten", n, err)
 	}
-	if n := store.left(); n != 0 {
-		t.Errorf("%d expired keys left", n)
+	if n, err := j.RunOnce(ctx, later); err != nil || n != 0 {
+		t.Errorf("a second run forgot %d, %v; want none left", n, err)
+	}
+	retry := storetest.NewEvent("stripe", "evt_live", later)
+	if res, err := store.InsertEvents(ctx, []*hookwatch.Event{retry}); err != nil || !res[0].Duplicate || res[0].ID != live.ID {
+		t.Errorf("a retry of the event with a live key: %+v, %v; want a duplicate of %s", res, err, live.ID)
 	}
 }
 
