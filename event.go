@@ -52,6 +52,10 @@ type Event struct {
 	// to. InsertEvents creates one pending delivery per name, in the same
 	// transaction as the event. It is not read back by GetEvent.
 	Destinations []string
+	// Orders is set by the receive path only (Orderer), beside
+	// Destinations: the i-th is the ordering of the delivery to the i-th
+	// destination. Nil or short means unordered.
+	Orders []DeliveryOrder
 	// DedupeUntil is set by ingest only: until when the dedupe key is
 	// remembered. Zero means the default horizon.
 	DedupeUntil time.Time

@@ -47,9 +47,10 @@ WITH keys AS (
     WHERE e.dk = '' OR e.id IN (SELECT event_id FROM keys)
     RETURNING id
 ), dl AS (
-    INSERT INTO deliveries (id, event_id, destination, next_attempt_at, created_at, updated_at)
-    SELECT x.id, x.event_id, x.destination, x.next_attempt_at, $21::timestamptz, $21::timestamptz
-    FROM unnest($17::text[], $18::text[], $19::text[], $20::timestamptz[]) AS x(id, event_id, destination, next_attempt_at)
+    INSERT INTO deliveries (id, event_id, destination, next_attempt_at, created_at, updated_at, order_key, order_at, order_error)
+    SELECT x.id, x.event_id, x.destination, x.next_attempt_at, $21::timestamptz, $21::timestamptz, x.order_key, x.next_attempt_at, x.order_error
+    FROM unnest($17::text[], $18::text[], $19::text[], $20::timestamptz[], $25::text[], $26::text[])
+        AS x(id, event_id, destination, next_attempt_at, order_key, order_error)
     WHERE x.event_id IN (SELECT id FROM ev)
 )
 SELECT source, provider_event_id, event_id FROM keys`
@@ -73,6 +74,7 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 		received                                              = make([]time.Time, n)
 		malformed, test                                       = make([]bool, n), make([]bool, n)
 		dlvIDs, dlvEvents, dlvDests                           []string
+		dlvKeys, dlvKeyErrors                                 []string
 		dlvNext                                               []time.Time
 		first                                                 = map[dedupeKey]int{} // key -> index of the first event with it
 		order                                                 []int                 // indexes of first events with a key
@@ -97,7 +99,9 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 				order = append(order, i)
 			}
 		}
-		for _, d := range e.Destinations {
+		for j, d := range e.Destinations {
+			o := e.OrderOf(j)
+			dlvKeys, dlvKeyErrors = append(dlvKeys, text(o.Key)), append(dlvKeyErrors, text(o.Error))
 			dlvIDs = append(dlvIDs, hookwatch.NewID("dlv", e.ReceivedAt))
 			dlvEvents = append(dlvEvents, e.ID)
 			dlvDests = append(dlvDests, text(d))
@@ -123,7 +127,7 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 	}
 	args := []any{kSources, kIDs, kEvents, kExpires, kReceived,
 		ids, sources, providers, pids, types, headers, bodies, received, malformed, test, traces,
-		dlvIDs, dlvEvents, dlvDests, dlvNext, s.now(), keys, keyIDs, subjects}
+		dlvIDs, dlvEvents, dlvDests, dlvNext, s.now(), keys, keyIDs, subjects, dlvKeys, dlvKeyErrors}
 
 	holder := make(map[dedupeKey]string, len(order)) // key -> event ID holding it
 	err = retry(ctx, func() error {

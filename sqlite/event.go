@@ -65,8 +65,8 @@ const (
 		(id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace, key_id, dedupe_id, dedupe_until, subject)
 		VALUES `
 	eventCols      = 15
-	deliveryInsert = `INSERT INTO deliveries (id, event_id, destination, next_attempt_at, created_at, updated_at) VALUES `
-	deliveryCols   = 6
+	deliveryInsert = `INSERT INTO deliveries (id, event_id, destination, next_attempt_at, created_at, updated_at, order_key, order_at, order_error) VALUES `
+	deliveryCols   = 9
 )
 
 // dedupeLookup reads the holders of n keys, live or expired: the events
@@ -186,8 +186,10 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []*hookwatc
 			}
 			args = append(args, e.ID, e.Source, e.Provider, e.ProviderEventID, e.Type,
 				headers, body, micros(e.ReceivedAt), e.Malformed, e.Test, e.Trace, keyID, e.DedupeID(), dedupeUntil(e), hookwatch.StoredSubject(skey, e.Subject))
-			for _, dest := range e.Destinations {
-				deliveryArgs = append(deliveryArgs, hookwatch.NewID("dlv", e.ReceivedAt), e.ID, dest, micros(e.ReceivedAt), now, now)
+			for j, dest := range e.Destinations {
+				o := e.OrderOf(j)
+				deliveryArgs = append(deliveryArgs, hookwatch.NewID("dlv", e.ReceivedAt), e.ID, dest, micros(e.ReceivedAt), now, now,
+					o.Key, micros(e.ReceivedAt), o.Error)
 			}
 		}
 		rest = rest[n:]
