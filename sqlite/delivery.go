@@ -164,7 +164,7 @@ func (s *Store) unreadable(ctx context.Context, tx *sql.Tx, r hookwatch.ClaimReq
 // olderOfKey selects a delivery of d's destination and ordering key
 // received before d (event receive time, then event ID) whose status is
 // pending or its one argument (holdStatus): one that d waits behind. It
-// probes deliveries_order (0017); order_key <> '' lets SQLite use that
+// probes deliveries_order (0017); order_key <> ” lets SQLite use that
 // partial index.
 const olderOfKey = `SELECT 1 FROM deliveries o
 	WHERE o.destination = d.destination AND o.order_key = d.order_key AND o.order_key <> ''
