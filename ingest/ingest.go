@@ -80,6 +80,10 @@ type Options struct {
 	Sources   []Source
 	Committer *Committer
 	Router    Router
+	// Orderer, if set, computes the ordering keys of an event's
+	// deliveries once it is routed (hookwatch.Orderer): where deliveries
+	// are made from events, so the key is fixed when the delivery is.
+	Orderer func(*hookwatch.Event)
 	// RetryAfter is sent with 503 answers.
 	RetryAfter time.Duration
 	Logger     *slog.Logger
@@ -213,6 +217,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	e := NewEvent(src, res, r.Header, body, start)
 	e.Destinations = h.Route(src.Name, res.EventType)
+	if h.opts.Orderer != nil {
+		h.opts.Orderer(e)
+	}
 	ctx := r.Context()
 	if tr != nil {
 		e.Trace = tr.TraceParent(ctx)

@@ -89,9 +89,70 @@ func destinations(cfg *config.Config) []deliver.Destination {
 			Name: d.Name, URL: d.URL, Timeout: d.Timeout.D(), Headers: d.Headers, Secret: d.Secret,
 			MaxInFlight: d.MaxInFlight, RateLimit: d.RateLimit, KeepHeaders: d.KeepHeaders, Retry: p,
 			CircuitFailures: d.Circuit.Failures, CircuitCooldown: d.Circuit.Cooldown.D(),
+			Ordered: d.Ordering != nil, OnDead: orderingOnDead(d.Ordering),
 		})
 	}
 	return out
+}
+
+// orderingOnDead is an ordering's on_dead (skip when unset or unordered).
+func orderingOnDead(o *config.Ordering) hookwatch.OnDead {
+	if o == nil || o.OnDead == "" {
+		return hookwatch.OnDeadSkip
+	}
+	return hookwatch.OnDead(o.OnDead)
+}
+
+// orderingModes returns the ordered destinations and their on_dead, for
+// the blocked-keys gauges and the ordering_blocked alert.
+func orderingModes(cfg *config.Config) map[string]hookwatch.OnDead {
+	out := map[string]hookwatch.OnDead{}
+	for _, d := range cfg.Destinations {
+		if d.Ordering != nil {
+			out[d.Name] = orderingOnDead(d.Ordering)
+		}
+	}
+	return out
+}
+
+// orderer compiles every ordered destination's key and returns the
+// function that sets an event's Orders once it is routed
+// (hookwatch.Orderer); onError (nil: nothing) hears each delivery whose key
+// could not be computed. It runs where deliveries are made from events:
+// the receive path (ingest.Options.Orderer) and the quarantine's release.
+func orderer(cfg *config.Config, onError func(destination string)) (func(*hookwatch.Event), error) {
+	keys := map[string]hookwatch.OrderKeyFunc{}
+	for i, d := range cfg.Destinations {
+		if d.Ordering == nil {
+			continue
+		}
+		f, err := orderKey(d.Ordering.Key)
+		if err != nil {
+			return nil, hookwatch.Errorf(hookwatch.EINVALID, "destinations[%d].ordering.key (%s): %v", i, d.Name, err)
+		}
+		keys[d.Name] = f
+	}
+	return hookwatch.Orderer(keys, onError), nil
+}
+
+// orderKey compiles an ordering key. Until CEL expressions (expr/) land,
+// a key is a dotted path into the JSON body, written as the CEL
+// expression would be: body.data.object.id.
+func orderKey(src string) (hookwatch.OrderKeyFunc, error) {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(src), "body.")
+	if !ok {
+		return nil, fmt.Errorf("%q: an ordering key is a path into the JSON body, such as body.data.object.id", src)
+	}
+	p, err := hookwatch.ParseSubjectPath(rest)
+	if err != nil {
+		return nil, err
+	}
+	return func(e *hookwatch.Event) (string, error) {
+		if k := p.Extract(e.Body); k != "" {
+			return k, nil
+		}
+		return "", fmt.Errorf("no string or number at %s in the body", src)
+	}, nil
 }
 
 // destinationNames lists the configured destinations' names, in config
@@ -123,7 +184,11 @@ func newReleaser(cfg *config.Config, store hookwatch.Store) (*quarantine.Release
 	if err != nil {
 		return nil, err
 	}
-	return &quarantine.Releaser{Store: store, Sources: sources, Router: router(cfg)}, nil
+	order, err := orderer(cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &quarantine.Releaser{Store: store, Sources: sources, Router: router(cfg), Orderer: order}, nil
 }
 
 // newQuarantineWriter starts the writer that keeps rejected requests, with
