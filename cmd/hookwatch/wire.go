@@ -21,6 +21,7 @@ import (
 	"github.com/hookwatch/hookwatch/config"
 	"github.com/hookwatch/hookwatch/deliver"
 	"github.com/hookwatch/hookwatch/encrypt"
+	"github.com/hookwatch/hookwatch/expr"
 	"github.com/hookwatch/hookwatch/ingest"
 	"github.com/hookwatch/hookwatch/monitor"
 	"github.com/hookwatch/hookwatch/provider"
@@ -135,24 +136,15 @@ func orderer(cfg *config.Config, onError func(destination string)) (func(*hookwa
 	return hookwatch.Orderer(keys, onError), nil
 }
 
-// orderKey compiles an ordering key. Until CEL expressions (expr/) land,
-// a key is a dotted path into the JSON body, written as the CEL
-// expression would be: body.data.object.id.
+// orderKey compiles an ordering key: a CEL expression over the event
+// (expr.CompileKey: a string or an int, body.data.object.id). The compile
+// error names the column of each problem.
 func orderKey(src string) (hookwatch.OrderKeyFunc, error) {
-	rest, ok := strings.CutPrefix(strings.TrimSpace(src), "body.")
-	if !ok {
-		return nil, fmt.Errorf("%q: an ordering key is a path into the JSON body, such as body.data.object.id", src)
-	}
-	p, err := hookwatch.ParseSubjectPath(rest)
+	p, err := expr.CompileKey(src)
 	if err != nil {
 		return nil, err
 	}
-	return func(e *hookwatch.Event) (string, error) {
-		if k := p.Extract(e.Body); k != "" {
-			return k, nil
-		}
-		return "", fmt.Errorf("no string or number at %s in the body", src)
-	}, nil
+	return func(e *hookwatch.Event) (string, error) { return p.String(expr.NewInput(e)) }, nil
 }
 
 // destinationNames lists the configured destinations' names, in config
