@@ -125,9 +125,10 @@ func sendKeyed(client *http.Client, scheme provider.Scheme, addr, key string, se
 	return resp.StatusCode, nil
 }
 
-// sendRounds sends n events for each of keys: round i sends every key's
-// i-th event, each key's events one after the other (the next only once
-// the previous was acknowledged), over workers connections. addr picks the
+// sendRounds sends n events for each of keys over workers connections:
+// each worker sends its keys' events back to back, each key's one after
+// the other (the next once the previous was acknowledged), so a key's
+// next event arrives well within the retry backoff of a failed one. addr picks the
 // instance for a request; a request that fails is retried on the next
 // (the provider's retry), so every event is acknowledged once.
 func sendRounds(t *testing.T, keys, n, workers int, addr func(attempt int) string, afterAck func(total int)) {
@@ -141,9 +142,9 @@ func sendRounds(t *testing.T, keys, n, workers int, addr func(attempt int) strin
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
-			for seq := range n {
-				for k := w; k < keys; k += workers {
-					key := fmt.Sprintf("k%04d", k)
+			for k := w; k < keys; k += workers {
+				key := fmt.Sprintf("k%04d", k)
+				for seq := range n {
 					for try := 0; ; try++ {
 						status, err := sendKeyed(client, scheme, addr(k+try), key, seq)
 						if err == nil && status == http.StatusOK {
