@@ -278,6 +278,7 @@ func newEvaluator(cfg *config.Config, store hookwatch.Store, logger *slog.Logger
 	}
 	return alert.New(alert.Options{Store: store, Rules: rulesOf(cfg), Channels: channels, Interval: cfg.Alerts.Interval.D(),
 		GroupWindow: cfg.Alerts.GroupWindow.D(), BaseURL: cfg.Alerts.BaseURL, Destinations: dests, Logger: logger,
+		Ordering:  orderingModes(cfg),
 		Retention: alert.Retention{MaxAge: cfg.Alerts.Retention.MaxAge.D(), MaxCount: cfg.Alerts.Retention.MaxCount, Every: cfg.Alerts.Retention.Every.D()}}), nil
 }
 
