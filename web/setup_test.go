@@ -108,7 +108,10 @@ func setup(t *testing.T) *env {
 	releaser := &quarantine.Releaser{Store: s, Sources: []ingest.Source{{Name: "stripe", Provider: "stripe", Scheme: relScheme, MaxBody: 1 << 20}}, Router: router}
 	h, err := web.New(web.Options{
 		Store: s, Sources: []string{"stripe"},
-		Destinations: []web.Destination{{Name: "app", URL: app.URL}, {Name: "flaky", URL: flaky.URL}},
+		Destinations: []web.Destination{{Name: "app", URL: app.URL}, {Name: "flaky", URL: flaky.URL},
+			// ordered is in no route and no engine: its deliveries stay
+			// pending, for the ordering test.
+			{Name: "ordered", URL: app.URL, Ordered: true, OnDead: hookwatch.OnDeadSkip}},
 		Control:      e.engine, Releaser: releaser,
 		Now: e.clock, Logger: slog.New(slog.NewTextHandler(tlog{t}, nil)),
 	})

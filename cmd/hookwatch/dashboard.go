@@ -26,7 +26,8 @@ func withDashboard(o *server.Options, cfg *config.Config, store hookwatch.Store,
 	}
 	var dests []web.Destination
 	for _, d := range cfg.Destinations {
-		dests = append(dests, web.Destination{Name: d.Name, URL: hookwatch.RedactURL(d.URL)})
+		dests = append(dests, web.Destination{Name: d.Name, URL: hookwatch.RedactURL(d.URL),
+			Ordered: d.Ordering != nil, OnDead: orderingOnDead(d.Ordering)})
 	}
 	h, err := web.New(web.Options{Store: store, Sources: sources, Destinations: dests, Control: engine, Releaser: rel, Readiness: o.Readiness, Logger: logger,
 		BaseURL: cfg.Dashboard.BaseURL, TrustForwardedProto: cfg.Dashboard.TrustForwardedProto,
