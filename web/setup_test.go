@@ -112,7 +112,7 @@ func setup(t *testing.T) *env {
 			// ordered is in no route and no engine: its deliveries stay
 			// pending, for the ordering test.
 			{Name: "ordered", URL: app.URL, Ordered: true, OnDead: hookwatch.OnDeadSkip}},
-		Control:      e.engine, Releaser: releaser,
+		Control: e.engine, Releaser: releaser,
 		Now: e.clock, Logger: slog.New(slog.NewTextHandler(tlog{t}, nil)),
 	})
 	if err != nil {
