@@ -155,7 +155,7 @@ func (s sourcePerf) RejectedRate() float64 {
 }
 
 type destPerf struct {
-	Name                             string
+	Name                              string
 	Delivered, Attempts, Failed, Dead int
 	// P50, P95 and P99 are the processing time (received → delivered);
 	// AttemptP95 how long its app took to answer.
@@ -181,10 +181,10 @@ type perfData struct {
 	Presets []string
 	// Source and Destination narrow the figures (the source and
 	// destination pages); Base is the page's path for the range links.
-	Source, Destination, Base string
+	Source, Destination, Base                                 string
 	Received, Deliveries, Processing, AttemptLatency, Backlog *Chart
-	Sources                                                  []sourcePerf
-	Destinations                                             []destPerf
+	Sources                                                   []sourcePerf
+	Destinations                                              []destPerf
 	// Slowest are the destinations by p95 processing time, slowest first;
 	// FailingTypes the event types with the most failed attempts.
 	Slowest      []destPerf

@@ -111,7 +111,7 @@ func setup(t *testing.T) *env {
 		SourceSettings: map[string][]web.Setting{"stripe": {{Name: "provider", Value: "stripe"}, {Name: "secrets", Value: "1 configured (values not shown)"}}},
 		Destinations: []web.Destination{{Name: "app", URL: app.URL, Settings: []web.Setting{{Name: "timeout", Value: "10s"}}},
 			{Name: "flaky", URL: flaky.URL}},
-		Control:      e.engine, Releaser: releaser,
+		Control: e.engine, Releaser: releaser,
 		Now: e.clock, Logger: slog.New(slog.NewTextHandler(tlog{t}, nil)),
 	})
 	if err != nil {
