@@ -108,7 +108,9 @@ func setup(t *testing.T) *env {
 	releaser := &quarantine.Releaser{Store: s, Sources: []ingest.Source{{Name: "stripe", Provider: "stripe", Scheme: relScheme, MaxBody: 1 << 20}}, Router: router}
 	h, err := web.New(web.Options{
 		Store: s, Sources: []string{"stripe"},
-		Destinations: []web.Destination{{Name: "app", URL: app.URL}, {Name: "flaky", URL: flaky.URL},
+		SourceSettings: map[string][]web.Setting{"stripe": {{Name: "provider", Value: "stripe"}, {Name: "secrets", Value: "1 configured (values not shown)"}}},
+		Destinations: []web.Destination{{Name: "app", URL: app.URL, Settings: []web.Setting{{Name: "timeout", Value: "10s"}}},
+			{Name: "flaky", URL: flaky.URL},
 			// ordered is in no route and no engine: its deliveries stay
 			// pending, for the ordering test.
 			{Name: "ordered", URL: app.URL, Ordered: true, OnDead: hookwatch.OnDeadSkip}},
