@@ -98,10 +98,11 @@ func orderingRun(bin, dir string, ordered bool, keys, per, conns, inFlight int, 
 	if ordered {
 		name, ordering = "ordered", "\n    ordering: {key: 'body.data.object.id'}"
 	}
-	public, admin := freeAddr(), freeAddr()
+	public, adminAddr := freeAddr(), freeAddr()
 	db := filepath.Join(dir, name+".db")
 	cfg := fmt.Sprintf(`listen: %q
 admin_listen: %q
+admin_token: %q
 store: "sqlite:%s"
 log: {level: error}
 sources:
@@ -115,7 +116,7 @@ destinations:
 routes:
   - source: stripe
     destinations: [app]
-`, public, admin, db, benchSecret, sinkAddr, inFlight, ordering)
+`, public, adminAddr, benchAdminToken, db, benchSecret, sinkAddr, inFlight, ordering)
 	cfgPath := filepath.Join(dir, name+".yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return err
@@ -136,55 +137,103 @@ routes:
 	signer := scheme.(provider.Signer)
 	tr := &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns}
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	stamp := time.Now().UnixNano()
-	total := int64(keys * per)
-	cpu0 := processCPU(hw.Process.Pid)
-	t0 := time.Now()
-	var wg sync.WaitGroup
-	var failed atomic.Int64
-	for w := range conns {
-		wg.Go(func() {
-			for k := w; k < keys; k += conns {
-				key := fmt.Sprintf("k%05d", k)
-				for seq := range per {
-					b := []byte(fmt.Sprintf(`{"id":"evt_o%d_%s_%d","object":"event","type":"invoice.updated","data":{"object":{"id":%q,"seq":%d}}}`,
-						stamp, key, seq, key, seq))
-					req, _ := http.NewRequest(http.MethodPost, "http://"+public+"/in/stripe", bytes.NewReader(b))
-					req.Header.Set("Content-Type", "application/json")
-					signer.Sign(req.Header, "", b, time.Now())
-					resp, err := client.Do(req)
-					if err != nil {
-						failed.Add(1)
-						continue
-					}
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != 200 {
-						failed.Add(1)
+	send := func(base int) error {
+		stamp := time.Now().UnixNano()
+		var wg sync.WaitGroup
+		var failed atomic.Int64
+		for w := range conns {
+			wg.Go(func() {
+				for k := w; k < keys; k += conns {
+					key := fmt.Sprintf("k%05d", k)
+					for seq := base; seq < base+per; seq++ {
+						b := []byte(fmt.Sprintf(`{"id":"evt_o%d_%s_%d","object":"event","type":"invoice.updated","data":{"object":{"id":%q,"seq":%d}}}`,
+							stamp, key, seq, key, seq))
+						req, _ := http.NewRequest(http.MethodPost, "http://"+public+"/in/stripe", bytes.NewReader(b))
+						req.Header.Set("Content-Type", "application/json")
+						signer.Sign(req.Header, "", b, time.Now())
+						resp, err := client.Do(req)
+						if err != nil {
+							failed.Add(1)
+							continue
+						}
+						io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+						if resp.StatusCode != 200 {
+							failed.Add(1)
+						}
 					}
 				}
-			}
-		})
+			})
+		}
+		wg.Wait()
+		if n := failed.Load(); n > 0 {
+			return fmt.Errorf("%s: %d events not acknowledged", name, n)
+		}
+		return nil
 	}
-	wg.Wait()
+	total := int64(keys * per)
+	wait := func(want int64) error {
+		deadline := time.Now().Add(5 * time.Minute)
+		for sk.delivered.Load() < want && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if got := sk.delivered.Load(); got < want {
+			return fmt.Errorf("%s: %d of %d delivered after 5 minutes", name, got, want)
+		}
+		return nil
+	}
+	admin := func(action string) error {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+adminAddr+"/api/destinations/app/"+action, nil)
+		req.Header.Set("Authorization", "Bearer "+benchAdminToken)
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("%s app: HTTP %d", action, resp.StatusCode)
+		}
+		return nil
+	}
+
+	// End to end: events sent per key in order while they are delivered.
+	cpu0 := processCPU(hw.Process.Pid)
+	t0 := time.Now()
+	if err := send(0); err != nil {
+		return err
+	}
 	ingested := time.Since(t0)
-	if n := failed.Load(); n > 0 {
-		return fmt.Errorf("%s: %d events not acknowledged", name, n)
-	}
-	deadline := time.Now().Add(5 * time.Minute)
-	for sk.delivered.Load() < total && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
+	if err := wait(total); err != nil {
+		return err
 	}
 	el := time.Since(t0)
 	cpu := processCPU(hw.Process.Pid) - cpu0
-	if got := sk.delivered.Load(); got < total {
-		return fmt.Errorf("%s: %d of %d delivered after 5 minutes", name, got, total)
+	fmt.Printf("%-9s end to end: %d events ingested in %s, all delivered in %s: %5.0f delivered/s, serve CPU %s per event\n",
+		name, total, ingested.Round(10*time.Millisecond), el.Round(10*time.Millisecond), float64(total)/el.Seconds(),
+		(cpu / time.Duration(total)).Round(time.Microsecond))
+
+	// Drain: the same again queued while the destination is paused, then
+	// resumed: every key's 10 deliveries wait at once, as after an outage.
+	if err := admin("pause"); err != nil {
+		return err
 	}
+	if err := send(per); err != nil {
+		return err
+	}
+	cpu0 = processCPU(hw.Process.Pid)
+	t0 = time.Now()
+	if err := admin("resume"); err != nil {
+		return err
+	}
+	if err := wait(2 * total); err != nil {
+		return err
+	}
+	el = time.Since(t0)
+	cpu = processCPU(hw.Process.Pid) - cpu0
 	sk.mu.Lock()
 	ooo := sk.outOfOrd
 	sk.mu.Unlock()
-	fmt.Printf("%-9s: %d events ingested in %s, all delivered in %s: %6.0f delivered/s end to end, serve CPU %s per event; %d out of key order\n",
-		name, total, ingested.Round(10*time.Millisecond), el.Round(10*time.Millisecond), float64(total)/el.Seconds(),
-		(cpu / time.Duration(total)).Round(time.Microsecond), ooo)
+	fmt.Printf("%-9s drain:      %d queued deliveries drained in %s: %5.0f delivered/s, serve CPU %s per delivery; %d deliveries out of key order\n",
+		name, total, el.Round(10*time.Millisecond), float64(total)/el.Seconds(), (cpu / time.Duration(total)).Round(time.Microsecond), ooo)
 	return nil
 }
