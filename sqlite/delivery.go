@@ -89,6 +89,12 @@ func (s *Store) ClaimDeliveries(ctx context.Context, r hookwatch.ClaimRequest) (
 	var out, dead []*hookwatch.Delivery
 	var attempts []*hookwatch.Attempt
 	err := s.relaxedTx(ctx, "claim", func(tx *sql.Tx) error {
+		// First the deliveries owed by stored events (fanout.go), so that
+		// no claim misses one, and rows created and leased here are
+		// written once.
+		if _, err := s.fanOutTx(ctx, tx, fanoutBatch); err != nil {
+			return err
+		}
 		var err error
 		out, dead, attempts, err = s.claimTx(ctx, tx, r)
 		return err
@@ -353,6 +359,9 @@ func (s *Store) ReleaseDeliveries(ctx context.Context, owner string, ids []strin
 
 // GetDelivery returns a delivery and its attempts.
 func (s *Store) GetDelivery(ctx context.Context, id string) (*hookwatch.Delivery, []*hookwatch.Attempt, error) {
+	if err := s.settle(ctx); err != nil {
+		return nil, nil, err
+	}
 	d, err := scanDelivery(s.r.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, hookwatch.Errorf(hookwatch.ENOTFOUND, "delivery %s not found", id)
@@ -424,6 +433,9 @@ func filterSQL(f hookwatch.DeliveryFilter) (from, where string, args []any) {
 
 // ListDeliveries returns deliveries matching f, newest first.
 func (s *Store) ListDeliveries(ctx context.Context, f hookwatch.DeliveryFilter) ([]*hookwatch.Delivery, error) {
+	if err := s.settle(ctx); err != nil {
+		return nil, err
+	}
 	from, where, args := filterSQL(f)
 	rows, err := s.r.QueryContext(ctx, `SELECT `+prefixed(deliveryColumns, "d.")+` FROM `+from+` WHERE `+where+` ORDER BY d.id DESC LIMIT ?`, append(args, sqlq.Limit(f.Limit, 100))...)
 	return collect(rows, err, "list deliveries", scanDelivery)
@@ -431,6 +443,9 @@ func (s *Store) ListDeliveries(ctx context.Context, f hookwatch.DeliveryFilter) 
 
 // CountDeliveries counts deliveries matching f by destination and status.
 func (s *Store) CountDeliveries(ctx context.Context, f hookwatch.DeliveryFilter) (map[string]map[hookwatch.DeliveryStatus]int, error) {
+	if err := s.settle(ctx); err != nil {
+		return nil, err
+	}
 	f.Before = ""
 	from, where, args := filterSQL(f)
 	rows, err := s.r.QueryContext(ctx, `SELECT d.destination, d.status, count(*) FROM `+from+` WHERE `+where+` GROUP BY d.destination, d.status`, args...)
@@ -464,6 +479,9 @@ func emptyFilter(f hookwatch.DeliveryFilter) bool {
 
 // ReplayDeliveries re-queues deliveries; see hookwatch.DeliveryStore.
 func (s *Store) ReplayDeliveries(ctx context.Context, r hookwatch.ReplayRequest) (*hookwatch.Replay, error) {
+	if err := s.settle(ctx); err != nil {
+		return nil, err
+	}
 	if emptyFilter(r.Filter) {
 		return nil, hookwatch.Errorf(hookwatch.EINVALID, "a replay needs a filter (event IDs, source, destination, type, status or time range)")
 	}
