@@ -89,12 +89,6 @@ func (s *Store) ClaimDeliveries(ctx context.Context, r hookwatch.ClaimRequest) (
 	var out, dead []*hookwatch.Delivery
 	var attempts []*hookwatch.Attempt
 	err := s.relaxedTx(ctx, "claim", func(tx *sql.Tx) error {
-		// First the deliveries owed by stored events (fanout.go), so that
-		// no claim misses one, and rows created and leased here are
-		// written once.
-		if _, err := s.fanOutTx(ctx, tx, fanoutBatch); err != nil {
-			return err
-		}
 		var err error
 		out, dead, attempts, err = s.claimTx(ctx, tx, r)
 		return err
@@ -177,6 +171,13 @@ func (s *Store) claimTx(ctx context.Context, tx *sql.Tx, r hookwatch.ClaimReques
 	}
 	if blocked > 0 {
 		return nil, nil, nil, nil
+	}
+	// First the deliveries owed by stored events (fanout.go), so that no
+	// claim misses one, and rows created and leased in one transaction are
+	// written once. (Not for a paused destination, whose dispatcher still
+	// claims on every wake: the group commit fans out in batches then.)
+	if _, err := s.fanOutTx(ctx, tx, fanoutBatch); err != nil {
+		return nil, nil, nil, err
 	}
 	now := micros(r.Now)
 	rows, err := tx.QueryContext(ctx, `UPDATE deliveries SET lease_owner = ?, lease_until = ?, updated_at = ?
