@@ -184,6 +184,9 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []*hookwatc
 		results[i] = hookwatch.InsertResult{ID: e.ID}
 	}
 
+	if len(stored) == 0 {
+		return -1, nil // all duplicates
+	}
 	// The events, with rowids above the largest and the fan-out cursor
 	// (fanout.go), and their destinations.
 	base, err := s.stmts.get(ctx, tx, fanoutBase)
