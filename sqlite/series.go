@@ -65,6 +65,9 @@ const seriesJoin = `deliveries d JOIN events e ON e.id = d.event_id`
 
 // Series computes the figures per bucket; see hookwatch.SeriesStore.
 func (s *Store) Series(ctx context.Context, q hookwatch.SeriesQuery) ([]hookwatch.SeriesRow, error) {
+	if err := s.settle(ctx); err != nil { // deliveries owed by stored events (fanout.go)
+		return nil, err
+	}
 	if err := q.Check(); err != nil {
 		return nil, err
 	}
@@ -104,6 +107,9 @@ func (s *Store) Series(ctx context.Context, q hookwatch.SeriesQuery) ([]hookwatc
 // the backlog when its event is received or when replayed (queued_at) and leaves it when
 // completed.
 func (s *Store) BacklogSeries(ctx context.Context, q hookwatch.SeriesQuery) ([]hookwatch.BacklogPoint, error) {
+	if err := s.settle(ctx); err != nil { // deliveries owed by stored events (fanout.go)
+		return nil, err
+	}
 	if err := q.Check(); err != nil {
 		return nil, err
 	}
