@@ -1,10 +1,12 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -371,6 +373,7 @@ func (s *Server) fetch(ctx context.Context, buf *streamBuffer, f streamFilter, c
 				fr := frame("event", e.ID, StreamEvent{Event: NewEvent(e, true), Test: e.Test})
 				if !buf.put(ctx, fr, o.Stall) {
 					if ctx.Err() == nil {
+						s.opts.Logger.Info("event stream: a client read too slowly and is disconnected; it can resume", "resume_from", sent)
 						buf.finish(frame("behind", "", StreamBehind{ResumeFrom: sent,
 							Message: "this client read too slowly and fell behind: reconnect with Last-Event-ID: " + sent + " to continue with no gap"}))
 					}
@@ -482,4 +485,85 @@ func (b *streamBuffer) take() (frames [][]byte, last []byte, done bool) {
 	b.mu.Unlock()
 	signal(b.room)
 	return frames, last, done
+}
+
+// StreamMessage is one message of the event stream as a client reads it
+// (ReadStreamMessage): an "event", "behind" or "error" message, or a
+// heartbeat (Comment set).
+type StreamMessage struct {
+	ID, Event string
+	Data      []byte
+	Comment   bool
+}
+
+// MaxStreamLine bounds one line a stream reader accepts (an event's data:
+// its body as text or hex, in JSON): a server cannot make a client hold
+// more.
+const MaxStreamLine = 64 << 20
+
+// ReadStreamMessage reads the next message from an event stream (the
+// Server-Sent Events format: "field: value" lines, a blank line ending a
+// message, ":" starting a comment). It returns io.EOF at the end of the
+// stream, io.ErrUnexpectedEOF if it ends inside a message.
+func ReadStreamMessage(r *bufio.Reader) (StreamMessage, error) {
+	var m StreamMessage
+	started := false
+	for {
+		line, err := readLine(r)
+		if err != nil {
+			if err == io.EOF && started {
+				return m, io.ErrUnexpectedEOF
+			}
+			return m, err
+		}
+		if len(line) == 0 {
+			if started {
+				return m, nil
+			}
+			continue
+		}
+		if line[0] == ':' {
+			if !started {
+				return StreamMessage{Comment: true, Data: bytes.TrimSpace(line[1:])}, nil
+			}
+			continue
+		}
+		field, value, _ := bytes.Cut(line, []byte(":"))
+		value = bytes.TrimPrefix(value, []byte(" "))
+		switch string(field) {
+		case "id":
+			m.ID, started = string(value), true
+		case "event":
+			m.Event, started = string(value), true
+		case "data":
+			if m.Data != nil {
+				m.Data = append(m.Data, '\n')
+			}
+			m.Data, started = append(m.Data, value...), true
+		}
+		// "retry" and unknown fields are ignored, as EventSource does.
+	}
+}
+
+// readLine reads one line without its line ending, at most MaxStreamLine
+// bytes.
+func readLine(r *bufio.Reader) ([]byte, error) {
+	var line []byte
+	for {
+		frag, err := r.ReadSlice('\n')
+		if len(line)+len(frag) > MaxStreamLine {
+			return nil, fmt.Errorf("event stream: a line longer than %d bytes", MaxStreamLine)
+		}
+		line = append(line, frag...)
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			if err == io.EOF && len(line) > 0 {
+				return nil, io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		return bytes.TrimSuffix(bytes.TrimSuffix(line, []byte("\n")), []byte("\r")), nil
+	}
 }
