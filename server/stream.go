@@ -98,12 +98,11 @@ type StreamBehind struct {
 }
 
 // StreamError is the data of an "error" message: the stream could not
-// read the store and ends; resume from ResumeFrom (empty: from where the
-// stream began).
+// read the store and ends; resume from ResumeFrom.
 type StreamError struct {
 	Error      string `json:"error"`
 	Message    string `json:"message"`
-	ResumeFrom string `json:"resume_from,omitempty"`
+	ResumeFrom string `json:"resume_from"`
 }
 
 // streamPage is how many events one store read takes.
@@ -216,8 +215,10 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		return rc.Flush() == nil
 	}
-	// A retry hint for EventSource clients, then the events.
-	if !write([]byte("retry: 2000\n\n")) {
+	// A retry hint for EventSource clients, and the start cursor as an id
+	// alone (no event): a client that reconnects before any event came
+	// resumes from there, not from a later "now".
+	if !write([]byte("retry: 2000\nid: " + cursor + "\n\n")) {
 		return
 	}
 	heartbeat := time.NewTicker(o.Heartbeat)
@@ -281,9 +282,9 @@ func (s *Server) streamStart(r *http.Request, q url.Values, f streamFilter, o St
 	return hookwatch.IDFloor("evt", now), nil
 }
 
-// minCursor sorts below every event ID: a stream after it starts with the
-// oldest event.
-const minCursor = "evt_"
+// minCursor sorts below every event ID (the floor of the Unix epoch): a
+// stream after it starts with the oldest event.
+var minCursor = hookwatch.IDFloor("evt", time.UnixMilli(0))
 
 // lastCursor returns the cursor after which the n newest events matching f
 // (received before horizon) come: the ID of the one before them.
@@ -331,7 +332,7 @@ func validEventID(id string) bool {
 // fetch reads the store after cursor into buf until ctx is done, the
 // client falls behind or a read fails.
 func (s *Server) fetch(ctx context.Context, buf *streamBuffer, f streamFilter, cursor string, wake <-chan struct{}, o StreamOptions) {
-	sent := "" // the last event handed to the client: where it resumes
+	sent := cursor // the last event handed to the client: where it resumes
 	poll := time.NewTimer(0)
 	defer poll.Stop()
 	var settle <-chan time.Time
@@ -488,8 +489,9 @@ func (b *streamBuffer) take() (frames [][]byte, last []byte, done bool) {
 }
 
 // StreamMessage is one message of the event stream as a client reads it
-// (ReadStreamMessage): an "event", "behind" or "error" message, or a
-// heartbeat (Comment set).
+// (ReadStreamMessage): an "event", "behind" or "error" message, a
+// heartbeat (Comment set), or the stream's start cursor (an ID without an
+// event: where to resume if no event comes before a reconnect).
 type StreamMessage struct {
 	ID, Event string
 	Data      []byte

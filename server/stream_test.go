@@ -113,7 +113,8 @@ func (s *streamSetup) open(t *testing.T, query, lastEventID string) *stream {
 
 func (st *stream) close() { st.resp.Body.Close() }
 
-// next returns the next message that is not a heartbeat.
+// next returns the next message that is not a heartbeat nor the start
+// cursor.
 func (st *stream) next(t *testing.T) server.StreamMessage {
 	t.Helper()
 	for {
@@ -121,7 +122,7 @@ func (st *stream) next(t *testing.T) server.StreamMessage {
 		if err != nil {
 			t.Fatalf("read stream: %v", err)
 		}
-		if !m.Comment {
+		if !m.Comment && m.Event != "" {
 			return m
 		}
 	}
@@ -356,6 +357,10 @@ func TestStreamFiltersHeartbeatAndStart(t *testing.T) {
 	s := newStreamSetup(t, so)
 	st := s.open(t, "", "")
 	m, err := server.ReadStreamMessage(st.r)
+	if err != nil || m.Event != "" || !strings.HasPrefix(m.ID, "evt_") {
+		t.Fatalf("first message: %+v %v, want the start cursor", m, err)
+	}
+	m, err = server.ReadStreamMessage(st.r)
 	if err != nil || !m.Comment {
 		t.Fatalf("idle stream: %+v %v, want a heartbeat comment", m, err)
 	}
