@@ -422,3 +422,24 @@ func TestStreamRefusals(t *testing.T) {
 		})
 	}
 }
+
+// A stream outlives the admin listener's read and write timeouts (which
+// bound ordinary requests): it clears the read deadline and gives each
+// write its own.
+func TestStreamOutlivesServerTimeouts(t *testing.T) {
+	t.Parallel()
+	so := testStream
+	so.Heartbeat = 50 * time.Millisecond
+	s := newStreamSetup(t, so)
+	srv := server.New(server.Options{Store: s.store, AdminToken: streamToken, Stream: so})
+	hs := httptest.NewUnstartedServer(srv.Admin())
+	hs.Config.ReadTimeout, hs.Config.WriteTimeout = 200*time.Millisecond, 200*time.Millisecond
+	hs.Start()
+	t.Cleanup(func() { srv.CloseStreams(); hs.Close() })
+	st := (&streamSetup{url: hs.URL}).open(t, "", "")
+	time.Sleep(time.Second) // five times both timeouts
+	id := s.commit(t, "billing", "invoice.paid", []byte(`{}`))
+	if got := st.events(t, 1)[0].ID; got != id {
+		t.Errorf("after the timeouts: %s, want %s", got, id)
+	}
+}
