@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -84,7 +85,19 @@ func (f *streamFlags) client(env *Env) (*apiClient, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, hookwatch.Errorf(hookwatch.EINVALID, "--from %q: give an http:// or https:// URL", base)
 	}
+	if u.Scheme == "http" && !loopback(u.Hostname()) {
+		fmt.Fprintf(env.Stderr, "hookwatch: warning: --from %s is plain http: the token and the events cross the network unencrypted (use https://)\n", u.Host)
+	}
 	return &apiClient{base: strings.TrimRight(base, "/"), token: token}, nil
+}
+
+// loopback reports whether host names this machine.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (f *streamFlags) query() url.Values {
@@ -398,7 +411,7 @@ Examples:
 	sf.declare(fs)
 	to := fs.String("to", "", "URL of your app's webhook endpoint (required), e.g. http://localhost:3000/webhooks")
 	secret := fs.String("secret", "", "signing secret whsec_<base64> to sign with (default: a new one, printed at start)")
-	keep := fs.Bool("keep-headers", false, "also send the provider's original headers (credentials stay redacted)")
+	keep := fs.Bool("keep-headers", false, "also send the provider's original headers (credential headers are never stored, so never sent)")
 	replay := fs.String("replay", "", "send this one event (ID) and exit, instead of following the stream")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long to wait for your app's answer to each post")
 	if err := fs.Parse(args); err != nil {
