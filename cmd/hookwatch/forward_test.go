@@ -184,6 +184,11 @@ func TestForwardAcrossServerRestart(t *testing.T) {
 	if !slices.Equal(gotIDs, want) {
 		t.Fatalf("the app got %v\nwant each event once, in order: %v\n%s", gotIDs, want, logs())
 	}
+	// forward prints an event's line once the app answered: the app may
+	// have the last request a moment before.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(stdout.String(), want[len(want)-1]) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	out := stdout.String()
 	for _, id := range want {
 		if !strings.Contains(out, id+"  202  ") {
