@@ -351,8 +351,13 @@ func (s *Store) ListEvents(ctx context.Context, f hookwatch.EventFilter) ([]*hoo
 	if f.Before != "" {
 		c.Add("id < ?", f.Before)
 	}
+	order := "DESC"
+	if f.After != "" {
+		c.Add("id > ?", f.After)
+		order = "ASC" // paging forward, in receive order
+	}
 	rows, err := s.r.QueryContext(ctx, `SELECT `+eventColumns+` FROM events WHERE `+c.Where()+
-		` ORDER BY id DESC LIMIT `+c.Arg(sqlq.Limit(f.Limit, 100)), c.Args...)
+		` ORDER BY id `+order+` LIMIT `+c.Arg(sqlq.Limit(f.Limit, 100)), c.Args...)
 	return collect(rows, err, "list events", s.scanEvent)
 }
 
