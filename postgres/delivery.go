@@ -64,7 +64,7 @@ func fromNull(t *time.Time) time.Time {
 
 // olderOfKey selects a delivery of d's destination and ordering key with
 // the status, received before d: one that d waits behind. Each status has
-// its partial index (0017), so this is one probe.
+// its partial index (0018), so this is one probe.
 func olderOfKey(status string) string {
 	return `SELECT 1 FROM deliveries o
 	WHERE o.destination = d.destination AND o.order_key = d.order_key AND o.order_key <> '' AND o.status = '` + status + `'
