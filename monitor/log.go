@@ -29,10 +29,35 @@ func (m *Monitor) Logger(base slog.Handler) *slog.Logger {
 			}
 		}
 		ctx := sentry.SetHubOnContext(context.Background(), m.hub)
-		handlers = append(handlers, sentryslog.Option{LogLevel: levels}.NewSentryHandler(ctx))
+		handlers = append(handlers, &testFilter{m: m, next: sentryslog.Option{LogLevel: levels}.NewSentryHandler(ctx)})
 	}
 	m.logger = slog.New(slog.NewMultiHandler(handlers...))
 	return m.logger
+}
+
+// testFilter drops, in production, the records logged in the context of a
+// provider's test webhook's attempt (the engine's own records of it too):
+// test webhooks reach Sentry nowhere in production.
+type testFilter struct {
+	m    *Monitor
+	next slog.Handler
+}
+
+func (f *testFilter) Enabled(ctx context.Context, l slog.Level) bool { return f.next.Enabled(ctx, l) }
+
+func (f *testFilter) Handle(ctx context.Context, r slog.Record) error {
+	if at := attemptFrom(ctx); at != nil && at.test && f.m.opts.Environment == DefaultEnvironment {
+		return nil
+	}
+	return f.next.Handle(ctx, r)
+}
+
+func (f *testFilter) WithAttrs(as []slog.Attr) slog.Handler {
+	return &testFilter{m: f.m, next: f.next.WithAttrs(as)}
+}
+
+func (f *testFilter) WithGroup(name string) slog.Handler {
+	return &testFilter{m: f.m, next: f.next.WithGroup(name)}
 }
 
 // errorHandler turns error records with an error into error events.
@@ -72,8 +97,13 @@ func (h *errorHandler) Handle(ctx context.Context, r slog.Record) error {
 		visit(a)
 	}
 	r.Attrs(visit)
-	if err == nil {
+	// A client that hung up before the commit is not Hookwatch's error:
+	// the provider retries what it did not see acknowledged.
+	if err == nil || errors.Is(err, context.Canceled) {
 		return nil
+	}
+	if at := attemptFrom(ctx); at != nil && at.test {
+		tags[testTag] = "true"
 	}
 	m := h.m
 	ev := m.client.EventFromException(err, sentry.LevelError)
