@@ -29,15 +29,23 @@ func sentryTest(m *monitor.Monitor) func(ctx context.Context, force bool) (any, 
 		return nil
 	}
 	return func(ctx context.Context, force bool) (any, error) {
-		return m.SendTest(ctx, force, 5*time.Second)
+		res, err := m.SendTest(ctx, force, 5*time.Second)
+		if err == nil && !res.Delivered && !res.Dropped {
+			// Not accepted by Sentry: an error, which says what failed.
+			return nil, hookwatch.Errorf(hookwatch.EUNAVAILABLE, "sentry test: %s", res.Message)
+		}
+		return res, err
 	}
 }
 
 func runSentryTest(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "sentry test", `Sends a clearly marked test error to Sentry through the real pipeline (the
 before-send filter, scrubbing, the transport) and prints its event ID and
-trace ID. In the production environment the filter drops test events: --force
-sends it anyway. The DSN comes from sentry.dsn in the config, or SENTRY_DSN.`)
+trace ID. It reports delivered only when Sentry answered 2xx for that
+envelope; otherwise it says what failed (connection refused, 401/403: a bad
+DSN key, 429: rate limited with its Retry-After, 413, 5xx) and exits 1. In
+the production environment the filter drops test events: --force sends it
+anyway. The DSN comes from sentry.dsn in the config, or SENTRY_DSN.`)
 	path := configFlag(fs, "")
 	force := fs.Bool("force", false, "send even in production, where the filter drops test events")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
@@ -63,7 +71,13 @@ sends it anyway. The DSN comes from sentry.dsn in the config, or SENTRY_DSN.`)
 	if *asJSON {
 		enc := json.NewEncoder(env.Stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		if err := enc.Encode(res); err != nil {
+			return err
+		}
+		if !res.Delivered && !res.Dropped {
+			return hookwatch.Errorf(hookwatch.EUNAVAILABLE, "sentry test: not delivered (%s)", res.Reason)
+		}
+		return nil
 	}
 	if res.Dropped {
 		fmt.Fprintf(env.Stdout, "not sent: %s\ntrace ID:    %s\n", res.Message, res.TraceID)
@@ -71,7 +85,7 @@ sends it anyway. The DSN comes from sentry.dsn in the config, or SENTRY_DSN.`)
 	}
 	fmt.Fprintf(env.Stdout, "event ID:    %s\ntrace ID:    %s\nenvironment: %s\n%s\n", res.EventID, res.TraceID, res.Environment, res.Message)
 	if !res.Delivered {
-		return fmt.Errorf("sentry test: the event was not sent in time")
+		return hookwatch.Errorf(hookwatch.EUNAVAILABLE, "sentry test: not delivered (%s)", res.Reason)
 	}
 	return nil
 }
