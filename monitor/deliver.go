@@ -64,6 +64,10 @@ func (m *Monitor) StartAttempt(ctx context.Context, d *hookwatch.Delivery) (cont
 			sampled = sentry.SampledTrue
 		}
 		opts = append(opts, sentry.ContinueFromHeaders(trace, baggage), sentry.WithSpanSampled(sampled))
+		if dsc, err := sentry.DynamicSamplingContextFromHeader([]byte(baggage)); err == nil && dsc.HasEntries() {
+			traceID, _, _ := strings.Cut(trace, "-")
+			m.sent.keepDSC(traceID, dsc.Entries)
+		}
 	}
 	// Without a stored trace (an event stored untraced, or replayed from
 	// then) the attempt heads a trace of its own, sampled at its source's

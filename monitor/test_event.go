@@ -1,20 +1,14 @@
 package monitor
 
 import (
-	"bufio"
-	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -163,110 +157,3 @@ func newEventID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// sendOutcome is Sentry's answer to one envelope.
-type sendOutcome struct {
-	status     int
-	retryAfter int
-	detail     string // X-Sentry-Error, or the start of the body
-	err        error
-}
-
-// sendWatch is the SDK's HTTP transport: it passes every request on, and
-// for the few envelopes someone watches (SendTest's), reports Sentry's
-// answer, which the SDK keeps to itself. Unwatched envelopes are not read.
-type sendWatch struct {
-	next    http.RoundTripper
-	mu      sync.Mutex
-	watched map[string]chan sendOutcome
-}
-
-func (w *sendWatch) watch(id string) <-chan sendOutcome {
-	ch := make(chan sendOutcome, 1)
-	w.mu.Lock()
-	if w.watched == nil {
-		w.watched = map[string]chan sendOutcome{}
-	}
-	w.watched[id] = ch
-	w.mu.Unlock()
-	return ch
-}
-
-func (w *sendWatch) unwatch(id string) {
-	w.mu.Lock()
-	delete(w.watched, id)
-	w.mu.Unlock()
-}
-
-// maxEnvelopeHead is what is read ahead of a request to find its event ID
-// in the envelope's header line; the request goes on whole.
-const maxEnvelopeHead = 4096
-
-func (w *sendWatch) RoundTrip(r *http.Request) (*http.Response, error) {
-	w.mu.Lock()
-	n := len(w.watched)
-	w.mu.Unlock()
-	if n == 0 || r.Body == nil {
-		return w.next.RoundTrip(r)
-	}
-	orig := r.Body
-	head, err := io.ReadAll(io.LimitReader(orig, maxEnvelopeHead))
-	if err != nil {
-		orig.Close()
-		return nil, err
-	}
-	r.Body = struct {
-		io.Reader
-		io.Closer
-	}{io.MultiReader(bytes.NewReader(head), orig), orig}
-	id := envelopeEventID(head, r.Header.Get("Content-Encoding"))
-	w.mu.Lock()
-	ch := w.watched[id]
-	w.mu.Unlock()
-	resp, err := w.next.RoundTrip(r)
-	if ch == nil {
-		return resp, err
-	}
-	out := sendOutcome{err: err}
-	if err == nil {
-		out.status = resp.StatusCode
-		out.retryAfter, _ = strconv.Atoi(resp.Header.Get("Retry-After"))
-		out.detail = resp.Header.Get("X-Sentry-Error")
-		if out.status >= 300 {
-			b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-			resp.Body.Close()
-			resp.Body = io.NopCloser(bytes.NewReader(b))
-			if out.detail == "" {
-				out.detail = strings.TrimSpace(string(b))
-			}
-		}
-	}
-	select {
-	case ch <- out:
-	default:
-	}
-	return resp, err
-}
-
-// envelopeEventID reads event_id from an envelope's header line.
-func envelopeEventID(body []byte, encoding string) string {
-	var rd io.Reader = bytes.NewReader(body)
-	if strings.EqualFold(encoding, "gzip") {
-		z, err := gzip.NewReader(rd)
-		if err != nil {
-			return ""
-		}
-		rd = z
-	}
-	line, _ := bufio.NewReader(io.LimitReader(rd, 4096)).ReadString('\n')
-	const key = `"event_id":"`
-	i := strings.Index(line, key)
-	if i < 0 {
-		return ""
-	}
-	rest := line[i+len(key):]
-	j := strings.IndexByte(rest, '"')
-	if j < 0 {
-		return ""
-	}
-	return rest[:j]
-}
