@@ -35,9 +35,11 @@ func (m *Monitor) Logger(base slog.Handler) *slog.Logger {
 	return m.logger
 }
 
-// testFilter drops, in production, the records logged in the context of a
-// provider's test webhook's attempt (the engine's own records of it too):
-// test webhooks reach Sentry nowhere in production.
+// testFilter is in front of the Sentry Logs handler: it gives a record
+// logged without a hub a trace of its own, and drops, in production, the
+// records logged in the context of a provider's test webhook's attempt
+// (the engine's own records of it too): test webhooks reach Sentry nowhere
+// in production.
 type testFilter struct {
 	m    *Monitor
 	next slog.Handler
@@ -48,6 +50,12 @@ func (f *testFilter) Enabled(ctx context.Context, l slog.Level) bool { return f.
 func (f *testFilter) Handle(ctx context.Context, r slog.Record) error {
 	if at := attemptFrom(ctx); at != nil && at.test && f.m.opts.Environment == DefaultEnvironment {
 		return nil
+	}
+	if sentry.GetHubFromContext(ctx) == nil {
+		// A record logged without a request's or a job's context is a
+		// trace of its own, not one of the process's base hub shared by
+		// every such record.
+		ctx = sentry.SetHubOnContext(ctx, f.m.newHub())
 	}
 	return f.next.Handle(ctx, r)
 }

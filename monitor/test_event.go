@@ -156,4 +156,3 @@ func newEventID() string {
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
-

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -84,5 +85,31 @@ func TestSecretHeaderPartsScrubbed(t *testing.T) {
 	}
 	if rs.has(token) || rs.has(pass) {
 		t.Error("a credential of a header value reached Sentry")
+	}
+}
+
+// Records logged without a request's or a job's context are not one trace
+// per process: each is a trace of its own.
+func TestContextlessLogsAreSeparateTraces(t *testing.T) {
+	rs := &rawSentry{}
+	srv := httptest.NewServer(rs)
+	defer srv.Close()
+	m, err := monitor.New(monitor.Options{DSN: strings.Replace(srv.URL, "http://", "http://k@", 1) + "/1", Environment: "staging", Logs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := m.Logger(slog.DiscardHandler)
+	log.Warn("first unrelated record")
+	log.Warn("second unrelated record")
+	m.Close()
+	rs.mu.Lock()
+	raw := rs.buf.String()
+	rs.mu.Unlock()
+	ids := map[string]bool{}
+	for _, m := range regexp.MustCompile(`"trace_id":"([0-9a-f]{32})"[^{}]*"body":"(first|second) unrelated record"`).FindAllStringSubmatch(raw, -1) {
+		ids[m[1]] = true
+	}
+	if len(ids) != 2 {
+		t.Fatalf("two unrelated records in %d traces, want 2:\n%s", len(ids), raw)
 	}
 }

@@ -186,7 +186,7 @@ func atStr(v any, path ...string) string { s, _ := at(v, path...).(string); retu
 func logAttr(rec map[string]any, key string) any { return at(rec, "attributes", key, "value") }
 
 // wireApp is a destination: it answers status, records the requests'
-// headers, and echoes the Authorization header it got in its body.
+// headers, and quotes the bearer token it got in its body.
 type wireApp struct {
 	mu      sync.Mutex
 	status  int
@@ -198,7 +198,8 @@ func (a *wireApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.headers = append(a.headers, r.Header.Clone())
 	a.mu.Unlock()
 	w.WriteHeader(a.status)
-	fmt.Fprintf(w, "request rejected; you sent authorization %q", r.Header.Get("Authorization"))
+	// The token alone, as an app's error message quotes it.
+	fmt.Fprintf(w, "request rejected: token %s is not valid here", strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
 }
 
 func (a *wireApp) got() []http.Header {
