@@ -317,7 +317,7 @@ func (h *Handler) hourlyCharts(r *http.Request, now time.Time) (*Chart, *Chart, 
 	through := &Chart{Title: "Throughput per hour (UTC), last 24 hours", Labels: labels, Line: true, Series: []Series{
 		{Name: "accepted", Class: "recv", Values: recv}, {Name: "delivered", Class: "ok", Values: ok}, {Name: "failed attempts", Class: "fail", Values: fail},
 	}}
-	latency := &Chart{Title: "Processing time p95 per hour (received to delivered)", Labels: labels, Unit: "ms", Line: true,
+	latency := &Chart{Title: "Processing time p95 per hour (received to delivered)", Labels: labels, Axis: AxisMillis, Line: true,
 		Series: []Series{{Name: "p95", Class: "lat", Values: p95}}}
 	return through, latency, nil
 }
