@@ -22,6 +22,10 @@ type attemptTrace struct {
 	tx   *sentry.Span // the queue.process transaction, sampled or not; nil without tracing
 	http *sentry.Span // its http.client child, when sampled
 	test bool         // a provider's test webhook: nothing of it reaches Sentry in production
+
+	// What the attempt's log records carry as attributes (the engine's
+	// records name some of them only).
+	source, destination, eventID, deliveryID string
 }
 
 // sampled reports whether the attempt's trace goes to Sentry.
@@ -48,7 +52,7 @@ func (m *Monitor) StartAttempt(ctx context.Context, d *hookwatch.Delivery) (cont
 	hub := m.newHub()
 	hub.Scope().SetTags(map[string]string{"component": "background_jobs", "source": ev.Source, "destination": d.Destination})
 	ctx = sentry.SetHubOnContext(ctx, hub)
-	at := &attemptTrace{hub: hub, test: ev.Test}
+	at := &attemptTrace{hub: hub, test: ev.Test, source: ev.Source, destination: d.Destination, eventID: d.EventID, deliveryID: d.ID}
 	if !m.tracing {
 		return context.WithValue(ctx, attemptKey{}, at), nil
 	}

@@ -48,8 +48,12 @@ type testFilter struct {
 func (f *testFilter) Enabled(ctx context.Context, l slog.Level) bool { return f.next.Enabled(ctx, l) }
 
 func (f *testFilter) Handle(ctx context.Context, r slog.Record) error {
-	if at := attemptFrom(ctx); at != nil && at.test && f.m.opts.Environment == DefaultEnvironment {
+	at := attemptFrom(ctx)
+	if at != nil && at.test && f.m.opts.Environment == DefaultEnvironment {
 		return nil
+	}
+	if at != nil {
+		r = withAttemptAttrs(r, at)
 	}
 	if sentry.GetHubFromContext(ctx) == nil {
 		// A record logged without a request's or a job's context is a
@@ -66,6 +70,38 @@ func (f *testFilter) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (f *testFilter) WithGroup(name string) slog.Handler {
 	return &testFilter{m: f.m, next: f.next.WithGroup(name)}
+}
+
+// withAttemptAttrs adds to a record of an attempt the attributes Sentry
+// Logs searches on (source, destination, event_id, delivery_id) that it
+// lacks; "event" and "delivery" count as event_id and delivery_id (the
+// before-send hook renames them).
+func withAttemptAttrs(r slog.Record, at *attemptTrace) slog.Record {
+	has := map[string]bool{}
+	r.Attrs(func(a slog.Attr) bool {
+		switch a.Key {
+		case "event":
+			has["event_id"] = true
+		case "delivery":
+			has["delivery_id"] = true
+		default:
+			has[a.Key] = true
+		}
+		return true
+	})
+	var add []slog.Attr
+	for _, a := range []slog.Attr{slog.String("source", at.source), slog.String("destination", at.destination),
+		slog.String("event_id", at.eventID), slog.String("delivery_id", at.deliveryID)} {
+		if !has[a.Key] && a.Value.String() != "" {
+			add = append(add, a)
+		}
+	}
+	if len(add) == 0 {
+		return r
+	}
+	r = r.Clone()
+	r.AddAttrs(add...)
+	return r
 }
 
 // errorHandler turns error records with an error into error events.
