@@ -112,11 +112,15 @@ func (m *Monitor) StartAttempt(ctx context.Context, d *hookwatch.Delivery) (cont
 	h := http.Header{}
 	h.Set(sentry.SentryTraceHeader, span.ToSentryTrace())
 	h.Set(sentry.TraceparentHeader, span.ToTraceparent())
-	// The transaction's own baggage: a child span's would be rebuilt from
-	// this attempt (sample rate 1, transaction "deliver ...") instead of
-	// the trace's.
-	if b := at.tx.ToBaggage(); b != "" {
-		h.Set(sentry.SentryBaggageHeader, b)
+	// The trace's baggage, as its head made it (stored with the event):
+	// the SDK's, from a child span, would be rebuilt from this attempt
+	// (sample rate 1, transaction "deliver ..."). An attempt heading a
+	// trace of its own makes it.
+	if baggage == "" {
+		baggage = headBaggage(at.tx)
+	}
+	if baggage != "" {
+		h.Set(sentry.SentryBaggageHeader, baggage)
 	}
 	return context.WithValue(ctx, attemptKey{}, at), h
 }
