@@ -215,8 +215,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.Destinations = h.Route(src.Name, res.EventType)
 	ctx := r.Context()
 	if tr != nil {
-		e.Trace = tr.TraceParent(ctx)
-		ctx, endSpan = tr.StartSpan(ctx, "persist", "group commit")
+		ctx, endSpan = tr.StartPublish(ctx, e)
 	}
 	ir, err := h.opts.Committer.Commit(ctx, e)
 	if tr != nil {
