@@ -153,7 +153,24 @@ type Info struct {
 	// subject (the customer) in the provider's events, where one path fits
 	// nearly every event type. Empty: none is obvious.
 	Subject string
+	// Methods are the HTTP methods the provider calls the endpoint with,
+	// beside POST: GET for HubSpot's signed GET requests and for the
+	// verification challenges of Dropbox and Okta, HEAD for Trello's. Nil:
+	// POST only. The receive path answers any other method with 405.
+	Methods []string
 	New     Factory
+}
+
+// AllowedMethods returns the HTTP methods a source of this provider
+// accepts: POST, then the provider's Methods.
+func (i Info) AllowedMethods() []string {
+	out := []string{http.MethodPost}
+	for _, m := range i.Methods {
+		if m != http.MethodPost {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // New builds the scheme named name (a lowercase provider word from the config).

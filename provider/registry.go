@@ -15,7 +15,7 @@ var registry = map[string]Info{
 	"paddle":           {Name: "paddle", Summary: "Paddle Billing: Paddle-Signature ts=;h1= HMAC-SHA256 hex of {ts}:{body}", Subject: "data.customer_id", New: newPaddle},
 	"square":           {Name: "square", Summary: "Square: x-square-hmacsha256-signature HMAC-SHA256 base64 of notification URL + body", NeedsPublicURL: true, New: newSquare},
 	"pagerduty":        {Name: "pagerduty", Summary: "PagerDuty v3: X-PagerDuty-Signature v1= HMAC-SHA256 hex of the body, comma separated", New: newPagerDuty},
-	"hubspot":          {Name: "hubspot", Summary: "HubSpot: X-HubSpot-Signature-v3 HMAC-SHA256 base64 of method+URI+body+timestamp(ms); options.version 1, 2 or 3", New: newHubSpot},
+	"hubspot":          {Name: "hubspot", Summary: "HubSpot: X-HubSpot-Signature-v3 HMAC-SHA256 base64 of method+URI+body+timestamp(ms); options.version 1, 2 or 3", Methods: []string{"GET"}, New: newHubSpot},
 	"sendgrid":         {Name: "sendgrid", Summary: "SendGrid: X-Twilio-Email-Event-Webhook-Signature ECDSA P-256 over timestamp+body; secret is the verification key", New: newSendGrid},
 	"discord":          {Name: "discord", Summary: "Discord: X-Signature-Ed25519 over timestamp+body; secret is the hex public key; answers PING", New: newDiscord},
 	"gitlab":           {Name: "gitlab", Summary: "GitLab: X-Gitlab-Token equal to the secret token", New: newGitLab},

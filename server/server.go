@@ -141,10 +141,10 @@ func (s *Server) routes() {
 		})
 	}
 	pub.Handle("POST /in/{source}", ingest)
-	pub.HandleFunc("/in/{source}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Allow", "POST")
-		s.error(w, r, hookwatch.Errorf(hookwatch.EMETHOD, "webhooks are received with POST, not %s", r.Method))
-	})
+	// Other methods go to the receive handler too: a source accepts those its
+	// provider declares (HubSpot's signed GETs, Dropbox's GET challenge...)
+	// and answers the rest 405 with Allow.
+	pub.Handle("/in/{source}", ingest)
 	pub.HandleFunc("GET /healthz", healthz)
 	pub.HandleFunc("GET /readyz", s.readyz(false))
 	pub.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
