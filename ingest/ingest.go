@@ -217,6 +217,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if res.Handshake != nil {
 		h.opts.Metrics.request(src.Name, "handshake", start)
+		for k, v := range res.Handshake.Header {
+			w.Header()[k] = v
+		}
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		if res.Handshake.ContentType != "" {
 			w.Header().Set("Content-Type", res.Handshake.ContentType)
 		}

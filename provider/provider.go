@@ -53,6 +53,10 @@ type Handshake struct {
 	Status      int
 	ContentType string
 	Body        []byte
+	// Header holds response headers the provider checks (Asana's
+	// X-Hook-Secret echo). The receive path also sends
+	// X-Content-Type-Options: nosniff, as challenges echo request input.
+	Header http.Header
 }
 
 // Reason says why a request failed verification, in a word that is safe to
