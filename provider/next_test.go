@@ -167,17 +167,6 @@ func TestNextProviders(t *testing.T) {
 	}
 }
 
-// The Dropbox vector of hapi-dropbox-webhooks' test suite (see
-// testdata/providers/dropbox/SOURCE.md).
-func TestDropboxPublicVector(t *testing.T) {
-	s := mustNew(t, "dropbox", Config{Secrets: []string{"the_secret"}})
-	h := http.Header{"X-Dropbox-Signature": {"0a8c16b085420b960dc78664279fe09e936a2a01b1f91064869d9e77dfd64529"}}
-	res, err := s.Verify(&Request{Method: "POST", Header: h, Body: []byte(`{"delta": {"users": [12345]}}`), Now: time.Now()})
-	if err != nil || res.EventType != "delta" {
-		t.Fatalf("got %+v %v", res, err)
-	}
-}
-
 func TestNextHandshakes(t *testing.T) {
 	now := time.Now()
 	verify := func(provider string, cfg Config, r *Request) (Result, error) {

@@ -2,6 +2,25 @@
 // signs them, and extracts the provider's event ID and type from a verified
 // request. Every scheme is registered explicitly in registry.go; nothing here
 // touches storage or HTTP serving.
+//
+// It is usable as a library on its own (it imports the standard library
+// only). Build a scheme once with New, naming the provider and giving every
+// currently valid secret (a request passes when it matches any: rotation):
+//
+//	scheme, err := provider.New("stripe", provider.Config{Secrets: []string{secret}})
+//
+// then verify the exact bytes of each request:
+//
+//	res, err := scheme.Verify(&provider.Request{Method: r.Method, URL: url,
+//		Header: r.Header, Body: body, Now: time.Now()})
+//
+// A rejection is a *VerifyError whose Reason (ReasonOf) is safe to return to
+// the caller. On success, Result.Handshake, when set, is the answer the
+// provider expects (a challenge, a ping) and the request is not an event;
+// otherwise Result.EventID (dedupe on it when not empty) and
+// Result.EventType describe the event. Names lists the providers, Lookup
+// describes one (Info.NeedsPublicURL, Info.AllowedMethods), and schemes that
+// can sign implement Signer. docs/providers.md describes every scheme.
 package provider
 
 import (
