@@ -61,7 +61,7 @@ var catalogProviders = []string{"twilio", "paddle", "square", "pagerduty", "hubs
 	"intercom", "vercel", "calendly", "zendesk", "clerk", "resend",
 	// issue 19
 	"sentry", "bitbucket", "jira", "dropbox", "box", "docusign", "coinbase", "razorpay", "webflow",
-	"trello", "woocommerce", "okta", "msgraph", "postmark"}
+	"trello", "woocommerce", "okta", "msgraph", "postmark", "sanity", "airtable"}
 
 func TestCatalogRegistered(t *testing.T) {
 	for _, name := range catalogProviders {

@@ -43,10 +43,13 @@ func FuzzNextHeaders(f *testing.F) {
 			"Box-Delivery-Timestamp": {ts}, "Box-Signature-Primary": {sig}, "Box-Signature-Secondary": {hub},
 			"X-Docusign-Signature-1": {sig}, "X-Docusign-Signature-100": {hub},
 			"X-Webflow-Timestamp": {ms}, "X-Webflow-Signature": {sig},
-			"X-Hub-Signature": {hub}, "X-Trello-Webhook": {sig}, "Authorization": {sig},
+			"X-Hub-Signature": {hub}, "Sanity-Webhook-Signature": {hub}, "X-Airtable-Content-Mac": {hub}, "X-Trello-Webhook": {sig}, "Authorization": {sig},
 		}
-		for _, name := range []string{"sentry", "bitbucket", "jira", "dropbox", "box", "docusign", "coinbase", "razorpay", "webflow", "trello", "woocommerce", "okta", "msgraph", "postmark"} {
+		for _, name := range []string{"sentry", "bitbucket", "jira", "dropbox", "box", "docusign", "coinbase", "razorpay", "webflow", "trello", "woocommerce", "okta", "msgraph", "postmark", "sanity", "airtable"} {
 			secret := "fuzz-secret-not-in-input"
+			if name == "airtable" {
+				secret = "ZnV6ei1zZWNyZXQtbm90LWluLWlucHV0"
+			}
 			if name == "postmark" {
 				secret = "fuzz:secret-not-in-input"
 			}
@@ -63,4 +66,11 @@ func FuzzNextHeaders(f *testing.F) {
 			}
 		}
 	})
+}
+
+func FuzzSanitySignature(f *testing.F) {
+	f.Add("t=1760000000000,v1=q1MBkO6r8A0WmKXs3i2bNwG2fMhsZ8jqzQw6Xb1HvVc")
+	f.Add("v1=,t=,v1=%%")
+	f.Add(",,=,t=1,t=2")
+	f.Fuzz(func(t *testing.T, v string) { checkTSHeaderParse(t, v, parseSanitySignature) })
 }

@@ -83,6 +83,17 @@ func nextCases() []nextCase {
 			build: func(sec, _ string, _ time.Time) (http.Header, string) {
 				return http.Header{"Authorization": {sec}}, nextURL
 			}, wantID: "b5a188b9-5ece-4636-b041-482ffda96311", wantType: "user.session.start", missingHdr: "Authorization"},
+		{provider: "sanity", body: `{"_id":"movie-1","_type":"movie","title":"Alien"}`,
+			build: func(sec, body string, t time.Time) (http.Header, string) {
+				ts := strconv.FormatInt(t.UnixMilli(), 10)
+				sig := base64.RawURLEncoding.EncodeToString(hm(sha256.New, sec, ts, ".", body))
+				return http.Header{"Sanity-Webhook-Signature": {"t=" + ts + ",v1=" + sig}, "Idempotency-Key": {"msg_2cW1Ayb"}, "Sanity-Operation": {"update"}}, nextURL
+			}, stale: 6 * time.Minute, wantID: "msg_2cW1Ayb", wantType: "update", missingHdr: "Sanity-Webhook-Signature"},
+		{provider: "airtable", body: `{"base":{"id":"appXXXXXXXXXXXXXX"},"webhook":{"id":"achXXXXXXXXXXXXXX"},"timestamp":"2022-02-01T21:25:05.663Z"}`,
+			build: func(sec, body string, _ time.Time) (http.Header, string) {
+				key, _ := base64.StdEncoding.DecodeString(sec)
+				return http.Header{"X-Airtable-Content-Mac": {"hmac-sha256=" + hmHex(sha256.New, string(key), body)}}, nextURL
+			}, wantType: "ping", missingHdr: "X-Airtable-Content-Mac"},
 		{provider: "postmark", body: `{"RecordType":"Delivery","MessageID":"883953f4-6105-42a2-a16a-77a8eac79483"}`,
 			build: func(sec, _ string, _ time.Time) (http.Header, string) {
 				return http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(sec))}}, nextURL
@@ -91,6 +102,9 @@ func nextCases() []nextCase {
 }
 
 func nextSecret(provider string) (secret, other string) {
+	if provider == "airtable" {
+		return base64.StdEncoding.EncodeToString([]byte("airtable mac secret bytes")), base64.StdEncoding.EncodeToString([]byte("not the secret"))
+	}
 	if provider == "postmark" {
 		return "hookwatch:s3cr3t-pass", "hookwatch:wrong"
 	}

@@ -45,4 +45,6 @@ var registry = map[string]Info{
 	"okta":             {Name: "okta", Summary: "Okta event hooks: secret in an auth header (options.header); answers the GET verification", Methods: []string{"GET"}, New: newOkta},
 	"msgraph":          {Name: "msgraph", Summary: "Microsoft Graph change notifications: clientState equal to the secret; answers validationToken", New: newMSGraph},
 	"postmark":         {Name: "postmark", Summary: "Postmark: HTTP basic auth, secret user:password", New: newPostmark},
+	"sanity":           {Name: "sanity", Summary: "Sanity: sanity-webhook-signature t=(ms),v1= HMAC-SHA256 base64url of {t}.{body}", New: newSanity},
+	"airtable":         {Name: "airtable", Summary: "Airtable: X-Airtable-Content-MAC hmac-sha256= HMAC-SHA256 hex of the body, base64 macSecret", New: newAirtable},
 }
