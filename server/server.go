@@ -36,7 +36,8 @@ import (
 // and quarantine import ingest, which takes its statuses from StatusOf
 // here): what the API needs of them comes as func values, wired in cmd.
 type Options struct {
-	// Ingest serves POST /in/{source}.
+	// Ingest serves /in/{source}: POST, and the other methods a source's
+	// provider declares (it answers the rest 405).
 	Ingest http.Handler
 	// Readiness is what /readyz answers from: the cached outcome of the
 	// last commit, the write probe and the free-space floor
