@@ -551,11 +551,11 @@ func (e *Engine) try(d *dest, dl *hookwatch.Delivery, record func(hookwatch.Fini
 	e.opts.Observer.AttemptFinished(actx, dl, &a, f.Outcome)
 	switch f.Outcome {
 	case hookwatch.OutcomeDead:
-		e.opts.Logger.Warn("deliver: delivery dead-lettered", "delivery", dl.ID, "event", dl.EventID,
+		e.opts.Logger.WarnContext(actx, "deliver: delivery dead-lettered", "delivery", dl.ID, "event", dl.EventID,
 			"destination", d.cfg.Name, "attempts", dl.Attempts, "class", string(a.Class), "status", a.StatusCode, "error", a.Error)
 		e.opts.Observer.DeadLettered(actx, dl, &a)
 	case hookwatch.OutcomeRetry:
-		e.opts.Logger.Debug("deliver: attempt failed; retrying", "delivery", dl.ID, "destination", d.cfg.Name,
+		e.opts.Logger.DebugContext(actx, "deliver: attempt failed; retrying", "delivery", dl.ID, "destination", d.cfg.Name,
 			"class", string(a.Class), "status", a.StatusCode, "next", f.NextAttemptAt)
 	}
 	return a, f, nil

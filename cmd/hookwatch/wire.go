@@ -262,6 +262,11 @@ func newMonitor(cfg *config.Config, base monitor.Options) (*monitor.Monitor, err
 	o.Tags = s.Tags
 	o.RejectInterval = s.SignatureFailureInterval.D()
 	o.Secrets = configSecrets(cfg)
+	if kind, _, _ := config.ParseStore(cfg.Store); kind == "postgres" {
+		o.DBSystem = "postgresql" // OpenTelemetry's name, which Sentry reads
+	} else {
+		o.DBSystem = "sqlite"
+	}
 	o.DestinationURLs = map[string]string{}
 	for _, d := range cfg.Destinations {
 		o.DestinationURLs[d.Name] = d.URL
