@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -13,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookwatch/hookwatch/config"
 	"github.com/hookwatch/hookwatch/monitor/monitortest"
 	"github.com/hookwatch/hookwatch/provider"
 )
@@ -69,16 +67,7 @@ sentry:
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c, err := config.Load(path, func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &Main{Config: c}
-	if err := m.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	return m
+	return openMain(t, path)
 }
 
 // postStripe sends a signed Stripe event about customer cus_sentry_1 and
