@@ -22,6 +22,7 @@ type Opener func(t *testing.T) hookwatch.Store
 func Run(t *testing.T, open Opener) {
 	t.Run("Events", func(t *testing.T) { testEvents(t, open) })
 	t.Run("Deliveries", func(t *testing.T) { testDeliveries(t, open) })
+	t.Run("Transformed", func(t *testing.T) { testTransformed(t, open) })
 	t.Run("Issues", func(t *testing.T) { testIssues(t, open) })
 	t.Run("Alerts", func(t *testing.T) { testAlerts(t, open) })
 	t.Run("Health", func(t *testing.T) { testHealth(t, open) })
