@@ -160,11 +160,11 @@ func TestOutputLimit(t *testing.T) {
 
 func TestBadReturns(t *testing.T) {
 	for src, want := range map[string]string{
-		`addHandler("transform", (req) => {});`:                                          "returned nothing",
-		`addHandler("transform", (req) => 42);`:                                          "not a request object",
-		`addHandler("transform", (req) => { req.headers["bad name"] = "x"; return req });`: "not a valid HTTP header name",
+		`addHandler("transform", (req) => {});`:                                               "returned nothing",
+		`addHandler("transform", (req) => 42);`:                                               "not a request object",
+		`addHandler("transform", (req) => { req.headers["bad name"] = "x"; return req });`:    "not a valid HTTP header name",
 		`addHandler("transform", (req) => { req.headers["x-a"] = "a\r\nb: c"; return req });`: "line break",
-		`addHandler("transform", (req) => { req.path = "relative"; return req });`:           "must start with /",
+		`addHandler("transform", (req) => { req.path = "relative"; return req });`:            "must start with /",
 	} {
 		if te := runErr(t, src, slow); !strings.Contains(te.Message, want) {
 			t.Errorf("%s: message %q, want %q", src, te.Message, want)
