@@ -28,6 +28,12 @@ type Destination struct {
 	KeepHeaders []string `yaml:"keep_headers"`
 	Retry       Retry    `yaml:"retry"`
 	Circuit     Circuit  `yaml:"circuit"`
+	// Transform is the path of a JavaScript file that reshapes every
+	// request at delivery time (docs/transformations.md); relative to the
+	// config file's directory.
+	Transform string `yaml:"transform"`
+	// TransformTimeout bounds one run of the transform; default 50ms.
+	TransformTimeout Duration `yaml:"transform_timeout"`
 }
 
 // Retry is a destination's retry policy; zero fields take the defaults of
@@ -116,6 +122,9 @@ func (c *Config) setDeliveryDefaults() {
 			}
 			r.Classes[string(class)] = cr
 		}
+		if d.Transform != "" && d.TransformTimeout == 0 {
+			d.TransformTimeout = Duration(hookwatch.DefaultTransformTimeout)
+		}
 		if d.Circuit.Failures == 0 {
 			d.Circuit.Failures = hookwatch.DefaultCircuitFailures
 		}
@@ -152,6 +161,12 @@ func (c *Config) validateDelivery(bad func(path, format string, args ...any)) {
 		}
 		if d.RateLimit < 0 {
 			bad(p+".rate_limit", "must not be negative (0 is no limit)")
+		}
+		switch t := d.TransformTimeout.D(); {
+		case d.Transform == "" && t != 0:
+			bad(p+".transform_timeout", "set without transform: name the transform file too")
+		case d.Transform != "" && (t < time.Millisecond || t > 10*time.Second):
+			bad(p+".transform_timeout", "%s is out of range (1ms to 10s; the default, 50ms, suits a reshape)", FormatDuration(t))
 		}
 		if d.Secret == "" {
 			if v, ok := c.unset[p+".secret"]; ok {

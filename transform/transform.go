@@ -33,11 +33,13 @@ import (
 	"time"
 
 	"github.com/dop251/goja"
+
+	"github.com/hookwatch/hookwatch"
 )
 
 // Defaults of Limits.
 const (
-	DefaultTimeout   = 50 * time.Millisecond
+	DefaultTimeout   = hookwatch.DefaultTransformTimeout
 	DefaultMaxOutput = 1 << 20
 	// MaxCallStack bounds recursion (goja counts frames).
 	MaxCallStack = 512

@@ -284,7 +284,11 @@ func probeCmd(ctx context.Context, env *Env, path, name string, resume bool) err
 	recorder := alert.NewRecorder(store, logger)
 	defer recorder.Close()
 	// Never started: it only probes. The owner names the CLI in leases.
-	eng, err := deliver.New(deliver.Options{Store: store, Destinations: destinations(cfg),
+	dests := destinations(cfg)
+	if err := withTransforms(cfg, dests); err != nil {
+		return err
+	}
+	eng, err := deliver.New(deliver.Options{Store: store, Destinations: dests,
 		Owner: hookwatch.NewID("cli", time.Now()), Logger: logger, Observer: recorder})
 	if err != nil {
 		return hookwatch.Errorf(hookwatch.EINVALID, "%v", err)
