@@ -26,6 +26,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Issues", func(t *testing.T) { testIssues(t, open) })
 	t.Run("Alerts", func(t *testing.T) { testAlerts(t, open) })
 	t.Run("Health", func(t *testing.T) { testHealth(t, open) })
+	t.Run("Series", func(t *testing.T) { testSeries(t, open) })
 	t.Run("Quarantine", func(t *testing.T) { testQuarantine(t, open) })
 	t.Run("Users", func(t *testing.T) { testUsers(t, open) })
 	t.Run("InstallationKey", func(t *testing.T) { testInstallationKey(t, open) })

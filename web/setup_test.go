@@ -108,8 +108,10 @@ func setup(t *testing.T) *env {
 	releaser := &quarantine.Releaser{Store: s, Sources: []ingest.Source{{Name: "stripe", Provider: "stripe", Scheme: relScheme, MaxBody: 1 << 20}}, Router: router}
 	h, err := web.New(web.Options{
 		Store: s, Sources: []string{"stripe"},
-		Destinations: []web.Destination{{Name: "app", URL: app.URL}, {Name: "flaky", URL: flaky.URL}},
-		Control:      e.engine, Releaser: releaser,
+		SourceSettings: map[string][]web.Setting{"stripe": {{Name: "provider", Value: "stripe"}, {Name: "secrets", Value: "1 configured (values not shown)"}}},
+		Destinations: []web.Destination{{Name: "app", URL: app.URL, Settings: []web.Setting{{Name: "timeout", Value: "10s"}}},
+			{Name: "flaky", URL: flaky.URL}},
+		Control: e.engine, Releaser: releaser,
 		Now: e.clock, Logger: slog.New(slog.NewTextHandler(tlog{t}, nil)),
 	})
 	if err != nil {
