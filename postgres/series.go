@@ -124,7 +124,14 @@ func (s *Store) BacklogSeries(ctx context.Context, q hookwatch.SeriesQuery) ([]h
 			return nil, err
 		}
 	}
-	if err := scan(c.ScanCreated)(start.query("d.destination", "count(*)", seriesJoin, "")); err != nil {
+	// Entered in the range: on receipt (never replayed since: served by
+	// the events' receive-time index), or on a replay (queued_at).
+	received := seriesSQL{q: q, col: "e.received_at", src: "e.source", dst: "d.destination", test: "e.test"}
+	if err := scan(c.ScanCreated)(received.query("d.destination", "count(*)", seriesJoin, "(d.queued_at IS NULL OR d.queued_at <= e.received_at)")); err != nil {
+		return nil, err
+	}
+	replayed := seriesSQL{q: q, col: "d.queued_at", src: "e.source", dst: "d.destination", test: "e.test"}
+	if err := scan(c.ScanCreated)(replayed.query("d.destination", "count(*)", seriesJoin, "d.queued_at > e.received_at")); err != nil {
 		return nil, err
 	}
 	done := seriesSQL{q: q, col: "d.completed_at", src: "e.source", dst: "d.destination", test: "e.test"}

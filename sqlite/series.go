@@ -65,6 +65,9 @@ const seriesJoin = `deliveries d JOIN events e ON e.id = d.event_id`
 
 // Series computes the figures per bucket; see hookwatch.SeriesStore.
 func (s *Store) Series(ctx context.Context, q hookwatch.SeriesQuery) ([]hookwatch.SeriesRow, error) {
+	if err := s.settle(ctx); err != nil { // deliveries owed by stored events (fanout.go)
+		return nil, err
+	}
 	if err := q.Check(); err != nil {
 		return nil, err
 	}
@@ -104,6 +107,9 @@ func (s *Store) Series(ctx context.Context, q hookwatch.SeriesQuery) ([]hookwatc
 // the backlog when its event is received or when replayed (queued_at) and leaves it when
 // completed.
 func (s *Store) BacklogSeries(ctx context.Context, q hookwatch.SeriesQuery) ([]hookwatch.BacklogPoint, error) {
+	if err := s.settle(ctx); err != nil { // deliveries owed by stored events (fanout.go)
+		return nil, err
+	}
 	if err := q.Check(); err != nil {
 		return nil, err
 	}
@@ -123,7 +129,14 @@ func (s *Store) BacklogSeries(ctx context.Context, q hookwatch.SeriesQuery) ([]h
 			return nil, err
 		}
 	}
-	if err := scan(c.ScanCreated)(start.query("d.destination", "count(*)", seriesJoin, "")); err != nil {
+	// Entered in the range: on receipt (never replayed since: served by
+	// the events' receive-time index), or on a replay (queued_at).
+	received := seriesSQL{q: q, col: "e.received_at", src: "e.source", dst: "d.destination", test: "e.test"}
+	if err := scan(c.ScanCreated)(received.query("d.destination", "count(*)", seriesJoin, "d.queued_at <= e.received_at")); err != nil {
+		return nil, err
+	}
+	replayed := seriesSQL{q: q, col: "d.queued_at", src: "e.source", dst: "d.destination", test: "e.test"}
+	if err := scan(c.ScanCreated)(replayed.query("d.destination", "count(*)", seriesJoin, "d.queued_at > e.received_at")); err != nil {
 		return nil, err
 	}
 	done := seriesSQL{q: q, col: "d.completed_at", src: "e.source", dst: "d.destination", test: "e.test"}

@@ -1,10 +1,13 @@
 package web_test
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/hookwatch/hookwatch"
 )
 
 // TestBrowserPerformance opens the performance view in Chromium, changes
@@ -73,6 +76,51 @@ func TestBrowserPerformance(t *testing.T) {
 	}
 	if dead := text(`main table tbody .badge.dead`); dead != "dead" {
 		t.Errorf("recent failures show %q, want a dead letter", dead)
+	}
+
+	// Bulk replay: flaky's app is fixed; replay its dead deliveries from
+	// the filtered list, dry run first, and see them delivered.
+	f.flakyFixed.Store(true)
+	do("list dead deliveries", chromedp.Navigate(base+"/events?status=dead&destination=flaky"), chromedp.WaitVisible(css(`#replay-matching`)),
+		chromedp.Click(css(`#replay-matching`)), chromedp.WaitVisible(css(`#confirm-replay`)), screenshot(dir, "replay-dry-run"))
+	if n := text(`#replay-count`); n != "2" {
+		t.Fatalf("dry run counts %s deliveries, want 2", n)
+	}
+	if rs, _ := f.store.ListReplays(context.Background(), 10); len(rs) != 0 {
+		t.Fatalf("the dry run recorded a replay: %+v", rs)
+	}
+	do("confirm the replay", chromedp.SetValue(css(`input[name=rate]`), "0"), chromedp.Click(css(`#confirm-replay`)), chromedp.WaitVisible(css(`p.flash`)))
+	if flash := text(`p.flash`); !strings.Contains(flash, "2 deliveries re-queued") {
+		t.Errorf("after the replay the page says %q", flash)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := f.store.CountDeliveries(context.Background(), hookwatch.DeliveryFilter{Destination: "flaky"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c["flaky"][hookwatch.DeliverySucceeded] == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replayed deliveries to flaky not delivered: %v", c["flaky"])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	do("destination after the replay", chromedp.Navigate(base+"/destinations/flaky"), chromedp.WaitVisible(css(`svg.chart`)), screenshot(dir, "destination-flaky-replayed"))
+	if got := text(`main p a[href$="status=dead"]`); got != "0 dead" {
+		t.Errorf("flaky shows %q after the replay, want 0 dead", got)
+	}
+
+	// Bulk release from the filtered quarantine list.
+	do("release in bulk", chromedp.Navigate(base+"/quarantine?source=stripe"), chromedp.WaitVisible(css(`#release-matching`)),
+		chromedp.Click(css(`#release-matching`)), chromedp.WaitVisible(css(`#confirm-release`)), screenshot(dir, "release-dry-run"))
+	if n := text(`#release-released`); n != "1" {
+		t.Fatalf("release dry run would release %s, want 1", n)
+	}
+	do("confirm the release", chromedp.Click(css(`#confirm-release`)), chromedp.WaitVisible(css(`p.flash`)))
+	if q, err := f.store.GetQuarantined(context.Background(), f.qrnID); err != nil || !q.Released() {
+		t.Errorf("quarantined request after the bulk release: %+v, %v", q, err)
 	}
 
 	do("open the source", chromedp.Navigate(base+"/sources/stripe"), chromedp.WaitVisible(css(`svg.chart`)), screenshot(dir, "source-stripe"))

@@ -290,7 +290,7 @@ func (h *Handler) hourlyCharts(r *http.Request, now time.Time) (*Chart, *Chart, 
 	if err != nil {
 		return nil, nil, err
 	}
-	d, err := h.performanceData(r.Context(), rng, "", "")
+	d, err := h.performanceData(r.Context(), rng, "", "", true)
 	if err != nil {
 		return nil, nil, err
 	}

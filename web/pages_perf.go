@@ -22,7 +22,7 @@ func (h *Handler) performance(w http.ResponseWriter, r *http.Request, p *page) {
 		h.fail(w, r, p, err)
 		return
 	}
-	d, err := h.performanceData(r.Context(), rng, "", "")
+	d, err := h.performanceData(r.Context(), rng, "", "", false)
 	if err != nil {
 		h.fail(w, r, p, err)
 		return
@@ -62,7 +62,7 @@ func (h *Handler) source(w http.ResponseWriter, r *http.Request, p *page) {
 		return
 	}
 	d := &sourcePage{Name: name, Settings: h.opts.SourceSettings[name]}
-	if d.Perf, err = h.performanceData(r.Context(), rng, name, ""); err != nil {
+	if d.Perf, err = h.performanceData(r.Context(), rng, name, "", false); err != nil {
 		h.fail(w, r, p, err)
 		return
 	}
@@ -114,7 +114,7 @@ func (h *Handler) destination(w http.ResponseWriter, r *http.Request, p *page) {
 		}
 	}
 	ctx := r.Context()
-	if d.Perf, err = h.performanceData(ctx, rng, "", name); err != nil {
+	if d.Perf, err = h.performanceData(ctx, rng, "", name, false); err != nil {
 		h.fail(w, r, p, err)
 		return
 	}

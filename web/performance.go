@@ -203,10 +203,10 @@ var lineClasses = []string{"c0", "c1", "c2", "c3", "c4", "c5"}
 // the tables.
 var maxLines = len(lineClasses)
 
-// performance builds the figures of q's range: the performance page with
+// performanceData builds the figures of q's range: the performance page with
 // neither source nor destination, the source and destination pages with
 // one.
-func (h *Handler) performanceData(ctx context.Context, rng perfRange, source, destination string) (*perfData, error) {
+func (h *Handler) performanceData(ctx context.Context, rng perfRange, source, destination string, seriesOnly bool) (*perfData, error) {
 	series, ok := h.opts.Store.(hookwatch.SeriesStore)
 	if !ok {
 		return nil, hookwatch.Errorf(hookwatch.EUNAVAILABLE, "this store does not compute series")
@@ -216,13 +216,16 @@ func (h *Handler) performanceData(ctx context.Context, rng perfRange, source, de
 	if err != nil {
 		return nil, err
 	}
-	backlog, err := series.BacklogSeries(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	failing, err := series.FailingTypes(ctx, q, 10)
-	if err != nil {
-		return nil, err
+	// The overview draws only the series: no backlog or bottlenecks.
+	var backlog []hookwatch.BacklogPoint
+	var failing []hookwatch.TypeFailures
+	if !seriesOnly {
+		if backlog, err = series.BacklogSeries(ctx, q); err != nil {
+			return nil, err
+		}
+		if failing, err = series.FailingTypes(ctx, q, 10); err != nil {
+			return nil, err
+		}
 	}
 	n := q.Buckets()
 	labels := make([]string, n)
@@ -277,7 +280,7 @@ func (h *Handler) performanceData(ctx context.Context, rng perfRange, source, de
 		backlogs[p.Destination][p.Bucket] = float64(p.Pending)
 	}
 	// Now: what waits, and since when.
-	if h.health != nil {
+	if h.health != nil && !seriesOnly {
 		bls, err := h.health.Backlogs(ctx, false)
 		if err != nil {
 			return nil, err

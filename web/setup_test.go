@@ -46,6 +46,8 @@ type env struct {
 	signer   provider.Signer
 	appCalls atomic.Int64
 	now      atomic.Pointer[time.Time]
+	// flakyFixed makes flaky answer 200 from then on (its app was fixed).
+	flakyFixed atomic.Bool
 }
 
 func setup(t *testing.T) *env {
@@ -69,6 +71,10 @@ func setup(t *testing.T) *env {
 		io.WriteString(w, `{"ok":true}`)
 	}))
 	flaky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if e.flakyFixed.Load() {
+			io.WriteString(w, `{"ok":true}`)
+			return
+		}
 		w.WriteHeader(http.StatusInternalServerError)
 		io.WriteString(w, `<h1>boom</h1> upstream exploded`)
 	}))

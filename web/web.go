@@ -169,6 +169,8 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /events", h.auth(h.events))
 	m.HandleFunc("GET /events/{id}", h.auth(h.event))
 	m.HandleFunc("POST /events/{id}/replay", h.auth(h.replayEvent))
+	m.HandleFunc("GET /replay", h.auth(h.replayMatchingPreview))
+	m.HandleFunc("POST /replay", h.auth(h.replayMatching))
 	m.HandleFunc("GET /destinations", h.auth(h.destinations))
 	m.HandleFunc("GET /destinations/{name}", h.auth(h.destination))
 	m.HandleFunc("GET /sources/{name}", h.auth(h.source))
@@ -189,6 +191,8 @@ func (h *Handler) routes() {
 	}
 	if h.quarantine != nil {
 		m.HandleFunc("GET /quarantine", h.auth(h.quarantineList))
+		m.HandleFunc("GET /quarantine/release", h.auth(h.releaseMatchingPreview))
+		m.HandleFunc("POST /quarantine/release", h.auth(h.releaseMatching))
 		m.HandleFunc("GET /quarantine/{id}", h.auth(h.quarantined))
 		m.HandleFunc("POST /quarantine/{id}/release", h.auth(h.releaseQuarantined))
 	}

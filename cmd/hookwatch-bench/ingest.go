@@ -32,6 +32,7 @@ func runIngest(args []string) error {
 	writers := fs.Int("writers", 0, "ingest.writers: group commits in flight (0: the store's default)")
 	skipCeiling := fs.Bool("no-ceiling", false, "skip the bare net/http ceiling (when only CPU per event matters)")
 	encrypted := fs.Bool("encrypt", false, "encrypt event payloads at rest (encryption.keys with a random key)")
+	routed := fs.Bool("destination", false, "route every event to one destination, paused: each event is owed a delivery row (written by the fan-out, inside the figure), none is sent")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -86,6 +87,11 @@ func runIngest(args []string) error {
 	if *writers > 0 {
 		cfg += fmt.Sprintf("ingest: {writers: %d}\n", *writers)
 	}
+	if *routed {
+		// Paused through the admin API before the load starts; its URL
+		// is a closed port all the same.
+		cfg += fmt.Sprintf("destinations:\n  - name: app\n    url: \"http://%s/webhooks\"\n    secret: \"whsec_aG9va3dhdGNoLWRlbW8tZGVzdGluYXRpb24ta2V5ISE=\"\nroutes:\n  - source: stripe\n    destinations: [app]\n", freeAddr())
+	}
 	if *encrypted {
 		key := make([]byte, 32)
 		rand.Read(key)
@@ -112,6 +118,11 @@ func runIngest(args []string) error {
 	if err := waitReady("http://" + public + "/readyz"); err != nil {
 		return err
 	}
+	if *routed {
+		if err := adminPost("http://" + admin + "/api/destinations/app/pause"); err != nil {
+			return fmt.Errorf("pause the destination: %w", err)
+		}
+	}
 	scheme, err := provider.New("stripe", provider.Config{Secrets: []string{benchSecret}})
 	if err != nil {
 		return err
@@ -124,6 +135,9 @@ func runIngest(args []string) error {
 	}
 	if *encrypted {
 		name += ", encrypted"
+	}
+	if *routed {
+		name += ", 1 destination"
 	}
 	var during func(time.Duration)
 	if *profile != "" {
@@ -180,6 +194,25 @@ func commitStats(admin string) (size, took float64, err error) {
 		return 0, 0, fmt.Errorf("no group commit in /metrics")
 	}
 	return v["hookwatch_ingest_commit_batch_size_sum"] / n, v["hookwatch_ingest_commit_duration_seconds_sum"] / n, nil
+}
+
+// adminPost posts to Hookwatch's admin API and checks for a 200.
+func adminPost(url string) error {
+	req, err := http.NewRequest(http.MethodPost, url, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+benchAdminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("%s: %s: %s", url, resp.Status, b)
+	}
+	return nil
 }
 
 // benchAdminToken authenticates the profile capture on the admin listener.
