@@ -2,6 +2,7 @@ package hookwatch
 
 import (
 	"context"
+	"net/http"
 	"time"
 )
 
@@ -33,6 +34,14 @@ const (
 	ClassGone       ErrorClass = "gone"             // 410: the destination is disabled
 	ClassUnknown    ErrorClass = "unknown_error"    // anything else (3xx: redirects are not followed)
 )
+
+// ClassTransform is the class of an attempt the destination's
+// transformation failed (it threw, timed out, or returned no request):
+// nothing was sent. It is not a retry policy's matter, so it is not in
+// ErrorClasses: the delivery waits, uncounted, until the transform file
+// changes (DeliveryStore.RetryTransformFailures) or its policy's max age
+// passes, and is then tried again.
+const ClassTransform ErrorClass = "transform_error"
 
 // ErrorClasses lists every failure class, for validation and documentation.
 var ErrorClasses = []ErrorClass{ClassValidation, ClassPermission, ClassRateLimit, ClassServer,
@@ -91,10 +100,40 @@ type Attempt struct {
 	Error string
 	// Response is the first MaxResponseBody bytes of the response body.
 	Response []byte
+	// Transform is the hash of the destination's transformation that ran
+	// (transform.Program.Hash), "" when the destination has none.
+	Transform string
+	// SentHash is "sha256:" and the hex SHA-256 of the body sent; "" when
+	// nothing was sent (a transform_error, an unreadable event). It tells
+	// whether two attempts sent the same bytes.
+	SentHash string
+	// Sent is the request as sent, recorded when a transformation made it
+	// differ from the stored event; nil otherwise.
+	Sent *SentRequest
 }
 
 // MaxResponseBody is how much of a destination's answer an attempt keeps.
 const MaxResponseBody = 4 << 10
+
+// SentRequest is a request as a transformation made it and Hookwatch sent
+// it, for the event page: the URL and headers with credentials redacted
+// (every header the destination's config adds, credential headers, the
+// URL's password and secret-looking query values), the first MaxSentBody
+// bytes of the body and its size. Stores seal it like an event's payload
+// when encryption at rest is on.
+type SentRequest struct {
+	URL     string      `json:"url"`
+	Headers http.Header `json:"headers"`
+	Body    []byte      `json:"body"`
+	// BodySize is the whole body's size; Body may be cut.
+	BodySize int `json:"body_size"`
+	// Unreadable says why the headers and body are missing: their sealed
+	// record does not open (UnreadableEvent's words).
+	Unreadable string `json:"unreadable,omitempty"`
+}
+
+// MaxSentBody is how much of a transformed body an attempt keeps.
+const MaxSentBody = 16 << 10
 
 // Outcome is what a finished attempt does to its delivery.
 type Outcome string
@@ -309,6 +348,14 @@ type DeliveryStore interface {
 	// Failures, ProbeAt and NotBefore of s) and s.UpdatedAt; pause and
 	// disablement are not changed.
 	SetCircuit(ctx context.Context, s DestinationState) error
+
+	// RetryTransformFailures makes due at now every pending, unleased
+	// delivery of destination whose last attempt failed with
+	// ClassTransform under a transform other than hash (its Attempt's
+	// Transform), and returns how many: the destination's transformation
+	// changed, so what failed may pass now. Deliveries that failed under
+	// hash itself are left waiting.
+	RetryTransformFailures(ctx context.Context, destination, hash string, now time.Time) (int, error)
 }
 
 // DeliveryObserver hears what the delivery engine does: the error tracker

@@ -27,6 +27,8 @@ const (
 	// DefaultRetryMaxBackoff caps the backoff ceiling (raised to the initial
 	// one when that is larger).
 	DefaultRetryMaxBackoff = time.Hour
+	// DefaultTransformTimeout bounds one run of a destination's transform.
+	DefaultTransformTimeout = 50 * time.Millisecond
 )
 
 // ClassPolicy is how failures of one error class are retried.

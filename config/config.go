@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"sort"
@@ -62,6 +63,9 @@ type Config struct {
 
 	// lines maps a field path ("sources[0].provider") to its line in the file.
 	lines map[string]int
+	// dir is the config file's directory ("" for Parse): relative paths
+	// in the file (a destination's transform) are relative to it.
+	dir string
 	// unset lists the ${ENV} variables that were referenced but not set, by
 	// the path of the field that referenced them.
 	unset map[string]string
@@ -184,8 +188,26 @@ func Load(path string, getenv func(string) (string, bool)) (*Config, error) {
 		}
 		return nil, hookwatch.Errorf(hookwatch.EINVALID, "config %s: %v (pass --config with the path of your config file)", path, err)
 	}
-	return parse(data, getenv, "config "+path)
+	cfg, err := parse(data, getenv, "config "+path)
+	if err != nil {
+		return nil, err
+	}
+	cfg.dir = filepath.Dir(path)
+	return cfg, nil
 }
+
+// Path resolves a path given in the file: relative to the file's
+// directory (the working directory for a parsed config).
+func (c *Config) Path(p string) string {
+	if p == "" || filepath.IsAbs(p) || c.dir == "" {
+		return p
+	}
+	return filepath.Join(c.dir, p)
+}
+
+// Line is the line of the field at path ("destinations[0].transform"), or
+// of its nearest parent present in the file; 0 when unknown.
+func (c *Config) Line(path string) int { return c.line(path) }
 
 // Parse is Load on bytes.
 func Parse(data []byte, getenv func(string) (string, bool)) (*Config, error) {

@@ -28,6 +28,12 @@ type Destination struct {
 	KeepHeaders []string `yaml:"keep_headers"`
 	Retry       Retry    `yaml:"retry"`
 	Circuit     Circuit  `yaml:"circuit"`
+	// Transform is the path of a JavaScript file that reshapes every
+	// request at delivery time (docs/transformations.md); relative to the
+	// config file's directory.
+	Transform string `yaml:"transform"`
+	// TransformTimeout bounds one run of the transform; default 50ms.
+	TransformTimeout Duration `yaml:"transform_timeout"`
 	// Ordering, when set, delivers events with the same key one at a time,
 	// in the order they were received (docs/delivery.md#ordering).
 	Ordering *Ordering `yaml:"ordering"`
@@ -130,6 +136,9 @@ func (c *Config) setDeliveryDefaults() {
 			}
 			r.Classes[string(class)] = cr
 		}
+		if d.Transform != "" && d.TransformTimeout == 0 {
+			d.TransformTimeout = Duration(hookwatch.DefaultTransformTimeout)
+		}
 		if d.Circuit.Failures == 0 {
 			d.Circuit.Failures = hookwatch.DefaultCircuitFailures
 		}
@@ -169,6 +178,12 @@ func (c *Config) validateDelivery(bad func(path, format string, args ...any)) {
 		}
 		if d.RateLimit < 0 {
 			bad(p+".rate_limit", "must not be negative (0 is no limit)")
+		}
+		switch t := d.TransformTimeout.D(); {
+		case d.Transform == "" && t != 0:
+			bad(p+".transform_timeout", "set without transform: name the transform file too")
+		case d.Transform != "" && (t < time.Millisecond || t > 10*time.Second):
+			bad(p+".transform_timeout", "%s is out of range (1ms to 10s; the default, 50ms, suits a reshape)", FormatDuration(t))
 		}
 		if d.Secret == "" {
 			if v, ok := c.unset[p+".secret"]; ok {

@@ -6,7 +6,6 @@
 package deliver
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/batch"
+	"github.com/hookwatch/hookwatch/transform"
 )
 
 // Destination is one configured receiver of events.
@@ -52,6 +52,9 @@ type Destination struct {
 	// the head of each key. OnDead says whether a dead one holds its key.
 	Ordered bool
 	OnDead  hookwatch.OnDead
+	// Transform, if set, reshapes every request at delivery time (see
+	// transform.go); the engine reloads it when the file changes.
+	Transform *transform.File
 }
 
 // Defaults of Destination.
@@ -96,6 +99,9 @@ type Options struct {
 	Rand func() float64
 	// UserAgent is sent with every request.
 	UserAgent string
+	// TransformPoll is how often transform files are checked for a
+	// change; default DefaultTransformPoll.
+	TransformPoll time.Duration
 }
 
 // Engine delivers events. Start it, Wake it when events are committed, and
@@ -173,6 +179,9 @@ func New(opts Options) (*Engine, error) {
 	}
 	if opts.Owner == "" {
 		opts.Owner = hookwatch.NewID("ins", time.Now())
+	}
+	if opts.TransformPoll <= 0 {
+		opts.TransformPoll = DefaultTransformPoll
 	}
 	if opts.UserAgent == "" {
 		opts.UserAgent = "Hookwatch/" + hookwatch.Version
@@ -268,6 +277,10 @@ func (e *Engine) Start(ctx context.Context) error {
 		go e.dispatch(d)
 		if e.opts.Waker != nil {
 			go e.listen(d)
+		}
+		if d.cfg.Transform != nil {
+			e.running.Add(1)
+			go e.watchTransform(d)
 		}
 	}
 	return nil
@@ -527,6 +540,8 @@ func (e *Engine) try(d *dest, dl *hookwatch.Delivery, record func(hookwatch.Fini
 	switch a.Class {
 	case hookwatch.ClassNone:
 		f.Outcome = hookwatch.OutcomeSucceeded
+	case hookwatch.ClassTransform:
+		f.Outcome, f.NextAttemptAt, f.NoCount = transformFailed(d, dl, now)
 	case hookwatch.ClassGone:
 		// Standard Webhooks: 410 means stop. The destination is disabled
 		// and the delivery waits, uncounted, until someone resumes it.
@@ -593,12 +608,11 @@ func (e *Engine) send(d *dest, dl *hookwatch.Delivery, trace http.Header) (hookw
 	}
 	ctx, cancel := context.WithTimeout(e.hardCtx, d.cfg.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.cfg.URL, bytes.NewReader(ev.Body))
+	req, err := e.newRequest(ctx, d, dl, now, &a)
 	if err != nil {
-		a.Class, a.Error = hookwatch.ClassUnknown, err.Error()
+		a.Class, a.Error = buildClass(err), err.Error()
 		return a, 0
 	}
-	e.headers(d, req.Header, ev, dl, now)
 	for k, v := range trace {
 		req.Header[k] = v
 	}
@@ -635,11 +649,9 @@ func (e *Engine) send(d *dest, dl *hookwatch.Delivery, trace http.Header) (hookw
 	return a, parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 }
 
-// headers sets what the destination receives: the provider's content type,
-// the kept original headers, the destination's own headers, then the
-// body's Content-Encoding and the Standard Webhooks headers (which nothing
-// can override).
-func (e *Engine) headers(d *dest, h http.Header, ev *hookwatch.Event, dl *hookwatch.Delivery, now time.Time) {
+// baseHeaders sets the provider's content type and the kept original
+// headers: what a transform receives as request.headers.
+func baseHeaders(d *dest, h http.Header, ev *hookwatch.Event) {
 	ct := ev.Headers.Get("Content-Type")
 	if ct == "" {
 		ct = "application/json"
@@ -650,21 +662,27 @@ func (e *Engine) headers(d *dest, h http.Header, ev *hookwatch.Event, dl *hookwa
 			h[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
 		}
 	}
+}
+
+// finalHeaders sets the destination's own headers, the body's encoding
+// (the event's when the body is sent as stored, none for a transformed
+// one) and the Standard Webhooks headers signing body.
+func finalHeaders(d *dest, h http.Header, ev *hookwatch.Event, dl *hookwatch.Delivery, now time.Time, body []byte, stored bool, userAgent string) {
 	for k, v := range d.cfg.Headers {
 		h.Set(k, v)
 	}
 	// The body is sent as received, compressed or not, so its encoding goes
 	// with it whatever the destination's headers say.
-	if ce := ev.Headers.Values("Content-Encoding"); len(ce) > 0 {
+	if ce := ev.Headers.Values("Content-Encoding"); stored && len(ce) > 0 {
 		h["Content-Encoding"] = append([]string(nil), ce...)
 	} else {
 		h.Del("Content-Encoding")
 	}
-	h.Set("User-Agent", e.opts.UserAgent)
+	h.Set("User-Agent", userAgent)
 	h.Set("Webhook-Id", ev.ID)
 	h.Set("Webhook-Timestamp", strconv.FormatInt(now.Unix(), 10))
 	if d.key != nil {
-		h.Set("Webhook-Signature", Sign(d.key, ev.ID, now, ev.Body))
+		h.Set("Webhook-Signature", Sign(d.key, ev.ID, now, body))
 	}
 	h.Set("X-Hookwatch-Source", ev.Source)
 	if ev.Type != "" {
@@ -685,7 +703,7 @@ func transient(c hookwatch.ErrorClass) bool {
 func (e *Engine) updateCircuit(d *dest, class hookwatch.ErrorClass, now time.Time) {
 	d.mu.Lock()
 	from := d.circuit
-	if class == hookwatch.ClassRateLimit || class == hookwatch.ClassGone {
+	if class == hookwatch.ClassRateLimit || class == hookwatch.ClassGone || class == hookwatch.ClassTransform {
 		// Neither up nor down; a probe that got one tries again later.
 		if from != hookwatch.CircuitHalfOpen {
 			d.mu.Unlock()

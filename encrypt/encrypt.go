@@ -23,7 +23,9 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hookwatch/hookwatch"
 )
@@ -235,4 +237,30 @@ func (c *Cipher) OpenPayload(table, id, keyID, headersCol string, bodyCol []byte
 		return nil, nil, fmt.Errorf("decode headers: %w", err)
 	}
 	return headers, body, nil
+}
+
+// SealSent returns the stored columns of an attempt's request as sent (nil:
+// nothing recorded, a nil body column), sealed like a payload bound to the
+// attempt (its delivery and time) when c seals.
+func (c *Cipher) SealSent(deliveryID string, at time.Time, r *hookwatch.SentRequest) (headersCol string, bodyCol []byte, keyID string, err error) {
+	if r == nil {
+		return "", nil, "", nil
+	}
+	return c.SealPayload("attempts", sentID(deliveryID, at), r.Headers, r.Body)
+}
+
+// OpenSent is the inverse of SealSent: nil when bodyCol is nil.
+func (c *Cipher) OpenSent(deliveryID string, at time.Time, url, keyID, headersCol string, bodyCol []byte, size int) (*hookwatch.SentRequest, error) {
+	if bodyCol == nil {
+		return nil, nil
+	}
+	h, body, err := c.OpenPayload("attempts", sentID(deliveryID, at), keyID, headersCol, bodyCol)
+	if err != nil {
+		return nil, err
+	}
+	return &hookwatch.SentRequest{URL: url, Headers: h, Body: body, BodySize: size}, nil
+}
+
+func sentID(deliveryID string, at time.Time) string {
+	return deliveryID + "@" + strconv.FormatInt(at.UnixMicro(), 10)
 }

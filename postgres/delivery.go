@@ -189,9 +189,10 @@ WITH u AS (
     WHERE id = $1 AND status = 'pending' AND lease_owner = $2
     RETURNING id
 ), a AS (
-    INSERT INTO attempts (delivery_id, n, owner, at, latency_us, class, http_status, error, response)
+    INSERT INTO attempts (delivery_id, n, owner, at, latency_us, class, http_status, error, response,
+        transform, sent_hash, sent_url, sent_headers, sent_body, sent_key, sent_size)
     SELECT u.id, (SELECT coalesce(max(n), 0) + 1 FROM attempts WHERE delivery_id = u.id),
-        $11, $12, $13, $6, $7, $14, $15
+        $11, $12, $13, $6, $7, $14, $15, $16, $17, $18, $19, $20, $21, $22
     FROM u
     RETURNING n
 )
@@ -237,9 +238,18 @@ func (s *Store) FinishDeliveries(ctx context.Context, fs []hookwatch.Finish) ([]
 		if resp == nil {
 			resp = []byte{}
 		}
+		sentURL, sentSize := "", 0
+		if a.Sent != nil {
+			sentURL, sentSize = a.Sent.URL, a.Sent.BodySize
+		}
+		sentHeaders, sentBody, sentKey, err := s.cipher.SealSent(a.DeliveryID, a.At, a.Sent)
+		if err != nil {
+			return nil, hookwatch.Errorf(hookwatch.EINTERNAL, "postgres: finish: seal the request as sent: %v", err)
+		}
 		b.Queue(finishDelivery, a.DeliveryID, f.Owner, string(status), count, next,
 			string(a.Class), a.StatusCode, text(truncate(a.Error, 500)), now, nullTime(completed),
-			text(a.Owner), a.At, a.Latency.Microseconds(), text(truncate(a.Error, 2000)), resp)
+			text(a.Owner), a.At, a.Latency.Microseconds(), text(truncate(a.Error, 2000)), resp,
+			text(a.Transform), text(a.SentHash), text(sentURL), text(sentHeaders), sentBody, sentKey, sentSize)
 		queued = append(queued, i)
 	}
 	if len(queued) == 0 {
@@ -274,6 +284,19 @@ func (s *Store) FinishDeliveries(ctx context.Context, fs []hookwatch.Finish) ([]
 	return results, nil
 }
 
+// RetryTransformFailures makes transform failures due again; see
+// hookwatch.DeliveryStore.
+func (s *Store) RetryTransformFailures(ctx context.Context, destination, hash string, now time.Time) (int, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE deliveries d SET next_attempt_at = $1, updated_at = $1
+		WHERE destination = $2 AND status = 'pending' AND last_class = $3 AND (lease_until IS NULL OR lease_until <= $1)
+		AND (SELECT transform FROM attempts WHERE delivery_id = d.id ORDER BY n DESC LIMIT 1) IS DISTINCT FROM $4`,
+		now, destination, string(hookwatch.ClassTransform), hash)
+	if err != nil {
+		return 0, storeError("retry transform failures", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
 func truncate(s string, n int) string {
 	if len(s) > n {
 		return s[:n]
@@ -304,7 +327,8 @@ func (s *Store) GetDelivery(ctx context.Context, id string) (*hookwatch.Delivery
 		return nil, nil, storeError("get delivery", err)
 	}
 	after()
-	rows, err := s.pool.Query(ctx, `SELECT n, owner, at, latency_us, class, http_status, error, response
+	rows, err := s.pool.Query(ctx, `SELECT n, owner, at, latency_us, class, http_status, error, response,
+		transform, sent_hash, sent_url, sent_headers, sent_body, sent_key, sent_size
 		FROM attempts WHERE delivery_id = $1 ORDER BY n`, id)
 	if err != nil {
 		return nil, nil, storeError("get attempts", err)
@@ -312,11 +336,18 @@ func (s *Store) GetDelivery(ctx context.Context, id string) (*hookwatch.Delivery
 	attempts, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*hookwatch.Attempt, error) {
 		a := &hookwatch.Attempt{DeliveryID: id}
 		var latency int64
-		var class string
-		if err := row.Scan(&a.N, &a.Owner, &a.At, &latency, &class, &a.StatusCode, &a.Error, &a.Response); err != nil {
+		var class, sentURL, sentHeaders, sentKey string
+		var sentBody []byte
+		var sentSize int
+		if err := row.Scan(&a.N, &a.Owner, &a.At, &latency, &class, &a.StatusCode, &a.Error, &a.Response,
+			&a.Transform, &a.SentHash, &sentURL, &sentHeaders, &sentBody, &sentKey, &sentSize); err != nil {
 			return nil, err
 		}
 		a.At, a.Latency, a.Class = a.At.UTC(), time.Duration(latency)*time.Microsecond, hookwatch.ErrorClass(class)
+		var err error
+		if a.Sent, err = s.cipher.OpenSent(id, a.At, sentURL, sentKey, sentHeaders, sentBody, sentSize); err != nil {
+			a.Sent = &hookwatch.SentRequest{URL: sentURL, BodySize: sentSize, Unreadable: hookwatch.UnreadableEvent(sentKey, err)}
+		}
 		return a, nil
 	})
 	if err != nil {

@@ -66,6 +66,23 @@ type Attempt struct {
 	Error            string    `json:"error,omitempty"`
 	Response         string    `json:"response,omitempty"`
 	ResponseEncoding string    `json:"response_encoding,omitempty"`
+	// Transform is the hash of the destination's transform that ran.
+	Transform string `json:"transform,omitempty"`
+	// SentHash is the SHA-256 of the body sent.
+	SentHash string `json:"sent_hash,omitempty"`
+	// Sent is the request as a transform made it (redacted, the body cut
+	// at 16 KiB).
+	Sent *SentRequest `json:"sent,omitempty"`
+}
+
+// SentRequest is a transformed request as sent, as printed.
+type SentRequest struct {
+	URL          string      `json:"url"`
+	Headers      http.Header `json:"headers,omitempty"`
+	Body         string      `json:"body,omitempty"`
+	BodyEncoding string      `json:"body_encoding,omitempty"`
+	BodySize     int         `json:"body_size"`
+	Unreadable   string      `json:"unreadable,omitempty"`
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -90,6 +107,11 @@ func NewDelivery(d *hookwatch.Delivery, attempts []*hookwatch.Attempt, w deliver
 		aj := Attempt{N: a.N, At: a.At, Class: string(a.Class), Status: a.StatusCode,
 			LatencyMS: float64(a.Latency.Microseconds()) / 1000, Error: a.Error}
 		aj.Response, aj.ResponseEncoding = hookwatch.TextOrHex(a.Response)
+		aj.Transform, aj.SentHash = a.Transform, a.SentHash
+		if a.Sent != nil {
+			aj.Sent = &SentRequest{URL: a.Sent.URL, Headers: a.Sent.Headers, BodySize: a.Sent.BodySize, Unreadable: a.Sent.Unreadable}
+			aj.Sent.Body, aj.Sent.BodyEncoding = hookwatch.TextOrHex(a.Sent.Body)
+		}
 		j.History = append(j.History, aj)
 	}
 	return j

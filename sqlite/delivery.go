@@ -285,8 +285,9 @@ func (s *Store) finishTx(ctx context.Context, tx *sql.Tx, fs []hookwatch.Finish,
 		return writeError("finish: prepare", err)
 	}
 	defer upd.Close()
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO attempts (delivery_id, n, owner, at, latency_us, class, http_status, error, response)
-		VALUES (?, (SELECT coalesce(max(n), 0) + 1 FROM attempts WHERE delivery_id = ?), ?, ?, ?, ?, ?, ?, ?)`)
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO attempts (delivery_id, n, owner, at, latency_us, class, http_status, error, response,
+		transform, sent_hash, sent_url, sent_headers, sent_body, sent_key, sent_size)
+		VALUES (?, (SELECT coalesce(max(n), 0) + 1 FROM attempts WHERE delivery_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return writeError("finish: prepare", err)
 	}
@@ -337,12 +338,40 @@ func (s *Store) finishTx(ctx context.Context, tx *sql.Tx, fs []hookwatch.Finish,
 		if resp == nil {
 			resp = []byte{}
 		}
+		sentURL, sentSize := "", 0
+		if a.Sent != nil {
+			sentURL, sentSize = a.Sent.URL, a.Sent.BodySize
+		}
+		sentHeaders, sentBody, sentKey, err := s.cipher.SealSent(a.DeliveryID, fromMicros(micros(a.At)), a.Sent)
+		if err != nil {
+			return hookwatch.Errorf(hookwatch.EINTERNAL, "sqlite: finish: seal the request as sent: %v", err)
+		}
 		if _, err := ins.ExecContext(ctx, a.DeliveryID, a.DeliveryID, a.Owner, micros(a.At), a.Latency.Microseconds(),
-			string(a.Class), a.StatusCode, truncate(a.Error, 2000), resp); err != nil {
+			string(a.Class), a.StatusCode, truncate(a.Error, 2000), resp,
+			a.Transform, a.SentHash, sentURL, sentHeaders, sentBody, sentKey, sentSize); err != nil {
 			return writeError("finish: insert attempt", err)
 		}
 	}
 	return nil
+}
+
+// RetryTransformFailures makes transform failures due again; see
+// hookwatch.DeliveryStore.
+func (s *Store) RetryTransformFailures(ctx context.Context, destination, hash string, now time.Time) (int, error) {
+	var n int64
+	err := s.relaxedTx(ctx, "retry transform failures", func(tx *sql.Tx) error {
+		at := micros(now)
+		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET next_attempt_at = ?, updated_at = ?
+			WHERE destination = ? AND status = 'pending' AND last_class = ? AND lease_until <= ?
+			AND (SELECT transform FROM attempts WHERE delivery_id = deliveries.id ORDER BY n DESC LIMIT 1) IS NOT ?`,
+			at, at, destination, string(hookwatch.ClassTransform), at, hash)
+		if err != nil {
+			return writeError("retry transform failures", err)
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	return int(n), err
 }
 
 // prefixed qualifies every column of a column list with p ("d.").
@@ -389,7 +418,8 @@ func (s *Store) GetDelivery(ctx context.Context, id string) (*hookwatch.Delivery
 	} else if err != nil {
 		return nil, nil, fmt.Errorf("sqlite: get delivery: %w", err)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT n, owner, at, latency_us, class, http_status, error, response
+	rows, err := s.r.QueryContext(ctx, `SELECT n, owner, at, latency_us, class, http_status, error, response,
+		transform, sent_hash, sent_url, sent_headers, sent_body, sent_key, sent_size
 		FROM attempts WHERE delivery_id = ? ORDER BY n`, id)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sqlite: get attempts: %w", err)
@@ -399,11 +429,19 @@ func (s *Store) GetDelivery(ctx context.Context, id string) (*hookwatch.Delivery
 	for rows.Next() {
 		a := &hookwatch.Attempt{DeliveryID: id}
 		var at, latency int64
-		var class string
-		if err := rows.Scan(&a.N, &a.Owner, &at, &latency, &class, &a.StatusCode, &a.Error, &a.Response); err != nil {
+		var class, sentURL, sentHeaders, sentKey string
+		var sentBody []byte
+		var sentSize int
+		if err := rows.Scan(&a.N, &a.Owner, &at, &latency, &class, &a.StatusCode, &a.Error, &a.Response,
+			&a.Transform, &a.SentHash, &sentURL, &sentHeaders, &sentBody, &sentKey, &sentSize); err != nil {
 			return nil, nil, fmt.Errorf("sqlite: get attempts: %w", err)
 		}
 		a.At, a.Latency, a.Class = fromMicros(at), time.Duration(latency)*time.Microsecond, hookwatch.ErrorClass(class)
+		if a.Sent, err = s.cipher.OpenSent(id, a.At, sentURL, sentKey, sentHeaders, sentBody, sentSize); err != nil {
+			// The attempt itself is still worth showing: say why the
+			// request as sent is not.
+			a.Sent = &hookwatch.SentRequest{URL: sentURL, BodySize: sentSize, Unreadable: hookwatch.UnreadableEvent(sentKey, err)}
+		}
 		attempts = append(attempts, a)
 	}
 	if err := rows.Err(); err != nil {

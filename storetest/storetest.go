@@ -24,6 +24,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Events", func(t *testing.T) { t.Parallel(); testEvents(t, open) })
 	t.Run("Deliveries", func(t *testing.T) { t.Parallel(); testDeliveries(t, open) })
 	t.Run("Ordering", func(t *testing.T) { t.Parallel(); testOrdering(t, open) })
+	t.Run("Transformed", func(t *testing.T) { t.Parallel(); testTransformed(t, open) })
 	t.Run("Issues", func(t *testing.T) { t.Parallel(); testIssues(t, open) })
 	t.Run("Alerts", func(t *testing.T) { t.Parallel(); testAlerts(t, open) })
 	t.Run("Health", func(t *testing.T) { t.Parallel(); testHealth(t, open) })

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/hookwatch/hookwatch"
@@ -22,6 +24,35 @@ type attemptRow struct {
 	*hookwatch.Attempt
 	// Excerpt is the start of the response body as text.
 	Excerpt string
+	// SentText is the request as a transform made it and it was sent
+	// (hookwatch.Attempt.Sent), as text; "" without a transform.
+	SentText string
+}
+
+// sentText renders a transformed request as sent: the request line, the
+// (redacted) headers, and the kept start of the body.
+func sentText(r *hookwatch.SentRequest) string {
+	if r == nil {
+		return ""
+	}
+	if r.Unreadable != "" {
+		return r.Unreadable
+	}
+	var b strings.Builder
+	b.WriteString("POST " + r.URL + "\n")
+	keys := make([]string, 0, len(r.Headers))
+	for k := range r.Headers {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		b.WriteString(k + ": " + strings.Join(r.Headers[k], ", ") + "\n")
+	}
+	b.WriteString("\n" + excerpt(r.Body))
+	if len(r.Body) < r.BodySize || len(r.Body) > excerptLen {
+		fmt.Fprintf(&b, "\n... (%d bytes in all)", r.BodySize)
+	}
+	return b.String()
 }
 
 type eventData struct {
@@ -106,7 +137,7 @@ func (h *Handler) event(w http.ResponseWriter, r *http.Request, p *page) {
 			return
 		}
 		for _, a := range as {
-			d.Timeline = append(d.Timeline, attemptRow{Destination: dl.Destination, Attempt: a, Excerpt: excerpt(a.Response)})
+			d.Timeline = append(d.Timeline, attemptRow{Destination: dl.Destination, Attempt: a, Excerpt: excerpt(a.Response), SentText: sentText(a.Sent)})
 		}
 	}
 	sort.SliceStable(d.Timeline, func(i, j int) bool { return d.Timeline[i].At.Before(d.Timeline[j].At) })

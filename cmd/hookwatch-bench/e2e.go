@@ -79,6 +79,7 @@ func runE2E(args []string) error {
 	backlog := fs.Int("backlog", 200000, "deliveries queued for the backlog drain (0 skips it; SQLite only)")
 	store := fs.String("store", "", "store URL (default: a fresh SQLite file); e.g. postgres://...&search_path=bench")
 	instances := fs.Int("instances", 1, "hookwatch serve processes sharing the store (PostgreSQL), ingest spread across them")
+	withTransform := fs.Bool("transform", false, "give the destination a JavaScript transform (reshape the body, add a header) run on every delivery")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -105,6 +106,20 @@ func runE2E(args []string) error {
 	if storeURL == "" {
 		storeURL = "sqlite:" + dbPath
 	}
+	transformLine := ""
+	if *withTransform {
+		js := `addHandler("transform", (request, context) => {
+  const o = request.body.data.object;
+  request.body = {type: context.type, id: request.body.id, amount: o.amount_paid, currency: o.currency, customer: o.customer};
+  request.headers["x-event-type"] = context.type;
+  return request;
+});
+`
+		if err := os.WriteFile(filepath.Join(dir, "transform.js"), []byte(js), 0o600); err != nil {
+			return err
+		}
+		transformLine = "\n    transform: transform.js"
+	}
 	var publics, cfgPaths []string
 	for i := 0; i < *instances; i++ {
 		public, admin := freeAddr(), freeAddr()
@@ -120,11 +135,11 @@ destinations:
   - name: app
     url: "http://%s/webhooks"
     secret: "whsec_aG9va3dhdGNoLWRlbW8tZGVzdGluYXRpb24ta2V5ISE="
-    max_in_flight: %d
+    max_in_flight: %d%s
 routes:
   - source: stripe
     destinations: [app]
-`, public, admin, storeURL, benchSecret, sinkAddr, *inFlight)
+`, public, admin, storeURL, benchSecret, sinkAddr, *inFlight, transformLine)
 		cfgPath := filepath.Join(dir, fmt.Sprintf("hookwatch%d.yaml", i))
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 			return err
@@ -157,8 +172,14 @@ routes:
 		}
 	}()
 
-	fmt.Printf("e2e benchmark: %s store, %d instance(s), %d-byte Stripe events, destination max_in_flight %d, %d ingest connections, %d CPUs\n",
-		strings.SplitN(storeURL, ":", 2)[0], *instances, *size, *inFlight, *conns, numCPU())
+	fmt.Printf("e2e benchmark: %s store, %d instance(s), %d-byte Stripe events, destination max_in_flight %d, %d ingest connections, transform %v, %d CPUs\n",
+		strings.SplitN(storeURL, ":", 2)[0], *instances, *size, *inFlight, *conns, *withTransform, numCPU())
+	serverCPU := func() (t time.Duration) {
+		for _, p := range procs {
+			t += processCPU(p.Process.Pid)
+		}
+		return t
+	}
 	scheme, err := provider.New("stripe", provider.Config{Secrets: []string{benchSecret}})
 	if err != nil {
 		return err
@@ -230,7 +251,7 @@ routes:
 		sk.mu.Lock()
 		sk.lags = sk.lags[:0]
 		sk.mu.Unlock()
-		a0, d0 := acked.Load(), sk.delivered.Load()
+		a0, d0, c0 := acked.Load(), sk.delivered.Load(), serverCPU()
 		sk.measuring.Store(true)
 		t0 := time.Now()
 		var peak int64
@@ -241,7 +262,7 @@ routes:
 			}
 		}
 		el := time.Since(t0)
-		a1, d1 := acked.Load(), sk.delivered.Load()
+		a1, d1, c1 := acked.Load(), sk.delivered.Load(), serverCPU()
 		sk.measuring.Store(false)
 		close(stop)
 		wg.Wait()
@@ -256,8 +277,13 @@ routes:
 			return lags[int(float64(len(lags)-1)*p)].Round(100 * time.Microsecond)
 		}
 		behind := acked.Load() - sk.delivered.Load()
-		fmt.Printf("rate %6d/s: ingested %7.0f/s  delivered %7.0f/s  lag p50 %8s  p99 %8s  backlog at end %6d  peak RSS %s\n",
-			rate, float64(a1-a0)/el.Seconds(), float64(d1-d0)/el.Seconds(), pct(0.5), pct(0.99), behind, mib(peak))
+		// Server CPU (ingest and delivery) per event delivered in the window.
+		var cpuPer time.Duration
+		if d1 > d0 {
+			cpuPer = (c1 - c0) / time.Duration(d1-d0)
+		}
+		fmt.Printf("rate %6d/s: ingested %7.0f/s  delivered %7.0f/s  lag p50 %8s  p99 %8s  backlog at end %6d  peak RSS %s  server CPU/event %s\n",
+			rate, float64(a1-a0)/el.Seconds(), float64(d1-d0)/el.Seconds(), pct(0.5), pct(0.99), behind, mib(peak), cpuPer.Round(time.Microsecond))
 		// Let the backlog drain before the next rate.
 		deadline := time.Now().Add(2 * time.Minute)
 		for sk.delivered.Load() < acked.Load() && time.Now().Before(deadline) {

@@ -15,6 +15,10 @@ func runConfigCheck(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The transform files are part of the config: each must load.
+	if err := withTransforms(cfg, destinations(cfg)); err != nil {
+		return err
+	}
 	fmt.Fprintf(env.Stdout, "%s is valid: %d source(s), store %s\n", *path, len(cfg.Sources), storeKind(cfg.Store))
 	return nil
 }

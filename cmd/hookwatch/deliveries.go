@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -175,7 +176,37 @@ Usage: hookwatch deliveries show [flags] DELIVERY_ID`)
 		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%.1fms\t%s\t%s\n", a.N, localTime(a.At),
 			dash(a.Class), dash(strconv.Itoa(a.Status)), a.LatencyMS, dash(a.Error), dash(answer))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// The latest transformed request, as sent.
+	for i := len(j.History) - 1; i >= 0; i-- {
+		a := j.History[i]
+		if a.Sent == nil {
+			continue
+		}
+		fmt.Fprintf(w, "\nRequest as sent (attempt %d, transform %s, body %s):\n", a.N, a.Transform, a.SentHash)
+		if a.Sent.Unreadable != "" {
+			fmt.Fprintf(w, "  %s\n", a.Sent.Unreadable)
+			break
+		}
+		fmt.Fprintf(w, "  POST %s\n", a.Sent.URL)
+		keys := make([]string, 0, len(a.Sent.Headers))
+		for k := range a.Sent.Headers {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(w, "  %s: %s\n", k, strings.Join(a.Sent.Headers[k], ", "))
+		}
+		cut := ""
+		if len(a.Sent.Body) < a.Sent.BodySize && a.Sent.BodyEncoding == "" {
+			cut = fmt.Sprintf(" ... (%d bytes in all)", a.Sent.BodySize)
+		}
+		fmt.Fprintf(w, "\n  %s%s\n", a.Sent.Body, cut)
+		break
+	}
+	return nil
 }
 
 func runDestinationsList(ctx context.Context, env *Env, args []string) error {
@@ -281,7 +312,11 @@ func probeCmd(ctx context.Context, env *Env, path, name string, resume bool) err
 	recorder := alert.NewRecorder(store, logger)
 	defer recorder.Close()
 	// Never started: it only probes. The owner names the CLI in leases.
-	eng, err := deliver.New(deliver.Options{Store: store, Destinations: destinations(cfg),
+	dests := destinations(cfg)
+	if err := withTransforms(cfg, dests); err != nil {
+		return err
+	}
+	eng, err := deliver.New(deliver.Options{Store: store, Destinations: dests,
 		Owner: hookwatch.NewID("cli", time.Now()), Logger: logger, Observer: recorder})
 	if err != nil {
 		return hookwatch.Errorf(hookwatch.EINVALID, "%v", err)

@@ -66,6 +66,7 @@ var commands = map[string]command{
 	"destinations pause":  {"pause a destination: its deliveries wait", runDestinationsPause},
 	"destinations resume": {"resume a paused or disabled (410) destination and probe it at once", runDestinationsResume},
 	"destinations probe":  {"send one due delivery now; if the app answers, close the circuit so the backlog flows", runDestinationsProbe},
+	"transform test":      {"print the request a destination's transform makes of an event (--event) or a file (--file), without sending", runTransformTest},
 	"replay":              {"re-queue deliveries by event ID or filter (--dry-run first)", runReplay},
 	"users add":           {"add a dashboard user (password from a prompt or --password-stdin)", runUsersAdd},
 	"users list":          {"list dashboard users", runUsersList},

@@ -201,7 +201,11 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.alerting, err = newAlerting(cfg, store, m.Logger); err != nil {
 		return err
 	}
-	m.Engine, err = deliver.New(deliver.Options{Store: store, Destinations: destinations(cfg),
+	dests := destinations(cfg)
+	if err := withTransforms(cfg, dests); err != nil {
+		return err
+	}
+	m.Engine, err = deliver.New(deliver.Options{Store: store, Destinations: dests,
 		Owner: hookwatch.NewID("ins", time.Now()), Logger: m.Logger, Waker: sharedWaker(store),
 		Observer: hookwatch.DeliveryObservers{m.Monitor.Observer(), m.alerting.recorder, deliveryMetrics}, Tracer: m.Monitor.Tracer()})
 	if err != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/hookwatch/hookwatch/provider"
 	"github.com/hookwatch/hookwatch/quarantine"
 	"github.com/hookwatch/hookwatch/readiness"
+	"github.com/hookwatch/hookwatch/transform"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -432,4 +433,27 @@ func newCipher(e config.Encryption) (*encrypt.Cipher, error) {
 		keys[i] = k
 	}
 	return encrypt.New(keys, e.DecryptOnly)
+}
+
+// withTransforms loads every destination's transform file into dests
+// (destinations(cfg)'s, in config order), once per start: the engine then
+// reloads a file when it changes. The error names the config line and the
+// file's own line for a syntax error.
+func withTransforms(cfg *config.Config, dests []deliver.Destination) error {
+	var problems []string
+	for i, d := range cfg.Destinations {
+		if d.Transform == "" {
+			continue
+		}
+		f, err := transform.Load(cfg.Path(d.Transform), transform.Limits{Timeout: d.TransformTimeout.D()})
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("line %d: destinations[%d].transform: %v", cfg.Line(fmt.Sprintf("destinations[%d].transform", i)), i, err))
+			continue
+		}
+		dests[i].Transform = f
+	}
+	if len(problems) > 0 {
+		return hookwatch.Errorf(hookwatch.EINVALID, "config: %s", strings.Join(problems, "\n  "))
+	}
+	return nil
 }
