@@ -31,6 +31,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("DedupeKey", func(t *testing.T) { testDedupeKey(t, open) })
 	t.Run("Retention", func(t *testing.T) { testRetention(t, open) })
 	t.Run("Purge", func(t *testing.T) { testPurge(t, open) })
+	t.Run("EventFilters", func(t *testing.T) { testEventFilters(t, open) })
 }
 
 // base is a fixed time for test events, with microseconds (the stores'
