@@ -3,6 +3,8 @@ package hookwatch
 import (
 	"path"
 	"slices"
+	"strconv"
+	"strings"
 )
 
 // Route sends a source's events to destinations, optionally only events of
@@ -45,6 +47,17 @@ type Filtered struct {
 	// Err is why the filter failed, e.g. "no such key: discount"; empty
 	// when it evaluated to false.
 	Err string
+}
+
+// String says it in a sentence, for the event's page and `events show`:
+// "filter of route 2 left out finance: no such key: amount_paid", or
+// "... left out finance (false)".
+func (f Filtered) String() string {
+	s := "filter of route " + strconv.Itoa(f.Route) + " left out " + strings.Join(f.Destinations, ", ")
+	if f.Err == "" {
+		return s + " (false)"
+	}
+	return s + ": " + f.Err
 }
 
 // RouteFunc picks an event's destinations, and says which routes' filters

@@ -15,7 +15,14 @@ func eventFilters(t *testing.T, s hookwatch.Store, id string) string {
 	if err != nil {
 		t.Fatalf("EventFilters(%s): %v", id, err)
 	}
-	return fmt.Sprint(fs)
+	out := "["
+	for i, f := range fs {
+		if i > 0 {
+			out += " "
+		}
+		out += fmt.Sprintf("{%d %v %s}", f.Route, f.Destinations, f.Err)
+	}
+	return out + "]"
 }
 
 // The routes whose filters left an event out are stored with it, in the
