@@ -32,8 +32,13 @@ func runIngest(args []string) error {
 	writers := fs.Int("writers", 0, "ingest.writers: group commits in flight (0: the store's default)")
 	skipCeiling := fs.Bool("no-ceiling", false, "skip the bare net/http ceiling (when only CPU per event matters)")
 	encrypted := fs.Bool("encrypt", false, "encrypt event payloads at rest (encryption.keys with a random key)")
+	routes := fs.Int("routes", 0, "routes from the source, each to a destination of its own (answered by the ceiling's server, kept running)")
+	filter := fs.String("filter", "", "a CEL filter on every route (with --routes), e.g. 'body.data.object.pad != \"\" && body.livemode == true'")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *filter != "" && *routes == 0 {
+		return fmt.Errorf("--filter needs --routes")
 	}
 	dir, err := os.MkdirTemp("", "hookwatch-bench-")
 	if err != nil {
@@ -72,8 +77,10 @@ func runIngest(args []string) error {
 		ceiling.peakRSS = peakRSS(bare.Process.Pid)
 		fmt.Println(ceiling)
 	}
-	bare.Process.Kill()
-	bare.Wait()
+	if *routes == 0 {
+		bare.Process.Kill()
+		bare.Wait()
+	}
 
 	// Hookwatch: signed Stripe events, each with a unique ID, durable commit.
 	storeURL := *store
@@ -83,6 +90,20 @@ func runIngest(args []string) error {
 	public, admin := freeAddr(), freeAddr()
 	cfg := fmt.Sprintf("listen: %q\nadmin_listen: %q\nadmin_token: %q\nstore: %q\nlog: {level: error}\nsources:\n  - name: stripe\n    provider: stripe\n    secrets: [%q]\n",
 		public, admin, benchAdminToken, storeURL, benchSecret)
+	if *routes > 0 {
+		cfg += "destinations:\n"
+		for i := range *routes {
+			cfg += fmt.Sprintf("  - {name: d%d, url: %q}\n", i, "http://"+bareAddr+"/d")
+		}
+		cfg += "routes:\n"
+		for i := range *routes {
+			cfg += fmt.Sprintf("  - {source: stripe, destinations: [d%d]", i)
+			if *filter != "" {
+				cfg += fmt.Sprintf(", filter: %q", *filter)
+			}
+			cfg += "}\n"
+		}
+	}
 	if *writers > 0 {
 		cfg += fmt.Sprintf("ingest: {writers: %d}\n", *writers)
 	}
@@ -124,6 +145,12 @@ func runIngest(args []string) error {
 	}
 	if *encrypted {
 		name += ", encrypted"
+	}
+	if *routes > 0 {
+		name += fmt.Sprintf(", %d routes", *routes)
+		if *filter != "" {
+			name += " filtered"
+		}
 	}
 	var during func(time.Duration)
 	if *profile != "" {
