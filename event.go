@@ -99,6 +99,10 @@ type EventFilter struct {
 	Since, Until    time.Time
 	// Before is a cursor: only events with an ID lower than it (older).
 	Before string
+	// After is the other cursor: only events with an ID greater than it
+	// (received later). With After set, events are listed oldest first,
+	// so that a reader (the event stream) pages forward in receive order.
+	After string
 	// Limit caps the number returned; zero means 100.
 	Limit int
 }
@@ -128,7 +132,8 @@ type EventStore interface {
 	// no filter left out, or one not found.
 	EventFilters(ctx context.Context, id string) ([]Filtered, error)
 
-	// ListEvents returns events matching f, newest first.
+	// ListEvents returns events matching f, newest first (oldest first
+	// when f.After is set).
 	ListEvents(ctx context.Context, f EventFilter) ([]*Event, error)
 
 	// PruneDedupe forgets at most limit dedupe keys that expired at or

@@ -10,6 +10,7 @@ type Store interface {
 	IssueStore
 	AlertStore
 	HealthStore
+	SeriesStore
 	QuarantineStore
 	UserStore
 	RetentionStore

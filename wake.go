@@ -138,3 +138,46 @@ func (l *LocalLeader) Lead(ctx context.Context, name string) (context.Context, f
 		})
 	}, nil
 }
+
+// Broadcaster tells the readers of the event stream that events were
+// committed: the ingest committer calls Notify after every batch, and each
+// stream, woken, reads the store after its own cursor. Like a Waker's
+// signals, notifications are hints, coalesced per subscriber, and never
+// block the notifier: a subscriber that has not taken the last one yet
+// simply finds one waiting. The zero value is ready to use.
+type Broadcaster struct {
+	mu   sync.Mutex
+	subs map[chan struct{}]struct{}
+}
+
+// Notify signals every subscriber without waiting for any: one
+// non-blocking send each.
+func (b *Broadcaster) Notify() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for ch := range b.subs {
+		select {
+		case ch <- struct{}{}:
+		default: // a signal is already waiting
+		}
+	}
+}
+
+// Subscribe returns a channel signalled by Notify until ctx is done; it is
+// then closed.
+func (b *Broadcaster) Subscribe(ctx context.Context) <-chan struct{} {
+	ch := make(chan struct{}, 1)
+	b.mu.Lock()
+	if b.subs == nil {
+		b.subs = map[chan struct{}]struct{}{}
+	}
+	b.subs[ch] = struct{}{}
+	b.mu.Unlock()
+	context.AfterFunc(ctx, func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		delete(b.subs, ch)
+		close(ch)
+	})
+	return ch
+}

@@ -281,7 +281,12 @@ func (s *Store) ListEvents(ctx context.Context, f hookwatch.EventFilter) ([]*hoo
 	if f.Before != "" {
 		c.Add("id < ?", f.Before)
 	}
-	q := `SELECT ` + eventColumns + ` FROM events WHERE ` + c.Where() + ` ORDER BY id DESC LIMIT ` + c.Arg(sqlq.Limit(f.Limit, 100))
+	order := "DESC"
+	if f.After != "" {
+		c.Add("id > ?", f.After)
+		order = "ASC" // paging forward, in receive order
+	}
+	q := `SELECT ` + eventColumns + ` FROM events WHERE ` + c.Where() + ` ORDER BY id ` + order + ` LIMIT ` + c.Arg(sqlq.Limit(f.Limit, 100))
 	rows, err := s.pool.Query(ctx, q, c.Args...)
 	if err != nil {
 		return nil, storeError("list events", err)

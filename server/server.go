@@ -64,6 +64,13 @@ type Options struct {
 	// metrics and the API: the web dashboard.
 	Dashboard http.Handler
 
+	// Events is notified after every committed batch (the committer's
+	// observer calls Notify): it wakes the event streams, which otherwise
+	// find new events at their next poll. Nil: streams poll only.
+	Events *hookwatch.Broadcaster
+	// Stream tunes GET /api/events/stream (zero: the defaults).
+	Stream StreamOptions
+
 	// Engine serves the deliveries, replay and destinations endpoints.
 	Engine *deliver.Engine
 	// Health computes GET /api/health's report (alert.Health on the
@@ -103,6 +110,7 @@ type Server struct {
 	// throttled per client address, not per route.
 	guard         *tokenGuard
 	public, admin *routeMux
+	streams       streams
 }
 
 // New builds the server's handlers from o.
@@ -173,6 +181,7 @@ func (s *Server) routes() {
 	}
 	if o.Store != nil {
 		api("GET /api/events", s.listEvents)
+		api("GET /api/events/stream", s.streamEvents)
 		api("GET /api/events/{id}", s.getEvent)
 		api("GET /api/issues", s.listIssues)
 		api("GET /api/issues/{id}", s.getIssue)

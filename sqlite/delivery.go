@@ -172,6 +172,13 @@ func (s *Store) claimTx(ctx context.Context, tx *sql.Tx, r hookwatch.ClaimReques
 	if blocked > 0 {
 		return nil, nil, nil, nil
 	}
+	// First the deliveries owed by stored events (fanout.go), so that no
+	// claim misses one, and rows created and leased in one transaction are
+	// written once. (Not for a paused destination, whose dispatcher still
+	// claims on every wake: the group commit fans out in batches then.)
+	if _, err := s.fanOutTx(ctx, tx, fanoutBatch); err != nil {
+		return nil, nil, nil, err
+	}
 	now := micros(r.Now)
 	rows, err := tx.QueryContext(ctx, `UPDATE deliveries SET lease_owner = ?, lease_until = ?, updated_at = ?
 		WHERE id IN (SELECT id FROM deliveries
@@ -353,6 +360,9 @@ func (s *Store) ReleaseDeliveries(ctx context.Context, owner string, ids []strin
 
 // GetDelivery returns a delivery and its attempts.
 func (s *Store) GetDelivery(ctx context.Context, id string) (*hookwatch.Delivery, []*hookwatch.Attempt, error) {
+	if err := s.settle(ctx); err != nil {
+		return nil, nil, err
+	}
 	d, err := scanDelivery(s.r.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, hookwatch.Errorf(hookwatch.ENOTFOUND, "delivery %s not found", id)
@@ -424,6 +434,9 @@ func filterSQL(f hookwatch.DeliveryFilter) (from, where string, args []any) {
 
 // ListDeliveries returns deliveries matching f, newest first.
 func (s *Store) ListDeliveries(ctx context.Context, f hookwatch.DeliveryFilter) ([]*hookwatch.Delivery, error) {
+	if err := s.settle(ctx); err != nil {
+		return nil, err
+	}
 	from, where, args := filterSQL(f)
 	rows, err := s.r.QueryContext(ctx, `SELECT `+prefixed(deliveryColumns, "d.")+` FROM `+from+` WHERE `+where+` ORDER BY d.id DESC LIMIT ?`, append(args, sqlq.Limit(f.Limit, 100))...)
 	return collect(rows, err, "list deliveries", scanDelivery)
@@ -431,6 +444,9 @@ func (s *Store) ListDeliveries(ctx context.Context, f hookwatch.DeliveryFilter) 
 
 // CountDeliveries counts deliveries matching f by destination and status.
 func (s *Store) CountDeliveries(ctx context.Context, f hookwatch.DeliveryFilter) (map[string]map[hookwatch.DeliveryStatus]int, error) {
+	if err := s.settle(ctx); err != nil {
+		return nil, err
+	}
 	f.Before = ""
 	from, where, args := filterSQL(f)
 	rows, err := s.r.QueryContext(ctx, `SELECT d.destination, d.status, count(*) FROM `+from+` WHERE `+where+` GROUP BY d.destination, d.status`, args...)
@@ -464,6 +480,9 @@ func emptyFilter(f hookwatch.DeliveryFilter) bool {
 
 // ReplayDeliveries re-queues deliveries; see hookwatch.DeliveryStore.
 func (s *Store) ReplayDeliveries(ctx context.Context, r hookwatch.ReplayRequest) (*hookwatch.Replay, error) {
+	if err := s.settle(ctx); err != nil {
+		return nil, err
+	}
 	if emptyFilter(r.Filter) {
 		return nil, hookwatch.Errorf(hookwatch.EINVALID, "a replay needs a filter (event IDs, source, destination, type, status or time range)")
 	}

@@ -41,11 +41,17 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 	if err != nil {
 		return nil, err
 	}
+	var fanned int64 = -1
 	err = s.relaxedTx(ctx, "insert events", func(tx *sql.Tx) error {
-		return s.insertEvents(ctx, tx, events, results, skey)
+		var err error
+		fanned, err = s.insertEvents(ctx, tx, events, results, skey)
+		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	if fanned >= 0 {
+		s.fan.covered(fanned)
 	}
 	// Counted only now that the commit returned: a sync that sees this
 	// number knows the batch's frames are written. After a failed fsync the
@@ -62,9 +68,9 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 // (stmt.go). A batch is cut into multi-row statements of fixed shapes.
 const (
 	eventInsert = `INSERT INTO events
-		(id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace, key_id, dedupe_id, dedupe_until, subject)
+		(rowid, id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace, key_id, dedupe_id, dedupe_until, subject, destinations)
 		VALUES `
-	eventCols      = 15
+	eventCols      = 17
 	deliveryInsert = `INSERT INTO deliveries (id, event_id, destination, next_attempt_at, created_at, updated_at) VALUES `
 	deliveryCols   = 6
 )
@@ -95,7 +101,7 @@ func insertStatements() []string {
 	for _, n := range shapes {
 		out = append(out, dedupeLookup(n), eventInsert+placeholders(n, eventCols), deliveryInsert+placeholders(n, deliveryCols))
 	}
-	return out
+	return append(out, fanoutStatements()...)
 }
 
 // insertEvents writes the batch in tx and fills results.
@@ -107,7 +113,14 @@ func insertStatements() []string {
 // it. The check and the insert run in one transaction on the store's
 // single writer connection, so two events with one live key are never both
 // stored.
-func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []*hookwatch.Event, results []hookwatch.InsertResult, skey []byte) error {
+//
+// The deliveries the events are owed are not created here: each event row
+// keeps its destinations, and the fan-out (fanout.go) creates the delivery
+// rows later, in larger batches. It runs here too, in this transaction,
+// when this process is more than fanoutBehind events behind; then fanned is
+// the fan.owed value it covered, else -1 (recorded by the caller once the
+// transaction committed).
+func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []*hookwatch.Event, results []hookwatch.InsertResult, skey []byte) (fanned int64, err error) {
 	// The keys held by stored and removed events, read a statement shape
 	// at a time; expired holders come back too and are told apart below.
 	type key struct{ source, id string }
@@ -124,11 +137,11 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []*hookwatc
 	for _, n := range cut(len(ids)) {
 		st, err := s.stmts.get(ctx, tx, dedupeLookup(n))
 		if err != nil {
-			return writeError("dedupe", err)
+			return -1, writeError("dedupe", err)
 		}
 		rows, err := st.QueryContext(ctx, ids[:n]...)
 		if err != nil {
-			return writeError("dedupe", err)
+			return -1, writeError("dedupe", err)
 		}
 		for rows.Next() {
 			var (
@@ -138,7 +151,7 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []*hookwatc
 			)
 			if err := rows.Scan(&k.id, &k.source, &h.id, &until); err != nil {
 				rows.Close()
-				return writeError("dedupe", err)
+				return -1, writeError("dedupe", err)
 			}
 			if hs, ok := held[k]; ok {
 				h.until = until
@@ -147,7 +160,7 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []*hookwatc
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return writeError("dedupe", err)
+			return -1, writeError("dedupe", err)
 		}
 		ids = ids[n:]
 	}
@@ -171,10 +184,21 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []*hookwatc
 		results[i] = hookwatch.InsertResult{ID: e.ID}
 	}
 
-	// The events, then one pending delivery per destination.
-	now := micros(s.now())
+	if len(stored) == 0 {
+		return -1, nil // all duplicates
+	}
+	// The events, with rowids above the largest and the fan-out cursor
+	// (fanout.go), and their destinations.
+	base, err := s.stmts.get(ctx, tx, fanoutBase)
+	if err != nil {
+		return -1, writeError("insert events: rowid", err)
+	}
+	var rowid int64
+	if err := base.QueryRowContext(ctx).Scan(&rowid); err != nil {
+		return -1, writeError("insert events: rowid", err)
+	}
+	var owed int64
 	args := make([]any, 0, eventCols*min(len(stored), shapes[0]))
-	var deliveryArgs []any
 	rest := stored
 	for _, n := range cut(len(stored)) {
 		args = args[:0]
@@ -182,26 +206,41 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []*hookwatc
 			e := events[i]
 			headers, body, keyID, err := s.cipher.SealPayload("events", e.ID, e.Headers, e.Body)
 			if err != nil {
-				return fmt.Errorf("sqlite: insert events: %w", err)
+				return -1, fmt.Errorf("sqlite: insert events: %w", err)
 			}
-			args = append(args, e.ID, e.Source, e.Provider, e.ProviderEventID, e.Type,
-				headers, body, micros(e.ReceivedAt), e.Malformed, e.Test, e.Trace, keyID, e.DedupeID(), dedupeUntil(e), hookwatch.StoredSubject(skey, e.Subject))
-			for _, dest := range e.Destinations {
-				deliveryArgs = append(deliveryArgs, hookwatch.NewID("dlv", e.ReceivedAt), e.ID, dest, micros(e.ReceivedAt), now, now)
+			dests, err := encodeDestinations(e.Destinations)
+			if err != nil {
+				return -1, fmt.Errorf("sqlite: insert events: destinations: %w", err)
 			}
+			if dests != "" {
+				owed++
+			}
+			rowid++
+			args = append(args, rowid, e.ID, e.Source, e.Provider, e.ProviderEventID, e.Type,
+				headers, body, micros(e.ReceivedAt), e.Malformed, e.Test, e.Trace, keyID, e.DedupeID(), dedupeUntil(e), hookwatch.StoredSubject(skey, e.Subject), dests)
 		}
 		rest = rest[n:]
 		if err := s.execShape(ctx, tx, eventInsert, n, eventCols, args); err != nil {
-			return writeError("insert events", err)
+			return -1, writeError("insert events", err)
 		}
 	}
-	for _, n := range cut(len(deliveryArgs) / deliveryCols) {
-		if err := s.execShape(ctx, tx, deliveryInsert, n, deliveryCols, deliveryArgs[:n*deliveryCols]); err != nil {
-			return writeError("insert deliveries", err)
-		}
-		deliveryArgs = deliveryArgs[n*deliveryCols:]
+	if err := insertFiltered(ctx, tx, events, stored); err != nil {
+		return -1, err
 	}
-	return insertFiltered(ctx, tx, events, stored)
+	if owed == 0 {
+		return -1, nil
+	}
+	// Counted inside the transaction: a fan-out that reads fan.owed before
+	// its own transaction begins and sees this batch runs after this commit.
+	total := s.fan.owed.Add(owed)
+	if total-s.fan.fanned.Load() <= fanoutBehind {
+		return -1, nil
+	}
+	done, err := s.fanOutTx(ctx, tx, fanoutBatch)
+	if err != nil || !done {
+		return -1, err
+	}
+	return total, nil
 }
 
 // insertFiltered stores the routes whose filters left stored events out
@@ -360,8 +399,13 @@ func (s *Store) ListEvents(ctx context.Context, f hookwatch.EventFilter) ([]*hoo
 	if f.Before != "" {
 		c.Add("id < ?", f.Before)
 	}
+	order := "DESC"
+	if f.After != "" {
+		c.Add("id > ?", f.After)
+		order = "ASC" // paging forward, in receive order
+	}
 	rows, err := s.r.QueryContext(ctx, `SELECT `+eventColumns+` FROM events WHERE `+c.Where()+
-		` ORDER BY id DESC LIMIT `+c.Arg(sqlq.Limit(f.Limit, 100)), c.Args...)
+		` ORDER BY id `+order+` LIMIT `+c.Arg(sqlq.Limit(f.Limit, 100)), c.Args...)
 	return collect(rows, err, "list events", s.scanEvent)
 }
 

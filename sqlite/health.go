@@ -20,6 +20,9 @@ func latencySQL(lat string) string {
 
 // Traffic computes the figures of a window; see hookwatch.HealthStore.
 func (s *Store) Traffic(ctx context.Context, q hookwatch.TrafficQuery) ([]hookwatch.Traffic, error) {
+	if err := s.settle(ctx); err != nil {
+		return nil, err
+	}
 	since, until := micros(q.Since), micros(q.Until)
 	var rows hookwatch.TrafficRows
 	if err := s.scanRows(ctx, rows.ScanAccepted, `SELECT source, test, count(*) FROM events
@@ -62,6 +65,9 @@ func (s *Store) Traffic(ctx context.Context, q hookwatch.TrafficQuery) ([]hookwa
 
 // Backlogs returns pending deliveries by (source, destination).
 func (s *Store) Backlogs(ctx context.Context, test bool) ([]hookwatch.Backlog, error) {
+	if err := s.settle(ctx); err != nil {
+		return nil, err
+	}
 	var out []hookwatch.Backlog
 	err := s.scanRows(ctx, func(scan func(...any) error) error {
 		var b hookwatch.Backlog

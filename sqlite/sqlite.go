@@ -33,6 +33,7 @@ type Store struct {
 	c         *sql.DB // the checkpointer
 	wal       *walSyncer
 	stmts     stmtCache // the group commit's statements, on w
+	fan       fanout    // deliveries owed by stored events (fanout.go)
 	// guard is a read-only connection held open so that no other
 	// connection's close checkpoints (see reopen.go).
 	guard *sql.DB
@@ -173,6 +174,13 @@ func open(ctx context.Context, path string, checkpointEvery time.Duration, opts 
 		s.Close()
 		return nil, err
 	}
+	// Recovery: the deliveries of events stored before a crash (or by
+	// another process) and not fanned out yet.
+	if err := s.fanOutAll(ctx); err != nil {
+		close(s.stopped)
+		s.Close()
+		return nil, err
+	}
 	go s.checkpoint(checkpointEvery)
 	return s, nil
 }
@@ -215,6 +223,9 @@ func (s *Store) checkpoint(every time.Duration) {
 // Close stops the checkpointer and any reopen in progress, and closes the
 // connections.
 func (s *Store) Close() error {
+	// What this process stored leaves with its deliveries, so the file is
+	// settled for the next reader (the next Open would do it otherwise).
+	_ = s.settle(context.Background())
 	s.mu.Lock()
 	s.closing = true
 	s.mu.Unlock()

@@ -25,6 +25,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Issues", func(t *testing.T) { testIssues(t, open) })
 	t.Run("Alerts", func(t *testing.T) { testAlerts(t, open) })
 	t.Run("Health", func(t *testing.T) { testHealth(t, open) })
+	t.Run("Series", func(t *testing.T) { testSeries(t, open) })
 	t.Run("Quarantine", func(t *testing.T) { testQuarantine(t, open) })
 	t.Run("Users", func(t *testing.T) { testUsers(t, open) })
 	t.Run("InstallationKey", func(t *testing.T) { testInstallationKey(t, open) })
@@ -233,6 +234,11 @@ func testEvents(t *testing.T, open Opener) {
 		check("provider id", hookwatch.EventFilter{ProviderEventID: "evt_4"}, 4)
 		check("limit", hookwatch.EventFilter{Limit: 2}, 9, 8)
 		check("cursor", hookwatch.EventFilter{Before: all[8].ID, Limit: 2}, 7, 6)
+		// The event stream pages forward: oldest first after the cursor.
+		check("after", hookwatch.EventFilter{After: all[6].ID}, 7, 8, 9)
+		check("after, limit", hookwatch.EventFilter{After: all[2].ID, Limit: 2}, 3, 4)
+		check("after, source", hookwatch.EventFilter{After: all[4].ID, Source: "github"}, 5, 7, 9)
+		check("after, before", hookwatch.EventFilter{After: all[2].ID, Before: all[5].ID}, 3, 4)
 		check("combined", hookwatch.EventFilter{Source: "stripe", Type: "customer.created"}, 6, 0)
 	})
 

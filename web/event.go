@@ -138,20 +138,18 @@ func (h *Handler) replayEvent(w http.ResponseWriter, r *http.Request, p *page) {
 		h.fail(w, r, p, err)
 		return
 	}
-	req := hookwatch.ReplayRequest{Filter: hookwatch.DeliveryFilter{EventIDs: []string{id}}, Actor: "dashboard:" + p.User, Now: p.now}
-	var (
-		rep *hookwatch.Replay
-		err error
-	)
-	if h.opts.Control != nil {
-		rep, err = h.opts.Control.Replay(r.Context(), req)
-	} else {
-		rep, err = h.opts.Store.ReplayDeliveries(r.Context(), req)
-	}
+	// destination retries only the delivery to that destination.
+	dest := r.PostFormValue("destination")
+	req := hookwatch.ReplayRequest{Filter: hookwatch.DeliveryFilter{EventIDs: []string{id}, Destination: dest}, Actor: "dashboard:" + p.User, Now: p.now}
+	rep, err := h.replay(r, req)
 	if err != nil {
 		h.fail(w, r, p, err)
 		return
 	}
-	h.opts.Logger.InfoContext(r.Context(), "event replayed from the dashboard", "event", id, "user", p.User, "deliveries", rep.Count)
+	if dest != "" && rep.Count == 0 {
+		h.fail(w, r, p, hookwatch.Errorf(hookwatch.ENOTFOUND, "event %s has no delivery to %q to retry", id, dest))
+		return
+	}
+	h.opts.Logger.InfoContext(r.Context(), "event replayed from the dashboard", "event", id, "user", p.User, "destination", dest, "deliveries", rep.Count)
 	redirect(w, r, "/events/"+url.PathEscape(id), "replayed", rep.Count)
 }

@@ -283,42 +283,28 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request, p *page) {
 }
 
 // hourlyCharts draws the last 24 hours, one bucket per hour: throughput
-// (received, delivered, failed attempts) and p95 processing time. It costs
-// one Traffic query per hour.
+// (accepted, delivered, failed attempts) and p95 processing time, from one
+// SeriesStore call. The performance view has other ranges.
 func (h *Handler) hourlyCharts(r *http.Request, now time.Time) (*Chart, *Chart, error) {
-	const n = 24
-	end := now.Truncate(time.Hour).Add(time.Hour)
-	labels := make([]string, n)
-	recv, ok, fail, p95 := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
-	for i := 0; i < n; i++ {
-		since := end.Add(time.Duration(i-n) * time.Hour)
-		labels[i] = since.UTC().Format("15h")
-		ts, err := h.health.Traffic(r.Context(), hookwatch.TrafficQuery{Since: since, Until: since.Add(time.Hour)})
-		if err != nil {
-			return nil, nil, err
-		}
-		var hist []int
-		for _, t := range ts {
-			recv[i] += float64(t.Accepted)
-			ok[i] += float64(t.Delivered)
-			for _, c := range t.Failed {
-				fail[i] += float64(c)
-			}
-			hist = addHist(hist, t.Latency)
-		}
-		p95[i] = math.NaN()
-		if q := quantile(0.95, hist); q > 0 {
-			p95[i] = float64(q.Milliseconds())
-		}
+	rng, err := parseRange(nil, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := h.performanceData(r.Context(), rng, "", "", true)
+	if err != nil {
+		return nil, nil, err
 	}
 	// Lines, not stacked bars: accepted and delivered count the same
 	// events twice. Accepted, not received: rejected requests never reach
 	// a destination.
-	through := &Chart{Title: "Throughput per hour (UTC), last 24 hours", Labels: labels, Line: true, Series: []Series{
-		{Name: "accepted", Class: "recv", Values: recv}, {Name: "delivered", Class: "ok", Values: ok}, {Name: "failed attempts", Class: "fail", Values: fail},
+	accepted, delivered := d.Received.Series[0], d.Deliveries.Series[0]
+	failed := d.Deliveries.Series[1]
+	through := &Chart{Title: "Throughput per hour (UTC), last 24 hours", Labels: d.Received.Labels, Line: true, Series: []Series{
+		{Name: "accepted", Class: "recv", Values: accepted.Values}, {Name: "delivered", Class: "ok", Values: delivered.Values},
+		{Name: "failed attempts", Class: "fail", Values: failed.Values},
 	}}
-	latency := &Chart{Title: "Processing time p95 per hour (received to delivered)", Labels: labels, Unit: "ms", Line: true,
-		Series: []Series{{Name: "p95", Class: "lat", Values: p95}}}
+	latency := &Chart{Title: "Processing time p95 per hour (received to delivered)", Labels: d.Processing.Labels, Axis: AxisMillis, Line: true,
+		Series: []Series{{Name: "p95", Class: "lat", Values: d.Processing.Series[1].Values}}}
 	return through, latency, nil
 }
 

@@ -46,6 +46,8 @@ type env struct {
 	signer   provider.Signer
 	appCalls atomic.Int64
 	now      atomic.Pointer[time.Time]
+	// flakyFixed makes flaky answer 200 from then on (its app was fixed).
+	flakyFixed atomic.Bool
 }
 
 func setup(t *testing.T) *env {
@@ -69,6 +71,10 @@ func setup(t *testing.T) *env {
 		io.WriteString(w, `{"ok":true}`)
 	}))
 	flaky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if e.flakyFixed.Load() {
+			io.WriteString(w, `{"ok":true}`)
+			return
+		}
 		w.WriteHeader(http.StatusInternalServerError)
 		io.WriteString(w, `<h1>boom</h1> upstream exploded`)
 	}))
@@ -108,8 +114,10 @@ func setup(t *testing.T) *env {
 	releaser := &quarantine.Releaser{Store: s, Sources: []ingest.Source{{Name: "stripe", Provider: "stripe", Scheme: relScheme, MaxBody: 1 << 20}}, Router: router}
 	h, err := web.New(web.Options{
 		Store: s, Sources: []string{"stripe"},
-		Destinations: []web.Destination{{Name: "app", URL: app.URL}, {Name: "flaky", URL: flaky.URL}},
-		Control:      e.engine, Releaser: releaser,
+		SourceSettings: map[string][]web.Setting{"stripe": {{Name: "provider", Value: "stripe"}, {Name: "secrets", Value: "1 configured (values not shown)"}}},
+		Destinations: []web.Destination{{Name: "app", URL: app.URL, Settings: []web.Setting{{Name: "timeout", Value: "10s"}}},
+			{Name: "flaky", URL: flaky.URL}},
+		Control: e.engine, Releaser: releaser,
 		Now: e.clock, Logger: slog.New(slog.NewTextHandler(tlog{t}, nil)),
 	})
 	if err != nil {

@@ -42,10 +42,12 @@ func (h *Handler) parseTemplates() (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
 	for _, f := range files {
 		name := strings.TrimSuffix(path.Base(f), ".html")
-		if name == "layout" {
+		// The layout and the partials (partial_*.html: templates shared by
+		// several pages) are parsed into every page.
+		if name == "layout" || strings.HasPrefix(name, "partial_") {
 			continue
 		}
-		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", f)
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partial_*.html", f)
 		if err != nil {
 			return nil, fmt.Errorf("web: template %s: %w", name, err)
 		}

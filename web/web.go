@@ -33,6 +33,9 @@ import (
 type Destination struct {
 	Name string
 	URL  string
+	// Settings summarise its configuration on its page (timeout, retry,
+	// header names): secrets and URL credentials redacted.
+	Settings []Setting
 }
 
 // Control is what the dashboard asks of the delivery engine: pausing and
@@ -63,6 +66,9 @@ type Options struct {
 	// overview even before they have traffic.
 	Sources      []string
 	Destinations []Destination
+	// SourceSettings summarise each source's configuration on its page
+	// (provider, tolerance, routes): secrets redacted.
+	SourceSettings map[string][]Setting
 	// Control pauses and replays through the engine; nil: through the
 	// store (the engine then sees the change at its next poll).
 	Control Control
@@ -163,7 +169,12 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /events", h.auth(h.events))
 	m.HandleFunc("GET /events/{id}", h.auth(h.event))
 	m.HandleFunc("POST /events/{id}/replay", h.auth(h.replayEvent))
+	m.HandleFunc("GET /replay", h.auth(h.replayMatchingPreview))
+	m.HandleFunc("POST /replay", h.auth(h.replayMatching))
 	m.HandleFunc("GET /destinations", h.auth(h.destinations))
+	m.HandleFunc("GET /destinations/{name}", h.auth(h.destination))
+	m.HandleFunc("GET /sources/{name}", h.auth(h.source))
+	m.HandleFunc("GET /performance", h.auth(h.performance))
 	m.HandleFunc("POST /destinations/{name}/pause", h.auth(h.pauseDestination))
 	m.HandleFunc("POST /destinations/{name}/resume", h.auth(h.resumeDestination))
 	m.HandleFunc("POST /destinations/{name}/probe", h.auth(h.probeDestination))
@@ -180,6 +191,8 @@ func (h *Handler) routes() {
 	}
 	if h.quarantine != nil {
 		m.HandleFunc("GET /quarantine", h.auth(h.quarantineList))
+		m.HandleFunc("GET /quarantine/release", h.auth(h.releaseMatchingPreview))
+		m.HandleFunc("POST /quarantine/release", h.auth(h.releaseMatching))
 		m.HandleFunc("GET /quarantine/{id}", h.auth(h.quarantined))
 		m.HandleFunc("POST /quarantine/{id}/release", h.auth(h.releaseQuarantined))
 	}

@@ -32,13 +32,17 @@ func runIngest(args []string) error {
 	writers := fs.Int("writers", 0, "ingest.writers: group commits in flight (0: the store's default)")
 	skipCeiling := fs.Bool("no-ceiling", false, "skip the bare net/http ceiling (when only CPU per event matters)")
 	encrypted := fs.Bool("encrypt", false, "encrypt event payloads at rest (encryption.keys with a random key)")
-	routes := fs.Int("routes", 0, "routes from the source, each to a destination of its own (answered by the ceiling's server, kept running)")
-	filter := fs.String("filter", "", "a CEL filter on every route (with --routes), e.g. 'body.data.object.pad != \"\" && body.livemode == true'")
+	routed := fs.Bool("destination", false, "route every event to one destination, paused: each event is owed a delivery row (written by the fan-out, inside the figure), none is sent")
+	routes := fs.Int("routes", 0, "N routes from the source, each to a destination of its own, paused like --destination's")
+	filter := fs.String("filter", "", "a CEL filter on every route (with --routes), e.g. 'body.livemode == true'")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *filter != "" && *routes == 0 {
 		return fmt.Errorf("--filter needs --routes")
+	}
+	if *routed && *routes > 0 {
+		return fmt.Errorf("--destination and --routes: choose one")
 	}
 	dir, err := os.MkdirTemp("", "hookwatch-bench-")
 	if err != nil {
@@ -77,10 +81,8 @@ func runIngest(args []string) error {
 		ceiling.peakRSS = peakRSS(bare.Process.Pid)
 		fmt.Println(ceiling)
 	}
-	if *routes == 0 {
-		bare.Process.Kill()
-		bare.Wait()
-	}
+	bare.Process.Kill()
+	bare.Wait()
 
 	// Hookwatch: signed Stripe events, each with a unique ID, durable commit.
 	storeURL := *store
@@ -90,10 +92,19 @@ func runIngest(args []string) error {
 	public, admin := freeAddr(), freeAddr()
 	cfg := fmt.Sprintf("listen: %q\nadmin_listen: %q\nadmin_token: %q\nstore: %q\nlog: {level: error}\nsources:\n  - name: stripe\n    provider: stripe\n    secrets: [%q]\n",
 		public, admin, benchAdminToken, storeURL, benchSecret)
+	if *writers > 0 {
+		cfg += fmt.Sprintf("ingest: {writers: %d}\n", *writers)
+	}
+	if *routed {
+		// Paused through the admin API before the load starts; its URL
+		// is a closed port all the same.
+		cfg += fmt.Sprintf("destinations:\n  - name: app\n    url: \"http://%s/webhooks\"\n    secret: \"whsec_aG9va3dhdGNoLWRlbW8tZGVzdGluYXRpb24ta2V5ISE=\"\nroutes:\n  - source: stripe\n    destinations: [app]\n", freeAddr())
+	}
 	if *routes > 0 {
+		closed := freeAddr()
 		cfg += "destinations:\n"
 		for i := range *routes {
-			cfg += fmt.Sprintf("  - {name: d%d, url: %q}\n", i, "http://"+bareAddr+"/d")
+			cfg += fmt.Sprintf("  - {name: d%d, url: %q}\n", i, "http://"+closed+"/webhooks")
 		}
 		cfg += "routes:\n"
 		for i := range *routes {
@@ -103,9 +114,6 @@ func runIngest(args []string) error {
 			}
 			cfg += "}\n"
 		}
-	}
-	if *writers > 0 {
-		cfg += fmt.Sprintf("ingest: {writers: %d}\n", *writers)
 	}
 	if *encrypted {
 		key := make([]byte, 32)
@@ -133,6 +141,16 @@ func runIngest(args []string) error {
 	if err := waitReady("http://" + public + "/readyz"); err != nil {
 		return err
 	}
+	if *routed {
+		if err := adminPost("http://" + admin + "/api/destinations/app/pause"); err != nil {
+			return fmt.Errorf("pause the destination: %w", err)
+		}
+	}
+	for i := range *routes {
+		if err := adminPost(fmt.Sprintf("http://%s/api/destinations/d%d/pause", admin, i)); err != nil {
+			return fmt.Errorf("pause destination d%d: %w", i, err)
+		}
+	}
 	scheme, err := provider.New("stripe", provider.Config{Secrets: []string{benchSecret}})
 	if err != nil {
 		return err
@@ -145,6 +163,9 @@ func runIngest(args []string) error {
 	}
 	if *encrypted {
 		name += ", encrypted"
+	}
+	if *routed {
+		name += ", 1 destination"
 	}
 	if *routes > 0 {
 		name += fmt.Sprintf(", %d routes", *routes)
@@ -207,6 +228,25 @@ func commitStats(admin string) (size, took float64, err error) {
 		return 0, 0, fmt.Errorf("no group commit in /metrics")
 	}
 	return v["hookwatch_ingest_commit_batch_size_sum"] / n, v["hookwatch_ingest_commit_duration_seconds_sum"] / n, nil
+}
+
+// adminPost posts to Hookwatch's admin API and checks for a 200.
+func adminPost(url string) error {
+	req, err := http.NewRequest(http.MethodPost, url, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+benchAdminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("%s: %s: %s", url, resp.Status, b)
+	}
+	return nil
 }
 
 // benchAdminToken authenticates the profile capture on the admin listener.

@@ -31,6 +31,8 @@ var commands = map[string]command{
 	"config show":         {"print the effective config with secrets redacted", runConfigShow},
 	"events list":         {"list stored events (filters: --source, --type, --since)", runEventsList},
 	"events show":         {"show one stored event with its headers and body", runEventsShow},
+	"forward":             {"post the events Hookwatch receives to your app on this machine, signed, live (--to URL)", runForward},
+	"tail":                {"print the events Hookwatch receives, live (--source, --type, --json)", runTail},
 	"events purge":        {"delete events by --source, --type and --before (pending ones are kept; --dry-run first)", runEventsPurge},
 	"erase":               {"erase every event of a data subject (--subject) or one event (--provider-id), quarantine included", runErase},
 	"purges list":         {"list the purge and erasure audit trail (who, when, filter, how many)", runPurgesList},

@@ -210,10 +210,16 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	// Every committed batch wakes the destinations it created deliveries
 	// for: no polling delay, and the others are left alone.
+	// It also wakes the event streams (hookwatch forward, tail): one
+	// non-blocking notify; each stream reads the store itself.
+	events := new(hookwatch.Broadcaster)
 	observe := func(b ingest.Batch) {
 		metrics.ObserveCommit(b.Size, b.Took, b.Err)
 		if len(b.Destinations) > 0 {
 			m.Engine.Wake(b.Destinations...)
+		}
+		if b.Err == nil {
+			events.Notify()
 		}
 	}
 	// Several batches in flight (config.Config.IngestWriters says why).
@@ -234,7 +240,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Tracer:     m.Monitor.Tracer(),
 		Key:        key,
 	})
-	opts := server.Options{Ingest: m.Monitor.Ingest(handler), Readiness: m.Readiness, AdminToken: cfg.AdminToken, Gatherer: reg, Logger: m.Logger}
+	opts := server.Options{Ingest: m.Monitor.Ingest(handler), Readiness: m.Readiness, AdminToken: cfg.AdminToken, Gatherer: reg, Logger: m.Logger, Events: events}
 	withAPI(&opts, cfg, store, m.Engine, m.alerting.evaluator, rel, m.Monitor)
 	if err := withDashboard(&opts, cfg, store, m.Engine, rel, m.Logger); err != nil {
 		return err
@@ -243,6 +249,9 @@ func (m *Main) Open(ctx context.Context) error {
 	m.routes = srv.Routes()
 	m.public = server.HTTPServer(cfg.Listen, m.Monitor.Recover(srv.Public(), m.Logger), m.Logger)
 	m.admin = server.HTTPServer(cfg.AdminListen, m.Monitor.Recover(srv.Admin(), m.Logger), m.Logger)
+	// Open event streams end at shutdown (their clients resume): Shutdown
+	// would otherwise wait for them.
+	m.admin.RegisterOnShutdown(srv.CloseStreams)
 	m.served = make(chan error, 2)
 	for _, s := range []struct {
 		srv *http.Server
