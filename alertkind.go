@@ -16,9 +16,12 @@ const (
 	AlertSLOBurn     AlertKind = "slo_burn"     // error budget burning faster than burn_rate over both windows
 	AlertStoreSize   AlertKind = "store_size"   // the store's used size over size (or threshold × retention.max_store_size)
 	AlertDiskFree    AlertKind = "disk_free"    // the store volume's free space under size (or threshold × the volume)
+	// AlertOrderingBlocked: an ordered destination's key has been blocked
+	// (its head failing, or dead under on_dead: block) longer than age.
+	AlertOrderingBlocked AlertKind = "ordering_blocked"
 )
 
 // AlertKinds lists every alert rule kind, in the order the docs list them.
 func AlertKinds() []AlertKind {
-	return []AlertKind{AlertErrorRate, AlertFailures, AlertLatency, AlertDeadLetters, AlertRejected, AlertCircuitOpen, AlertBacklogAge, AlertSLOBurn, AlertStoreSize, AlertDiskFree}
+	return []AlertKind{AlertErrorRate, AlertFailures, AlertLatency, AlertDeadLetters, AlertRejected, AlertCircuitOpen, AlertBacklogAge, AlertSLOBurn, AlertStoreSize, AlertDiskFree, AlertOrderingBlocked}
 }

@@ -63,6 +63,13 @@ type Delivery struct {
 	// policy's max age counts from it.
 	QueuedAt    time.Time
 	CompletedAt time.Time
+	// OrderKey is the delivery's ordering key (a destination with
+	// ordering): it is sent only when no older delivery of the key is
+	// pending (see ClaimRequest.BlockOnDead). Empty: unordered.
+	OrderKey string
+	// OrderError says why an ordered destination's delivery has no key
+	// (it goes unordered).
+	OrderError string
 
 	// Event is set by ClaimDeliveries only: the event to send.
 	Event *Event
@@ -125,6 +132,9 @@ type ClaimRequest struct {
 	Lease time.Duration
 	// Limit caps how many are claimed.
 	Limit int
+	// BlockOnDead is set for a destination ordered with on_dead: block: a
+	// dead delivery holds the deliveries of its key received after it.
+	BlockOnDead bool
 	// DeadLettered, if set, hears each delivery the claim dead-lettered
 	// instead of returning it because its event's payload does not open
 	// (see DeliveryStore.ClaimDeliveries), after that is recorded: the
@@ -227,12 +237,19 @@ type Replay struct {
 // exact so that every store (SQLite, PostgreSQL) behaves the same; storetest
 // checks them.
 type DeliveryStore interface {
+	OrderingStore
+
 	// ClaimDeliveries leases up to r.Limit deliveries of r.Destination that
 	// are pending, due (NextAttemptAt <= r.Now) and not leased (LeaseUntil
 	// <= r.Now), oldest due first, setting LeaseOwner = r.Owner and
 	// LeaseUntil = r.Now + r.Lease in one transaction: two concurrent
 	// claimers never get the same delivery. It returns nothing while the
-	// destination is paused or disabled. Each delivery's Event is set. A
+	// destination is paused or disabled. A delivery with an OrderKey is
+	// claimed only at the head of its key: when no delivery of the same
+	// destination and key received before it (event receive time, then
+	// event ID) is pending, leased or not, or, with r.BlockOnDead, dead;
+	// other keys and unordered deliveries are not held back by it. Each
+	// delivery's Event is set. A
 	// delivery whose event's payload does not open (altered, or sealed under
 	// a key the store's cipher lacks) is not returned: it is dead-lettered
 	// durably by the claim, with one attempt of class ClassUnknown whose

@@ -56,6 +56,10 @@ type Event struct {
 	// event out of destinations (Router). InsertEvents stores them with
 	// the event, in the same transaction; EventFilters reads them back.
 	Filtered []Filtered
+	// Orders is set by the receive path only (Orderer), beside
+	// Destinations: the i-th is the ordering of the delivery to the i-th
+	// destination. Nil or short means unordered.
+	Orders []DeliveryOrder
 	// DedupeUntil is set by ingest only: until when the dedupe key is
 	// remembered. Zero means the default horizon.
 	DedupeUntil time.Time

@@ -167,21 +167,16 @@ func (s *SeriesRows) valid(q SeriesQuery, bucket int) bool {
 
 // ScanAccepted reads (source, bucket, events received).
 func (s *SeriesRows) ScanAccepted(q SeriesQuery) func(scan func(dest ...any) error) error {
-	return func(scan func(dest ...any) error) error {
-		var src string
-		var b, n int
-		if err := scan(&src, &b, &n); err != nil {
-			return err
-		}
-		if s.valid(q, b) {
-			s.Row(src, "", b).Accepted += n
-		}
-		return nil
-	}
+	return s.scanSource(q, func(r *SeriesRow, n int) { r.Accepted += n })
 }
 
 // ScanRejected reads (source, bucket, requests rejected).
 func (s *SeriesRows) ScanRejected(q SeriesQuery) func(scan func(dest ...any) error) error {
+	return s.scanSource(q, func(r *SeriesRow, n int) { r.Rejected += n })
+}
+
+// scanSource reads (source, bucket, count) into a source's receive row.
+func (s *SeriesRows) scanSource(q SeriesQuery, add func(r *SeriesRow, n int)) func(scan func(dest ...any) error) error {
 	return func(scan func(dest ...any) error) error {
 		var src string
 		var b, n int
@@ -189,7 +184,7 @@ func (s *SeriesRows) ScanRejected(q SeriesQuery) func(scan func(dest ...any) err
 			return err
 		}
 		if s.valid(q, b) {
-			s.Row(src, "", b).Rejected += n
+			add(s.Row(src, "", b), n)
 		}
 		return nil
 	}
@@ -293,26 +288,25 @@ func (c *BacklogCounts) ScanStart(scan func(dest ...any) error) error {
 	return nil
 }
 
-// ScanCreated reads (destination, bucket, deliveries created).
+// ScanCreated reads (destination, bucket, deliveries that entered the
+// backlog).
 func (c *BacklogCounts) ScanCreated(scan func(dest ...any) error) error {
-	var dst string
-	var b, n int
-	if err := scan(&dst, &b, &n); err != nil {
-		return err
-	}
-	c.add(c.created, dst, b, n)
-	return nil
+	return c.scanBucket(c.created, scan)
 }
 
 // ScanCompleted reads (destination, bucket, deliveries completed:
 // succeeded or dead-lettered).
 func (c *BacklogCounts) ScanCompleted(scan func(dest ...any) error) error {
+	return c.scanBucket(c.completed, scan)
+}
+
+func (c *BacklogCounts) scanBucket(m map[string][]int, scan func(dest ...any) error) error {
 	var dst string
 	var b, n int
 	if err := scan(&dst, &b, &n); err != nil {
 		return err
 	}
-	c.add(c.completed, dst, b, n)
+	c.add(m, dst, b, n)
 	return nil
 }
 

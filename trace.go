@@ -17,15 +17,17 @@ type Tracer interface {
 	// that does nothing.
 	StartSpan(ctx context.Context, op, description string) (context.Context, func())
 
-	// TraceParent returns the trace propagation value of ctx, stored with
-	// an event (Event.Trace) so that its deliveries continue the trace. It
-	// may be empty.
-	TraceParent(ctx context.Context) string
+	// StartPublish traces the commit of e to the delivery queue (a
+	// producer span per destination, around the store's write) and sets
+	// e.Trace, the propagation value its deliveries continue (it may be
+	// left empty). It returns the context of the commit and the function
+	// that ends the spans; untraced: ctx and a function that does nothing.
+	StartPublish(ctx context.Context, e *Event) (context.Context, func())
 
 	// StartAttempt starts tracing one delivery attempt, continuing
 	// d.Event.Trace. It returns the attempt's context, which the engine
 	// passes to its DeliveryObserver for that attempt (AttemptFinished ends
 	// the trace), and headers to add to the request (sentry-trace,
-	// baggage); both may be unchanged or nil.
+	// baggage, traceparent); both may be unchanged or nil.
 	StartAttempt(ctx context.Context, d *Delivery) (context.Context, http.Header)
 }

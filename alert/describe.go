@@ -110,6 +110,8 @@ func condition(r Rule) string {
 		return "less than " + pctText(r.Threshold) + " of the store's volume free"
 	case hookwatch.AlertBacklogAge:
 		return "oldest waiting delivery older than " + shortDur(r.Age)
+	case hookwatch.AlertOrderingBlocked:
+		return "an ordering key blocked longer than " + shortDur(r.Age)
 	case hookwatch.AlertSLOBurn:
 		return fmt.Sprintf("%s delivered within %s; error budget burning > %gx over %s and %s", pctText(r.Objective), shortDur(r.Within),
 			r.BurnRate, shortDur(r.LongWindow), shortDur(r.ShortWindow))
@@ -142,6 +144,8 @@ func what(r Rule) string {
 		return "low disk space"
 	case hookwatch.AlertBacklogAge:
 		return "backlog older than " + shortDur(r.Age)
+	case hookwatch.AlertOrderingBlocked:
+		return "ordering key blocked over " + shortDur(r.Age)
 	case hookwatch.AlertSLOBurn:
 		return "delivery SLO burning"
 	}

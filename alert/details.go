@@ -269,6 +269,8 @@ func nextStep(r Rule, subject, dest string, kind hookwatch.NotificationKind, spa
 	switch r.Kind {
 	case hookwatch.AlertCircuitOpen:
 		return "Fix " + dest + ": its deliveries wait (none is lost) and the circuit probes it until it answers 2xx. Then replay what was dead-lettered:", replay
+	case hookwatch.AlertOrderingBlocked:
+		return "A delivery to " + dest + " keeps failing and holds the later deliveries of its ordering key (the others flow). Fix what it fails on (hookwatch deliveries list --destination " + dest + "), or, with on_dead: block, replay the dead one:", replay
 	case hookwatch.AlertLatency, hookwatch.AlertBacklogAge:
 		return "Check that " + dest + " answers quickly and that workers keep up (hookwatch destinations list). Dead letters, if any, can be replayed:", replay
 	}

@@ -46,6 +46,9 @@ type Options struct {
 	// Storage measures the store's space for the store_size and disk_free
 	// rules (nil: they measure nothing); see also MeasureStorage.
 	Storage func(ctx context.Context) (Storage, error)
+	// Ordering lists the destinations with ordering and their on_dead,
+	// for the ordering_blocked rules (none: they measure nothing).
+	Ordering map[string]hookwatch.OnDead
 }
 
 // EvaluationSlug is the evaluation's cron monitor slug; it checks in once a
@@ -293,7 +296,7 @@ func (e *Evaluator) tail(r Rule) time.Duration {
 	switch r.Kind {
 	case hookwatch.AlertSLOBurn:
 		d = r.ShortWindow + r.Within
-	case hookwatch.AlertBacklogAge:
+	case hookwatch.AlertBacklogAge, hookwatch.AlertOrderingBlocked:
 		d = 0
 	}
 	return d + 2*e.opts.Interval
@@ -462,6 +465,19 @@ func (e *Evaluator) notifications(ctx context.Context, r Rule, old, next hookwat
 	return out
 }
 
+// needsOrdering reports whether a rule reads the blocked ordering keys.
+func (e *Evaluator) needsOrdering() bool {
+	if len(e.opts.Ordering) == 0 {
+		return false
+	}
+	for _, r := range e.opts.Rules {
+		if r.Kind == hookwatch.AlertOrderingBlocked {
+			return true
+		}
+	}
+	return false
+}
+
 // inputs reads every window the rules need, once each.
 func (e *Evaluator) inputs(ctx context.Context, now time.Time) (*inputs, error) {
 	in := &inputs{now: now, windows: map[windowKey]*data{}}
@@ -485,6 +501,13 @@ func (e *Evaluator) inputs(ctx context.Context, now time.Time) (*inputs, error) 
 		return nil, fmt.Errorf("alert: destination states: %w", err)
 	}
 	in.backlogs = bl
+	if e.needsOrdering() {
+		ws, err := e.opts.Store.WaitingHeads(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("alert: ordering keys: %w", err)
+		}
+		in.blocked = hookwatch.TallyBlocked(ws, e.opts.Ordering)
+	}
 	if in.silences, err = e.opts.Store.ListSilences(ctx, now); err != nil {
 		return nil, fmt.Errorf("alert: silences: %w", err)
 	}

@@ -75,6 +75,8 @@ type inputs struct {
 	windows  map[windowKey]*data
 	circuits map[string]hookwatch.DestinationState
 	backlogs []hookwatch.Backlog
+	// blocked is the blocked ordering keys by ordered destination.
+	blocked  map[string]hookwatch.Blocked
 	silences []*hookwatch.Silence
 	// storage is the store's space (nil: not measured).
 	storage *Storage
@@ -175,7 +177,7 @@ type windowKey struct{ window, within time.Duration }
 // windowsOf lists the windows a rule reads.
 func windowsOf(r Rule) []windowKey {
 	switch r.Kind {
-	case hookwatch.AlertCircuitOpen, hookwatch.AlertStoreSize, hookwatch.AlertDiskFree:
+	case hookwatch.AlertCircuitOpen, hookwatch.AlertStoreSize, hookwatch.AlertDiskFree, hookwatch.AlertOrderingBlocked:
 		return nil
 	case hookwatch.AlertBacklogAge:
 		return []windowKey{{window: time.Minute}} // only its backlogs are read
@@ -222,6 +224,43 @@ func scopeSubject(r Rule) string {
 	return "all"
 }
 
+// measureOrdering evaluates an ordering_blocked rule: per subject, the
+// blocked keys of its ordered destinations and how long the oldest has
+// waited; it holds when that is longer than the rule's age.
+func measureOrdering(r Rule, in *inputs, key func(src, dst string) string) map[string]measurement {
+	type agg struct {
+		keys   int
+		oldest time.Time
+	}
+	subjects := map[string]*agg{}
+	for _, dest := range sortedKeys(in.blocked) {
+		b := in.blocked[dest]
+		k := key("", dest)
+		if k == "" {
+			continue
+		}
+		a := subjects[k]
+		if a == nil {
+			a = &agg{}
+			subjects[k] = a
+		}
+		if b.Keys > 0 && (a.keys == 0 || b.Oldest.Before(a.oldest)) {
+			a.oldest = b.Oldest
+		}
+		a.keys += b.Keys
+	}
+	out := map[string]measurement{}
+	for k, a := range subjects {
+		var age time.Duration
+		if a.keys > 0 {
+			age = max(0, in.now.Sub(a.oldest))
+		}
+		out[k] = measurement{value: round(age.Seconds(), 0), threshold: r.Age.Seconds(), holds: a.keys > 0 && age > r.Age,
+			summary: fmt.Sprintf("%d ordering keys blocked behind a failing delivery, the oldest for %s (threshold %s)", a.keys, shortDur(age), shortDur(r.Age))}
+	}
+	return out
+}
+
 // measure evaluates r against in, by subject. Pairs whose destination is
 // in skip are left out: the rule measured without the destinations whose
 // outage is already paged (see hold).
@@ -238,6 +277,8 @@ func measure(r Rule, in *inputs, skip map[string]bool) map[string]measurement {
 	switch r.Kind {
 	case hookwatch.AlertStoreSize, hookwatch.AlertDiskFree:
 		return measureStorage(r, in.storage)
+	case hookwatch.AlertOrderingBlocked:
+		return measureOrdering(r, in, key)
 	case hookwatch.AlertCircuitOpen:
 		for _, name := range sortedKeys(in.circuits) {
 			st := in.circuits[name]

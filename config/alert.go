@@ -57,6 +57,9 @@ const (
 	RuleSLOBurn     = string(hookwatch.AlertSLOBurn)
 	RuleStoreSize   = string(hookwatch.AlertStoreSize)
 	RuleDiskFree    = string(hookwatch.AlertDiskFree)
+	// RuleOrderingBlocked fires when an ordering key has been blocked
+	// longer than age.
+	RuleOrderingBlocked = string(hookwatch.AlertOrderingBlocked)
 )
 
 // ruleKinds lists the kinds a rule may have.
@@ -405,6 +408,13 @@ func (c *Config) validateAlerts(bad func(path, format string, args ...any)) {
 		case RuleBacklogAge:
 			if r.Age <= 0 {
 				bad(p+".age", "a backlog_age rule needs age: how old the oldest waiting delivery may be (15m)")
+			}
+		case RuleOrderingBlocked:
+			if r.Age <= 0 {
+				bad(p+".age", "an ordering_blocked rule needs age: how long an ordering key may wait behind a failing delivery (15m)")
+			}
+			if r.Source != "" || r.Per == "source" {
+				bad(p+".source", "ordering belongs to a destination")
 			}
 		case RuleSLOBurn:
 			if r.Objective <= 0 || r.Objective >= 1 {

@@ -28,6 +28,20 @@ type Destination struct {
 	KeepHeaders []string `yaml:"keep_headers"`
 	Retry       Retry    `yaml:"retry"`
 	Circuit     Circuit  `yaml:"circuit"`
+	// Ordering, when set, delivers events with the same key one at a time,
+	// in the order they were received (docs/delivery.md#ordering).
+	Ordering *Ordering `yaml:"ordering"`
+}
+
+// Ordering is a destination's ordered delivery per key. It stays strings
+// here: cmd/hookwatch/wire.go compiles the key.
+type Ordering struct {
+	// Key is the expression of an event's ordering key
+	// ('body.data.object.id').
+	Key string `yaml:"key"`
+	// OnDead is skip (default: a dead-lettered delivery lets its key go
+	// on) or block (the key waits until it is replayed).
+	OnDead string `yaml:"on_dead"`
 }
 
 // Retry is a destination's retry policy; zero fields take the defaults of
@@ -128,6 +142,9 @@ func (c *Config) setDeliveryDefaults() {
 		if d.Circuit.Cooldown == 0 {
 			d.Circuit.Cooldown = Duration(hookwatch.DefaultCircuitCooldown)
 		}
+		if d.Ordering != nil && d.Ordering.OnDead == "" {
+			d.Ordering.OnDead = string(hookwatch.OnDeadSkip)
+		}
 	}
 }
 
@@ -214,6 +231,16 @@ func (c *Config) validateDelivery(bad func(path, format string, args ...any)) {
 		}
 		if d.Circuit.Cooldown < 0 {
 			bad(p+".circuit.cooldown", "must not be negative")
+		}
+		if o := d.Ordering; o != nil {
+			if strings.TrimSpace(o.Key) == "" {
+				bad(p+".ordering.key", "missing: the expression of the ordering key, e.g. 'body.data.object.id'")
+			}
+			switch hookwatch.OnDead(o.OnDead) {
+			case hookwatch.OnDeadSkip, hookwatch.OnDeadBlock:
+			default:
+				bad(p+".ordering.on_dead", "%q: use skip (a dead-lettered delivery lets its key go on) or block (the key waits for its replay)", o.OnDead)
+			}
 		}
 	}
 	sources := map[string]bool{}

@@ -94,3 +94,31 @@ func TestDeliveryConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestOrderingConfig(t *testing.T) {
+	t.Parallel()
+	ordered := strings.Replace(deliveryYAML, "  - name: audit\n    url: https://audit.example.com/in\n",
+		"  - name: audit\n    url: https://audit.example.com/in\n    ordering: {key: 'body.data.object.id'}\n", 1)
+	cfg, err := Parse([]byte(ordered), env(map[string]string{"APP_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := cfg.Destinations[1].Ordering
+	if o == nil || o.Key != "body.data.object.id" || o.OnDead != "skip" {
+		t.Fatalf("ordering = %+v, want the key and on_dead skip (the default)", o)
+	}
+	if cfg.Destinations[0].Ordering != nil {
+		t.Errorf("app has ordering without asking for it")
+	}
+
+	bad := strings.Replace(ordered, "ordering: {key: 'body.data.object.id'}", "ordering: {key: '', on_dead: drop}", 1)
+	_, err = Parse([]byte(bad), env(map[string]string{"APP_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}))
+	if err == nil {
+		t.Fatal("no error for an empty key and on_dead: drop")
+	}
+	for _, want := range []string{"destinations[1].ordering.key: missing", `destinations[1].ordering.on_dead: "drop": use skip`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}

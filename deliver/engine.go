@@ -46,6 +46,12 @@ type Destination struct {
 	// CircuitCooldown is the first wait before a probe; it doubles with
 	// each failed probe up to MaxCircuitCooldown.
 	CircuitCooldown time.Duration
+	// Ordered is set for a destination with ordering: deliveries of one
+	// ordering key (Delivery.OrderKey, computed when they are created) are
+	// sent one at a time in receive order; the store's claim returns only
+	// the head of each key. OnDead says whether a dead one holds its key.
+	Ordered bool
+	OnDead  hookwatch.OnDead
 }
 
 // Defaults of Destination.
@@ -398,6 +404,10 @@ func (e *Engine) dispatch(d *dest) {
 			look = true
 		case <-d.done:
 			inflight--
+			// An ordered destination's finished attempt makes the next
+			// delivery of its key the head: claim it now, not at the next
+			// poll (the claim's batching guard still applies).
+			look = look || d.cfg.Ordered
 		}
 	}
 }
@@ -453,7 +463,8 @@ func (e *Engine) claim(d *dest, inflight *int) (more bool, wait time.Duration) {
 	lease := d.cfg.Timeout + 15*time.Second
 	ctx, cancel := context.WithTimeout(e.hardCtx, 30*time.Second)
 	ds, err := e.opts.Store.ClaimDeliveries(ctx, hookwatch.ClaimRequest{
-		Destination: d.cfg.Name, Owner: e.opts.Owner, Now: now, Lease: lease, Limit: limit, DeadLettered: e.unreadable})
+		Destination: d.cfg.Name, Owner: e.opts.Owner, Now: now, Lease: lease, Limit: limit, DeadLettered: e.unreadable,
+		BlockOnDead: d.cfg.Ordered && d.cfg.OnDead == hookwatch.OnDeadBlock})
 	cancel()
 	if err != nil {
 		e.opts.Logger.Error("deliver: claim failed; retrying at the next poll", "destination", d.cfg.Name, "error", err)
@@ -551,11 +562,11 @@ func (e *Engine) try(d *dest, dl *hookwatch.Delivery, record func(hookwatch.Fini
 	e.opts.Observer.AttemptFinished(actx, dl, &a, f.Outcome)
 	switch f.Outcome {
 	case hookwatch.OutcomeDead:
-		e.opts.Logger.Warn("deliver: delivery dead-lettered", "delivery", dl.ID, "event", dl.EventID,
+		e.opts.Logger.WarnContext(actx, "deliver: delivery dead-lettered", "delivery", dl.ID, "event", dl.EventID,
 			"destination", d.cfg.Name, "attempts", dl.Attempts, "class", string(a.Class), "status", a.StatusCode, "error", a.Error)
 		e.opts.Observer.DeadLettered(actx, dl, &a)
 	case hookwatch.OutcomeRetry:
-		e.opts.Logger.Debug("deliver: attempt failed; retrying", "delivery", dl.ID, "destination", d.cfg.Name,
+		e.opts.Logger.DebugContext(actx, "deliver: attempt failed; retrying", "delivery", dl.ID, "destination", d.cfg.Name,
 			"class", string(a.Class), "status", a.StatusCode, "next", f.NextAttemptAt)
 	}
 	return a, f, nil

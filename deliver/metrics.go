@@ -13,6 +13,7 @@ import (
 type MetricsStore interface {
 	Backlogs(ctx context.Context, test bool) ([]hookwatch.Backlog, error)
 	DestinationStates(ctx context.Context) (map[string]hookwatch.DestinationState, error)
+	WaitingHeads(ctx context.Context) ([]hookwatch.WaitingHeads, error)
 }
 
 // MetricsOptions configure Metrics.
@@ -23,6 +24,10 @@ type MetricsOptions struct {
 	// gauges (zero when idle), so a destination never disappears from a
 	// dashboard. Destinations only in the store are reported too.
 	Destinations []string
+	// Ordering lists the destinations with ordering and their on_dead:
+	// they get the blocked-keys gauges (none without one, and then the
+	// store is not asked).
+	Ordering map[string]hookwatch.OnDead
 	// CacheFor is how long one reading of the store serves scrapes, so
 	// several scrapers (or a fast one) cost one query; default 5s.
 	CacheFor time.Duration
@@ -44,6 +49,7 @@ type Metrics struct {
 	processing *prometheus.HistogramVec
 	dead       *prometheus.CounterVec
 	circuit    *prometheus.CounterVec
+	unordered  *prometheus.CounterVec
 	gauges     *gauges
 }
 
@@ -78,12 +84,16 @@ func NewMetrics(reg prometheus.Registerer, opts MetricsOptions) *Metrics {
 			Name: "hookwatch_destination_circuit_transitions_total",
 			Help: "Circuit breaker changes made by this instance, by destination and the state entered.",
 		}, []string{"destination", "state"}),
+		unordered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookwatch_ordering_unordered_total",
+			Help: "Deliveries of an ordered destination sent unordered because their ordering key could not be computed, by destination (the reason is on the delivery).",
+		}, []string{"destination"}),
 	}
 	if opts.Store != nil {
 		m.gauges = newGauges(opts)
 	}
 	if reg != nil {
-		reg.MustRegister(m.attempts, m.latency, m.processing, m.dead, m.circuit)
+		reg.MustRegister(m.attempts, m.latency, m.processing, m.dead, m.circuit, m.unordered)
 		if m.gauges != nil {
 			reg.MustRegister(m.gauges)
 		}
@@ -115,6 +125,12 @@ func (m *Metrics) AttemptFinished(_ context.Context, d *hookwatch.Delivery, a *h
 }
 
 // DeadLettered counts a dead letter.
+// Unordered counts a delivery to destination made without an ordering key
+// (hookwatch.Orderer's onError).
+func (m *Metrics) Unordered(destination string) {
+	m.unordered.WithLabelValues(destination).Inc()
+}
+
 func (m *Metrics) DeadLettered(_ context.Context, d *hookwatch.Delivery, _ *hookwatch.Attempt) {
 	m.dead.WithLabelValues(d.Destination).Inc()
 }
@@ -136,6 +152,7 @@ type gauges struct {
 	opts                                    MetricsOptions
 	backlog, oldest, circuit, paused, disab *prometheus.Desc
 	up                                      *prometheus.Desc
+	blocked, blockedAge                     *prometheus.Desc
 
 	mu     sync.Mutex
 	readAt time.Time
@@ -161,6 +178,10 @@ func newGauges(opts MetricsOptions) *gauges {
 		paused: prometheus.NewDesc("hookwatch_destination_paused", "1 when the destination is paused.", dst, nil),
 		disab: prometheus.NewDesc("hookwatch_destination_disabled",
 			"1 when the destination answered 410 Gone and waits to be resumed.", dst, nil),
+		blocked: prometheus.NewDesc("hookwatch_ordering_blocked_keys",
+			"Ordering keys of an ordered destination whose head delivery failed and waits for its retry (or, with on_dead: block, is dead and waits for a replay), holding the key's later deliveries.", dst, nil),
+		blockedAge: prometheus.NewDesc("hookwatch_ordering_blocked_oldest_age_seconds",
+			"How long the longest-blocked ordering key's head has waited (since it was queued or replayed), by ordered destination; 0 when no key is blocked.", dst, nil),
 		up: prometheus.NewDesc("hookwatch_delivery_backlog_up",
 			"1 when the store answered the last backlog and destination query, 0 when it failed (the gauges are then missing).", nil, nil),
 	}
@@ -168,7 +189,7 @@ func newGauges(opts MetricsOptions) *gauges {
 
 // Describe sends the gauges' descriptions.
 func (g *gauges) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{g.backlog, g.oldest, g.circuit, g.paused, g.disab, g.up} {
+	for _, d := range []*prometheus.Desc{g.backlog, g.oldest, g.circuit, g.paused, g.disab, g.up, g.blocked, g.blockedAge} {
 		ch <- d
 	}
 }
@@ -194,6 +215,13 @@ func (g *gauges) read() []prometheus.Metric {
 	var states map[string]hookwatch.DestinationState
 	if err == nil {
 		states, err = g.opts.Store.DestinationStates(ctx)
+	}
+	var blocked map[string]hookwatch.Blocked
+	if err == nil && len(g.opts.Ordering) > 0 {
+		var ws []hookwatch.WaitingHeads
+		if ws, err = g.opts.Store.WaitingHeads(ctx); err == nil {
+			blocked = hookwatch.TallyBlocked(ws, g.opts.Ordering)
+		}
 	}
 	if err != nil {
 		return []prometheus.Metric{prometheus.MustNewConstMetric(g.up, prometheus.GaugeValue, 0)}
@@ -254,6 +282,15 @@ func (g *gauges) read() []prometheus.Metric {
 		}
 		gauge(g.paused, b2f(st.Paused), n)
 		gauge(g.disab, b2f(!st.DisabledAt.IsZero()), n)
+		if _, ok := g.opts.Ordering[n]; ok {
+			b := blocked[n]
+			age := 0.0
+			if b.Keys > 0 {
+				age = max(0, now.Sub(b.Oldest).Seconds())
+			}
+			gauge(g.blocked, float64(b.Keys), n)
+			gauge(g.blockedAge, age, n)
+		}
 	}
 	return out
 }

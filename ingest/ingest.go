@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -81,6 +82,10 @@ type Options struct {
 	Sources   []Source
 	Committer *Committer
 	Router    Router
+	// Orderer, if set, computes the ordering keys of an event's
+	// deliveries once it is routed (hookwatch.Orderer): where deliveries
+	// are made from events, so the key is fixed when the delivery is.
+	Orderer func(*hookwatch.Event)
 	// RetryAfter is sent with 503 answers.
 	RetryAfter time.Duration
 	Logger     *slog.Logger
@@ -99,12 +104,17 @@ type Options struct {
 	Key []byte
 }
 
-// Handler serves POST /in/{source}.
+// Handler serves /in/{source}: POST, and the other methods the source's
+// provider declares (provider.Info.Methods); any other method is answered
+// 405 with Allow.
 type Handler struct {
 	opts    Options
 	sources map[string]*Source
 	// rejectLogs samples the "webhook rejected" line per source.
 	rejectLogs map[string]*rejectLog
+	// methods are the HTTP methods each source accepts: POST, and those its
+	// provider declares (provider.Info.Methods).
+	methods map[string][]string
 }
 
 // RejectLogInterval is the least time between two "webhook rejected" log
@@ -135,8 +145,10 @@ func (l *rejectLog) take(now time.Time) (unlogged int, log bool) {
 
 // NewHandler returns the receive handler.
 func NewHandler(opts Options) *Handler {
-	h := &Handler{opts: opts, sources: map[string]*Source{}, rejectLogs: map[string]*rejectLog{}}
+	h := &Handler{opts: opts, sources: map[string]*Source{}, rejectLogs: map[string]*rejectLog{}, methods: map[string][]string{}}
 	for i := range opts.Sources {
+		info, _ := provider.Lookup(opts.Sources[i].Provider)
+		h.methods[opts.Sources[i].Name] = info.AllowedMethods()
 		h.sources[opts.Sources[i].Name] = &opts.Sources[i]
 		h.rejectLogs[opts.Sources[i].Name] = &rejectLog{}
 	}
@@ -172,6 +184,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAnswer(w, server.StatusOf(hookwatch.ENOTFOUND), answer{Error: "unknown_source", Message: "no source named " + strconv.Quote(name) + " is configured"})
 		return
 	}
+	if allowed := h.methods[name]; !slices.Contains(allowed, r.Method) {
+		h.opts.Metrics.request(src.Name, "bad_method", start)
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		writeAnswer(w, server.StatusOf(hookwatch.EMETHOD), answer{Error: "method_not_allowed", Message: "source " + strconv.Quote(name) + " receives webhooks with " + strings.Join(allowed, " or ") + ", not " + r.Method})
+		return
+	}
 	if r.ContentLength > src.MaxBody {
 		h.tooLarge(w, src, start)
 		return
@@ -204,6 +222,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if res.Handshake != nil {
 		h.opts.Metrics.request(src.Name, "handshake", start)
+		for k, v := range res.Handshake.Header {
+			w.Header()[k] = v
+		}
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		if res.Handshake.ContentType != "" {
 			w.Header().Set("Content-Type", res.Handshake.ContentType)
 		}
@@ -214,10 +236,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	e := NewEvent(src, res, r.Header, body, start)
 	h.Route(e)
+	if h.opts.Orderer != nil {
+		h.opts.Orderer(e)
+	}
 	ctx := r.Context()
 	if tr != nil {
-		e.Trace = tr.TraceParent(ctx)
-		ctx, endSpan = tr.StartSpan(ctx, "persist", "group commit")
+		ctx, endSpan = tr.StartPublish(ctx, e)
 	}
 	ir, err := h.opts.Committer.Commit(ctx, e)
 	if tr != nil {

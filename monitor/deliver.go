@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -20,15 +19,27 @@ type attemptKey struct{}
 
 type attemptTrace struct {
 	hub  *sentry.Hub
-	tx   *sentry.Span // nil when not sampled
-	http *sentry.Span
+	tx   *sentry.Span // the queue.process transaction, sampled or not; nil without tracing
+	http *sentry.Span // its http.client child, when sampled
+	test bool         // a provider's test webhook: nothing of it reaches Sentry in production
+
+	// What the attempt's log records carry as attributes (the engine's
+	// records name some of them only).
+	source, destination, eventID, deliveryID string
+}
+
+// sampled reports whether the attempt's trace goes to Sentry.
+func (at *attemptTrace) sampled() bool {
+	return at != nil && at.tx != nil && at.tx.Sampled == sentry.SampledTrue
 }
 
 // StartAttempt starts tracing one delivery attempt (hookwatch.Tracer): a
-// hub of its own, and, when the event's trace is sampled, a queue.process
-// transaction continuing it with an http.client child span. The headers
-// carry the trace to the destination (sentry-trace, baggage), so the app's
-// own Sentry joins it.
+// hub of its own in the event's trace and a queue.process transaction
+// continuing it (sent when the trace is sampled, with an http.client child
+// span). The headers carry the trace to the destination, sampled or not,
+// so the app's own Sentry or OpenTelemetry joins it: sentry-trace and
+// baggage (the trace's dynamic sampling context, as the head of the trace
+// decided it) and the W3C traceparent.
 func (m *Monitor) StartAttempt(ctx context.Context, d *hookwatch.Delivery) (context.Context, http.Header) {
 	if !m.Enabled() {
 		return ctx, nil
@@ -41,48 +52,75 @@ func (m *Monitor) StartAttempt(ctx context.Context, d *hookwatch.Delivery) (cont
 	hub := m.newHub()
 	hub.Scope().SetTags(map[string]string{"component": "background_jobs", "source": ev.Source, "destination": d.Destination})
 	ctx = sentry.SetHubOnContext(ctx, hub)
-	at := &attemptTrace{hub: hub}
+	at := &attemptTrace{hub: hub, test: ev.Test, source: ev.Source, destination: d.Destination, eventID: d.EventID, deliveryID: d.ID}
+	if !m.tracing {
+		return context.WithValue(ctx, attemptKey{}, at), nil
+	}
 	name := "deliver " + d.Destination
-
-	switch {
-	case !m.tracing:
-	case trace == "":
-		// An event stored before tracing (or replayed from then): the
-		// attempt heads a trace of its own.
-		if rate := m.traceRate(ev.Source); rate > 0 && rand.Float64() < rate {
-			at.tx = m.startTransaction(ctx, name, "queue.process", sentry.SourceTask, rate)
-		}
-	default:
+	opts := []sentry.SpanOption{sentry.WithOpName("queue.process"), sentry.WithTransactionSource(sentry.SourceTask),
+		withSource(ev.Source)}
+	if trace != "" {
+		// The head of the trace decided; the sampler is not asked again
+		// (it would roll the dice a second time and rewrite the trace's
+		// sample rate).
+		sampled := sentry.SampledFalse
 		if strings.HasSuffix(trace, "-1") {
-			at.tx = sentry.StartTransaction(ctx, name, sentry.WithOpName("queue.process"),
-				sentry.WithTransactionSource(sentry.SourceTask), sentry.ContinueFromHeaders(trace, baggage))
+			sampled = sentry.SampledTrue
+		}
+		opts = append(opts, sentry.ContinueFromHeaders(trace, baggage), sentry.WithSpanSampled(sampled))
+		if dsc, err := sentry.DynamicSamplingContextFromHeader([]byte(baggage)); err == nil && dsc.HasEntries() {
+			traceID, _, _ := strings.Cut(trace, "-")
+			m.sent.keepDSC(traceID, dsc.Entries)
 		}
 	}
-	h := http.Header{}
-	if at.tx != nil {
+	// Without a stored trace (an event stored untraced, or replayed from
+	// then) the attempt heads a trace of its own, sampled at its source's
+	// rate.
+	at.tx = sentry.StartTransaction(ctx, name, opts...)
+	if ev.Test {
+		at.tx.SetTag(testTag, "true")
+	}
+	span := at.tx
+	if at.sampled() {
 		at.tx.SetTag("destination", d.Destination)
 		at.tx.SetTag("source", ev.Source)
+		// Sentry's Queues view: the consumer side of the destination's
+		// queue.
+		at.tx.SetData("messaging.system", "hookwatch")
 		at.tx.SetData("messaging.message.id", ev.ID)
-		at.tx.SetData("messaging.message.retry.count", d.Attempts)
 		at.tx.SetData("messaging.destination.name", d.Destination)
+		at.tx.SetData("messaging.message.retry.count", d.Attempts)
+		at.tx.SetData("messaging.message.body.size", len(ev.Body))
+		queued := d.QueuedAt
+		if queued.IsZero() {
+			queued = ev.ReceivedAt
+		}
+		if !queued.IsZero() {
+			at.tx.SetData("messaging.message.receive.latency", max(time.Since(queued).Milliseconds(), 0))
+		}
 		desc := "POST " + d.Destination
 		if u, ok := m.opts.DestinationURLs[d.Destination]; ok {
 			desc = "POST " + hookwatch.RedactURL(u)
 		}
 		at.http = at.tx.StartChild("http.client", sentry.WithDescription(desc))
 		at.http.SetData("http.request.method", http.MethodPost)
+		span = at.http
 		ctx = at.http.Context()
-		h.Set(sentry.SentryTraceHeader, at.http.ToSentryTrace())
-		if b := at.http.ToBaggage(); b != "" {
-			h.Set(sentry.SentryBaggageHeader, b)
-		}
-	} else if trace != "" {
-		// Not sampled: errors still carry the event's trace ID, and the
-		// app is told the trace is not sampled.
-		if pc, err := sentry.PropagationContextFromHeaders(trace, baggage); err == nil {
-			hub.Scope().SetPropagationContext(pc)
-			h.Set(sentry.SentryTraceHeader, pc.TraceID.String()+"-"+pc.SpanID.String()+"-0")
-		}
+	} else {
+		ctx = at.tx.Context()
+	}
+	h := http.Header{}
+	h.Set(sentry.SentryTraceHeader, span.ToSentryTrace())
+	h.Set(sentry.TraceparentHeader, span.ToTraceparent())
+	// The trace's baggage, as its head made it (stored with the event):
+	// the SDK's, from a child span, would be rebuilt from this attempt
+	// (sample rate 1, transaction "deliver ..."). An attempt heading a
+	// trace of its own makes it.
+	if baggage == "" {
+		baggage = headBaggage(at.tx)
+	}
+	if baggage != "" {
+		h.Set(sentry.SentryBaggageHeader, baggage)
 	}
 	return context.WithValue(ctx, attemptKey{}, at), h
 }
@@ -100,7 +138,7 @@ func (m *Monitor) AttemptFinished(ctx context.Context, d *hookwatch.Delivery, a 
 		return
 	}
 	at := attemptFrom(ctx)
-	if at != nil && at.tx != nil {
+	if at.sampled() {
 		if at.http != nil {
 			at.http.EndTime = at.http.StartTime.Add(a.Latency)
 			if a.StatusCode > 0 {
@@ -124,15 +162,18 @@ func (m *Monitor) AttemptFinished(ctx context.Context, d *hookwatch.Delivery, a 
 		at.tx.Finish()
 	}
 	attrs := []slog.Attr{
-		slog.String("event", d.EventID), slog.String("delivery", d.ID), slog.String("destination", d.Destination),
+		slog.String("event_id", d.EventID), slog.String("delivery_id", d.ID), slog.String("destination", d.Destination),
 		slog.Int("attempts", d.Attempts), slog.String("outcome", string(o)),
 		slog.Int64("latency_ms", a.Latency.Milliseconds()),
 	}
 	if d.Event != nil {
 		attrs = append(attrs, slog.String("source", d.Event.Source), slog.String("event_type", d.Event.Type))
+		if d.Event.Test {
+			attrs = append(attrs, slog.Bool(testTag, true))
+		}
 	}
 	if a.Class == hookwatch.ClassNone {
-		if at != nil && at.tx != nil {
+		if at.sampled() {
 			m.logger.LogAttrs(ctx, slog.LevelInfo, "webhook delivered", append(attrs, slog.Int("http_status", a.StatusCode))...)
 		}
 		return
@@ -268,7 +309,7 @@ func (m *Monitor) deadLetterEvent(d *hookwatch.Delivery, a *hookwatch.Attempt, h
 		webhook["last_response"] = truncate(string(a.Response), 1024)
 	}
 	if m.opts.SendPayload && len(e.Body) > 0 {
-		webhook["body"] = truncate(string(e.Body), maxPayload)
+		webhook["body"] = m.scrub.body(e.Body, maxPayload)
 		// Never the signature headers: the receipt's headers without them.
 		webhook["headers"] = flatHeaders(hookwatch.RedactHeaders(withoutSignatures(e.Headers), true))
 	}

@@ -5,13 +5,16 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
+	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/getsentry/sentry-go"
+	"github.com/hookwatch/hookwatch"
 )
 
 // IngestRoute names the receive path's transactions.
@@ -25,17 +28,19 @@ func (m *Monitor) traceRate(source string) float64 {
 	return m.opts.TracesSampleRate
 }
 
-// Ingest wraps the receive handler (POST /in/{source}): a sampled request
-// runs in an http.server transaction on a hub of its own. Without tracing
-// it returns next itself; an unsampled request costs one random number.
+// Ingest wraps the receive handler (POST /in/{source}): each request of a
+// traced source runs in an http.server transaction on a hub of its own,
+// sampled by the SDK at the source's rate (an unsampled one is not sent,
+// but its trace and sampling decision go on to the deliveries). The
+// transaction carries the request (method, route, headers scrubbed, body
+// size). Without tracing it returns next itself.
 func (m *Monitor) Ingest(next http.Handler) http.Handler {
 	if !m.Tracing() {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		source := r.PathValue("source")
-		rate := m.traceRate(source)
-		if rate <= 0 || rand.Float64() >= rate {
+		if m.traceRate(source) <= 0 {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -46,32 +51,49 @@ func (m *Monitor) Ingest(next http.Handler) http.Handler {
 		hub := m.newHub()
 		hub.Scope().SetTags(map[string]string{"component": "ingest", "source": source})
 		ctx := sentry.SetHubOnContext(r.Context(), hub)
-		tx := m.startTransaction(ctx, route, "http.server", sentry.SourceRoute, rate)
-		tx.SetTag("source", source)
+		tx := sentry.StartTransaction(ctx, route, sentry.WithOpName("http.server"),
+			sentry.WithTransactionSource(sentry.SourceRoute), withSource(source))
+		if tx.Sampled != sentry.SampledTrue {
+			next.ServeHTTP(w, r.WithContext(tx.Context()))
+			return
+		}
+		// The request interface of the transaction: the SDK drops
+		// cookies and credential headers, the scrubber the rest
+		// (signatures, configured secrets); never the body.
+		hub.Scope().SetRequest(r)
 		tx.SetData("http.request.method", r.Method)
+		tx.SetData("http.route", route)
 		tx.SetData("url.path", r.URL.Path)
+		body := &countingBody{ReadCloser: r.Body}
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = body
+		}
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		defer func() {
 			tx.Status = sentry.HTTPtoSpanStatus(rec.status)
+			if r.Context().Err() != nil && rec.status >= 500 {
+				// The client hung up before the commit: not a failure of
+				// Hookwatch's (the provider retries).
+				tx.Status = sentry.SpanStatusCanceled
+			}
 			tx.SetData("http.response.status_code", rec.status)
+			tx.SetData("http.request.body.size", body.n)
 			tx.Finish()
 		}()
 		next.ServeHTTP(rec, r.WithContext(tx.Context()))
 	})
 }
 
-// startTransaction starts a sampled transaction at the head of a trace. The
-// Monitor made the sampling decision; the trace's baggage carries the rate
-// it was made with, so Sentry extrapolates counts right.
-func (m *Monitor) startTransaction(ctx context.Context, name, op string, source sentry.TransactionSource, rate float64) *sentry.Span {
-	tx := sentry.StartTransaction(ctx, name, sentry.WithOpName(op), sentry.WithTransactionSource(source),
-		sentry.WithSpanSampled(sentry.SampledTrue))
-	dsc := sentry.DynamicSamplingContextFromTransaction(tx)
-	if dsc.Entries != nil {
-		dsc.Entries["sample_rate"] = strconv.FormatFloat(rate, 'f', -1, 64)
-		tx.SetDynamicSamplingContext(dsc)
-	}
-	return tx
+// countingBody counts the bytes of a request body read.
+type countingBody struct {
+	io.ReadCloser
+	n int64
+}
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 type statusRecorder struct {
@@ -102,21 +124,84 @@ func (m *Monitor) StartSpan(ctx context.Context, op, description string) (contex
 	return span.Context(), span.Finish
 }
 
-// TraceParent returns what Event.Trace stores (hookwatch.Tracer): the
-// sentry-trace value, then a space and the baggage. An untraced request
-// gets a fresh trace marked unsampled, so its deliveries keep the decision
-// instead of sampling again.
-func (m *Monitor) TraceParent(ctx context.Context) string {
+// StartPublish traces the commit of an event to the delivery queue
+// (hookwatch.Tracer) and sets e.Trace, which its deliveries continue: the
+// sentry-trace of the request's transaction and the trace's baggage, or a
+// new unsampled trace when the request is not traced. In a sampled trace
+// it starts, for Sentry's Queues view, a queue.publish span per
+// destination (messaging.destination.name, messaging.message.id,
+// messaging.message.body.size) around a db span (db.system) for the
+// commit. A test webhook's request is marked so that its transaction never
+// reaches Sentry in production.
+func (m *Monitor) StartPublish(ctx context.Context, e *hookwatch.Event) (context.Context, func()) {
 	if !m.Tracing() {
+		return ctx, nop
+	}
+	parent := sentry.SpanFromContext(ctx)
+	if parent == nil {
+		e.Trace = unsampledTrace()
+		return ctx, nop
+	}
+	tx := parent.GetTransaction()
+	if tx == nil {
+		tx = parent
+	}
+	e.Trace = parent.ToSentryTrace()
+	if b := headBaggage(tx); b != "" {
+		e.Trace += " " + b
+	}
+	if parent.Sampled != sentry.SampledTrue {
+		return ctx, nop
+	}
+	if e.Test {
+		tx.SetTag(testTag, "true")
+	}
+	var pubs []*sentry.Span
+	for _, d := range e.Destinations {
+		p := parent.StartChild("queue.publish", sentry.WithDescription(d))
+		p.SetData("messaging.system", "hookwatch")
+		p.SetData("messaging.destination.name", d)
+		p.SetData("messaging.message.id", e.ID)
+		p.SetData("messaging.message.body.size", len(e.Body))
+		pubs = append(pubs, p)
+	}
+	db := parent.StartChild("db", sentry.WithDescription("INSERT event, deliveries (group commit)"))
+	db.SetData("db.system", m.opts.DBSystem)
+	db.SetData("db.operation", "INSERT")
+	return db.Context(), func() {
+		db.Finish()
+		for _, p := range pubs {
+			p.EndTime = db.EndTime
+			p.Finish()
+		}
+	}
+}
+
+// headBaggage is the baggage of a transaction at the head of its trace
+// (the SDK's ToBaggage validates and encodes through a general W3C baggage
+// library, tens of microseconds an ingest request could not afford). Values
+// are percent-encoded as W3C baggage wants; keys are sorted.
+func headBaggage(tx *sentry.Span) string {
+	dsc := sentry.DynamicSamplingContextFromTransaction(tx)
+	if !dsc.HasEntries() {
 		return ""
 	}
-	if span := sentry.SpanFromContext(ctx); span != nil {
-		if b := span.ToBaggage(); b != "" {
-			return span.ToSentryTrace() + " " + b
-		}
-		return span.ToSentryTrace()
+	keys := make([]string, 0, len(dsc.Entries))
+	for k := range dsc.Entries {
+		keys = append(keys, k)
 	}
-	return unsampledTrace()
+	slices.Sort(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("sentry-")
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(url.PathEscape(dsc.Entries[k]))
+	}
+	return b.String()
 }
 
 // unsampledTrace is a sentry-trace value for a new trace that is not

@@ -29,10 +29,79 @@ func (m *Monitor) Logger(base slog.Handler) *slog.Logger {
 			}
 		}
 		ctx := sentry.SetHubOnContext(context.Background(), m.hub)
-		handlers = append(handlers, sentryslog.Option{LogLevel: levels}.NewSentryHandler(ctx))
+		handlers = append(handlers, &testFilter{m: m, next: sentryslog.Option{LogLevel: levels}.NewSentryHandler(ctx)})
 	}
 	m.logger = slog.New(slog.NewMultiHandler(handlers...))
 	return m.logger
+}
+
+// testFilter is in front of the Sentry Logs handler: it gives a record
+// logged without a hub a trace of its own, and drops, in production, the
+// records logged in the context of a provider's test webhook's attempt
+// (the engine's own records of it too): test webhooks reach Sentry nowhere
+// in production.
+type testFilter struct {
+	m    *Monitor
+	next slog.Handler
+}
+
+func (f *testFilter) Enabled(ctx context.Context, l slog.Level) bool { return f.next.Enabled(ctx, l) }
+
+func (f *testFilter) Handle(ctx context.Context, r slog.Record) error {
+	at := attemptFrom(ctx)
+	if at != nil && at.test && f.m.opts.Environment == DefaultEnvironment {
+		return nil
+	}
+	if at != nil {
+		r = withAttemptAttrs(r, at)
+	}
+	if sentry.GetHubFromContext(ctx) == nil {
+		// A record logged without a request's or a job's context is a
+		// trace of its own, not one of the process's base hub shared by
+		// every such record.
+		ctx = sentry.SetHubOnContext(ctx, f.m.newHub())
+	}
+	return f.next.Handle(ctx, r)
+}
+
+func (f *testFilter) WithAttrs(as []slog.Attr) slog.Handler {
+	return &testFilter{m: f.m, next: f.next.WithAttrs(as)}
+}
+
+func (f *testFilter) WithGroup(name string) slog.Handler {
+	return &testFilter{m: f.m, next: f.next.WithGroup(name)}
+}
+
+// withAttemptAttrs adds to a record of an attempt the attributes Sentry
+// Logs searches on (source, destination, event_id, delivery_id) that it
+// lacks; "event" and "delivery" count as event_id and delivery_id (the
+// before-send hook renames them).
+func withAttemptAttrs(r slog.Record, at *attemptTrace) slog.Record {
+	has := map[string]bool{}
+	r.Attrs(func(a slog.Attr) bool {
+		switch a.Key {
+		case "event":
+			has["event_id"] = true
+		case "delivery":
+			has["delivery_id"] = true
+		default:
+			has[a.Key] = true
+		}
+		return true
+	})
+	var add []slog.Attr
+	for _, a := range []slog.Attr{slog.String("source", at.source), slog.String("destination", at.destination),
+		slog.String("event_id", at.eventID), slog.String("delivery_id", at.deliveryID)} {
+		if !has[a.Key] && a.Value.String() != "" {
+			add = append(add, a)
+		}
+	}
+	if len(add) == 0 {
+		return r
+	}
+	r = r.Clone()
+	r.AddAttrs(add...)
+	return r
 }
 
 // errorHandler turns error records with an error into error events.
@@ -72,8 +141,13 @@ func (h *errorHandler) Handle(ctx context.Context, r slog.Record) error {
 		visit(a)
 	}
 	r.Attrs(visit)
-	if err == nil {
+	// A client that hung up before the commit is not Hookwatch's error:
+	// the provider retries what it did not see acknowledged.
+	if err == nil || errors.Is(err, context.Canceled) {
 		return nil
+	}
+	if at := attemptFrom(ctx); at != nil && at.test {
+		tags[testTag] = "true"
 	}
 	m := h.m
 	ev := m.client.EventFromException(err, sentry.LevelError)

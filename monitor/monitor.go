@@ -33,8 +33,9 @@ type Options struct {
 	// Environment is sent with everything ("production" when empty). Test
 	// events are dropped in production.
 	Environment string
-	// Release is the release sent with everything; hookwatch.Version when
-	// empty.
+	// Release is the release sent with everything; when empty, Release()
+	// derives it from the build (hookwatch.Version set with -ldflags, else
+	// the VCS revision the binary was built from).
 	Release string
 	// ServerName identifies this instance; the host name when empty.
 	ServerName string
@@ -65,6 +66,9 @@ type Options struct {
 	History interface {
 		GetDelivery(ctx context.Context, id string) (*hookwatch.Delivery, []*hookwatch.Attempt, error)
 	}
+	// DBSystem is the store's database, for the db spans of the receive
+	// path ("sqlite" or "postgresql"; "sqlite" when empty).
+	DBSystem string
 	// DestinationURLs are the destinations' URLs by name, for http.client
 	// spans (query strings are dropped).
 	DestinationURLs map[string]string
@@ -93,6 +97,7 @@ type Monitor struct {
 	scrub   *scrubber
 	tracing bool
 	logger  *slog.Logger
+	sent    *sendWatch // what Sentry answered to the envelopes SendTest watches
 
 	rejectMu sync.Mutex
 	rejects  map[string]*rejectState
@@ -108,7 +113,10 @@ func New(o Options) (*Monitor, error) {
 		m.opts.Environment = DefaultEnvironment
 	}
 	if m.opts.Release == "" {
-		m.opts.Release = "hookwatch@" + hookwatch.Version
+		m.opts.Release = Release()
+	}
+	if m.opts.DBSystem == "" {
+		m.opts.DBSystem = "sqlite"
 	}
 	if m.opts.ServerName == "" {
 		m.opts.ServerName, _ = os.Hostname()
@@ -130,6 +138,7 @@ func New(o Options) (*Monitor, error) {
 		m.tracing = m.tracing || r > 0
 	}
 	m.scrub = newScrubber(o.Secrets)
+	m.sent = &sendWatch{next: http.DefaultTransport}
 	client, err := sentry.NewClient(sentry.ClientOptions{
 		Dsn:           o.DSN,
 		Environment:   m.opts.Environment,
@@ -137,10 +146,13 @@ func New(o Options) (*Monitor, error) {
 		ServerName:    m.opts.ServerName,
 		SampleRate:    m.opts.SampleRate,
 		EnableTracing: m.tracing,
-		// The sampling decision is made by the Monitor (per source, before
-		// any span exists, so an unsampled request costs nothing); the SDK
-		// sees explicit decisions or continued traces only.
-		TracesSampleRate: 0,
+		// A trace's head (an ingest request, or a delivery of an event
+		// stored untraced) is sampled at its source's rate, by the SDK, so
+		// the rate on the wire (baggage, envelope headers) is the real one
+		// and Sentry extrapolates counts right. A delivery continuing a
+		// trace takes the decision stored with its event (an explicit
+		// decision: the sampler is not asked again).
+		TracesSampler: m.sample,
 		// Hookwatch sets the propagation headers itself, on its own
 		// requests only.
 		TracePropagationTargets: []string{},
@@ -152,7 +164,7 @@ func New(o Options) (*Monitor, error) {
 			m.scrub.breadcrumb(b)
 			return b
 		},
-		HTTPClient:             &http.Client{Timeout: m.opts.HTTPTimeout},
+		HTTPClient:             &http.Client{Timeout: m.opts.HTTPTimeout, Transport: m.sent},
 		Debug:                  o.Debug,
 		DebugWriter:            o.DebugWriter,
 		TraceIgnoreStatusCodes: [][]int{},
@@ -223,8 +235,30 @@ func (m *Monitor) Close() error {
 	return nil
 }
 
-// newHub returns a hub of its own for one request or job.
-func (m *Monitor) newHub() *sentry.Hub { return m.hub.Clone() }
+// newHub returns a hub of its own for one request or job, in a trace of its
+// own: a clone shares the base hub's propagation context, which would put
+// every unrelated job of the process in one trace.
+func (m *Monitor) newHub() *sentry.Hub {
+	h := m.hub.Clone()
+	h.Scope().SetPropagationContext(sentry.NewPropagationContext())
+	return h
+}
+
+// sourceTag is where a head transaction's source travels to the sampler.
+const sourceTag = "source"
+
+// sample is the SDK's traces sampler: the rate of the transaction's source.
+func (m *Monitor) sample(c sentry.SamplingContext) float64 {
+	if c.Span == nil {
+		return m.opts.TracesSampleRate
+	}
+	return m.traceRate(c.Span.Tags[sourceTag])
+}
+
+// withSource tags a transaction with its source before the SDK samples it.
+func withSource(source string) sentry.SpanOption {
+	return func(s *sentry.Span) { s.SetTag(sourceTag, source) }
+}
 
 // hubFor returns the hub of ctx (one request's or job's), or a new one.
 func (m *Monitor) hubFor(ctx context.Context) *sentry.Hub {
@@ -259,10 +293,12 @@ func (m *Monitor) ReportError(ctx context.Context, err error) {
 	hub.CaptureEvent(ev)
 }
 
-// Tracer returns m as a hookwatch.Tracer when it traces, else nil: the
-// receive path and the delivery engine skip tracing on a nil Tracer.
+// Tracer returns m as a hookwatch.Tracer when enabled, else nil: the
+// receive path and the delivery engine skip tracing on a nil Tracer. With
+// tracing off it still gives each delivery attempt a hub (and a trace) of
+// its own, so the attempt's logs and dead letter are its own.
 func (m *Monitor) Tracer() hookwatch.Tracer {
-	if !m.Tracing() {
+	if !m.Enabled() {
 		return nil
 	}
 	return m

@@ -1,6 +1,8 @@
 package monitor
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"regexp"
 	"slices"
@@ -37,8 +39,12 @@ func (m *Monitor) beforeSend(ev *sentry.Event, _ *sentry.EventHint) *sentry.Even
 	return ev
 }
 
-// beforeSendTransaction adds the default tags and scrubs transactions.
+// beforeSendTransaction drops test webhooks' transactions in production
+// (as beforeSend drops their errors), adds the default tags and scrubs.
 func (m *Monitor) beforeSendTransaction(ev *sentry.Event, _ *sentry.EventHint) *sentry.Event {
+	if ev.Tags[testTag] == "true" && m.opts.Environment == "production" {
+		return nil
+	}
 	m.addTags(ev)
 	m.scrub.event(ev)
 	return ev
@@ -50,7 +56,21 @@ func (m *Monitor) beforeSendLog(l *sentry.Log) *sentry.Log {
 	if !m.opts.Logs {
 		return nil
 	}
+	if t, ok := l.Attributes[testTag]; ok && t.Type() == attribute.BOOL && t.AsBool() && m.opts.Environment == "production" {
+		return nil
+	}
 	l.Body = m.scrub.str(l.Body)
+	// The engine's and the Monitor's records name the event and the
+	// delivery "event" and "delivery": Sentry Logs gets the names it can
+	// search on beside the other webhook tags.
+	for from, to := range map[string]string{"event": "event_id", "delivery": "delivery_id"} {
+		if v, ok := l.Attributes[from]; ok {
+			if _, taken := l.Attributes[to]; !taken {
+				l.Attributes[to] = v
+				delete(l.Attributes, from)
+			}
+		}
+	}
 	for k, v := range l.Attributes {
 		switch {
 		case sensitiveKey(k):
@@ -112,6 +132,24 @@ func newScrubber(secrets []string) *scrubber {
 		if i := strings.IndexByte(s, '_'); i > 0 && i < 6 {
 			add(s[i+1:])
 		}
+		// A header value ("Bearer T", "Token T", "Basic B64") is a scheme
+		// and a credential: the credential goes out alone (an app echoing
+		// it, a log quoting it), so each word of it is a secret too, and
+		// Basic's user:password once decoded.
+		fields := strings.Fields(s)
+		if len(fields) > 1 {
+			for _, f := range fields {
+				add(f)
+			}
+			if strings.EqualFold(fields[0], "basic") {
+				if dec, err := base64.StdEncoding.DecodeString(fields[1]); err == nil {
+					add(string(dec))
+					if _, pass, ok := strings.Cut(string(dec), ":"); ok {
+						add(pass)
+					}
+				}
+			}
+		}
 	}
 	if len(olds) == 0 {
 		return &scrubber{}
@@ -157,7 +195,9 @@ func sensitiveKey(k string) bool {
 		return true
 	}
 	l := strings.ToLower(k)
-	for _, w := range []string{"secret", "password", "passwd", "token", "api_key", "apikey", "cookie", "authorization", "credential"} {
+	// Sentry's own default scrubbing keys, matched as substrings as it does.
+	for _, w := range []string{"secret", "password", "passwd", "token", "api_key", "apikey", "api-key", "cookie",
+		"authorization", "credential", "private_key", "privatekey", "private-key", "session", "mysql_pwd", "x-api-key"} {
 		if strings.Contains(l, w) {
 			return true
 		}
@@ -309,4 +349,25 @@ func (s *scrubber) event(ev *sentry.Event) {
 			sp.Tags[k] = s.str(v)
 		}
 	}
+}
+
+// body scrubs a webhook body for the dead-letter context: a JSON body is
+// scrubbed by key at every depth (password, api_key, token, secret... as
+// Sentry's own data scrubbing does) and sent as JSON, so Sentry shows it as
+// an object; any other body as a string, its secrets scrubbed. Both are
+// capped at max bytes.
+func (s *scrubber) body(b []byte, max int) any {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if dec.Decode(&v) == nil && !dec.More() {
+		v = s.value(v)
+		if out, err := json.Marshal(v); err == nil {
+			if len(out) <= max {
+				return v
+			}
+			return truncate(string(out), max)
+		}
+	}
+	return truncate(s.str(string(b)), max)
 }

@@ -25,7 +25,7 @@ func deliveryColumns(p string) string {
 	return p + `id, ` + p + `event_id, ` + p + `destination, ` + p + `status, ` + p + `attempts, ` +
 		p + `next_attempt_at, ` + p + `lease_owner, ` + p + `lease_until, ` + p + `last_class, ` +
 		p + `last_status, ` + p + `last_error, ` + p + `created_at, ` + p + `updated_at, coalesce(` +
-		p + `queued_at, ` + p + `created_at), ` + p + `completed_at`
+		p + `queued_at, ` + p + `created_at), ` + p + `completed_at, ` + p + `order_key, ` + p + `order_error`
 }
 
 // deliveryDest returns the scan destinations of deliveryColumns for d, and
@@ -36,7 +36,7 @@ func deliveryDest(d *hookwatch.Delivery) ([]any, func()) {
 		lease, completed *time.Time
 		next, created    time.Time
 		updated, queued  time.Time
-		dest             = []any{&d.ID, &d.EventID, &d.Destination, &status, &d.Attempts, &next, &d.LeaseOwner, &lease, &class, &d.LastStatus, &d.LastError, &created, &updated, &queued, &completed}
+		dest             = []any{&d.ID, &d.EventID, &d.Destination, &status, &d.Attempts, &next, &d.LeaseOwner, &lease, &class, &d.LastStatus, &d.LastError, &created, &updated, &queued, &completed, &d.OrderKey, &d.OrderError}
 		after            = func() {
 			d.Status, d.LastClass = hookwatch.DeliveryStatus(status), hookwatch.ErrorClass(class)
 			d.NextAttemptAt, d.CreatedAt, d.UpdatedAt, d.QueuedAt = next.UTC(), created.UTC(), updated.UTC(), queued.UTC()
@@ -62,14 +62,31 @@ func fromNull(t *time.Time) time.Time {
 	return t.UTC()
 }
 
+// olderOfKey selects a delivery of d's destination and ordering key with
+// the status, received before d: one that d waits behind. Each status has
+// its partial index (0018), so this is one probe.
+func olderOfKey(status string) string {
+	return `SELECT 1 FROM deliveries o
+	WHERE o.destination = d.destination AND o.order_key = d.order_key AND o.order_key <> '' AND o.status = '` + status + `'
+	  AND (o.order_at, o.event_id) < (d.order_at, d.event_id)`
+}
+
 // claimDeliveries leases due deliveries and returns them with their events,
-// in one statement.
+// in one statement. An ordered delivery is claimed only at the head of its
+// key. Under concurrent claimers this holds because the head check reads
+// the key's older deliveries, not locks: an older delivery leased by
+// another instance is still pending (so it holds the key), and one the
+// statement's snapshot sees finished stays finished (only a replay makes
+// it pending again). A killed instance's head stays pending, and so holds
+// its key, until its lease expires and it is claimed again.
 var claimDeliveries = `
 WITH c AS (
-    SELECT id FROM deliveries
+    SELECT id FROM deliveries d
     WHERE destination = $1 AND status = 'pending' AND next_attempt_at <= $2
       AND (lease_until IS NULL OR lease_until <= $2)
       AND NOT EXISTS (SELECT 1 FROM destination_state s WHERE s.name = $1 AND (s.paused OR s.disabled_at IS NOT NULL))
+      AND (d.order_key = '' OR NOT EXISTS (` + olderOfKey("pending") + `)
+           AND NOT ($6 AND EXISTS (` + olderOfKey("dead") + `)))
     ORDER BY next_attempt_at
     LIMIT $3
     FOR UPDATE SKIP LOCKED
@@ -99,7 +116,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, r hookwatch.ClaimRequest) (
 	)
 	err := retry(ctx, func() error {
 		out, dead, fs = out[:0], dead[:0], fs[:0]
-		rows, err := s.pool.Query(ctx, claimDeliveries, r.Destination, r.Now, r.Limit, r.Owner, r.Now.Add(r.Lease))
+		rows, err := s.pool.Query(ctx, claimDeliveries, r.Destination, r.Now, r.Limit, r.Owner, r.Now.Add(r.Lease), r.BlockOnDead)
 		if err != nil {
 			return err
 		}

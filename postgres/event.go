@@ -48,14 +48,15 @@ WITH keys AS (
     WHERE e.dk = '' OR e.id IN (SELECT event_id FROM keys)
     RETURNING id
 ), dl AS (
-    INSERT INTO deliveries (id, event_id, destination, next_attempt_at, created_at, updated_at)
-    SELECT x.id, x.event_id, x.destination, x.next_attempt_at, $21::timestamptz, $21::timestamptz
-    FROM unnest($17::text[], $18::text[], $19::text[], $20::timestamptz[]) AS x(id, event_id, destination, next_attempt_at)
+    INSERT INTO deliveries (id, event_id, destination, next_attempt_at, created_at, updated_at, order_key, order_at, order_error)
+    SELECT x.id, x.event_id, x.destination, x.next_attempt_at, $21::timestamptz, $21::timestamptz, x.order_key, x.next_attempt_at, x.order_error
+    FROM unnest($17::text[], $18::text[], $19::text[], $20::timestamptz[], $25::text[], $26::text[])
+        AS x(id, event_id, destination, next_attempt_at, order_key, order_error)
     WHERE x.event_id IN (SELECT id FROM ev)
 ), fl AS (
     INSERT INTO event_filters (event_id, route, destinations, error)
     SELECT f.event_id, f.route, f.destinations, f.error
-    FROM unnest($25::text[], $26::int[], $27::text[], $28::text[]) AS f(event_id, route, destinations, error)
+    FROM unnest($27::text[], $28::int[], $29::text[], $30::text[]) AS f(event_id, route, destinations, error)
     WHERE f.event_id IN (SELECT id FROM ev)
 )
 SELECT source, provider_event_id, event_id FROM keys`
@@ -79,6 +80,7 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 		received                                              = make([]time.Time, n)
 		malformed, test                                       = make([]bool, n), make([]bool, n)
 		dlvIDs, dlvEvents, dlvDests                           []string
+		dlvKeys, dlvKeyErrors                                 []string
 		dlvNext                                               []time.Time
 		flEvents, flDests, flErrs                             []string
 		flRoutes                                              []int32
@@ -105,7 +107,9 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 				order = append(order, i)
 			}
 		}
-		for _, d := range e.Destinations {
+		for j, d := range e.Destinations {
+			o := e.OrderOf(j)
+			dlvKeys, dlvKeyErrors = append(dlvKeys, text(o.Key)), append(dlvKeyErrors, text(o.Error))
 			dlvIDs = append(dlvIDs, hookwatch.NewID("dlv", e.ReceivedAt))
 			dlvEvents = append(dlvEvents, e.ID)
 			dlvDests = append(dlvDests, text(d))
@@ -137,7 +141,7 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 	}
 	args := []any{kSources, kIDs, kEvents, kExpires, kReceived,
 		ids, sources, providers, pids, types, headers, bodies, received, malformed, test, traces,
-		dlvIDs, dlvEvents, dlvDests, dlvNext, s.now(), keys, keyIDs, subjects,
+		dlvIDs, dlvEvents, dlvDests, dlvNext, s.now(), keys, keyIDs, subjects, dlvKeys, dlvKeyErrors,
 		flEvents, flRoutes, flDests, flErrs}
 
 	holder := make(map[dedupeKey]string, len(order)) // key -> event ID holding it

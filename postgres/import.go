@@ -110,8 +110,10 @@ func (s *Store) ImportDeliveries(ctx context.Context, ds []*hookwatch.Delivery, 
 		for i, d := range ds {
 			b.Queue(`WITH d AS (
 				INSERT INTO deliveries (id, event_id, destination, status, attempts, next_attempt_at, lease_owner, lease_until,
-					last_class, last_status, last_error, created_at, updated_at, queued_at, completed_at)
-				VALUES ($1, $2, $3, $4, $5, $6, '', NULL, $7, $8, $9, $10, $11, $12, $13)
+					last_class, last_status, last_error, created_at, updated_at, queued_at, completed_at,
+					order_key, order_error, order_at)
+				VALUES ($1, $2, $3, $4, $5, $6, '', NULL, $7, $8, $9, $10, $11, $12, $13,
+					$22, $23, (SELECT received_at FROM events WHERE id = $2))
 				ON CONFLICT (id) DO NOTHING RETURNING id
 			), a AS (
 				INSERT INTO attempts (delivery_id, n, owner, at, latency_us, class, http_status, error, response)
@@ -122,7 +124,7 @@ func (s *Store) ImportDeliveries(ctx context.Context, ds []*hookwatch.Delivery, 
 			SELECT count(*) FROM d`,
 				append([]any{d.ID, d.EventID, text(d.Destination), string(d.Status), d.Attempts, d.NextAttemptAt,
 					string(d.LastClass), d.LastStatus, text(d.LastError), d.CreatedAt, d.UpdatedAt, nullTime(d.QueuedAt), nullTime(d.CompletedAt)},
-					attemptColumns(attempts[i])...)...)
+					append(attemptColumns(attempts[i]), text(d.OrderKey), text(d.OrderError))...)...)
 		}
 		br := tx.SendBatch(ctx, b)
 		defer br.Close()

@@ -22,6 +22,10 @@ import (
 // set.
 func testURL(t testing.TB) string { return pgtest.URL(t) }
 
+// reusedURL is testURL for a test that does not migrate: a schema of its own,
+// already migrated when an earlier test left it (pgtest.Reused).
+func reusedURL(t testing.TB) string { return pgtest.Reused(t) }
+
 func postgresOpen(t testing.TB) (*postgres.Store, error) {
 	s, err := postgres.Open(context.Background(), testURL(t))
 	if err == nil {
@@ -30,9 +34,15 @@ func postgresOpen(t testing.TB) (*postgres.Store, error) {
 	return s, err
 }
 
+// TestMain drops the schemas pgtest.Reused kept, and runs four tests per
+// CPU: they wait on PostgreSQL.
+func TestMain(m *testing.M) { pgtest.Main(m, 4) }
+
+// open opens a store in a schema of its own, emptied of rows: the contract
+// suite's tests do not migrate.
 func open(t *testing.T) hookwatch.Store {
 	t.Helper()
-	s, err := postgres.Open(context.Background(), testURL(t))
+	s, err := postgres.Open(context.Background(), pgtest.Reused(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +50,10 @@ func open(t *testing.T) hookwatch.Store {
 	return s
 }
 
-func TestStore(t *testing.T) { storetest.Run(t, open) }
+func TestStore(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, open)
+}
 
 // Instances starting together apply each migration once.
 func TestConcurrentMigrate(t *testing.T) {
@@ -80,7 +93,7 @@ func TestConcurrentMigrate(t *testing.T) {
 // Two instances ingesting the same provider event IDs at once store each
 // once: the dedupe key is taken by one transaction, the other sees it.
 func TestConcurrentDedupeAcrossInstances(t *testing.T) {
-	url := testURL(t)
+	url := reusedURL(t)
 	ctx := context.Background()
 	a, err := postgres.Open(ctx, url)
 	if err != nil {
@@ -139,7 +152,7 @@ func TestConcurrentDedupeAcrossInstances(t *testing.T) {
 // A store that cannot reach its database answers EUNAVAILABLE, so ingest
 // answers 503 and the provider retries.
 func TestUnavailable(t *testing.T) {
-	url := testURL(t)
+	url := reusedURL(t)
 	ctx := context.Background()
 	s, err := postgres.Open(ctx, url)
 	if err != nil {
@@ -160,8 +173,9 @@ func TestUnavailable(t *testing.T) {
 }
 
 func TestStoreEncrypted(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T) hookwatch.Store {
-		s, err := postgres.Open(context.Background(), testURL(t), postgres.WithCipher(storetest.NewCipher(t, storetest.NewKey(t))))
+		s, err := postgres.Open(context.Background(), pgtest.Reused(t), postgres.WithCipher(storetest.NewCipher(t, storetest.NewKey(t))))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -172,7 +186,7 @@ func TestStoreEncrypted(t *testing.T) {
 
 func TestEncryption(t *testing.T) {
 	storetest.RunEncryption(t, func(t *testing.T) storetest.Encrypted {
-		url := testURL(t)
+		url := reusedURL(t)
 		return storetest.Encrypted{
 			Open: func(c *encrypt.Cipher) (hookwatch.Store, error) {
 				return postgres.Open(context.Background(), url, postgres.WithCipher(c))
@@ -195,7 +209,7 @@ func TestEncryption(t *testing.T) {
 // is in them.
 func TestEncryptedRowsHoldNoPlaintext(t *testing.T) {
 	ctx := context.Background()
-	url := testURL(t)
+	url := reusedURL(t)
 	s, err := postgres.Open(ctx, url, postgres.WithCipher(storetest.NewCipher(t, storetest.NewKey(t))))
 	if err != nil {
 		t.Fatal(err)

@@ -24,7 +24,7 @@ func openStore(t *testing.T, url string) *postgres.Store {
 // destination only.
 func TestWakeAcrossInstances(t *testing.T) {
 	t.Parallel()
-	url := testURL(t)
+	url := reusedURL(t)
 	a, b := openStore(t, url), openStore(t, url)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -62,7 +62,7 @@ func TestWakeAcrossInstances(t *testing.T) {
 // the old leader learns it has lost.
 func TestLeaderTakeOver(t *testing.T) {
 	t.Parallel()
-	url := testURL(t)
+	url := reusedURL(t)
 	a, b := openStore(t, url), openStore(t, url)
 	ctx := context.Background()
 	leadA, releaseA, err := a.Lead(ctx, "jobs")

@@ -58,7 +58,10 @@ type catalogVector struct {
 
 var catalogProviders = []string{"twilio", "paddle", "square", "pagerduty", "hubspot", "sendgrid",
 	"discord", "gitlab", "linear", "mailgun", "twitch", "zoom", "typeform", "lemonsqueezy",
-	"intercom", "vercel", "calendly", "zendesk", "clerk", "resend"}
+	"intercom", "vercel", "calendly", "zendesk", "clerk", "resend",
+	// issue 19
+	"sentry", "bitbucket", "jira", "dropbox", "box", "docusign", "coinbase", "razorpay", "webflow",
+	"trello", "woocommerce", "okta", "msgraph", "postmark", "sanity", "airtable"}
 
 func TestCatalogRegistered(t *testing.T) {
 	for _, name := range catalogProviders {

@@ -79,3 +79,29 @@ func ExampleNew_publicURL() {
 	// twilio signs the URL: true
 	// provider twilio signs the URL: set public_url to the URL the provider calls
 }
+
+// Verify with a named scheme and several secrets (a rotation in progress),
+// answer a provider's handshake, and read the event ID and type.
+func Example_namedSchemeRotationAndHandshake() {
+	dropbox, err := provider.New("dropbox", provider.Config{Secrets: []string{"old-app-secret", "new-app-secret"}})
+	if err != nil {
+		panic(err)
+	}
+	// Dropbox checks the endpoint with a GET challenge first.
+	res, _ := dropbox.Verify(&provider.Request{Method: http.MethodGet, URL: "https://hooks.example.com/in/dropbox?challenge=c5a7", Header: http.Header{}, Now: time.Now()})
+	fmt.Printf("handshake: %d %s\n", res.Handshake.Status, res.Handshake.Body)
+
+	body := []byte(`{"list_folder":{"accounts":["dbid:AAH4f99T0taONIb"]}}`)
+	m := hmac.New(sha256.New, []byte("new-app-secret"))
+	m.Write(body)
+	h := http.Header{"X-Dropbox-Signature": {hex.EncodeToString(m.Sum(nil))}}
+	res, err = dropbox.Verify(&provider.Request{Method: http.MethodPost, URL: "https://hooks.example.com/in/dropbox", Header: h, Body: body, Now: time.Now()})
+	fmt.Printf("verified: %v, type %q, id %q\n", err == nil, res.EventType, res.EventID)
+
+	info, _ := provider.Lookup("dropbox")
+	fmt.Println("methods:", info.AllowedMethods())
+	// Output:
+	// handshake: 200 c5a7
+	// verified: true, type "list_folder", id ""
+	// methods: [POST GET]
+}

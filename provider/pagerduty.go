@@ -12,7 +12,10 @@ import (
 // pagerduty verifies PagerDuty v3 webhooks: `X-PagerDuty-Signature` holds
 // one or more comma-separated `v1=<hex>` entries, each the HMAC-SHA256 of the
 // raw body keyed with a subscription's secret (several while a secret is
-// rotated). No timestamp is signed.
+// rotated). No timestamp is signed. PagerDuty's v1 and v2 webhooks (the
+// "generic webhooks" before v3) carried no signature at all and have
+// reached end of life, so there is no older version to verify: such a
+// request, having no X-PagerDuty-Signature, is rejected as missing_signature.
 type pagerduty struct{ keys [][]byte }
 
 func newPagerDuty(cfg Config) (Scheme, error) {
@@ -22,28 +25,24 @@ func newPagerDuty(cfg Config) (Scheme, error) {
 	return &pagerduty{keys: stringKeys(cfg.Secrets)}, nil
 }
 
-// parsePagerDutySignature returns the decoded v1 signatures of the header.
-// Entries of other versions are skipped; known reports whether any entry was
-// a v1 one.
+// parsePagerDutySignature returns the decoded v1 signatures of the header,
+// by the rule of every multi-signature header: entries that cannot be one
+// (no '=') and v1 values that are not hex are skipped, other versions are
+// ignored, and the header is rejected only when no usable v1 signature is
+// left. known reports whether any v1 entry was present.
 func parsePagerDutySignature(v string) (sigs [][]byte, known bool, err error) {
 	for _, part := range strings.Split(v, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		ver, val, ok := strings.Cut(part, "=")
-		if !ok {
-			return nil, false, Reject(ReasonMalformedHeader, "X-PagerDuty-Signature entry %q has no '='", truncate(part, 16))
-		}
-		if ver != "v1" {
+		ver, val, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok || ver != "v1" {
 			continue
 		}
 		known = true
-		b, ok := decodeHex(val)
-		if !ok {
-			return nil, true, Reject(ReasonMalformedHeader, "X-PagerDuty-Signature v1 value is not hex")
+		if b, ok := decodeHex(val); ok {
+			sigs = append(sigs, b)
 		}
-		sigs = append(sigs, b)
+	}
+	if known && len(sigs) == 0 {
+		return nil, true, Reject(ReasonMalformedHeader, "X-PagerDuty-Signature has no v1 signature in hex")
 	}
 	return sigs, known, nil
 }

@@ -2,6 +2,25 @@
 // signs them, and extracts the provider's event ID and type from a verified
 // request. Every scheme is registered explicitly in registry.go; nothing here
 // touches storage or HTTP serving.
+//
+// It is usable as a library on its own (it imports the standard library
+// only). Build a scheme once with New, naming the provider and giving every
+// currently valid secret (a request passes when it matches any: rotation):
+//
+//	scheme, err := provider.New("stripe", provider.Config{Secrets: []string{secret}})
+//
+// then verify the exact bytes of each request:
+//
+//	res, err := scheme.Verify(&provider.Request{Method: r.Method, URL: url,
+//		Header: r.Header, Body: body, Now: time.Now()})
+//
+// A rejection is a *VerifyError whose Reason (ReasonOf) is safe to return to
+// the caller. On success, Result.Handshake, when set, is the answer the
+// provider expects (a challenge, a ping) and the request is not an event;
+// otherwise Result.EventID (dedupe on it when not empty) and
+// Result.EventType describe the event. Names lists the providers, Lookup
+// describes one (Info.NeedsPublicURL, Info.AllowedMethods), and schemes that
+// can sign implement Signer. docs/providers.md describes every scheme.
 package provider
 
 import (
@@ -53,6 +72,10 @@ type Handshake struct {
 	Status      int
 	ContentType string
 	Body        []byte
+	// Header holds response headers the provider checks (Asana's
+	// X-Hook-Secret echo). The receive path also sends
+	// X-Content-Type-Options: nosniff, as challenges echo request input.
+	Header http.Header
 }
 
 // Reason says why a request failed verification, in a word that is safe to
@@ -153,7 +176,24 @@ type Info struct {
 	// subject (the customer) in the provider's events, where one path fits
 	// nearly every event type. Empty: none is obvious.
 	Subject string
+	// Methods are the HTTP methods the provider calls the endpoint with,
+	// beside POST: GET for HubSpot's signed GET requests and for the
+	// verification challenges of Dropbox and Okta, HEAD for Trello's. Nil:
+	// POST only. The receive path answers any other method with 405.
+	Methods []string
 	New     Factory
+}
+
+// AllowedMethods returns the HTTP methods a source of this provider
+// accepts: POST, then the provider's Methods.
+func (i Info) AllowedMethods() []string {
+	out := []string{http.MethodPost}
+	for _, m := range i.Methods {
+		if m != http.MethodPost {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // New builds the scheme named name (a lowercase provider word from the config).

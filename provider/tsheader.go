@@ -26,33 +26,42 @@ var (
 	calendlyHeader = tsHeader{name: "Calendly-Webhook-Signature", sep: ",", tsKey: "t", sigKey: "v1", joiner: "."}
 )
 
-// parse splits the header value into its timestamp and signatures. Entries
-// with other keys are ignored (versions we do not know).
+// parse splits the header value into its timestamp and signatures, by the
+// rule every timestamped header follows (Stripe's parser too): an entry
+// that cannot be one (no '=') and a signature that is not hex are skipped,
+// entries with other keys are ignored (versions we do not know), and the
+// header is rejected only when no usable signature is left, so that one bad
+// entry beside a valid signature does not fail the request.
 func (f tsHeader) parse(v string) (ts string, sigs [][]byte, err error) {
+	seenTS, bad := false, 0
 	for _, part := range strings.Split(v, f.sep) {
 		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
 		k, val, ok := strings.Cut(part, "=")
 		if !ok {
-			return "", nil, Reject(ReasonMalformedHeader, "%s entry %q has no '='", f.name, truncate(part, 16))
+			continue
 		}
 		switch k {
 		case f.tsKey:
-			ts = val
+			if seenTS {
+				return "", nil, Reject(ReasonMalformedHeader, "%s has more than one %s=", f.name, f.tsKey)
+			}
+			ts, seenTS = val, true
 		case f.sigKey:
 			b, ok := decodeHex(val)
 			if !ok {
-				return "", nil, Reject(ReasonMalformedHeader, "%s %s is not hex", f.name, f.sigKey)
+				bad++
+				continue
 			}
 			sigs = append(sigs, b)
 		}
 	}
 	if ts == "" {
-		return "", nil, Reject(ReasonMalformedHeader, "%s has no %s", f.name, f.tsKey)
+		return "", nil, Reject(ReasonMalformedHeader, "%s has no %s= timestamp", f.name, f.tsKey)
 	}
 	if len(sigs) == 0 {
+		if bad > 0 {
+			return "", nil, Reject(ReasonMalformedHeader, "%s has no %s signature in hex", f.name, f.sigKey)
+		}
 		return "", nil, Reject(ReasonUnknownVersion, "%s has no %s signature", f.name, f.sigKey)
 	}
 	return ts, sigs, nil

@@ -36,6 +36,9 @@ type Releaser struct {
 	Sources []ingest.Source
 	// Router routes released events like live ones (nil: no destination).
 	Router ingest.Router
+	// Orderer computes the ordering keys of a released event's deliveries
+	// like the receive path's (nil: unordered).
+	Orderer func(*hookwatch.Event)
 	// Now is the release time (ReleasedAt); time.Now if nil.
 	Now func() time.Time
 }
@@ -272,6 +275,9 @@ func (rl *Releaser) prepare(req Request, sources map[string]*ingest.Source, key 
 	ev.ID = eventID(q.ID)
 	if rl.Router != nil {
 		ev.Destinations, ev.Filtered = rl.Router(ev)
+		if rl.Orderer != nil {
+			rl.Orderer(ev)
+		}
 	}
 	return ev, unverified, reason, Released
 }

@@ -27,6 +27,10 @@ type Delivery struct {
 	CreatedAt     time.Time  `json:"created_at"`
 	QueuedAt      time.Time  `json:"queued_at"`
 	CompletedAt   *time.Time `json:"completed_at,omitempty"`
+	// OrderKey is the delivery's ordering key (a destination with
+	// ordering); OrderError why it has none and went unordered.
+	OrderKey   string `json:"order_key,omitempty"`
+	OrderError string `json:"order_error,omitempty"`
 	// Waiting says why a pending delivery is not sent now (due, circuit
 	// open until..., paused...): next_attempt_at alone may be in the past.
 	Waiting *Waiting  `json:"waiting,omitempty"`
@@ -76,7 +80,7 @@ func timePtr(t time.Time) *time.Time {
 func NewDelivery(d *hookwatch.Delivery, attempts []*hookwatch.Attempt, w deliver.Waiting) Delivery {
 	j := Delivery{ID: d.ID, EventID: d.EventID, Destination: d.Destination, Status: string(d.Status), Attempts: d.Attempts,
 		LeaseOwner: d.LeaseOwner, LastClass: string(d.LastClass), LastStatus: d.LastStatus, LastError: d.LastError,
-		CreatedAt: d.CreatedAt, QueuedAt: d.QueuedAt, CompletedAt: timePtr(d.CompletedAt)}
+		CreatedAt: d.CreatedAt, QueuedAt: d.QueuedAt, CompletedAt: timePtr(d.CompletedAt), OrderKey: d.OrderKey, OrderError: d.OrderError}
 	if d.Status == hookwatch.DeliveryPending {
 		j.NextAttemptAt = timePtr(d.NextAttemptAt)
 		j.LeaseUntil = timePtr(d.LeaseUntil)

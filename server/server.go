@@ -36,7 +36,8 @@ import (
 // and quarantine import ingest, which takes its statuses from StatusOf
 // here): what the API needs of them comes as func values, wired in cmd.
 type Options struct {
-	// Ingest serves POST /in/{source}.
+	// Ingest serves /in/{source}: POST, and the other methods a source's
+	// provider declares (it answers the rest 405).
 	Ingest http.Handler
 	// Readiness is what /readyz answers from: the cached outcome of the
 	// last commit, the write probe and the free-space floor
@@ -149,10 +150,10 @@ func (s *Server) routes() {
 		})
 	}
 	pub.Handle("POST /in/{source}", ingest)
-	pub.HandleFunc("/in/{source}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Allow", "POST")
-		s.error(w, r, hookwatch.Errorf(hookwatch.EMETHOD, "webhooks are received with POST, not %s", r.Method))
-	})
+	// Other methods go to the receive handler too: a source accepts those its
+	// provider declares (HubSpot's signed GETs, Dropbox's GET challenge...)
+	// and answers the rest 405 with Allow.
+	pub.Handle("/in/{source}", ingest)
 	pub.HandleFunc("GET /healthz", healthz)
 	pub.HandleFunc("GET /readyz", s.readyz(false))
 	pub.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -59,7 +59,7 @@ func (s *Store) relaxedTx(ctx context.Context, op string, fn func(tx *sql.Tx) er
 }
 
 const deliveryColumns = `id, event_id, destination, status, attempts, next_attempt_at, lease_owner, lease_until,
-	last_class, last_status, last_error, created_at, updated_at, queued_at, completed_at`
+	last_class, last_status, last_error, created_at, updated_at, queued_at, completed_at, order_key, order_error`
 
 func scanDelivery(row interface{ Scan(...any) error }) (*hookwatch.Delivery, error) {
 	var (
@@ -68,7 +68,7 @@ func scanDelivery(row interface{ Scan(...any) error }) (*hookwatch.Delivery, err
 		next, lease, created, updated, queued, completedAt int64
 	)
 	if err := row.Scan(&d.ID, &d.EventID, &d.Destination, &status, &d.Attempts, &next, &d.LeaseOwner, &lease,
-		&class, &d.LastStatus, &d.LastError, &created, &updated, &queued, &completedAt); err != nil {
+		&class, &d.LastStatus, &d.LastError, &created, &updated, &queued, &completedAt, &d.OrderKey, &d.OrderError); err != nil {
 		return nil, err
 	}
 	d.Status, d.LastClass = hookwatch.DeliveryStatus(status), hookwatch.ErrorClass(class)
@@ -161,6 +161,25 @@ func (s *Store) unreadable(ctx context.Context, tx *sql.Tx, r hookwatch.ClaimReq
 	return keep, dead, attempts, nil
 }
 
+// olderOfKey selects a delivery of d's destination and ordering key
+// received before d (event receive time, then event ID) whose status is
+// pending or its one argument (holdStatus): one that d waits behind. It
+// probes deliveries_order (0018); order_key <> ” lets SQLite use that
+// partial index.
+const olderOfKey = `SELECT 1 FROM deliveries o
+	WHERE o.destination = d.destination AND o.order_key = d.order_key AND o.order_key <> ''
+	  AND o.status IN ('pending', ?)
+	  AND (o.order_at < d.order_at OR (o.order_at = d.order_at AND o.event_id < d.event_id))`
+
+// holdStatus is the status besides pending that holds an ordering key:
+// dead under on_dead: block, else pending again (nothing more).
+func holdStatus(blockOnDead bool) string {
+	if blockOnDead {
+		return string(hookwatch.DeliveryDead)
+	}
+	return string(hookwatch.DeliveryPending)
+}
+
 // claimTx leases due deliveries in tx and returns them, then those it
 // dead-lettered (their event does not open) and their attempts.
 func (s *Store) claimTx(ctx context.Context, tx *sql.Tx, r hookwatch.ClaimRequest) (out, dead []*hookwatch.Delivery, attempts []*hookwatch.Attempt, err error) {
@@ -181,11 +200,12 @@ func (s *Store) claimTx(ctx context.Context, tx *sql.Tx, r hookwatch.ClaimReques
 	}
 	now := micros(r.Now)
 	rows, err := tx.QueryContext(ctx, `UPDATE deliveries SET lease_owner = ?, lease_until = ?, updated_at = ?
-		WHERE id IN (SELECT id FROM deliveries
+		WHERE id IN (SELECT id FROM deliveries d
 			WHERE destination = ? AND status = 'pending' AND next_attempt_at <= ? AND lease_until <= ?
+			  AND (order_key = '' OR NOT EXISTS (`+olderOfKey+`))
 			ORDER BY next_attempt_at LIMIT ?)
 		RETURNING `+deliveryColumns,
-		r.Owner, micros(r.Now.Add(r.Lease)), now, r.Destination, now, now, r.Limit)
+		r.Owner, micros(r.Now.Add(r.Lease)), now, r.Destination, now, now, holdStatus(r.BlockOnDead), r.Limit)
 	if err != nil {
 		return nil, nil, nil, writeError("claim", err)
 	}

@@ -71,8 +71,8 @@ const (
 		(rowid, id, source, provider, provider_event_id, type, headers, body, received_at, malformed, test, trace, key_id, dedupe_id, dedupe_until, subject, destinations)
 		VALUES `
 	eventCols      = 17
-	deliveryInsert = `INSERT INTO deliveries (id, event_id, destination, next_attempt_at, created_at, updated_at) VALUES `
-	deliveryCols   = 6
+	deliveryInsert = `INSERT INTO deliveries (id, event_id, destination, next_attempt_at, created_at, updated_at, order_key, order_at, order_error) VALUES `
+	deliveryCols   = 9
 )
 
 // dedupeLookup reads the holders of n keys, live or expired: the events
@@ -208,7 +208,7 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []*hookwatc
 			if err != nil {
 				return -1, fmt.Errorf("sqlite: insert events: %w", err)
 			}
-			dests, err := encodeDestinations(e.Destinations)
+			dests, err := encodeDestinations(e.Destinations, e.Orders)
 			if err != nil {
 				return -1, fmt.Errorf("sqlite: insert events: destinations: %w", err)
 			}

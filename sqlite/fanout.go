@@ -73,12 +73,46 @@ func fanoutStatements() []string {
 
 // encodeDestinations is the destinations column of an event: ” for none,
 // else a JSON array.
-func encodeDestinations(dests []string) (string, error) {
+func encodeDestinations(dests []string, orders []hookwatch.DeliveryOrder) (string, error) {
 	if len(dests) == 0 {
 		return "", nil
 	}
-	b, err := json.Marshal(dests)
+	var v any = dests
+	if len(orders) > 0 {
+		// An ordered destination's delivery is created with the ordering
+		// key computed on the receive path (hookwatch.Orderer): the
+		// element is then {"d", "k", "e"} instead of the name.
+		fs := make([]fanDest, len(dests))
+		for i, d := range dests {
+			o := hookwatch.DeliveryOrder{}
+			if i < len(orders) {
+				o = orders[i]
+			}
+			fs[i] = fanDest{D: d, K: o.Key, E: o.Error}
+		}
+		v = fs
+	}
+	b, err := json.Marshal(v)
 	return string(b), err
+}
+
+// fanDest is one destination of an event's stored destinations: a JSON
+// string (unordered), or an object with the ordering key or why there is
+// none.
+type fanDest struct {
+	D string `json:"d"`
+	K string `json:"k,omitempty"`
+	E string `json:"e,omitempty"`
+}
+
+// UnmarshalJSON reads a name or an object.
+func (f *fanDest) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		*f = fanDest{}
+		return json.Unmarshal(b, &f.D)
+	}
+	type plain fanDest
+	return json.Unmarshal(b, (*plain)(f))
 }
 
 // fanOutTx creates, in tx, the delivery rows of at most limit events past the
@@ -105,7 +139,7 @@ func (s *Store) fanOutTx(ctx context.Context, tx *sql.Tx, limit int) (done bool,
 		n     int
 		last  = cursor
 		now   = micros(s.now())
-		dests []string
+		dests []fanDest
 	)
 	for rows.Next() {
 		var (
@@ -128,7 +162,8 @@ func (s *Store) fanOutTx(ctx context.Context, tx *sql.Tx, limit int) (done bool,
 		}
 		at := fromMicros(received)
 		for _, d := range dests {
-			args = append(args, hookwatch.NewID("dlv", at), id, d, received, now, now)
+			// order_at is the event's receive time: the key's order.
+			args = append(args, hookwatch.NewID("dlv", at), id, d.D, received, now, now, d.K, received, d.E)
 		}
 	}
 	if err := rows.Close(); err != nil {

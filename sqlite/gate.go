@@ -95,6 +95,7 @@ type gateConn struct {
 	s      *Store
 	epoch  uint64 // the store's epoch when the connection opened
 	closed bool
+	stmts  map[string]*prepared // see prepared.go
 }
 
 var (
@@ -165,7 +166,15 @@ func (c *gateConn) ExecContext(ctx context.Context, query string, args []driver.
 	if err := c.check(); err != nil {
 		return nil, err
 	}
-	res, err := c.conn.(driver.ExecerContext).ExecContext(ctx, query, args)
+	var res driver.Result
+	p, err := c.preparedStmt(ctx, query)
+	switch {
+	case err != nil:
+	case p == nil:
+		res, err = c.conn.(driver.ExecerContext).ExecContext(ctx, query, args)
+	default:
+		res, err = p.st.(driver.StmtExecContext).ExecContext(ctx, args)
+	}
 	c.observe(query, err)
 	if err == nil {
 		// An autocommit write that finished while the store went down is
@@ -181,7 +190,18 @@ func (c *gateConn) QueryContext(ctx context.Context, query string, args []driver
 	if err := c.check(); err != nil {
 		return nil, err
 	}
-	rows, err := c.conn.(driver.QueryerContext).QueryContext(ctx, query, args)
+	var rows driver.Rows
+	p, err := c.preparedStmt(ctx, query)
+	switch {
+	case err != nil:
+	case p == nil:
+		rows, err = c.conn.(driver.QueryerContext).QueryContext(ctx, query, args)
+	default:
+		if rows, err = p.st.(driver.StmtQueryContext).QueryContext(ctx, args); err == nil {
+			p.busy = true
+			rows = &preparedRows{Rows: rows, p: p}
+		}
+	}
 	c.observe(query, err)
 	return rows, err
 }
@@ -219,7 +239,7 @@ func (c *gateConn) IsValid() bool {
 }
 
 func (c *gateConn) Close() error {
-	err := c.conn.Close()
+	err := errors.Join(c.closeStmts(), c.conn.Close())
 	if !c.closed {
 		c.closed = true
 		c.s.conns.Add(-1)

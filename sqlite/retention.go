@@ -258,9 +258,10 @@ func (s *Store) Vacuum(ctx context.Context, free *int64, progress func(VacuumPro
 	}
 	defer conn.ExecContext(context.Background(), "PRAGMA temp_store=MEMORY")
 	start := time.Now()
-	done := make(chan struct{})
+	done, ticking := make(chan struct{}), make(chan struct{})
 	if progress != nil {
 		go func() {
+			defer close(ticking)
 			t := time.NewTicker(time.Second)
 			defer t.Stop()
 			for {
@@ -276,9 +277,12 @@ func (s *Store) Vacuum(ctx context.Context, free *int64, progress func(VacuumPro
 				}
 			}
 		}()
+	} else {
+		close(ticking)
 	}
 	_, err = conn.ExecContext(ctx, "VACUUM")
 	close(done)
+	<-ticking // no progress call runs beside the last one below
 	if err != nil {
 		return writeError("vacuum", err)
 	}

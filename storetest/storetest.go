@@ -18,21 +18,23 @@ import (
 // cleanup with t.
 type Opener func(t *testing.T) hookwatch.Store
 
-// Run runs the whole suite against stores made by open.
+// Run runs the whole suite against stores made by open, its groups in
+// parallel (each test opens stores of its own).
 func Run(t *testing.T, open Opener) {
-	t.Run("Events", func(t *testing.T) { testEvents(t, open) })
-	t.Run("Deliveries", func(t *testing.T) { testDeliveries(t, open) })
-	t.Run("Issues", func(t *testing.T) { testIssues(t, open) })
-	t.Run("Alerts", func(t *testing.T) { testAlerts(t, open) })
-	t.Run("Health", func(t *testing.T) { testHealth(t, open) })
-	t.Run("Series", func(t *testing.T) { testSeries(t, open) })
-	t.Run("Quarantine", func(t *testing.T) { testQuarantine(t, open) })
-	t.Run("Users", func(t *testing.T) { testUsers(t, open) })
+	t.Run("Events", func(t *testing.T) { t.Parallel(); testEvents(t, open) })
+	t.Run("Deliveries", func(t *testing.T) { t.Parallel(); testDeliveries(t, open) })
+	t.Run("Ordering", func(t *testing.T) { t.Parallel(); testOrdering(t, open) })
+	t.Run("Issues", func(t *testing.T) { t.Parallel(); testIssues(t, open) })
+	t.Run("Alerts", func(t *testing.T) { t.Parallel(); testAlerts(t, open) })
+	t.Run("Health", func(t *testing.T) { t.Parallel(); testHealth(t, open) })
+	t.Run("Series", func(t *testing.T) { t.Parallel(); testSeries(t, open) })
+	t.Run("Quarantine", func(t *testing.T) { t.Parallel(); testQuarantine(t, open) })
+	t.Run("Users", func(t *testing.T) { t.Parallel(); testUsers(t, open) })
 	t.Run("InstallationKey", func(t *testing.T) { testInstallationKey(t, open) })
 	t.Run("DedupeKey", func(t *testing.T) { testDedupeKey(t, open) })
-	t.Run("Retention", func(t *testing.T) { testRetention(t, open) })
-	t.Run("Purge", func(t *testing.T) { testPurge(t, open) })
-	t.Run("EventFilters", func(t *testing.T) { testEventFilters(t, open) })
+	t.Run("Retention", func(t *testing.T) { t.Parallel(); testRetention(t, open) })
+	t.Run("Purge", func(t *testing.T) { t.Parallel(); testPurge(t, open) })
+	t.Run("EventFilters", func(t *testing.T) { t.Parallel(); testEventFilters(t, open) })
 }
 
 // base is a fixed time for test events, with microseconds (the stores'

@@ -41,6 +41,9 @@ type eventData struct {
 type deliveryRow struct {
 	*hookwatch.Delivery
 	Waiting deliver.Waiting
+	// Behind is the delivery of the same ordering key a pending ordered
+	// delivery waits behind (the key's head), nil when it is the head.
+	Behind *hookwatch.Delivery
 }
 
 // excerptLen is how much of a destination's answer the timeline shows.
@@ -78,15 +81,30 @@ func (h *Handler) event(w http.ResponseWriter, r *http.Request, p *page) {
 		return
 	}
 	configured := map[string]bool{}
+	ordered := map[string]Destination{}
 	for _, dst := range h.opts.Destinations {
 		configured[dst.Name] = true
+		if dst.Ordered {
+			ordered[dst.Name] = dst
+		}
 	}
 	for _, dl := range ds {
 		st, ok := states[dl.Destination]
 		if !ok {
 			st = hookwatch.DestinationState{Name: dl.Destination, Circuit: hookwatch.CircuitClosed}
 		}
-		d.Deliveries = append(d.Deliveries, deliveryRow{dl, deliver.DeliveryWaiting(dl, st, configured[dl.Destination], p.now)})
+		row := deliveryRow{Delivery: dl, Waiting: deliver.DeliveryWaiting(dl, st, configured[dl.Destination], p.now)}
+		if dst, ok := ordered[dl.Destination]; ok && dl.Status == hookwatch.DeliveryPending && dl.OrderKey != "" {
+			head, err := h.opts.Store.OrderHead(ctx, dl.Destination, dl.OrderKey, dst.OnDead == hookwatch.OnDeadBlock)
+			if err != nil && hookwatch.ErrorCode(err) != hookwatch.ENOTFOUND {
+				h.fail(w, r, p, err)
+				return
+			}
+			if head != nil && head.ID != dl.ID {
+				row.Behind = head
+			}
+		}
+		d.Deliveries = append(d.Deliveries, row)
 	}
 	for _, dl := range ds {
 		_, as, err := h.opts.Store.GetDelivery(ctx, dl.ID)

@@ -116,7 +116,10 @@ func setup(t *testing.T) *env {
 		Store: s, Sources: []string{"stripe"},
 		SourceSettings: map[string][]web.Setting{"stripe": {{Name: "provider", Value: "stripe"}, {Name: "secrets", Value: "1 configured (values not shown)"}}},
 		Destinations: []web.Destination{{Name: "app", URL: app.URL, Settings: []web.Setting{{Name: "timeout", Value: "10s"}}},
-			{Name: "flaky", URL: flaky.URL}},
+			{Name: "flaky", URL: flaky.URL},
+			// ordered is in no route and no engine: its deliveries stay
+			// pending, for the ordering test.
+			{Name: "ordered", URL: app.URL, Ordered: true, OnDead: hookwatch.OnDeadSkip}},
 		Control: e.engine, Releaser: releaser,
 		Now: e.clock, Logger: slog.New(slog.NewTextHandler(tlog{t}, nil)),
 	})

@@ -86,7 +86,7 @@ func TestOverviewReceivedIsAcceptedPlusRejected(t *testing.T) {
 	c := e.client()
 	e.signIn(c)
 	_, body := e.get(c, "/")
-	row := regexp.MustCompile(`<a href="/events\?source=stripe">stripe</a></td><td class="num received">(\d+)<br><span class="muted">(\d+) accepted, (\d+) rejected</span></td>` +
+	row := regexp.MustCompile(`<a href="/sources/stripe">stripe</a></td><td class="num received">(\d+)<br><span class="muted">(\d+) accepted, (\d+) rejected</span></td>` +
 		`<td class="num">\d+<br><span class="muted">\d+ accepted, \d+ rejected</span></td><td class="test">([^<]*)</td>`).FindStringSubmatch(body)
 	if row == nil {
 		t.Fatalf("no stripe row with received, accepted and rejected on the overview:\n%s", body)

@@ -33,6 +33,10 @@ import (
 type Destination struct {
 	Name string
 	URL  string
+	// Ordered is set for a destination with ordering; OnDead is its
+	// on_dead. The event page says what an ordered delivery waits behind.
+	Ordered bool
+	OnDead  hookwatch.OnDead
 	// Settings summarise its configuration on its page (timeout, retry,
 	// header names): secrets and URL credentials redacted.
 	Settings []Setting

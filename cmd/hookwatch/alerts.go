@@ -114,10 +114,7 @@ func runAlertsList(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "alerts list", "Lists the alert rules (every figure with its unit) and the alerts that are not ok.")
 	path := configFlag(fs, "")
 	asJSON := fs.Bool("json", false, "print one JSON object per line (alert states)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg, store, err := openCLI(ctx, env, *path)
+	cfg, store, err := fs.parseOpen(ctx, env, args, path)
 	if err != nil {
 		return err
 	}
@@ -184,10 +181,7 @@ func runAlertsHistory(ctx context.Context, env *Env, args []string) error {
 	channel := fs.String("channel", "", "only this channel")
 	limit := fs.Int("limit", 50, "at most this many")
 	asJSON := fs.Bool("json", false, "print one JSON object per line")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	store, err := openCLIStore(ctx, env, *path)
+	_, store, err := fs.parseOpen(ctx, env, args, path)
 	if err != nil {
 		return err
 	}
@@ -312,10 +306,7 @@ func runAlertsSilences(ctx context.Context, env *Env, args []string) error {
 	path := configFlag(fs, "for the store")
 	all := fs.Bool("all", false, "also those expired in the last 30 days")
 	asJSON := fs.Bool("json", false, "print one JSON object per line")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	store, err := openCLIStore(ctx, env, *path)
+	_, store, err := fs.parseOpen(ctx, env, args, path)
 	if err != nil {
 		return err
 	}

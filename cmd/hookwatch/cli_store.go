@@ -36,3 +36,12 @@ func openCLIStore(ctx context.Context, env *Env, path string) (hookwatch.Store, 
 	_, store, err := openCLI(ctx, env, path)
 	return store, err
 }
+
+// parseOpen parses args and then opens what the --config flag (path, from
+// configFlag) names, as openCLI does: the start of most commands.
+func (fs *flagSet) parseOpen(ctx context.Context, env *Env, args []string, path *string) (*config.Config, hookwatch.Store, error) {
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	return openCLI(ctx, env, *path)
+}

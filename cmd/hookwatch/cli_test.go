@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/hookwatch/hookwatch/config"
 )
 
 // run runs the CLI in-process and returns stdout, stderr and the error.
@@ -31,15 +29,7 @@ func run(t *testing.T, getenv map[string]string, args ...string) (string, string
 func startMain(t *testing.T, dir string) (string, *Main) {
 	t.Helper()
 	path := writeConfig(t, dir, "127.0.0.1:0", "127.0.0.1:0", "sqlite:"+filepath.Join(dir, "hw.db"))
-	cfg, err := config.Load(path, func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &Main{Config: cfg}
-	if err := m.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
+	m := openMain(t, path)
 	return path, m
 }
 

@@ -30,7 +30,8 @@ func withDashboard(o *server.Options, cfg *config.Config, store hookwatch.Store,
 	}
 	var dests []web.Destination
 	for _, d := range cfg.Destinations {
-		dests = append(dests, web.Destination{Name: d.Name, URL: hookwatch.RedactURL(d.URL), Settings: destinationSettings(d)})
+		dests = append(dests, web.Destination{Name: d.Name, URL: hookwatch.RedactURL(d.URL), Settings: destinationSettings(d),
+			Ordered: d.Ordering != nil, OnDead: orderingOnDead(d.Ordering)})
 	}
 	h, err := web.New(web.Options{Store: store, Sources: sources, Destinations: dests, SourceSettings: sourceSettings(cfg),
 		Control: engine, Releaser: rel, Readiness: o.Readiness, Logger: logger,
@@ -110,6 +111,9 @@ func destinationSettings(d config.Destination) []web.Setting {
 		config.FormatDuration(r.MaxAge.D()), config.FormatDuration(r.Initial.D()), config.FormatDuration(r.MaxBackoff.D()))})
 	set = append(set, web.Setting{Name: "circuit", Value: fmt.Sprintf("opens after %d failures in a row, first probe after %s",
 		d.Circuit.Failures, config.FormatDuration(d.Circuit.Cooldown.D()))})
+	if o := d.Ordering; o != nil {
+		set = append(set, web.Setting{Name: "ordering", Value: fmt.Sprintf("one at a time per key %s, on_dead %s", o.Key, orderingOnDead(o))})
+	}
 	return set
 }
 

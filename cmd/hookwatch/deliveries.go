@@ -182,10 +182,7 @@ func runDestinationsList(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "destinations list", "Lists destinations: state (active, paused, disabled, circuit-open), URL and\ndeliveries by status. Destinations no longer in the config but with deliveries\nin the store are listed too: their deliveries wait, they are never dropped.")
 	path := configFlag(fs, "")
 	asJSON := fs.Bool("json", false, "print one JSON object per line")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg, store, err := openCLI(ctx, env, *path)
+	cfg, store, err := fs.parseOpen(ctx, env, args, path)
 	if err != nil {
 		return err
 	}

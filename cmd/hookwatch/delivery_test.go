@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookwatch/hookwatch/config"
 	"github.com/hookwatch/hookwatch/server"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
@@ -113,15 +111,7 @@ func TestDeliveryEndToEndAndAdminAPI(t *testing.T) {
 	sink, srv := newAppSink(t, 0)
 	dir := t.TempDir()
 	path := writeDeliveryConfig(t, dir, "127.0.0.1:0", "127.0.0.1:0", "sqlite:"+filepath.Join(dir, "hw.db"), srv.URL+"/hooks", "")
-	cfg, err := config.Load(path, func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &Main{Config: cfg}
-	if err := m.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
+	m := openMain(t, path)
 
 	client := &http.Client{Timeout: 10 * time.Second}
 	code, id, err := sendStripe(client, m.PublicAddr(), "evt_e2e_1")

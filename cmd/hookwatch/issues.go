@@ -22,10 +22,7 @@ func runIssuesList(ctx context.Context, env *Env, args []string) error {
 	dest := fs.String("destination", "", "only this destination")
 	limit := fs.Int("limit", 50, "at most this many")
 	asJSON := fs.Bool("json", false, "print one JSON object per line")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	store, err := openCLIStore(ctx, env, *path)
+	_, store, err := fs.parseOpen(ctx, env, args, path)
 	if err != nil {
 		return err
 	}

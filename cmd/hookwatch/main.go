@@ -59,6 +59,7 @@ var commands = map[string]command{
 	"alerts history":      {"list notifications sent or failed", runAlertsHistory},
 	"alerts test":         {"send a test notification to a channel", runAlertsTest},
 	"sentry test":         {"send a marked test error to Sentry and print its event and trace IDs", runSentryTest},
+	"sentry setup":        {"create or update Hookwatch's alert rules in a Sentry project (SENTRY_AUTH_TOKEN)", runSentrySetup},
 	"deliveries list":     {"list deliveries (filters: --status, --destination, --source, --event)", runDeliveriesList},
 	"deliveries show":     {"show one delivery with every attempt", runDeliveriesShow},
 	"destinations list":   {"list destinations with their state and delivery counts", runDestinationsList},

@@ -43,8 +43,18 @@ func downSink(t *testing.T) (*appSink, *atomic.Bool, *httptest.Server) {
 	return s, down, srv
 }
 
-// openMain starts the real server in-process from the config at path.
+// openMain starts the real server in-process from the config at path, and
+// closes it when the test ends.
 func openMain(t *testing.T, path string) *Main {
+	t.Helper()
+	m := loadMain(t, path)
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+// loadMain starts the real server in-process from the config at path
+// (environment variables unset); the caller closes it.
+func loadMain(t *testing.T, path string) *Main {
 	t.Helper()
 	cfg, err := config.Load(path, func(string) (string, bool) { return "", false })
 	if err != nil {
@@ -54,7 +64,6 @@ func openMain(t *testing.T, path string) *Main {
 	if err := m.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { m.Close() })
 	return m
 }
 

@@ -137,10 +137,7 @@ under the installation key), never the subject. Dry runs are not recorded.`)
 	path := configFlag(fs, "for the store")
 	limit := fs.Int("limit", 50, "at most this many records")
 	asJSON := fs.Bool("json", false, "print one JSON object per line")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	store, err := openCLIStore(ctx, env, *path)
+	_, store, err := fs.parseOpen(ctx, env, args, path)
 	if err != nil {
 		return err
 	}
@@ -161,10 +158,7 @@ re-queued. Dry runs are not recorded.`)
 	path := configFlag(fs, "for the store")
 	limit := fs.Int("limit", 50, "at most this many records")
 	asJSON := fs.Bool("json", false, "print one JSON object per line")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	store, err := openCLIStore(ctx, env, *path)
+	_, store, err := fs.parseOpen(ctx, env, args, path)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/hookwatch/hookwatch/config"
 )
 
 // writeQuarantineConfig writes a config whose stripe source has secret.
@@ -44,14 +41,7 @@ func TestQuarantineCLI(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	path := writeQuarantineConfig(t, dir, "whsec_wrong_secret")
-	cfg, err := config.Load(path, func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &Main{Config: cfg}
-	if err := m.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	m := loadMain(t, path)
 	defer m.Close()
 	for i := range 2 {
 		code, _, err := sendStripe(http.DefaultClient, m.PublicAddr(), fmt.Sprintf("evt_q_%d", i))
@@ -145,14 +135,7 @@ func TestQuarantineAPI(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	path := writeQuarantineConfig(t, dir, "whsec_wrong_secret")
-	cfg, err := config.Load(path, func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &Main{Config: cfg}
-	if err := m.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	m := loadMain(t, path)
 	defer m.Close()
 	if code, _, err := sendStripe(http.DefaultClient, m.PublicAddr(), "evt_api"); err != nil || code != http.StatusUnauthorized {
 		t.Fatalf("send: %d, %v", code, err)

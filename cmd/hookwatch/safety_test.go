@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
-	"github.com/hookwatch/hookwatch/config"
 	"github.com/hookwatch/hookwatch/provider"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
@@ -60,20 +59,6 @@ routes:
 		t.Fatal(err)
 	}
 	return path
-}
-
-// openSafety starts the real server on the config at path.
-func openSafety(t *testing.T, path string) *Main {
-	t.Helper()
-	cfg, err := config.Load(path, func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &Main{Config: cfg}
-	if err := m.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return m
 }
 
 // received is what the app was sent.
@@ -197,7 +182,7 @@ func TestNoCredentialAtRest(t *testing.T) {
 	app := &recordingApp{}
 	srv := httptest.NewServer(app)
 	defer srv.Close()
-	m := openSafety(t, writeSafetyConfig(t, dir, gitlabToken, srv.URL))
+	m := loadMain(t, writeSafetyConfig(t, dir, gitlabToken, srv.URL))
 	closed := false
 	defer func() {
 		if !closed {
@@ -284,7 +269,7 @@ func TestGitLabReleaseVerifiesAfterTheTokenIsFixed(t *testing.T) {
 	srv := httptest.NewServer(app)
 	defer srv.Close()
 	path := writeSafetyConfig(t, dir, "glpat-mistyped-token", srv.URL)
-	m := openSafety(t, path)
+	m := loadMain(t, path)
 	defer m.Close()
 	body := []byte(`{"object_kind":"push","ref":"refs/heads/main"}`)
 	h := http.Header{"Content-Type": {"application/json"}, "X-Gitlab-Token": {actual}, "X-Gitlab-Event": {"Push Hook"}, "Idempotency-Key": {"idem-8c21"}}
@@ -344,7 +329,7 @@ func TestGzipBodyDeliveredAsReceived(t *testing.T) {
 	app := &recordingApp{}
 	srv := httptest.NewServer(app)
 	defer srv.Close()
-	m := openSafety(t, writeSafetyConfig(t, dir, "glpat-x", srv.URL))
+	m := loadMain(t, writeSafetyConfig(t, dir, "glpat-x", srv.URL))
 	defer m.Close()
 
 	original := []byte(`{"ref":"refs/heads/main","commits":[{"id":"1f2e"}]}`)
@@ -392,7 +377,7 @@ func TestDedupeBodyAbsorbsAResentGitHubRequest(t *testing.T) {
 	app := &recordingApp{}
 	srv := httptest.NewServer(app)
 	defer srv.Close()
-	m := openSafety(t, writeSafetyConfig(t, dir, "glpat-x", srv.URL))
+	m := loadMain(t, writeSafetyConfig(t, dir, "glpat-x", srv.URL))
 	defer m.Close()
 
 	body := []byte(`{"action":"opened","number":7}`)

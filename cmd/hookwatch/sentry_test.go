@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -13,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookwatch/hookwatch/config"
 	"github.com/hookwatch/hookwatch/monitor/monitortest"
 	"github.com/hookwatch/hookwatch/provider"
 )
@@ -69,16 +67,7 @@ sentry:
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c, err := config.Load(path, func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &Main{Config: c}
-	if err := m.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	return m
+	return openMain(t, path)
 }
 
 // postStripe sends a signed Stripe event about customer cus_sentry_1 and
@@ -121,7 +110,7 @@ func TestSentryDeadLetterTraceLogsCheckIns(t *testing.T) {
 	isDeadLetter := func(it monitortest.Item) bool {
 		return monitortest.Str(it.JSON, "tags", "component") == "background_jobs"
 	}
-	ev := rc.Wait(t, 10*time.Second, "event", isDeadLetter).JSON
+	ev := rc.Wait(t, 30*time.Second, "event", isDeadLetter).JSON
 
 	// Tags, grouping, user, context.
 	wantTags := map[string]string{"service": "webhooks", "component": "background_jobs", "source": "stripe",
@@ -157,9 +146,10 @@ func TestSentryDeadLetterTraceLogsCheckIns(t *testing.T) {
 		}
 	}
 
-	// The ingest transaction: spans verify and persist; the same trace
+	// The ingest transaction: spans verify, queue.publish and the db
+	// commit; the same trace
 	// reached the destination and the delivery transactions.
-	tx := rc.Wait(t, 10*time.Second, "transaction", func(it monitortest.Item) bool {
+	tx := rc.Wait(t, 30*time.Second, "transaction", func(it monitortest.Item) bool {
 		return monitortest.Str(it.JSON, "transaction") == "POST /in/{source}"
 	}).JSON
 	traceID := monitortest.Str(tx, "contexts", "trace", "trace_id")
@@ -171,7 +161,7 @@ func TestSentryDeadLetterTraceLogsCheckIns(t *testing.T) {
 	for _, s := range spans {
 		ops[monitortest.Str(s, "op")] = true
 	}
-	if !ops["verify"] || !ops["persist"] {
+	if !ops["verify"] || !ops["queue.publish"] || !ops["db"] {
 		t.Errorf("ingest spans: %v", ops)
 	}
 	if got := monitortest.Str(ev, "contexts", "trace", "trace_id"); got != traceID {
@@ -183,7 +173,7 @@ func TestSentryDeadLetterTraceLogsCheckIns(t *testing.T) {
 	if len(traces) == 0 || !strings.HasPrefix(traces[0], traceID+"-") || !strings.Contains(traces[0], "sentry-trace_id="+traceID) {
 		t.Errorf("destination got sentry-trace|baggage %q, want trace %s", traces, traceID)
 	}
-	dtx := rc.Wait(t, 10*time.Second, "transaction", func(it monitortest.Item) bool {
+	dtx := rc.Wait(t, 30*time.Second, "transaction", func(it monitortest.Item) bool {
 		return monitortest.Str(it.JSON, "contexts", "trace", "op") == "queue.process"
 	}).JSON
 	if monitortest.Str(dtx, "contexts", "trace", "trace_id") != traceID {
@@ -211,7 +201,7 @@ func TestSentryDeadLetterTraceLogsCheckIns(t *testing.T) {
 	// maintenance runner starts leading: quarantine bounds, alert
 	// evaluation, event retention, dedupe key expiry.
 	for _, slug := range []string{"hookwatch-quarantine-retention", "hookwatch-alert-evaluation", "hookwatch-retention", "hookwatch-dedupe-retention"} {
-		rc.Wait(t, 5*time.Second, "check_in", func(it monitortest.Item) bool {
+		rc.Wait(t, 30*time.Second, "check_in", func(it monitortest.Item) bool {
 			return monitortest.Str(it.JSON, "monitor_slug") == slug && monitortest.Str(it.JSON, "status") == "ok"
 		})
 	}
@@ -230,7 +220,7 @@ func TestSentryDeadLetterTraceLogsCheckIns(t *testing.T) {
 		t.Fatalf("forged request: %v %v", err, resp)
 	}
 	resp.Body.Close()
-	rej := rc.Wait(t, 5*time.Second, "event", func(it monitortest.Item) bool {
+	rej := rc.Wait(t, 30*time.Second, "event", func(it monitortest.Item) bool {
 		return monitortest.Str(it.JSON, "tags", "component") == "ingest"
 	}).JSON
 	if monitortest.Str(rej, "level") != "warning" {
@@ -375,10 +365,13 @@ func TestSentrySendPayloadIsScrubbed(t *testing.T) {
 	}
 	resp.Body.Close()
 
-	ev := rc.Wait(t, 10*time.Second, "event", func(it monitortest.Item) bool {
+	ev := rc.Wait(t, 30*time.Second, "event", func(it monitortest.Item) bool {
 		return monitortest.Str(it.JSON, "tags", "component") == "background_jobs"
 	}).JSON
-	sent := monitortest.Str(ev, "contexts", "webhook", "body")
+	// A JSON body goes as JSON (scrubbed by key), which Sentry shows as an
+	// object.
+	sentJSON, _ := json.Marshal(monitortest.Get(ev, "contexts", "webhook", "body"))
+	sent := string(sentJSON)
 	if !strings.Contains(sent, "cus_payload") || !strings.Contains(sent, "pasted by mistake") {
 		t.Errorf("send_payload: body not attached: %q", sent)
 	}

@@ -177,7 +177,8 @@ func (m *Main) Open(ctx context.Context) error {
 	metrics := ingest.NewMetrics(reg)
 	// Delivery counters come from the engine; backlog and circuit gauges
 	// are read from the store on scrape (cached 5s).
-	deliveryMetrics := deliver.NewMetrics(reg, deliver.MetricsOptions{Store: store, Destinations: destinationNames(cfg)})
+	deliveryMetrics := deliver.NewMetrics(reg, deliver.MetricsOptions{Store: store, Destinations: destinationNames(cfg),
+		Ordering: orderingModes(cfg)})
 
 	// The config, translated once for this start (wire.go): the receive
 	// path's sources, the routes, and the releaser (with schemes of its
@@ -187,6 +188,10 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	route, err := router(cfg)
+	if err != nil {
+		return err
+	}
+	order, err := orderer(cfg, deliveryMetrics.Unordered)
 	if err != nil {
 		return err
 	}
@@ -233,6 +238,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Sources:    sources,
 		Committer:  m.committer,
 		Router:     route,
+		Orderer:    order,
 		RetryAfter: cfg.Ingest.RetryAfter.D(),
 		Logger:     m.Logger,
 		Metrics:    metrics,

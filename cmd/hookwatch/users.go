@@ -96,10 +96,7 @@ func runUsersList(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "users list", "Lists dashboard users.")
 	path := configFlag(fs, "for the store")
 	asJSON := fs.Bool("json", false, "print one JSON object per line")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	store, err := openCLIStore(ctx, env, *path)
+	_, store, err := fs.parseOpen(ctx, env, args, path)
 	if err != nil {
 		return err
 	}
@@ -171,10 +168,7 @@ func runTokensList(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "tokens list", "Lists API tokens: ID, user, purpose, expiry. The tokens themselves are never stored.")
 	path := configFlag(fs, "for the store")
 	asJSON := fs.Bool("json", false, "print one JSON object per line")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	store, err := openCLIStore(ctx, env, *path)
+	_, store, err := fs.parseOpen(ctx, env, args, path)
 	if err != nil {
 		return err
 	}

@@ -90,9 +90,61 @@ func destinations(cfg *config.Config) []deliver.Destination {
 			Name: d.Name, URL: d.URL, Timeout: d.Timeout.D(), Headers: d.Headers, Secret: d.Secret,
 			MaxInFlight: d.MaxInFlight, RateLimit: d.RateLimit, KeepHeaders: d.KeepHeaders, Retry: p,
 			CircuitFailures: d.Circuit.Failures, CircuitCooldown: d.Circuit.Cooldown.D(),
+			Ordered: d.Ordering != nil, OnDead: orderingOnDead(d.Ordering),
 		})
 	}
 	return out
+}
+
+// orderingOnDead is an ordering's on_dead (skip when unset or unordered).
+func orderingOnDead(o *config.Ordering) hookwatch.OnDead {
+	if o == nil || o.OnDead == "" {
+		return hookwatch.OnDeadSkip
+	}
+	return hookwatch.OnDead(o.OnDead)
+}
+
+// orderingModes returns the ordered destinations and their on_dead, for
+// the blocked-keys gauges and the ordering_blocked alert.
+func orderingModes(cfg *config.Config) map[string]hookwatch.OnDead {
+	out := map[string]hookwatch.OnDead{}
+	for _, d := range cfg.Destinations {
+		if d.Ordering != nil {
+			out[d.Name] = orderingOnDead(d.Ordering)
+		}
+	}
+	return out
+}
+
+// orderer compiles every ordered destination's key and returns the
+// function that sets an event's Orders once it is routed
+// (hookwatch.Orderer); onError (nil: nothing) hears each delivery whose key
+// could not be computed. It runs where deliveries are made from events:
+// the receive path (ingest.Options.Orderer) and the quarantine's release.
+func orderer(cfg *config.Config, onError func(destination string)) (func(*hookwatch.Event), error) {
+	keys := map[string]hookwatch.OrderKeyFunc{}
+	for i, d := range cfg.Destinations {
+		if d.Ordering == nil {
+			continue
+		}
+		f, err := orderKey(d.Ordering.Key)
+		if err != nil {
+			return nil, hookwatch.Errorf(hookwatch.EINVALID, "destinations[%d].ordering.key (%s): %v", i, d.Name, err)
+		}
+		keys[d.Name] = f
+	}
+	return hookwatch.Orderer(keys, onError), nil
+}
+
+// orderKey compiles an ordering key: a CEL expression over the event
+// (expr.CompileKey: a string or an int, body.data.object.id). The compile
+// error names the column of each problem.
+func orderKey(src string) (hookwatch.OrderKeyFunc, error) {
+	p, err := expr.CompileKey(src)
+	if err != nil {
+		return nil, err
+	}
+	return func(e *hookwatch.Event) (string, error) { return p.String(expr.NewInput(e)) }, nil
 }
 
 // destinationNames lists the configured destinations' names, in config
@@ -157,7 +209,11 @@ func newReleaser(cfg *config.Config, store hookwatch.Store) (*quarantine.Release
 	if err != nil {
 		return nil, err
 	}
-	return &quarantine.Releaser{Store: store, Sources: sources, Router: route}, nil
+	order, err := orderer(cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &quarantine.Releaser{Store: store, Sources: sources, Router: route, Orderer: order}, nil
 }
 
 // newQuarantineWriter starts the writer that keeps rejected requests, with
@@ -255,6 +311,7 @@ func newEvaluator(cfg *config.Config, store hookwatch.Store, logger *slog.Logger
 	}
 	return alert.New(alert.Options{Store: store, Rules: rulesOf(cfg), Channels: channels, Interval: cfg.Alerts.Interval.D(),
 		GroupWindow: cfg.Alerts.GroupWindow.D(), BaseURL: cfg.Alerts.BaseURL, Destinations: dests, Logger: logger,
+		Ordering:  orderingModes(cfg),
 		Retention: alert.Retention{MaxAge: cfg.Alerts.Retention.MaxAge.D(), MaxCount: cfg.Alerts.Retention.MaxCount, Every: cfg.Alerts.Retention.Every.D()}}), nil
 }
 
@@ -296,6 +353,11 @@ func newMonitor(cfg *config.Config, base monitor.Options) (*monitor.Monitor, err
 	o.Tags = s.Tags
 	o.RejectInterval = s.SignatureFailureInterval.D()
 	o.Secrets = configSecrets(cfg)
+	if kind, _, _ := config.ParseStore(cfg.Store); kind == "postgres" {
+		o.DBSystem = "postgresql" // OpenTelemetry's name, which Sentry reads
+	} else {
+		o.DBSystem = "sqlite"
+	}
 	o.DestinationURLs = map[string]string{}
 	for _, d := range cfg.Destinations {
 		o.DestinationURLs[d.Name] = d.URL
