@@ -52,6 +52,10 @@ type Event struct {
 	// to. InsertEvents creates one pending delivery per name, in the same
 	// transaction as the event. It is not read back by GetEvent.
 	Destinations []string
+	// Filtered is set by ingest only: the routes whose filters left the
+	// event out of destinations (Router). InsertEvents stores them with
+	// the event, in the same transaction; EventFilters reads them back.
+	Filtered []Filtered
 	// Orders is set by the receive path only (Orderer), beside
 	// Destinations: the i-th is the ordering of the delivery to the i-th
 	// destination. Nil or short means unordered.
@@ -126,6 +130,11 @@ type EventStore interface {
 	// GetEvent returns the event with the given ID, or an error with code
 	// ENOTFOUND.
 	GetEvent(ctx context.Context, id string) (*Event, error)
+
+	// EventFilters returns the routes whose filters left the event out of
+	// destinations when it was routed, in route order; none for an event
+	// no filter left out, or one not found.
+	EventFilters(ctx context.Context, id string) ([]Filtered, error)
 
 	// ListEvents returns events matching f, newest first (oldest first
 	// when f.After is set).

@@ -61,6 +61,8 @@ type Config struct {
 	// Dashboard says how browsers reach the dashboard (Secure cookies).
 	Dashboard Dashboard `yaml:"dashboard"`
 
+	// name is how errors name the file ("config hw.yaml").
+	name string
 	// lines maps a field path ("sources[0].provider") to its line in the file.
 	lines map[string]int
 	// dir is the config file's directory ("" for Parse): relative paths
@@ -219,7 +221,7 @@ func parse(data []byte, getenv func(string) (string, bool), name string) (*Confi
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, hookwatch.Errorf(hookwatch.EINVALID, "%s: %v", name, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
-	cfg := &Config{lines: map[string]int{}, unset: map[string]string{}}
+	cfg := &Config{name: name, lines: map[string]int{}, unset: map[string]string{}}
 	if len(root.Content) == 0 {
 		cfg.setDefaults()
 		return cfg, problemsError(name, cfg.problems())
@@ -609,6 +611,35 @@ func (c *Config) line(path string) int {
 		p = p[:i]
 	}
 	return 0
+}
+
+// Problem is something wrong with a field that only a package outside
+// config can tell (a route filter that does not compile: config is a leaf
+// and does not import the expression language).
+type Problem struct {
+	// Path is the field's path, e.g. "routes[0].filter".
+	Path string
+	// Message says what is wrong and what to fix.
+	Message string
+}
+
+// Invalid returns the error Load returns for problems: EINVALID, naming
+// the file and each problem's line and field, sorted by line. Nil without
+// problems.
+func (c *Config) Invalid(problems []Problem) error {
+	var out []string
+	for _, p := range problems {
+		if line := c.line(p.Path); line > 0 {
+			out = append(out, fmt.Sprintf("line %d: %s: %s", line, p.Path, p.Message))
+		} else {
+			out = append(out, p.Path+": "+p.Message)
+		}
+	}
+	name := c.name
+	if name == "" {
+		name = "config"
+	}
+	return problemsError(name, out)
 }
 
 // ParseStore splits a store URL into its kind ("sqlite" or "postgres") and

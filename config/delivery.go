@@ -85,6 +85,12 @@ type Route struct {
 	Destinations []string `yaml:"destinations"`
 	// Types are globs of event types ("invoice.*"); empty means all.
 	Types []string `yaml:"types"`
+	// Filter is a CEL expression of type bool over the event (body,
+	// headers, source, type, provider_event_id): only events it is true
+	// for go through the route. Empty: every event. This package keeps
+	// the text; cmd/hookwatch compiles it (package expr) when the config
+	// loads and reports errors through Config.Invalid, with the line.
+	Filter string `yaml:"filter"`
 }
 
 // setDeliveryDefaults fills what the delivery engine would otherwise

@@ -224,6 +224,15 @@ func TestCostLimit(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "cost limit") {
 		t.Fatalf("Match = %v, %v; want the cost limit error", ok, err)
 	}
+	// Growing strings (replace, split, join) run under the limit too.
+	grow := &expr.Input{Body: []byte(`{"s":"` + strings.Repeat("a", 10000) + `"}`)}
+	p3, err := expr.CompileFilter(`body.s` + strings.Repeat(`.replace("a", "aaaaaaaa")`, 12) + ` == ""`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := p3.Match(grow); err == nil || !strings.Contains(err.Error(), "cost limit") {
+		t.Fatalf("Match of a growing string = %v, %v; want the cost limit error", ok, err)
+	}
 	// The same shape over a small list is fine.
 	small := &expr.Input{Body: []byte(`{"items":["a","b","y"]}`)}
 	p2, err := expr.CompileFilter(`body.items.exists(a, body.items.exists(b, a + b == "ay"))`)

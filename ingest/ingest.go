@@ -48,9 +48,10 @@ type Source struct {
 	Secrets []string
 }
 
-// Router picks the destinations an event is delivered to. It must be fast:
-// it runs on the receive path.
-type Router func(source, eventType string) []string
+// Router picks the destinations an event is delivered to, and says which
+// routes' filters left it out (hookwatch.Router). It must be fast: it runs
+// on the receive path, once per event.
+type Router = hookwatch.RouteFunc
 
 // Rejection is a request that failed verification, handed to Options.Reject
 // (quarantine, issue grouping, the error tracker).
@@ -234,7 +235,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	e := NewEvent(src, res, r.Header, body, start)
-	e.Destinations = h.Route(src.Name, res.EventType)
+	h.Route(e)
 	if h.opts.Orderer != nil {
 		h.opts.Orderer(e)
 	}
@@ -304,13 +305,18 @@ func BodyDedupeKey(body []byte) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-// Route returns the destinations of an event of source with eventType,
-// through Options.Router (none without one).
-func (h *Handler) Route(source, eventType string) []string {
+// Route sets the event's destinations, and the routes whose filters left
+// it out, through Options.Router (none without one). A filter that fails
+// on the event leaves it out of that route's destinations and is recorded
+// with the event: the event is stored all the same.
+func (h *Handler) Route(e *hookwatch.Event) {
 	if h.opts.Router == nil {
-		return nil
+		return
 	}
-	return h.opts.Router(source, eventType)
+	e.Destinations, e.Filtered = h.opts.Router(e)
+	if len(e.Filtered) > 0 {
+		h.opts.Metrics.Filtered(e.Source, e.Filtered)
+	}
 }
 
 // TestHeader marks a request as a test event (set by `hookwatch send`).

@@ -67,11 +67,11 @@ func setup(t *testing.T) *env {
 	}
 	h := ingest.NewHandler(ingest.Options{
 		Sources: sources, Committer: e.commit, RetryAfter: 7 * time.Second,
-		Router: func(source, typ string) []string {
-			if source == "stripe" {
-				return []string{"app"}
+		Router: func(ev *hookwatch.Event) ([]string, []hookwatch.Filtered) {
+			if ev.Source == "stripe" {
+				return []string{"app"}, nil
 			}
-			return nil
+			return nil, nil
 		},
 	})
 	e.server = httptest.NewServer(server.Public(server.Options{Ingest: h, Store: store}))

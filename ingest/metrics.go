@@ -1,7 +1,10 @@
 package ingest
 
 import (
+	"strconv"
 	"time"
+
+	"github.com/hookwatch/hookwatch"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -15,6 +18,7 @@ type Metrics struct {
 	batchSize prometheus.Histogram
 	commit    prometheus.Histogram
 	commitErr prometheus.Counter
+	filtered  *prometheus.CounterVec
 }
 
 // NewMetrics creates the collectors and registers them on reg (if not nil).
@@ -47,9 +51,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "hookwatch_ingest_commit_errors_total",
 			Help: "Group commits that failed (their requests were answered 503).",
 		}),
+		filtered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookwatch_ingest_filtered_total",
+			Help: "Events a route's filter left out of destinations, by source, route (its number in the config, from 1) and result: false, or error (the filter failed on the event: a missing field...; shown on the event's page).",
+		}, []string{"source", "route", "result"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.rejects, m.duration, m.batchSize, m.commit, m.commitErr)
+		reg.MustRegister(m.requests, m.rejects, m.duration, m.batchSize, m.commit, m.commitErr, m.filtered)
 	}
 	return m
 }
@@ -62,6 +70,21 @@ func (m *Metrics) request(source, outcome string, start time.Time) {
 func (m *Metrics) rejected(source, reason string, start time.Time) {
 	m.rejects.WithLabelValues(source, reason).Inc()
 	m.request(source, "rejected", start)
+}
+
+// Filtered counts the routes whose filters left an event out
+// (hookwatch.Router).
+func (m *Metrics) Filtered(source string, fs []hookwatch.Filtered) {
+	if m == nil {
+		return
+	}
+	for _, f := range fs {
+		result := "false"
+		if f.Err != "" {
+			result = "error"
+		}
+		m.filtered.WithLabelValues(source, strconv.Itoa(f.Route), result).Inc()
+	}
 }
 
 // ObserveCommit records one group commit; pass it to NewCommitter.

@@ -28,7 +28,8 @@ import (
 //
 // ev inserts the events without a key and those whose key was taken (dk is
 // an event's Event.DedupeID); dl inserts the deliveries of the events
-// inserted.
+// inserted; fl the routes whose filters left inserted events out
+// (Event.Filtered).
 const insertBatch = `
 WITH keys AS (
     INSERT INTO dedupe AS d (source, provider_event_id, event_id, expires_at, received_at)
@@ -52,6 +53,11 @@ WITH keys AS (
     FROM unnest($17::text[], $18::text[], $19::text[], $20::timestamptz[], $25::text[], $26::text[])
         AS x(id, event_id, destination, next_attempt_at, order_key, order_error)
     WHERE x.event_id IN (SELECT id FROM ev)
+), fl AS (
+    INSERT INTO event_filters (event_id, route, destinations, error)
+    SELECT f.event_id, f.route, f.destinations, f.error
+    FROM unnest($27::text[], $28::int[], $29::text[], $30::text[]) AS f(event_id, route, destinations, error)
+    WHERE f.event_id IN (SELECT id FROM ev)
 )
 SELECT source, provider_event_id, event_id FROM keys`
 
@@ -76,6 +82,8 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 		dlvIDs, dlvEvents, dlvDests                           []string
 		dlvKeys, dlvKeyErrors                                 []string
 		dlvNext                                               []time.Time
+		flEvents, flDests, flErrs                             []string
+		flRoutes                                              []int32
 		first                                                 = map[dedupeKey]int{} // key -> index of the first event with it
 		order                                                 []int                 // indexes of first events with a key
 	)
@@ -107,6 +115,12 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 			dlvDests = append(dlvDests, text(d))
 			dlvNext = append(dlvNext, e.ReceivedAt)
 		}
+		for _, f := range e.Filtered {
+			flEvents = append(flEvents, e.ID)
+			flRoutes = append(flRoutes, int32(f.Route))
+			flDests = append(flDests, text(strings.Join(f.Destinations, ",")))
+			flErrs = append(flErrs, text(f.Err))
+		}
 	}
 	sort.Slice(order, func(a, b int) bool {
 		ka, kb := order[a], order[b]
@@ -127,7 +141,8 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 	}
 	args := []any{kSources, kIDs, kEvents, kExpires, kReceived,
 		ids, sources, providers, pids, types, headers, bodies, received, malformed, test, traces,
-		dlvIDs, dlvEvents, dlvDests, dlvNext, s.now(), keys, keyIDs, subjects, dlvKeys, dlvKeyErrors}
+		dlvIDs, dlvEvents, dlvDests, dlvNext, s.now(), keys, keyIDs, subjects, dlvKeys, dlvKeyErrors,
+		flEvents, flRoutes, flDests, flErrs}
 
 	holder := make(map[dedupeKey]string, len(order)) // key -> event ID holding it
 	err = retry(ctx, func() error {
@@ -225,6 +240,28 @@ func (s *Store) GetEvent(ctx context.Context, id string) (*hookwatch.Event, erro
 		return nil, storeError("get event", err)
 	}
 	return e, nil
+}
+
+// EventFilters returns the routes whose filters left the event out.
+func (s *Store) EventFilters(ctx context.Context, id string) ([]hookwatch.Filtered, error) {
+	rows, err := s.pool.Query(ctx, `SELECT route, destinations, error FROM event_filters WHERE event_id = $1 ORDER BY route`, id)
+	if err != nil {
+		return nil, storeError("event filters", err)
+	}
+	var out []hookwatch.Filtered
+	var (
+		route int32
+		dests string
+		msg   string
+	)
+	_, err = pgx.ForEachRow(rows, []any{&route, &dests, &msg}, func() error {
+		out = append(out, hookwatch.Filtered{Route: int(route), Destinations: strings.Split(dests, ","), Err: msg})
+		return nil
+	})
+	if err != nil {
+		return nil, storeError("event filters", err)
+	}
+	return out, nil
 }
 
 // ListEvents returns events matching f, newest first.

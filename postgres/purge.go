@@ -252,6 +252,7 @@ func deleteEvents(ctx context.Context, tx pgx.Tx, ids []string) error {
 		`DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_id = ANY($1))`,
 		`DELETE FROM deliveries WHERE event_id = ANY($1)`,
 		`DELETE FROM failures WHERE event_id = ANY($1)`,
+		`DELETE FROM event_filters WHERE event_id = ANY($1)`,
 		`UPDATE issues SET last_event_id = '' WHERE last_event_id = ANY($1)`,
 		`DELETE FROM events WHERE id = ANY($1)`,
 	} {

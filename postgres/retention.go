@@ -90,6 +90,7 @@ func (s *Store) DeleteFinished(ctx context.Context, c hookwatch.RetentionCutoff)
 	}{
 		{&res.Attempts, `DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_id = ANY($1))`},
 		{&res.Deliveries, `DELETE FROM deliveries WHERE event_id = ANY($1)`},
+		{new(int), `DELETE FROM event_filters WHERE event_id = ANY($1)`},
 		{&res.Events, `DELETE FROM events WHERE id = ANY($1)`},
 	} {
 		tag, err := tx.Exec(ctx, step.sql, gone)

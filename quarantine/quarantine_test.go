@@ -76,7 +76,7 @@ func newGateway(t *testing.T, sources []ingest.Source, now time.Time) *gateway {
 	return g
 }
 
-func route(source, eventType string) []string { return []string{"app"} }
+func route(*hookwatch.Event) ([]string, []hookwatch.Filtered) { return []string{"app"}, nil }
 
 // post sends body to /in/source with headers set by sign, and returns the
 // status.

@@ -274,7 +274,7 @@ func (rl *Releaser) prepare(req Request, sources map[string]*ingest.Source, key 
 	}
 	ev.ID = eventID(q.ID)
 	if rl.Router != nil {
-		ev.Destinations = rl.Router(src.Name, ev.Type)
+		ev.Destinations, ev.Filtered = rl.Router(ev)
 		if rl.Orderer != nil {
 			rl.Orderer(ev)
 		}

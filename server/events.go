@@ -24,6 +24,29 @@ type Event struct {
 	Headers      http.Header `json:"headers,omitempty"`
 	Body         string      `json:"body,omitempty"`
 	BodyEncoding string      `json:"body_encoding,omitempty"`
+	// Filtered lists the routes whose filters left the event out of
+	// destinations (full only).
+	Filtered []Filtered `json:"filtered,omitempty"`
+}
+
+// Filtered is a route whose filter left an event out of destinations.
+type Filtered struct {
+	// Route is the route's number in the config, from 1.
+	Route        int      `json:"route"`
+	Destinations []string `json:"destinations"`
+	// Error is why the filter failed; empty when it was false.
+	Error string `json:"error,omitempty"`
+	// Text says it in a sentence ("filter of route 2 left out ...").
+	Text string `json:"text"`
+}
+
+// NewFiltered returns fs as printed.
+func NewFiltered(fs []hookwatch.Filtered) []Filtered {
+	out := make([]Filtered, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, Filtered{Route: f.Route, Destinations: f.Destinations, Error: f.Err, Text: f.String()})
+	}
+	return out
 }
 
 // NewEvent returns e as printed; with full, its headers (redacted) and
@@ -81,5 +104,14 @@ func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, NewEvent(e, true))
+	j := NewEvent(e, true)
+	fs, err := s.opts.Store.EventFilters(r.Context(), e.ID)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if len(fs) > 0 {
+		j.Filtered = NewFiltered(fs)
+	}
+	WriteJSON(w, http.StatusOK, j)
 }

@@ -224,6 +224,9 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []*hookwatc
 			return -1, writeError("insert events", err)
 		}
 	}
+	if err := insertFiltered(ctx, tx, events, stored); err != nil {
+		return -1, err
+	}
 	if owed == 0 {
 		return -1, nil
 	}
@@ -238,6 +241,51 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []*hookwatc
 		return -1, err
 	}
 	return total, nil
+}
+
+// insertFiltered stores the routes whose filters left stored events out
+// (Event.Filtered): one statement for the batch, only when it has any.
+func insertFiltered(ctx context.Context, tx *sql.Tx, events []*hookwatch.Event, stored []int) error {
+	var args []any
+	for _, i := range stored {
+		e := events[i]
+		for _, f := range e.Filtered {
+			args = append(args, e.ID, f.Route, strings.Join(f.Destinations, ","), f.Err)
+		}
+	}
+	if len(args) == 0 {
+		return nil
+	}
+	q := `INSERT INTO event_filters (event_id, route, destinations, error) VALUES ` + placeholders(len(args)/4, 4)
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		return writeError("insert event filters", err)
+	}
+	return nil
+}
+
+// EventFilters returns the routes whose filters left the event out.
+func (s *Store) EventFilters(ctx context.Context, id string) ([]hookwatch.Filtered, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT route, destinations, error FROM event_filters WHERE event_id = ? ORDER BY route`, id)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: event filters: %w", err)
+	}
+	defer rows.Close()
+	var out []hookwatch.Filtered
+	for rows.Next() {
+		var (
+			f     hookwatch.Filtered
+			dests string
+		)
+		if err := rows.Scan(&f.Route, &dests, &f.Err); err != nil {
+			return nil, fmt.Errorf("sqlite: event filters: %w", err)
+		}
+		f.Destinations = strings.Split(dests, ",")
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: event filters: %w", err)
+	}
+	return out, nil
 }
 
 // holder is an event holding a dedupe key, and when the key expires.

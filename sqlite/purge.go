@@ -302,6 +302,7 @@ func (s *Store) deleteEvents(ctx context.Context, tx *sql.Tx, ids []string, now 
 		`DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_id IN (` + in + `))`,
 		`DELETE FROM deliveries WHERE event_id IN (` + in + `)`,
 		`DELETE FROM failures WHERE event_id IN (` + in + `)`,
+		`DELETE FROM event_filters WHERE event_id IN (` + in + `)`,
 		`UPDATE issues SET last_event_id = '' WHERE last_event_id IN (` + in + `)`,
 		`DELETE FROM events WHERE id IN (` + in + `)`,
 	} {

@@ -90,6 +90,7 @@ func (s *Store) DeleteFinished(ctx context.Context, c hookwatch.RetentionCutoff)
 		}{
 			{&res.Attempts, `DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_id IN (` + in + `))`},
 			{&res.Deliveries, `DELETE FROM deliveries WHERE event_id IN (` + in + `)`},
+			{new(int), `DELETE FROM event_filters WHERE event_id IN (` + in + `)`},
 			{&res.Events, `DELETE FROM events WHERE id IN (` + in + `)`},
 		} {
 			r, err := tx.ExecContext(ctx, step.sql, ids...)

@@ -62,6 +62,9 @@ type eventData struct {
 	BodyNote   string
 	Deliveries []deliveryRow
 	Timeline   []attemptRow
+	// Filtered are the routes whose filters left the event out of
+	// destinations.
+	Filtered []hookwatch.Filtered
 }
 
 // deliveryRow is one of an event's deliveries with what it waits for (a
@@ -96,6 +99,10 @@ func (h *Handler) event(w http.ResponseWriter, r *http.Request, p *page) {
 	d.Body, d.BodyNote = showBody(e.Body)
 	ds, err := h.opts.Store.ListDeliveries(ctx, hookwatch.DeliveryFilter{EventIDs: []string{e.ID}, Limit: 1000})
 	if err != nil {
+		h.fail(w, r, p, err)
+		return
+	}
+	if d.Filtered, err = h.opts.Store.EventFilters(ctx, e.ID); err != nil {
 		h.fail(w, r, p, err)
 		return
 	}

@@ -105,7 +105,7 @@ func setup(t *testing.T) *env {
 		}
 	})
 	sources := []ingest.Source{{Name: "stripe", Provider: "stripe", Scheme: scheme, MaxBody: 1 << 20}}
-	router := func(source, typ string) []string { return []string{"app", "flaky"} }
+	router := func(*hookwatch.Event) ([]string, []hookwatch.Filtered) { return []string{"app", "flaky"}, nil }
 	mux := http.NewServeMux()
 	mux.Handle("POST /in/{source}", ingest.NewHandler(ingest.Options{Sources: sources, Committer: committer, Router: router, Reject: recorder.Reject}))
 	e.ingest = httptest.NewServer(mux)

@@ -33,8 +33,16 @@ func runIngest(args []string) error {
 	skipCeiling := fs.Bool("no-ceiling", false, "skip the bare net/http ceiling (when only CPU per event matters)")
 	encrypted := fs.Bool("encrypt", false, "encrypt event payloads at rest (encryption.keys with a random key)")
 	routed := fs.Bool("destination", false, "route every event to one destination, paused: each event is owed a delivery row (written by the fan-out, inside the figure), none is sent")
+	routes := fs.Int("routes", 0, "N routes from the source, each to a destination of its own, paused like --destination's")
+	filter := fs.String("filter", "", "a CEL filter on every route (with --routes), e.g. 'body.livemode == true'")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *filter != "" && *routes == 0 {
+		return fmt.Errorf("--filter needs --routes")
+	}
+	if *routed && *routes > 0 {
+		return fmt.Errorf("--destination and --routes: choose one")
 	}
 	dir, err := os.MkdirTemp("", "hookwatch-bench-")
 	if err != nil {
@@ -92,6 +100,21 @@ func runIngest(args []string) error {
 		// is a closed port all the same.
 		cfg += fmt.Sprintf("destinations:\n  - name: app\n    url: \"http://%s/webhooks\"\n    secret: \"whsec_aG9va3dhdGNoLWRlbW8tZGVzdGluYXRpb24ta2V5ISE=\"\nroutes:\n  - source: stripe\n    destinations: [app]\n", freeAddr())
 	}
+	if *routes > 0 {
+		closed := freeAddr()
+		cfg += "destinations:\n"
+		for i := range *routes {
+			cfg += fmt.Sprintf("  - {name: d%d, url: %q}\n", i, "http://"+closed+"/webhooks")
+		}
+		cfg += "routes:\n"
+		for i := range *routes {
+			cfg += fmt.Sprintf("  - {source: stripe, destinations: [d%d]", i)
+			if *filter != "" {
+				cfg += fmt.Sprintf(", filter: %q", *filter)
+			}
+			cfg += "}\n"
+		}
+	}
 	if *encrypted {
 		key := make([]byte, 32)
 		rand.Read(key)
@@ -123,6 +146,11 @@ func runIngest(args []string) error {
 			return fmt.Errorf("pause the destination: %w", err)
 		}
 	}
+	for i := range *routes {
+		if err := adminPost(fmt.Sprintf("http://%s/api/destinations/d%d/pause", admin, i)); err != nil {
+			return fmt.Errorf("pause destination d%d: %w", i, err)
+		}
+	}
 	scheme, err := provider.New("stripe", provider.Config{Secrets: []string{benchSecret}})
 	if err != nil {
 		return err
@@ -138,6 +166,12 @@ func runIngest(args []string) error {
 	}
 	if *routed {
 		name += ", 1 destination"
+	}
+	if *routes > 0 {
+		name += fmt.Sprintf(", %d routes", *routes)
+		if *filter != "" {
+			name += " filtered"
+		}
 	}
 	var during func(time.Duration)
 	if *profile != "" {

@@ -71,6 +71,13 @@ func runEventsShow(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	j := server.NewEvent(e, true)
+	fs, err := store.EventFilters(ctx, e.ID)
+	if err != nil {
+		return err
+	}
+	if len(fs) > 0 {
+		j.Filtered = server.NewFiltered(fs)
+	}
 	if asJSON {
 		return json.NewEncoder(env.Stdout).Encode(j)
 	}
@@ -85,6 +92,13 @@ func runEventsShow(ctx context.Context, env *Env, args []string) error {
 	}
 	if e.Subject != "" {
 		fmt.Fprintf(w, "Subject:      %s\n", e.Subject)
+	}
+	for i, f := range j.Filtered {
+		label := "Filtered:"
+		if i > 0 {
+			label = ""
+		}
+		fmt.Fprintf(w, "%-14s%s\n", label, f.Text)
 	}
 	printHeadersAndBody(w, j.Headers, j.Body, j.BodyEncoding)
 	return nil

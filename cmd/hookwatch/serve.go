@@ -64,6 +64,9 @@ func loadConfig(env *Env, path string) (*config.Config, error) {
 		return nil, err
 	}
 	applySentryEnv(env, cfg)
+	if _, err := routeFilters(cfg); err != nil {
+		return nil, err
+	}
 	if s, ok := env.Getenv("HOOKWATCH_STORE"); ok && s != "" {
 		// The value is not in the file: a problem with it names the
 		// variable, not a line.
@@ -184,7 +187,10 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	route := router(cfg)
+	route, err := router(cfg)
+	if err != nil {
+		return err
+	}
 	order, err := orderer(cfg, deliveryMetrics.Unordered)
 	if err != nil {
 		return err

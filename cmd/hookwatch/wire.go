@@ -159,13 +159,42 @@ func destinationNames(cfg *config.Config) []string {
 }
 
 // router returns the function that picks an event's destinations from the
-// config's routes (hookwatch.Router says how).
-func router(cfg *config.Config) ingest.Router {
-	routes := make([]hookwatch.Route, 0, len(cfg.Routes))
-	for _, r := range cfg.Routes {
-		routes = append(routes, hookwatch.Route{Source: r.Source, Destinations: r.Destinations, Types: r.Types})
+// config's routes (hookwatch.Router says how), their filters compiled.
+func router(cfg *config.Config) (ingest.Router, error) {
+	filters, err := routeFilters(cfg)
+	if err != nil {
+		return nil, err
 	}
-	return hookwatch.Router(routes)
+	routes := make([]hookwatch.Route, 0, len(cfg.Routes))
+	for i, r := range cfg.Routes {
+		routes = append(routes, hookwatch.Route{Source: r.Source, Destinations: r.Destinations, Types: r.Types, Filter: filters[i]})
+	}
+	return hookwatch.Router(routes), nil
+}
+
+// routeFilters compiles each route's filter (nil for a route without
+// one). The error is the config's (config.Invalid): every filter that does
+// not compile, with its line in the file and CEL's words with the column
+// in the expression. loadConfig calls it, so config check reports them and
+// no command starts with a filter that would not compile.
+func routeFilters(cfg *config.Config) ([]hookwatch.Filter, error) {
+	filters := make([]hookwatch.Filter, len(cfg.Routes))
+	var problems []config.Problem
+	for i, r := range cfg.Routes {
+		if strings.TrimSpace(r.Filter) == "" {
+			continue
+		}
+		p, err := expr.CompileFilter(r.Filter)
+		if err != nil {
+			problems = append(problems, config.Problem{Path: fmt.Sprintf("routes[%d].filter", i), Message: err.Error()})
+			continue
+		}
+		filters[i] = expr.RouteFilter(p)
+	}
+	if err := cfg.Invalid(problems); err != nil {
+		return nil, err
+	}
+	return filters, nil
 }
 
 // newReleaser returns a releaser with the config's secrets and routes. Its
@@ -177,11 +206,15 @@ func newReleaser(cfg *config.Config, store hookwatch.Store) (*quarantine.Release
 	if err != nil {
 		return nil, err
 	}
+	route, err := router(cfg)
+	if err != nil {
+		return nil, err
+	}
 	order, err := orderer(cfg, nil)
 	if err != nil {
 		return nil, err
 	}
-	return &quarantine.Releaser{Store: store, Sources: sources, Router: router(cfg), Orderer: order}, nil
+	return &quarantine.Releaser{Store: store, Sources: sources, Router: route, Orderer: order}, nil
 }
 
 // newQuarantineWriter starts the writer that keeps rejected requests, with

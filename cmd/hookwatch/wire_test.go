@@ -92,8 +92,15 @@ func TestWireDestinations(t *testing.T) {
 // (hookwatch.Router's own test covers the matching).
 func TestWireRouter(t *testing.T) {
 	t.Parallel()
-	route := router(parseWire(t, wireYAML))
-	if got := fmt.Sprint(route("stripe", "invoice.paid"), route("stripe", "charge.failed")); got != "[app audit] [audit app]" {
+	route, err := router(parseWire(t, wireYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dests := func(typ string) []string {
+		d, _ := route(&hookwatch.Event{Source: "stripe", Type: typ})
+		return d
+	}
+	if got := fmt.Sprint(dests("invoice.paid"), dests("charge.failed")); got != "[app audit] [audit app]" {
 		t.Errorf("routes: %s, want [app audit] [audit app]", got)
 	}
 }
