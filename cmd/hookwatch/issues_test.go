@@ -200,7 +200,7 @@ func (s *alertSetup) issue(t *testing.T, class hookwatch.ErrorClass, test bool) 
 func (s *alertSetup) waitIssue(t *testing.T, class hookwatch.ErrorClass, test bool, what string, ok func(*hookwatch.Issue) bool) *hookwatch.Issue {
 	t.Helper()
 	var i *hookwatch.Issue
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(60 * time.Second) // generous: a loaded CI machine
 	for time.Now().Before(deadline) {
 		if i = s.issue(t, class, test); i != nil && ok(i) {
 			return i
@@ -214,7 +214,7 @@ func (s *alertSetup) waitIssue(t *testing.T, class hookwatch.ErrorClass, test bo
 // waitAlerts waits until the receiver holds n alerts.
 func waitAlerts(t *testing.T, h *hookReceiver, n int) []alert.WebhookAlerts {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		if got := h.received(); len(got) >= n {
 			return got
