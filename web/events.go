@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/expr"
 )
 
 // pageSize is how many rows a list shows; "Older" continues.
@@ -16,6 +17,9 @@ const pageSize = 50
 type eventFilter struct {
 	Source, Type, Destination, Status, Since, Q string
 	Before                                      string
+	// Match is a CEL expression over the event (body, headers, source,
+	// type, provider_event_id) that the listed events satisfy.
+	Match string
 }
 
 // sinceChoices are the time windows offered by the filter.
@@ -40,6 +44,10 @@ type eventsData struct {
 	Since        []struct{ Value, Label string }
 	// Older is the link to the next page, empty on the last.
 	Older string
+	// Scanned is how many events a content search read for this page;
+	// Bounded says the range has more that it did not read.
+	Scanned int
+	Bounded bool
 }
 
 // events lists events, newest first, filtered by source, type, delivery
@@ -49,7 +57,7 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request, p *page) {
 	ctx := r.Context()
 	q := r.URL.Query()
 	f := eventFilter{Source: q.Get("source"), Type: q.Get("type"), Destination: q.Get("destination"), Status: q.Get("status"),
-		Since: q.Get("since"), Q: strings.TrimSpace(q.Get("q")), Before: q.Get("before")}
+		Since: q.Get("since"), Q: strings.TrimSpace(q.Get("q")), Before: q.Get("before"), Match: strings.TrimSpace(q.Get("match"))}
 	d := &eventsData{Filter: f, Sources: h.opts.Sources, Destinations: h.opts.Destinations, Since: sinceChoices,
 		Statuses: []hookwatch.DeliveryStatus{hookwatch.DeliveryPending, hookwatch.DeliverySucceeded, hookwatch.DeliveryDead}}
 	var since time.Time
@@ -71,6 +79,19 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request, p *page) {
 	var events []*hookwatch.Event
 	cursor := ""
 	switch {
+	case f.Match != "":
+		// A search by content reads a bounded range (24 hours unless
+		// chosen) in pages and keeps what the expression matches.
+		if since.IsZero() {
+			since, d.Filter.Since = p.now.Add(-24*time.Hour), "24h"
+		}
+		var err error
+		events, cursor, d.Scanned, err = h.searchContent(r, f, since)
+		if err != nil {
+			h.fail(w, r, p, err)
+			return
+		}
+		d.Bounded = cursor != ""
 	case f.Q != "" && f.Status == "" && f.Destination == "":
 		// A Hookwatch ID or a provider event ID: Stripe's start with evt_
 		// too, so both are looked up.
@@ -146,6 +167,49 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request, p *page) {
 	}
 	p.Title, p.Nav, p.Refresh, p.Data = "Events", "events", f.Before == "", d
 	h.render(w, r, http.StatusOK, "events", p)
+}
+
+// Content search bounds: a page reads at most maxScan events.
+const (
+	maxScan  = 10000
+	scanPage = 500
+)
+
+// searchContent lists the events of f's source and type received since
+// since (older than f.Before) whose content f.Match matches: at most
+// pageSize of them, reading at most maxScan events. cursor is where the
+// next page starts ("" when the range is exhausted); scanned is how many
+// events were read. An expression that does not compile is EINVALID with
+// its column; one that fails on an event (a missing field) is no match.
+func (h *Handler) searchContent(r *http.Request, f eventFilter, since time.Time) (events []*hookwatch.Event, cursor string, scanned int, err error) {
+	prog, err := expr.CompileFilter(f.Match)
+	if err != nil {
+		return nil, "", 0, hookwatch.Errorf(hookwatch.EINVALID, "search: %v", err)
+	}
+	before := f.Before
+	for scanned < maxScan {
+		es, err := h.opts.Store.ListEvents(r.Context(), hookwatch.EventFilter{Source: f.Source, Type: f.Type, Since: since, Before: before, Limit: scanPage})
+		if err != nil {
+			return nil, "", scanned, err
+		}
+		for i, e := range es {
+			scanned++
+			if ok, _ := prog.Match(expr.NewInput(e)); ok {
+				events = append(events, e)
+				if len(events) == pageSize {
+					if i < len(es)-1 || len(es) == scanPage {
+						cursor = e.ID
+					}
+					return events, cursor, scanned, nil
+				}
+			}
+		}
+		if len(es) < scanPage {
+			return events, "", scanned, nil
+		}
+		before = es[len(es)-1].ID
+	}
+	return events, before, scanned, nil
 }
 
 // withDeliveries fetches the deliveries of events in one query.

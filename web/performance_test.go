@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"net/http"
+	"net/url"
 	"testing"
 )
 
@@ -43,5 +44,29 @@ func TestPerformancePages(t *testing.T) {
 		sc = append(sc, scenario{name: "anonymous GET " + p, method: "GET", path: p, status: http.StatusSeeOther, location: "/signin?next=",
 			wantNot: []string{"flaky", "invoice.paid"}})
 	}
+	f.run(t, sc)
+}
+
+// TestContentSearch: the events list's search by content, a CEL
+// expression over a bounded range, with the number of events read shown.
+func TestContentSearch(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	q := func(expr string) string { return "/events?match=" + url.QueryEscape(expr) }
+	sc := []scenario{
+		{name: "by type", method: "GET", path: q(`type == "customer.created"`), status: 200, want: []string{f.ev2, "read 2 events received in the last 24h"}, wantNot: []string{f.ev1}},
+		{name: "by body field", method: "GET", path: q(`body.id == "evt_stripe_first" && headers["content-type"].startsWith("application/json")`), status: 200,
+			want: []string{f.ev1}, wantNot: []string{f.ev2}},
+		{name: "with another filter", method: "GET", path: q(`source == "stripe"`) + "&type=invoice.paid&since=1h", status: 200,
+			want: []string{f.ev1, "read 1 events received in the last 1h"}, wantNot: []string{f.ev2}},
+		{name: "a missing field matches nothing", method: "GET", path: q(`body.data.object.amount_paid > 10000`), status: 200, want: []string{"No events match", "read 2 events"}},
+		{name: "not an expression", method: "GET", path: q(`body.`), status: 400, want: []string{"search:", "column"}},
+		{name: "not a condition", method: "GET", path: q(`body.id`), status: 400, want: []string{"search:"}},
+		{name: "hostile expression", method: "GET", path: q(`<script>alert(1)</script>`), status: 400, wantNot: []string{"<script>alert(1)"}},
+	}
+	for i := range sc {
+		sc[i].signedIn = true
+	}
+	sc = append(sc, scenario{name: "anonymous search", method: "GET", path: q(`true`), status: http.StatusSeeOther, location: "/signin?next="})
 	f.run(t, sc)
 }
