@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"text/tabwriter"
 	"time"
 
@@ -57,11 +58,16 @@ left out of every other row and of alerts.`)
 		return err
 	}
 	ready := storeReadiness(ctx, cfg, store)
+	blocked, err := blockedKeys(ctx, cfg, store)
+	if err != nil {
+		return err
+	}
 	if *asJSON {
 		return json.NewEncoder(env.Stdout).Encode(struct {
 			*alert.Report
-			Readiness readiness.Status `json:"readiness"`
-		}{rep, ready})
+			Readiness readiness.Status        `json:"readiness"`
+			Ordering  map[string]blockedJSON `json:"ordering_blocked,omitempty"`
+		}{rep, ready, blocked})
 	}
 	printReadiness(env.Stdout, ready)
 	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
@@ -94,7 +100,49 @@ left out of every other row and of alerts.`)
 	if tests {
 		fmt.Fprintln(env.Stdout, "\n(test) rows count test events (hookwatch send, a provider's test mode): they are left out of the other rows and of alerts.")
 	}
+	for _, name := range sortedKeys(blocked) {
+		b := blocked[name]
+		fmt.Fprintf(env.Stdout, "\nordering: destination %s has %d blocked %s (a failing head, or one behind a dead delivery under on_dead: block); the oldest head has waited %s\n",
+			name, b.Keys, plural(b.Keys, "key", "keys"), (time.Duration(b.OldestSeconds) * time.Second).String())
+	}
 	return nil
+}
+
+// blockedJSON is a destination's blocked ordering keys in health --json.
+type blockedJSON struct {
+	Keys          int     `json:"keys"`
+	OldestSeconds float64 `json:"oldest_seconds"`
+}
+
+// blockedKeys counts the blocked ordering keys of the destinations with
+// ordering; nil when none has it.
+func blockedKeys(ctx context.Context, cfg *config.Config, store hookwatch.Store) (map[string]blockedJSON, error) {
+	modes := map[string]hookwatch.OnDead{}
+	for _, d := range cfg.Destinations {
+		if d.Ordering != nil {
+			modes[d.Name] = hookwatch.OnDead(d.Ordering.OnDead)
+		}
+	}
+	if len(modes) == 0 {
+		return nil, nil
+	}
+	ws, err := store.WaitingHeads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]blockedJSON{}
+	now := time.Now()
+	for name, b := range hookwatch.TallyBlocked(ws, modes) {
+		out[name] = blockedJSON{Keys: b.Keys, OldestSeconds: math.Round(now.Sub(b.Oldest).Seconds())}
+	}
+	return out, nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func sortedKeys[V any](m map[string]V) []string {
