@@ -65,7 +65,7 @@ left out of every other row and of alerts.`)
 	if *asJSON {
 		return json.NewEncoder(env.Stdout).Encode(struct {
 			*alert.Report
-			Readiness readiness.Status        `json:"readiness"`
+			Readiness readiness.Status       `json:"readiness"`
 			Ordering  map[string]blockedJSON `json:"ordering_blocked,omitempty"`
 		}{rep, ready, blocked})
 	}
