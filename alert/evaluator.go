@@ -26,6 +26,12 @@ type Options struct {
 	Clock hookwatch.Clock
 	// Interval is how often rules are evaluated; default 30s.
 	Interval time.Duration
+	// Flush, if set, writes the failures recorded so far (the Recorder's
+	// Flush) before each evaluation, so that an alert firing on failures
+	// links the issue they opened rather than none: the recorder writes in
+	// the background, and the evaluator reads what the store holds. It is
+	// given at most flushWait.
+	Flush func(context.Context) error
 	// GroupWindow: each channel gets at most one message per window.
 	GroupWindow time.Duration
 	// Owner names this instance for the evaluator lease.
@@ -147,6 +153,9 @@ func (e *Evaluator) Tick(ctx context.Context) error {
 // TickAt evaluates every rule once at now and sends what is queued, if
 // this instance holds the evaluator lease (taken or renewed here for three
 // intervals).
+// flushWait bounds how long an evaluation waits for Options.Flush.
+const flushWait = 5 * time.Second
+
 func (e *Evaluator) TickAt(ctx context.Context, now time.Time) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -199,6 +208,14 @@ func stateKey(rule, subject string) string { return rule + "\x00" + subject }
 // still fires. Resolved notifications of alerts whose firing was sent are
 // never held back: a page that was sent is always closed.
 func (e *Evaluator) evaluate(ctx context.Context, now time.Time) error {
+	if e.opts.Flush != nil {
+		fctx, cancel := context.WithTimeout(ctx, flushWait)
+		if err := e.opts.Flush(fctx); err != nil {
+			// Evaluate anyway: a late issue only costs the link.
+			e.opts.Logger.Warn("alert: the failures recorded so far were not all written before evaluating", "error", err)
+		}
+		cancel()
+	}
 	stored, err := e.opts.Store.AlertStates(ctx)
 	if err != nil {
 		return fmt.Errorf("alert: states: %w", err)

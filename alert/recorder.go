@@ -25,6 +25,10 @@ type Recorder struct {
 	once    sync.Once
 	mu      sync.Mutex
 	dropped int
+	// queued and written count failures accepted by Record and written
+	// (or given up on) by the writer; flushed signals a write, for Flush.
+	queued, written int
+	flushed         *sync.Cond
 	// OnChange, if set, hears every issue change (new, regressed).
 	OnChange func(hookwatch.IssueChange)
 }
@@ -35,6 +39,7 @@ func NewRecorder(store hookwatch.IssueStore, logger *slog.Logger) *Recorder {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	r := &Recorder{store: store, logger: logger, ch: make(chan hookwatch.Failure, 4096), done: make(chan struct{})}
+	r.flushed = sync.NewCond(&r.mu)
 	go r.run()
 	return r
 }
@@ -48,6 +53,10 @@ func (r *Recorder) run() {
 			return
 		}
 		r.write(fs)
+		r.mu.Lock()
+		r.written += len(fs)
+		r.mu.Unlock()
+		r.flushed.Broadcast()
 	}
 }
 
@@ -74,11 +83,39 @@ func (r *Recorder) write(batch []hookwatch.Failure) {
 func (r *Recorder) Record(f hookwatch.Failure) {
 	select {
 	case r.ch <- f:
+		r.mu.Lock()
+		r.queued++
+		r.mu.Unlock()
 	default:
 		r.mu.Lock()
 		r.dropped++
 		r.mu.Unlock()
 	}
+}
+
+// Flush waits until every failure recorded before the call has been
+// written to the store (or its write has failed and been logged), or ctx
+// ends. The alert evaluator calls it before measuring, so an alert that
+// fires on failures links the issue they opened.
+func (r *Recorder) Flush(ctx context.Context) error {
+	r.mu.Lock()
+	target := r.queued
+	r.mu.Unlock()
+	stop := context.AfterFunc(ctx, func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.flushed.Broadcast()
+	})
+	defer stop()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for r.written < target {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		r.flushed.Wait()
+	}
+	return nil
 }
 
 // Dropped is the number of failures dropped because the queue was full.

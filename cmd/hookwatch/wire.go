@@ -302,6 +302,25 @@ type alerting struct {
 
 // newEvaluator builds the alert evaluator (the maintenance runner ticks it).
 func newEvaluator(cfg *config.Config, store hookwatch.Store, logger *slog.Logger) (*alert.Evaluator, error) {
+	return newEvaluatorFlushing(cfg, store, logger, nil)
+}
+
+// newEvaluatorWith builds the evaluator and the failure recorder it
+// flushes before each evaluation (serve's pair).
+func newEvaluatorWith(cfg *config.Config, store hookwatch.Store, logger *slog.Logger) (*alert.Evaluator, *alert.Recorder, error) {
+	if _, err := notifiers(cfg.Alerts.Channels); err != nil {
+		return nil, nil, err
+	}
+	rec := alert.NewRecorder(store, logger)
+	ev, err := newEvaluatorFlushing(cfg, store, logger, rec.Flush)
+	if err != nil {
+		rec.Close()
+		return nil, nil, err
+	}
+	return ev, rec, nil
+}
+
+func newEvaluatorFlushing(cfg *config.Config, store hookwatch.Store, logger *slog.Logger, flush func(context.Context) error) (*alert.Evaluator, error) {
 	channels, err := notifiers(cfg.Alerts.Channels)
 	if err != nil {
 		return nil, err
@@ -312,16 +331,16 @@ func newEvaluator(cfg *config.Config, store hookwatch.Store, logger *slog.Logger
 	}
 	return alert.New(alert.Options{Store: store, Rules: rulesOf(cfg), Channels: channels, Interval: cfg.Alerts.Interval.D(),
 		GroupWindow: cfg.Alerts.GroupWindow.D(), BaseURL: cfg.Alerts.BaseURL, Destinations: dests, Logger: logger,
-		Ordering:  orderingModes(cfg),
+		Ordering: orderingModes(cfg), Flush: flush,
 		Retention: alert.Retention{MaxAge: cfg.Alerts.Retention.MaxAge.D(), MaxCount: cfg.Alerts.Retention.MaxCount, Every: cfg.Alerts.Retention.Every.D()}}), nil
 }
 
 func newAlerting(cfg *config.Config, store hookwatch.Store, logger *slog.Logger) (*alerting, error) {
-	ev, err := newEvaluator(cfg, store, logger)
+	ev, rec, err := newEvaluatorWith(cfg, store, logger)
 	if err != nil {
 		return nil, err
 	}
-	return &alerting{recorder: alert.NewRecorder(store, logger), evaluator: ev}, nil
+	return &alerting{recorder: rec, evaluator: ev}, nil
 }
 
 // close stops evaluating, then writes the failures still queued.
