@@ -21,6 +21,9 @@ type Waiting struct {
 	Until time.Time
 	// Since is when a due delivery fell due.
 	Since time.Time
+	// Head and HeadEvent name the delivery (and its event) an ordered
+	// delivery waits behind (WaitBehind).
+	Head, HeadEvent string
 
 	destination string
 	detail      string
@@ -54,6 +57,9 @@ const (
 	// WaitRateLimited: the destination answered 429 or 503 with
 	// Retry-After, and nothing is sent to it before then.
 	WaitRateLimited = "rate_limited"
+	// WaitBehind: an ordered delivery waits for the head of its ordering
+	// key (the older delivery of the same key, Head) to be done.
+	WaitBehind = "behind"
 	// WaitNotConfigured: its destination is no longer in the config.
 	WaitNotConfigured = "not_configured"
 	// WaitSending (destinations only): deliveries are pending and nothing
@@ -148,6 +154,12 @@ func destinationHolds(w Waiting, st hookwatch.DestinationState, now time.Time) W
 	return w
 }
 
+// BehindHead returns the wait of an ordered delivery whose key's head is
+// another delivery: it goes once head is done, whatever its own schedule.
+func (w Waiting) BehindHead(head *hookwatch.Delivery) Waiting {
+	return Waiting{Reason: WaitBehind, Head: head.ID, HeadEvent: head.EventID, destination: w.destination}
+}
+
 // Text says the wait in a few words, with times formatted by at: "due
 // since ...", "circuit open until ...", "paused".
 func (w Waiting) Text(at func(time.Time) string) string {
@@ -174,6 +186,8 @@ func (w Waiting) Text(at func(time.Time) string) string {
 		return "circuit open: probing"
 	case WaitRateLimited:
 		return "rate limited until " + at(w.Until)
+	case WaitBehind:
+		return "behind " + w.Head
 	case WaitNotConfigured:
 		return "not configured"
 	case WaitSending:
@@ -189,6 +203,8 @@ func (w Waiting) Text(at func(time.Time) string) string {
 func (w Waiting) Note() string {
 	name := w.destination
 	switch w.Reason {
+	case WaitBehind:
+		return "ordered by key: sent once the older delivery of its key, " + w.Head + " (event " + w.HeadEvent + "), is done"
 	case WaitDue:
 		return "waiting for a free worker"
 	case WaitPaused:

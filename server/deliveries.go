@@ -45,6 +45,9 @@ type Waiting struct {
 	Since  *time.Time `json:"since,omitempty"`
 	Text   string     `json:"text"`
 	Note   string     `json:"note,omitempty"`
+	// Head and HeadEvent: the delivery an ordered one waits behind.
+	Head      string `json:"head,omitempty"`
+	HeadEvent string `json:"head_event,omitempty"`
 }
 
 // NewWaiting returns w as printed, or nil when there is no wait.
@@ -53,7 +56,7 @@ func NewWaiting(w deliver.Waiting) *Waiting {
 		return nil
 	}
 	return &Waiting{Reason: w.Reason, Until: timePtr(w.Until), Since: timePtr(w.Since),
-		Text: w.Text(func(t time.Time) string { return t.UTC().Format(time.RFC3339) }), Note: w.Note()}
+		Text: w.Text(func(t time.Time) string { return t.UTC().Format(time.RFC3339) }), Note: w.Note(), Head: w.Head, HeadEvent: w.HeadEvent}
 }
 
 // Attempt is one attempt of a delivery as printed.
@@ -123,6 +126,10 @@ type Waits struct {
 	states     map[string]hookwatch.DestinationState
 	configured map[string]bool
 	now        time.Time
+	// ordered holds the ordered destinations (whether a dead delivery
+	// holds its key); head finds a key's head.
+	ordered map[string]bool
+	head    func(destination, key string, blockOnDead bool) (*hookwatch.Delivery, error)
 }
 
 // LoadWaits reads the destinations' states for Of.
@@ -131,9 +138,15 @@ func LoadWaits(ctx context.Context, store hookwatch.DeliveryStore, dests []deliv
 	if err != nil {
 		return nil, err
 	}
-	w := &Waits{states: states, configured: map[string]bool{}, now: now}
+	w := &Waits{states: states, configured: map[string]bool{}, now: now, ordered: map[string]bool{},
+		head: func(destination, key string, blockOnDead bool) (*hookwatch.Delivery, error) {
+			return store.OrderHead(ctx, destination, key, blockOnDead)
+		}}
 	for _, d := range dests {
 		w.configured[d.Name] = true
+		if d.Ordered {
+			w.ordered[d.Name] = d.OnDead == hookwatch.OnDeadBlock
+		}
 	}
 	return w, nil
 }
@@ -144,7 +157,16 @@ func (w *Waits) Of(d *hookwatch.Delivery) deliver.Waiting {
 	if !ok {
 		st = hookwatch.DestinationState{Name: d.Destination, Circuit: hookwatch.CircuitClosed}
 	}
-	return deliver.DeliveryWaiting(d, st, w.configured[d.Destination], w.now)
+	wait := deliver.DeliveryWaiting(d, st, w.configured[d.Destination], w.now)
+	// An ordered delivery that is not its key's head waits behind it,
+	// whatever its own schedule (one store lookup per such delivery).
+	if block, ordered := w.ordered[d.Destination]; ordered && d.OrderKey != "" &&
+		(wait.Reason == deliver.WaitDue || wait.Reason == deliver.WaitScheduled) {
+		if head, err := w.head(d.Destination, d.OrderKey, block); err == nil && head.ID != d.ID {
+			return wait.BehindHead(head)
+		}
+	}
+	return wait
 }
 
 // listDeliveries serves GET /api/deliveries: {"deliveries": [Delivery]},
