@@ -88,8 +88,7 @@ type HealthStore interface {
 // first asked for, so that both stores assemble the same rows. The zero
 // value is empty and ready.
 type TrafficRows struct {
-	m     map[trafficKey]*Traffic
-	order []trafficKey
+	rows rowSet[trafficKey, Traffic]
 }
 
 type trafficKey struct {
@@ -100,24 +99,41 @@ type trafficKey struct {
 // Row returns the row of (source, destination, test), adding it when it is
 // not there yet.
 func (t *TrafficRows) Row(source, destination string, test bool) *Traffic {
-	k := trafficKey{source, destination, test}
-	if r, ok := t.m[k]; ok {
-		return r
-	}
-	if t.m == nil {
-		t.m = map[trafficKey]*Traffic{}
-	}
-	r := &Traffic{Source: source, Destination: destination, Test: test}
-	t.m[k] = r
-	t.order = append(t.order, k)
-	return r
+	return t.rows.row(trafficKey{source, destination, test}, func() Traffic {
+		return Traffic{Source: source, Destination: destination, Test: test}
+	})
 }
 
 // List returns the rows in the order they were added.
-func (t *TrafficRows) List() []Traffic {
-	out := make([]Traffic, 0, len(t.order))
-	for _, k := range t.order {
-		out = append(out, *t.m[k])
+func (t *TrafficRows) List() []Traffic { return t.rows.list() }
+
+// rowSet collects rows by key in the order they were first asked for: the
+// shape of every grouped figure a store assembles (TrafficRows,
+// SeriesRows).
+type rowSet[K comparable, R any] struct {
+	m     map[K]*R
+	order []K
+}
+
+// row returns the row of k, made by add when it is not there yet.
+func (s *rowSet[K, R]) row(k K, add func() R) *R {
+	if r, ok := s.m[k]; ok {
+		return r
+	}
+	if s.m == nil {
+		s.m = map[K]*R{}
+	}
+	r := add()
+	s.m[k] = &r
+	s.order = append(s.order, k)
+	return &r
+}
+
+// list returns the rows in the order they were added.
+func (s *rowSet[K, R]) list() []R {
+	out := make([]R, 0, len(s.order))
+	for _, k := range s.order {
+		out = append(out, *s.m[k])
 	}
 	return out
 }

@@ -116,8 +116,7 @@ type SeriesStore interface {
 // grouped counts, so that both stores assemble the same rows. The zero
 // value is ready.
 type SeriesRows struct {
-	m     map[seriesKey]*SeriesRow
-	order []seriesKey
+	rows rowSet[seriesKey, SeriesRow]
 }
 
 type seriesKey struct {
@@ -128,25 +127,14 @@ type seriesKey struct {
 // Row returns the row of (source, destination, bucket), adding it when it
 // is not there yet.
 func (s *SeriesRows) Row(source, destination string, bucket int) *SeriesRow {
-	k := seriesKey{source, destination, bucket}
-	if r, ok := s.m[k]; ok {
-		return r
-	}
-	if s.m == nil {
-		s.m = map[seriesKey]*SeriesRow{}
-	}
-	r := &SeriesRow{Source: source, Destination: destination, Bucket: bucket}
-	s.m[k] = r
-	s.order = append(s.order, k)
-	return r
+	return s.rows.row(seriesKey{source, destination, bucket}, func() SeriesRow {
+		return SeriesRow{Source: source, Destination: destination, Bucket: bucket}
+	})
 }
 
 // List returns the rows ordered by source, destination and bucket.
 func (s *SeriesRows) List() []SeriesRow {
-	out := make([]SeriesRow, 0, len(s.order))
-	for _, k := range s.order {
-		out = append(out, *s.m[k])
-	}
+	out := s.rows.list()
 	sortSeries(out)
 	return out
 }

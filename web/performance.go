@@ -199,10 +199,6 @@ func (d *perfData) RangeLink(name string) string {
 // lineClasses colour the lines of a chart with one line per destination.
 var lineClasses = []string{"c0", "c1", "c2", "c3", "c4", "c5"}
 
-// maxLines bounds the per-destination lines of a chart; the rest are in
-// the tables.
-var maxLines = len(lineClasses)
-
 // performanceData builds the figures of q's range: the performance page with
 // neither source nor destination, the source and destination pages with
 // one.
@@ -349,11 +345,12 @@ func (h *Handler) performanceData(ctx context.Context, rng perfRange, source, de
 	}
 	d.Processing = &Chart{Title: "Processing time (received to delivered) per " + shortBucket(rng.Bucket), Labels: labels, Axis: AxisMillis, Line: true,
 		Series: []Series{{Name: "p50", Class: "ok", Values: p50}, {Name: "p95", Class: "lat", Values: p95}, {Name: "p99", Class: "fail", Values: p99}}}
-	// Per destination, the busiest first, at most maxLines.
+	// Per destination, the busiest first, one line per colour; the rest
+	// are in the tables.
 	busiest := slices.Clone(d.Destinations)
 	slices.SortStableFunc(busiest, func(a, b destPerf) int { return (b.Attempts + b.Pending) - (a.Attempts + a.Pending) })
-	if len(busiest) > maxLines {
-		busiest = busiest[:maxLines]
+	if len(busiest) > len(lineClasses) {
+		busiest = busiest[:len(lineClasses)]
 	}
 	d.AttemptLatency = &Chart{Title: "Attempt latency p95 per destination (how long the app took to answer)", Labels: labels, Axis: AxisMillis, Line: true}
 	d.Backlog = &Chart{Title: "Backlog: deliveries pending at the end of each " + shortBucket(rng.Bucket), Labels: labels, Line: true}
