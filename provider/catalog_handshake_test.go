@@ -152,6 +152,34 @@ func TestMailgunReplay(t *testing.T) {
 	}
 }
 
+// TestMailgunParentSignature: events of a subaccount's domain carry a
+// parent-signature made with the primary account's signing key (Mailgun's
+// "Securing Webhooks"), so a source configured with the primary key verifies
+// them; a parent-signature made with another key, or one that is not hex,
+// does not stand in for the signature.
+func TestMailgunParentSignature(t *testing.T) {
+	const primary, sub = "key-primary", "key-subaccount"
+	s := mustNew(t, "mailgun", Config{Secrets: []string{primary}})
+	ts := unix(testNow)
+	body := func(token, parent string) string {
+		return fmt.Sprintf(`{"signature":{"timestamp":"%s","token":"%s","signature":"%s","parent-signature":"%s"},"event-data":{"id":"%s","event":"delivered"}}`,
+			ts, token, hmHex(sha256.New, sub, ts+token), parent, token)
+	}
+	res, err := s.Verify(post(catURL, body("t1", hmHex(sha256.New, primary, ts+"t1")), testNow))
+	if err != nil || res.EventID != "t1" {
+		t.Fatalf("subaccount event with the primary's parent-signature: %+v %v", res, err)
+	}
+	_, err = s.Verify(post(catURL, body("t2", hmHex(sha256.New, "key-other", ts+"t2")), testNow))
+	wantReason(t, err, ReasonBadSignature, primary)
+	_, err = s.Verify(post(catURL, body("t3", "not-hex"), testNow))
+	wantReason(t, err, ReasonBadSignature, primary)
+	// The subaccount's own key still verifies the signature itself.
+	own := mustNew(t, "mailgun", Config{Secrets: []string{sub}})
+	if _, err := own.Verify(post(catURL, body("t4", "not-hex"), testNow)); err != nil {
+		t.Fatalf("subaccount key: %v", err)
+	}
+}
+
 func TestTokenCacheBounded(t *testing.T) {
 	c := newTokenCache(3, time.Minute)
 	for i := range 10 {

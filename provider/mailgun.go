@@ -20,6 +20,11 @@ import (
 // second use is rejected with ReasonReplayed. Legacy form-encoded webhooks
 // (timestamp, token, signature fields) are accepted too.
 //
+// Events of a subaccount's domain are signed with the subaccount's key and
+// also carry `signature.parent-signature`, the same HMAC keyed with the
+// primary account's key: either one matching a configured key passes, so a
+// source may be configured with the primary key for all its subaccounts.
+//
 // The token cache is in memory, per scheme (per source), bounded; a restart
 // forgets it, and several Hookwatch replicas do not share it. A store-backed
 // cache may replace it.
@@ -49,6 +54,7 @@ func newMailgun(cfg Config) (Scheme, error) {
 // request.
 type mailgunSigned struct {
 	timestamp, token, signature string
+	parentSignature             string // subaccount events: keyed with the primary account's key
 	eventID, eventType          string
 }
 
@@ -56,11 +62,12 @@ type mailgunSigned struct {
 func parseMailgun(body []byte) (mailgunSigned, bool) {
 	if doc, ok := jsonObject(body); ok {
 		return mailgunSigned{
-			timestamp: jsonString(doc, "signature.timestamp"),
-			token:     jsonString(doc, "signature.token"),
-			signature: jsonString(doc, "signature.signature"),
-			eventID:   jsonString(doc, "event-data.id"),
-			eventType: jsonString(doc, "event-data.event"),
+			timestamp:       jsonString(doc, "signature.timestamp"),
+			token:           jsonString(doc, "signature.token"),
+			signature:       jsonString(doc, "signature.signature"),
+			parentSignature: jsonString(doc, "signature.parent-signature"),
+			eventID:         jsonString(doc, "event-data.id"),
+			eventType:       jsonString(doc, "event-data.event"),
 		}, true
 	}
 	form, err := url.ParseQuery(string(body))
@@ -92,11 +99,19 @@ func (s *mailgun) Verify(r *Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	sigs := [][]byte{sig}
+	// A parent-signature that is not hex is skipped, as a garbled entry of a
+	// multi-signature header is: it cannot verify, the signature still may.
+	if parent, ok := decodeHex(m.parentSignature); ok {
+		sigs = append(sigs, parent)
+	}
 	matched := false
 	for _, k := range s.keys {
-		if equal(mac(sha256.New, k, []byte(m.timestamp), []byte(m.token)), sig) {
-			matched = true
-			break
+		want := mac(sha256.New, k, []byte(m.timestamp), []byte(m.token))
+		for _, got := range sigs {
+			if equal(want, got) {
+				matched = true
+			}
 		}
 	}
 	if !matched {
