@@ -20,7 +20,7 @@ import (
 )
 
 // TestProviderMethods checks that a source accepts the HTTP methods its
-// provider declares (HubSpot signs GET requests) and answers any other
+// provider declares (HubSpot signs GET requests, Zendesk every method a webhook may use) and answers any other
 // method 405 with an Allow header listing the source's methods.
 func TestProviderMethods(t *testing.T) {
 	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hw.db"))
@@ -35,6 +35,7 @@ func TestProviderMethods(t *testing.T) {
 	var sources []ingest.Source
 	for _, s := range []struct{ name, prov, secret, url string }{
 		{"hubspot", "hubspot", secret, publicURL}, {"stripe", "stripe", stripeSecret, ""},
+		{"zendesk", "zendesk", "zendesk-signing-secret", ""},
 	} {
 		scheme, err := provider.New(s.prov, provider.Config{Secrets: []string{s.secret}, PublicURL: s.url})
 		if err != nil {
@@ -69,10 +70,26 @@ func TestProviderMethods(t *testing.T) {
 		t.Fatalf("GET signature replayed as POST: got %d %s, want 401 bad_signature", r.status, r.raw)
 	}
 
+	// Zendesk signs every method a webhook may use; a bodyless DELETE is
+	// signed over its timestamp alone.
+	zd, err := provider.New("zendesk", provider.Config{Secrets: []string{"zendesk-signing-secret"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ = http.NewRequest(http.MethodDelete, srv.URL+"/in/zendesk", nil)
+	req.Header.Set("X-Zendesk-Webhook-Invocation-Id", "inv-delete-1")
+	if err := zd.(provider.Signer).Sign(req.Header, "", nil, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if r := do(t, req); r.status != http.StatusOK {
+		t.Fatalf("signed Zendesk DELETE: got %d %s, want 200", r.status, r.raw)
+	}
+
 	for _, tc := range []struct{ method, path, allow string }{
 		{http.MethodPut, "/in/hubspot", "POST, GET"},
 		{http.MethodGet, "/in/stripe", "POST"},
 		{http.MethodDelete, "/in/stripe", "POST"},
+		{"OPTIONS", "/in/zendesk", "POST, GET, PUT, PATCH, DELETE"},
 	} {
 		req, _ := http.NewRequest(tc.method, srv.URL+tc.path, nil)
 		r := do(t, req)

@@ -28,7 +28,7 @@ var registry = map[string]Info{
 	"intercom":         {Name: "intercom", Summary: "Intercom: X-Hub-Signature sha1= HMAC-SHA1 hex of the body", New: newIntercom},
 	"vercel":           {Name: "vercel", Summary: "Vercel: x-vercel-signature HMAC-SHA1 hex of the body", New: newVercel},
 	"calendly":         {Name: "calendly", Summary: "Calendly: Calendly-Webhook-Signature t=,v1= HMAC-SHA256 hex of {t}.{body}", New: newCalendly},
-	"zendesk":          {Name: "zendesk", Summary: "Zendesk: X-Zendesk-Webhook-Signature HMAC-SHA256 base64 of timestamp+body", New: newZendesk},
+	"zendesk":          {Name: "zendesk", Summary: "Zendesk: X-Zendesk-Webhook-Signature HMAC-SHA256 base64 of timestamp+body", Methods: []string{"GET", "PUT", "PATCH", "DELETE"}, New: newZendesk},
 	"clerk":            {Name: "clerk", Summary: "Clerk: Svix signatures (svix-id, svix-timestamp, svix-signature, whsec_ secret)", New: newClerk},
 	"resend":           {Name: "resend", Summary: "Resend: Svix signatures (svix-id, svix-timestamp, svix-signature, whsec_ secret)", New: newResend},
 	"sentry":           {Name: "sentry", Summary: "Sentry integrations: Sentry-Hook-Signature HMAC-SHA256 hex of the body, client secret", New: newSentry},
