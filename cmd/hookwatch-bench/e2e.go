@@ -80,6 +80,7 @@ func runE2E(args []string) error {
 	store := fs.String("store", "", "store URL (default: a fresh SQLite file); e.g. postgres://...&search_path=bench")
 	instances := fs.Int("instances", 1, "hookwatch serve processes sharing the store (PostgreSQL), ingest spread across them")
 	withTransform := fs.Bool("transform", false, "give the destination a JavaScript transform (reshape the body, add a header) run on every delivery")
+	profile := fs.String("profile", "", "write a CPU profile of the first hookwatch serve over the last rate's measured window to this file (go tool pprof FILE)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -120,11 +121,12 @@ func runE2E(args []string) error {
 		}
 		transformLine = "\n    transform: transform.js"
 	}
-	var publics, cfgPaths []string
+	var publics, admins, cfgPaths []string
 	for i := 0; i < *instances; i++ {
 		public, admin := freeAddr(), freeAddr()
 		cfg := fmt.Sprintf(`listen: %q
 admin_listen: %q
+admin_token: %q
 store: %q
 log: {level: error}
 sources:
@@ -139,12 +141,12 @@ destinations:
 routes:
   - source: stripe
     destinations: [app]
-`, public, admin, storeURL, benchSecret, sinkAddr, *inFlight, transformLine)
+`, public, admin, benchAdminToken, storeURL, benchSecret, sinkAddr, *inFlight, transformLine)
 		cfgPath := filepath.Join(dir, fmt.Sprintf("hookwatch%d.yaml", i))
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 			return err
 		}
-		publics, cfgPaths = append(publics, public), append(cfgPaths, cfgPath)
+		publics, admins, cfgPaths = append(publics, public), append(admins, admin), append(cfgPaths, cfgPath)
 	}
 	var procs []*exec.Cmd
 	start := func() (*exec.Cmd, error) {
@@ -191,7 +193,8 @@ routes:
 	prefix := fmt.Sprintf(`{"id":"evt_e2e_%d_`, time.Now().UnixNano())
 	var seq atomic.Int64
 
-	for _, rs := range strings.Split(*rates, ",") {
+	rateList := strings.Split(*rates, ",")
+	for ri, rs := range rateList {
 		rate, err := strconv.Atoi(strings.TrimSpace(rs))
 		if err != nil || rate <= 0 {
 			return fmt.Errorf("bad rate %q", rs)
@@ -254,6 +257,17 @@ routes:
 		a0, d0, c0 := acked.Load(), sk.delivered.Load(), serverCPU()
 		sk.measuring.Store(true)
 		t0 := time.Now()
+		profiled := make(chan struct{})
+		if *profile != "" && ri == len(rateList)-1 {
+			go func() {
+				defer close(profiled)
+				if err := captureProfile("http://"+admins[0], *dur, *profile); err != nil {
+					fmt.Fprintln(os.Stderr, "hookwatch-bench: profile:", err)
+				}
+			}()
+		} else {
+			close(profiled)
+		}
 		var peak int64
 		for time.Since(t0) < *dur {
 			time.Sleep(250 * time.Millisecond)
@@ -264,6 +278,7 @@ routes:
 		el := time.Since(t0)
 		a1, d1, c1 := acked.Load(), sk.delivered.Load(), serverCPU()
 		sk.measuring.Store(false)
+		<-profiled
 		close(stop)
 		wg.Wait()
 		sk.mu.Lock()
