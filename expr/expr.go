@@ -117,6 +117,9 @@ type Program struct {
 	kind Kind
 	prg  cel.Program
 	out  *cel.Type
+	// fast is the filter's fast path (shape.go), nil when its shape is
+	// not one the fast path knows.
+	fast shapeFn
 }
 
 // Issue is one problem found when compiling: where (1-based line and
@@ -213,7 +216,11 @@ func CompileKind(src string, kind Kind) (*Program, error) {
 		// expression that fails (1/0, a bad regex) fails here.
 		return nil, &CompileError{Issues: []Issue{{Line: 1, Column: 1, Message: err.Error()}}}
 	}
-	return &Program{src: src, kind: kind, prg: prg, out: out}, nil
+	p := &Program{src: src, kind: kind, prg: prg, out: out}
+	if kind == Bool {
+		p.fast = compileShape(ast.NativeRep().Expr())
+	}
+	return p, nil
 }
 
 // linear are the functions whose work is at most linear in their
@@ -273,6 +280,20 @@ func (p *Program) Eval(in *Input) (ref.Val, error) {
 // the filter could not decide (a missing field...); callers treat that as
 // no match and record the error.
 func (p *Program) Match(in *Input) (bool, error) {
+	if p.fast != nil {
+		switch p.fast(in) {
+		case triTrue:
+			return true, nil
+		case triFalse:
+			return false, nil
+		}
+		// An error, or beyond the fast path: CEL decides and says why.
+	}
+	return p.matchCEL(in)
+}
+
+// matchCEL is Match on the CEL program alone.
+func (p *Program) matchCEL(in *Input) (bool, error) {
 	out, err := p.Eval(in)
 	if err != nil {
 		return false, err
@@ -325,6 +346,11 @@ type Input struct {
 	body     any
 	hdrOnce  sync.Once
 	hdrs     map[string]string
+	// valid is jsonValid(Body), for the fast path's lookups.
+	validOnce sync.Once
+	valid     validity
+	memoMu    sync.Mutex
+	memo      map[string]memoVal
 }
 
 // NewInput is the input for an event (its headers, body, source, type and
@@ -350,19 +376,7 @@ func (in *Input) ResolveName(name string) (any, bool) {
 		}
 		return in.body, true
 	case "headers":
-		in.hdrOnce.Do(func() {
-			in.hdrs = make(map[string]string, len(in.Headers))
-			for k, vs := range in.Headers {
-				if len(vs) == 0 {
-					continue
-				}
-				lk := strings.ToLower(k)
-				if _, dup := in.hdrs[lk]; !dup {
-					in.hdrs[lk] = vs[0]
-				}
-			}
-		})
-		return in.hdrs, true
+		return in.headerMap(), true
 	case "source":
 		return in.Source, true
 	case "type":
@@ -371,6 +385,23 @@ func (in *Input) ResolveName(name string) (any, bool) {
 		return in.ProviderEventID, true
 	}
 	return nil, false
+}
+
+// headerMap is headers: lower-cased names, first value, built once.
+func (in *Input) headerMap() map[string]string {
+	in.hdrOnce.Do(func() {
+		in.hdrs = make(map[string]string, len(in.Headers))
+		for k, vs := range in.Headers {
+			if len(vs) == 0 {
+				continue
+			}
+			lk := strings.ToLower(k)
+			if _, dup := in.hdrs[lk]; !dup {
+				in.hdrs[lk] = vs[0]
+			}
+		}
+	})
+	return in.hdrs
 }
 
 // Parent implements interpreter.Activation.
