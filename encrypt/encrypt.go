@@ -264,3 +264,33 @@ func (c *Cipher) OpenSent(deliveryID string, at time.Time, url, keyID, headersCo
 func sentID(deliveryID string, at time.Time) string {
 	return deliveryID + "@" + strconv.FormatInt(at.UnixMicro(), 10)
 }
+
+// SealFilterError returns the stored columns of why a route's filter
+// failed for an event (table event_filters): the text as it is and no
+// sealed bytes when c does not seal or there is no text (the filter was
+// false), otherwise "" and the text sealed, bound to the event and the
+// route, with its key ID.
+func (c *Cipher) SealFilterError(eventID string, route int, msg string) (plain string, sealed []byte, keyID string, err error) {
+	if msg == "" || c.KeyID() == "" {
+		return msg, nil, "", nil
+	}
+	keyID, sealed, err = c.Seal(AAD("event_filters", filterID(eventID, route)), []byte(msg))
+	if err != nil {
+		return "", nil, "", err
+	}
+	return "", sealed, keyID, nil
+}
+
+// OpenFilterError is the inverse of SealFilterError.
+func (c *Cipher) OpenFilterError(eventID string, route int, keyID, plain string, sealed []byte) (string, error) {
+	if keyID == "" {
+		return plain, nil
+	}
+	b, err := c.Open(keyID, AAD("event_filters", filterID(eventID, route)), sealed)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+func filterID(eventID string, route int) string { return eventID + "#" + strconv.Itoa(route) }

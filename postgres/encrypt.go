@@ -57,7 +57,8 @@ func (s *Store) checkKeys(ctx context.Context) error {
 		// Deleted only while no row uses it; otherwise nothing is deleted
 		// and the store does not open.
 		tag, err := s.pool.Exec(ctx, `DELETE FROM encryption_keys WHERE key_id = $1
-			AND NOT EXISTS (SELECT 1 FROM events WHERE key_id = $1) AND NOT EXISTS (SELECT 1 FROM quarantine WHERE key_id = $1)`, id)
+			AND NOT EXISTS (SELECT 1 FROM events WHERE key_id = $1) AND NOT EXISTS (SELECT 1 FROM quarantine WHERE key_id = $1)
+			AND NOT EXISTS (SELECT 1 FROM event_filters WHERE key_id = $1)`, id)
 		if err != nil {
 			return storeError("check encryption keys", err)
 		}
@@ -122,6 +123,11 @@ func (s *Store) RekeyPage(ctx context.Context, table, after string, limit int) (
 		}
 		return "", 0, storeError("rekey", err)
 	}
+	if table == "events" && last != "" {
+		if err := s.rekeyFilters(ctx, after, last); err != nil {
+			return "", 0, err
+		}
+	}
 	if len(ids) == 0 {
 		return last, 0, nil
 	}
@@ -134,6 +140,52 @@ func (s *Store) RekeyPage(ctx context.Context, table, after string, limit int) (
 		return "", 0, storeError("rekey", err)
 	}
 	return last, int(tag.RowsAffected()), nil
+}
+
+// rekeyFilters re-seals the filter errors (event_filters) of the events
+// with IDs in (after, last]; a row changed meanwhile is left as it is.
+func (s *Store) rekeyFilters(ctx context.Context, after, last string) error {
+	target := s.cipher.KeyID()
+	rows, err := s.pool.Query(ctx, `SELECT event_id, route, key_id, error, error_sealed FROM event_filters
+		WHERE event_id > $1 AND event_id <= $2 AND key_id <> $3 AND (key_id <> '' OR error <> '')`, after, last, target)
+	if err != nil {
+		return storeError("rekey event filters", err)
+	}
+	var (
+		events, olds, msgs, kids []string
+		routes                   []int32
+		seals                    [][]byte
+		ev, kid, msg             string
+		route                    int32
+		sealed                   []byte
+	)
+	_, err = pgx.ForEachRow(rows, []any{&ev, &route, &kid, &msg, &sealed}, func() error {
+		m, err := s.cipher.OpenFilterError(ev, int(route), kid, msg, sealed)
+		if err != nil {
+			return fmt.Errorf("event filters of %s: %w", ev, err)
+		}
+		plain, sl, nk, err := s.cipher.SealFilterError(ev, int(route), m)
+		if err != nil {
+			return fmt.Errorf("event filters of %s: %w", ev, err)
+		}
+		events, routes, olds, msgs, seals, kids = append(events, ev), append(routes, route), append(olds, kid), append(msgs, plain), append(seals, sl), append(kids, nk)
+		return nil
+	})
+	if err != nil {
+		if he := (*hookwatch.Error)(nil); errors.As(err, &he) {
+			return fmt.Errorf("postgres: rekey %w", err)
+		}
+		return storeError("rekey event filters", err)
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	if _, err := s.pool.Exec(ctx, `UPDATE event_filters t SET error = u.error, error_sealed = u.sealed, key_id = u.key_id
+		FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::bytea[], $6::text[]) AS u(event_id, route, old, error, sealed, key_id)
+		WHERE t.event_id = u.event_id AND t.route = u.route AND t.key_id = u.old`, events, routes, olds, msgs, seals, kids); err != nil {
+		return storeError("rekey event filters", err)
+	}
+	return nil
 }
 
 // KeyUsage counts rows by key ID; see hookwatch.Rekeyer.
@@ -165,7 +217,8 @@ func (s *Store) KeyUsage(ctx context.Context) (map[string]map[string]int, error)
 			continue
 		}
 		if _, err := s.pool.Exec(ctx, `DELETE FROM encryption_keys WHERE key_id = $1
-			AND NOT EXISTS (SELECT 1 FROM events WHERE key_id = $1) AND NOT EXISTS (SELECT 1 FROM quarantine WHERE key_id = $1)`, id); err != nil {
+			AND NOT EXISTS (SELECT 1 FROM events WHERE key_id = $1) AND NOT EXISTS (SELECT 1 FROM quarantine WHERE key_id = $1)
+			AND NOT EXISTS (SELECT 1 FROM event_filters WHERE key_id = $1)`, id); err != nil {
 			return nil, storeError("forget encryption key", err)
 		}
 	}

@@ -54,9 +54,9 @@ WITH keys AS (
         AS x(id, event_id, destination, next_attempt_at, order_key, order_error)
     WHERE x.event_id IN (SELECT id FROM ev)
 ), fl AS (
-    INSERT INTO event_filters (event_id, route, destinations, error)
-    SELECT f.event_id, f.route, f.destinations, f.error
-    FROM unnest($27::text[], $28::int[], $29::text[], $30::text[]) AS f(event_id, route, destinations, error)
+    INSERT INTO event_filters (event_id, route, destinations, error, error_sealed, key_id)
+    SELECT f.event_id, f.route, f.destinations, f.error, f.sealed, f.key_id
+    FROM unnest($27::text[], $28::int[], $29::text[], $30::text[], $31::bytea[], $32::text[]) AS f(event_id, route, destinations, error, sealed, key_id)
     WHERE f.event_id IN (SELECT id FROM ev)
 )
 SELECT source, provider_event_id, event_id FROM keys`
@@ -82,7 +82,8 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 		dlvIDs, dlvEvents, dlvDests                           []string
 		dlvKeys, dlvKeyErrors                                 []string
 		dlvNext                                               []time.Time
-		flEvents, flDests, flErrs                             []string
+		flEvents, flDests, flErrs, flKeyIDs                   []string
+		flSealed                                              [][]byte
 		flRoutes                                              []int32
 		first                                                 = map[dedupeKey]int{} // key -> index of the first event with it
 		order                                                 []int                 // indexes of first events with a key
@@ -119,7 +120,11 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 			flEvents = append(flEvents, e.ID)
 			flRoutes = append(flRoutes, int32(f.Route))
 			flDests = append(flDests, text(strings.Join(f.Destinations, ",")))
-			flErrs = append(flErrs, text(f.Err))
+			msg, sealed, keyID, err := s.cipher.SealFilterError(e.ID, f.Route, text(f.Err))
+			if err != nil {
+				return nil, fmt.Errorf("postgres: insert events: filter error: %w", err)
+			}
+			flErrs, flSealed, flKeyIDs = append(flErrs, msg), append(flSealed, sealed), append(flKeyIDs, keyID)
 		}
 	}
 	sort.Slice(order, func(a, b int) bool {
@@ -142,7 +147,7 @@ func (s *Store) InsertEvents(ctx context.Context, events []*hookwatch.Event) ([]
 	args := []any{kSources, kIDs, kEvents, kExpires, kReceived,
 		ids, sources, providers, pids, types, headers, bodies, received, malformed, test, traces,
 		dlvIDs, dlvEvents, dlvDests, dlvNext, s.now(), keys, keyIDs, subjects, dlvKeys, dlvKeyErrors,
-		flEvents, flRoutes, flDests, flErrs}
+		flEvents, flRoutes, flDests, flErrs, flSealed, flKeyIDs}
 
 	holder := make(map[dedupeKey]string, len(order)) // key -> event ID holding it
 	err = retry(ctx, func() error {
@@ -244,7 +249,7 @@ func (s *Store) GetEvent(ctx context.Context, id string) (*hookwatch.Event, erro
 
 // EventFilters returns the routes whose filters left the event out.
 func (s *Store) EventFilters(ctx context.Context, id string) ([]hookwatch.Filtered, error) {
-	rows, err := s.pool.Query(ctx, `SELECT route, destinations, error FROM event_filters WHERE event_id = $1 ORDER BY route`, id)
+	rows, err := s.pool.Query(ctx, `SELECT route, destinations, error, error_sealed, key_id FROM event_filters WHERE event_id = $1 ORDER BY route`, id)
 	if err != nil {
 		return nil, storeError("event filters", err)
 	}
@@ -253,9 +258,15 @@ func (s *Store) EventFilters(ctx context.Context, id string) ([]hookwatch.Filter
 		route int32
 		dests string
 		msg   string
+		seal  []byte
+		keyID string
 	)
-	_, err = pgx.ForEachRow(rows, []any{&route, &dests, &msg}, func() error {
-		out = append(out, hookwatch.Filtered{Route: int(route), Destinations: strings.Split(dests, ","), Err: msg})
+	_, err = pgx.ForEachRow(rows, []any{&route, &dests, &msg, &seal, &keyID}, func() error {
+		m, err := s.cipher.OpenFilterError(id, int(route), keyID, msg, seal)
+		if err != nil {
+			return fmt.Errorf("of %s: %w", id, err)
+		}
+		out = append(out, hookwatch.Filtered{Route: int(route), Destinations: strings.Split(dests, ","), Err: m})
 		return nil
 	})
 	if err != nil {

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"fmt"
 	"slices"
@@ -54,8 +55,9 @@ func (s *Store) checkKeys(ctx context.Context) error {
 			continue
 		}
 		var used bool
-		if err := s.w.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE key_id = ?) OR EXISTS (SELECT 1 FROM quarantine WHERE key_id = ?)`,
-			id, id).Scan(&used); err != nil {
+		if err := s.w.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE key_id = ?) OR EXISTS (SELECT 1 FROM quarantine WHERE key_id = ?)
+			OR EXISTS (SELECT 1 FROM event_filters WHERE key_id = ?)`,
+			id, id, id).Scan(&used); err != nil {
 			return fmt.Errorf("sqlite: open: check encryption keys: %w", err)
 		}
 		if used {
@@ -164,6 +166,12 @@ func (s *Store) RekeyPage(ctx context.Context, table, after string, limit int) (
 				n++
 			}
 		}
+		if table == "events" && last != "" {
+			if err := s.rekeyFilters(ctx, tx, after, last); err != nil {
+				errPage = err
+				return err
+			}
+		}
 		return tx.Commit()
 	}()
 	if errPage != nil {
@@ -173,6 +181,50 @@ func (s *Store) RekeyPage(ctx context.Context, table, after string, limit int) (
 		return "", 0, writeError("rekey", err)
 	}
 	return last, n, nil
+}
+
+// rekeyFilters re-seals the filter errors (event_filters) of the events
+// with IDs in (after, last], in the transaction that rekeys those events.
+func (s *Store) rekeyFilters(ctx context.Context, tx *sql.Tx, after, last string) error {
+	target := s.cipher.KeyID()
+	type row struct {
+		event, keyID, msg string
+		route             int
+		sealed            []byte
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT event_id, route, key_id, error, error_sealed FROM event_filters
+		WHERE event_id > ? AND event_id <= ? AND key_id != ? AND (key_id != '' OR error != '')`, after, last, target)
+	if err != nil {
+		return writeError("rekey event filters", err)
+	}
+	var stale []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.event, &r.route, &r.keyID, &r.msg, &r.sealed); err != nil {
+			rows.Close()
+			return writeError("rekey event filters", err)
+		}
+		stale = append(stale, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return writeError("rekey event filters", err)
+	}
+	for _, r := range stale {
+		msg, err := s.cipher.OpenFilterError(r.event, r.route, r.keyID, r.msg, r.sealed)
+		if err != nil {
+			return fmt.Errorf("sqlite: rekey event filters of %s: %w", r.event, err)
+		}
+		plain, sealed, kid, err := s.cipher.SealFilterError(r.event, r.route, msg)
+		if err != nil {
+			return fmt.Errorf("sqlite: rekey event filters of %s: %w", r.event, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE event_filters SET error = ?, error_sealed = ?, key_id = ? WHERE event_id = ? AND route = ? AND key_id = ?`,
+			plain, sealed, kid, r.event, r.route, r.keyID); err != nil {
+			return writeError("rekey event filters", err)
+		}
+	}
+	return nil
 }
 
 // KeyUsage counts rows by key ID; see hookwatch.Rekeyer.
@@ -211,7 +263,8 @@ func (s *Store) KeyUsage(ctx context.Context) (map[string]map[string]int, error)
 		// Only while still unused: a row sealed under it since the count
 		// keeps it registered.
 		if _, err := s.w.ExecContext(ctx, `DELETE FROM encryption_keys WHERE key_id = ?
-			AND NOT EXISTS (SELECT 1 FROM events WHERE key_id = ?) AND NOT EXISTS (SELECT 1 FROM quarantine WHERE key_id = ?)`, id, id, id); err != nil {
+			AND NOT EXISTS (SELECT 1 FROM events WHERE key_id = ?) AND NOT EXISTS (SELECT 1 FROM quarantine WHERE key_id = ?)
+			AND NOT EXISTS (SELECT 1 FROM event_filters WHERE key_id = ?)`, id, id, id, id); err != nil {
 			return nil, writeError("forget encryption key", err)
 		}
 	}

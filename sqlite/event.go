@@ -224,7 +224,7 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []*hookwatc
 			return -1, writeError("insert events", err)
 		}
 	}
-	if err := insertFiltered(ctx, tx, events, stored); err != nil {
+	if err := s.insertFiltered(ctx, tx, events, stored); err != nil {
 		return -1, err
 	}
 	if owed == 0 {
@@ -244,19 +244,24 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []*hookwatc
 }
 
 // insertFiltered stores the routes whose filters left stored events out
-// (Event.Filtered): one statement for the batch, only when it has any.
-func insertFiltered(ctx context.Context, tx *sql.Tx, events []*hookwatch.Event, stored []int) error {
+// (Event.Filtered): one statement for the batch, only when it has any. The
+// errors are sealed when the store encrypts (encrypt.SealFilterError).
+func (s *Store) insertFiltered(ctx context.Context, tx *sql.Tx, events []*hookwatch.Event, stored []int) error {
 	var args []any
 	for _, i := range stored {
 		e := events[i]
 		for _, f := range e.Filtered {
-			args = append(args, e.ID, f.Route, strings.Join(f.Destinations, ","), f.Err)
+			msg, sealed, keyID, err := s.cipher.SealFilterError(e.ID, f.Route, f.Err)
+			if err != nil {
+				return fmt.Errorf("sqlite: insert event filters: %w", err)
+			}
+			args = append(args, e.ID, f.Route, strings.Join(f.Destinations, ","), msg, sealed, keyID)
 		}
 	}
 	if len(args) == 0 {
 		return nil
 	}
-	q := `INSERT INTO event_filters (event_id, route, destinations, error) VALUES ` + placeholders(len(args)/4, 4)
+	q := `INSERT INTO event_filters (event_id, route, destinations, error, error_sealed, key_id) VALUES ` + placeholders(len(args)/6, 6)
 	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 		return writeError("insert event filters", err)
 	}
@@ -265,7 +270,7 @@ func insertFiltered(ctx context.Context, tx *sql.Tx, events []*hookwatch.Event, 
 
 // EventFilters returns the routes whose filters left the event out.
 func (s *Store) EventFilters(ctx context.Context, id string) ([]hookwatch.Filtered, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT route, destinations, error FROM event_filters WHERE event_id = ? ORDER BY route`, id)
+	rows, err := s.r.QueryContext(ctx, `SELECT route, destinations, error, error_sealed, key_id FROM event_filters WHERE event_id = ? ORDER BY route`, id)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: event filters: %w", err)
 	}
@@ -273,11 +278,16 @@ func (s *Store) EventFilters(ctx context.Context, id string) ([]hookwatch.Filter
 	var out []hookwatch.Filtered
 	for rows.Next() {
 		var (
-			f     hookwatch.Filtered
-			dests string
+			f            hookwatch.Filtered
+			dests, keyID string
+			msg          string
+			sealed       []byte
 		)
-		if err := rows.Scan(&f.Route, &dests, &f.Err); err != nil {
+		if err := rows.Scan(&f.Route, &dests, &msg, &sealed, &keyID); err != nil {
 			return nil, fmt.Errorf("sqlite: event filters: %w", err)
+		}
+		if f.Err, err = s.cipher.OpenFilterError(id, f.Route, keyID, msg, sealed); err != nil {
+			return nil, fmt.Errorf("sqlite: event filters of %s: %w", id, err)
 		}
 		f.Destinations = strings.Split(dests, ",")
 		out = append(out, f)

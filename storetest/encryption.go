@@ -44,6 +44,70 @@ func RunEncryption(t *testing.T, open EncryptedOpener) {
 	t.Run("DecryptOnly", func(t *testing.T) { t.Parallel(); testDecryptOnly(t, open(t)) })
 	t.Run("Export", func(t *testing.T) { t.Parallel(); testExport(t, open(t)) })
 	t.Run("EraseSealedSubject", func(t *testing.T) { t.Parallel(); testEraseSealedSubject(t, open(t)) })
+	t.Run("FilterErrors", func(t *testing.T) { t.Parallel(); testFilterErrors(t, open(t)) })
+}
+
+// testFilterErrors: why a filter left an event out (EventFilters) is sealed
+// like its payload: the stored text column does not hold it, a store
+// without the key does not open, a row moved to another route does not
+// authenticate, rotation moves it to the new key, and `events show` (the
+// event's EventFilters) reads it all along.
+func testFilterErrors(t *testing.T, loc Encrypted) {
+	ctx := context.Background()
+	k1, k2 := NewKey(t), NewKey(t)
+	const secret = "no such key: amount_paid_4242"
+	ev := NewEvent("stripe", "evt_filter_sealed", time.Now().UTC().Add(-time.Minute))
+	ev.Filtered = []hookwatch.Filtered{
+		{Route: 2, Destinations: []string{"finance", "audit"}, Err: secret},
+		{Route: 3, Destinations: []string{"ops"}},
+	}
+	want := ev.Filtered
+	check := func(s hookwatch.Store, when string) {
+		t.Helper()
+		got, err := s.EventFilters(ctx, ev.ID)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: EventFilters = %+v, %v; want %+v", when, got, err, want)
+		}
+	}
+	s := mustOpen(t, loc, NewCipher(t, k1))
+	insert(t, s, ev)
+	check(s, "sealed")
+	s.Close()
+
+	// The text is in no text column: a delete of rows holding it deletes none.
+	if err := loc.Exec(`DELETE FROM event_filters WHERE error LIKE '%amount_paid_4242%' OR destinations LIKE '%amount_paid_4242%'`); err != nil {
+		t.Fatal(err)
+	}
+	// Under the key: a store without it does not open.
+	if s, err := loc.Open(NewCipher(t, k2)); err == nil {
+		s.Close()
+		t.Fatalf("a store whose filter errors are sealed under %s opened without it", encrypt.KeyID(k1))
+	}
+	s = mustOpen(t, loc, NewCipher(t, k1))
+	check(s, "reopened")
+	s.Close()
+
+	// Bound to its row: moved to another route it does not authenticate.
+	if err := loc.Exec(`UPDATE event_filters SET route = 5 WHERE event_id = '` + ev.ID + `' AND route = 2`); err != nil {
+		t.Fatal(err)
+	}
+	s = mustOpen(t, loc, NewCipher(t, k1))
+	if got, err := s.EventFilters(ctx, ev.ID); err == nil {
+		t.Fatalf("a sealed filter error moved to another route read back: %+v", got)
+	}
+	s.Close()
+	if err := loc.Exec(`UPDATE event_filters SET route = 2 WHERE event_id = '` + ev.ID + `' AND route = 5`); err != nil {
+		t.Fatal(err)
+	}
+
+	// Rotation to k2 rekeys it: then it opens with k2 alone.
+	s = mustOpen(t, loc, NewCipher(t, k2, k1))
+	rotate(t, s)
+	check(s, "rotated")
+	s.Close()
+	s = mustOpen(t, loc, NewCipher(t, k2))
+	check(s, "opened with the new key alone")
+	s.Close()
 }
 
 // testExport reads rows as stored (hookwatch.Exporter, for store copy): a
