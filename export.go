@@ -17,6 +17,32 @@ type Exporter interface {
 	// ExportQuarantined returns up to limit quarantined requests with IDs
 	// before before (all when ""), newest first, as stored.
 	ExportQuarantined(ctx context.Context, before string, limit int) ([]*StoredQuarantined, error)
+	// ExportAttempts returns a delivery's attempts as stored, the request
+	// as sent not opened.
+	ExportAttempts(ctx context.Context, deliveryID string) ([]*StoredAttempt, error)
+}
+
+// StoredFilter is a route whose filter left an event out (Filtered), as
+// stored: Err in plaintext with KeyID "", otherwise sealed in Sealed
+// (encrypt.SealFilterError, bound to the event and the route).
+type StoredFilter struct {
+	Route        int
+	Destinations []string
+	Err          string
+	Sealed       []byte
+	KeyID        string
+}
+
+// StoredAttempt is an attempt as stored. Attempt's Sent is unset: the
+// request as sent is in the Sent columns, sealed under SentKey when that
+// is set (encrypt.SealSent); SentBody nil means none was recorded.
+type StoredAttempt struct {
+	Attempt     *Attempt
+	SentURL     string
+	SentHeaders string
+	SentBody    []byte
+	SentKey     string
+	SentSize    int
 }
 
 // StoredPayload is a row's headers and body as stored: with KeyID "",
@@ -38,6 +64,8 @@ type StoredEvent struct {
 	// (Event.DedupeID at ingest; "" when none) until DedupeUntil.
 	DedupeID    string
 	DedupeUntil time.Time
+	// Filters are the event's rows of event_filters, by route.
+	Filters []StoredFilter
 }
 
 // StoredQuarantined is a quarantined request as stored. Quarantined's

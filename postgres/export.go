@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/hookwatch/hookwatch"
@@ -14,6 +15,67 @@ var _ hookwatch.Exporter = (*Store)(nil)
 // keys the dedupe table remembers for them; see hookwatch.Exporter.
 // Nothing is decrypted.
 func (s *Store) ExportEvents(ctx context.Context, before string, limit int) ([]*hookwatch.StoredEvent, error) {
+	out, err := s.exportEvents(ctx, before, limit)
+	if err != nil || len(out) == 0 {
+		return out, err
+	}
+	// The page's filter rows: its events are the IDs between its last and
+	// its first.
+	byID := make(map[string]*hookwatch.StoredEvent, len(out))
+	for _, se := range out {
+		byID[se.Event.ID] = se
+	}
+	rows, err := s.pool.Query(ctx, `SELECT event_id, route, destinations, error, error_sealed, key_id FROM event_filters
+		WHERE event_id >= $1 AND event_id <= $2 ORDER BY event_id, route`, out[len(out)-1].Event.ID, out[0].Event.ID)
+	if err != nil {
+		return nil, storeError("export event filters", err)
+	}
+	var (
+		id, dests string
+		route     int32
+		f         hookwatch.StoredFilter
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&id, &route, &dests, &f.Err, &f.Sealed, &f.KeyID}, func() error {
+		f.Route, f.Destinations = int(route), strings.Split(dests, ",")
+		if se := byID[id]; se != nil {
+			se.Filters = append(se.Filters, f)
+		}
+		f.Sealed = nil
+		return nil
+	}); err != nil {
+		return nil, storeError("export event filters", err)
+	}
+	return out, nil
+}
+
+// ExportAttempts returns a delivery's attempts as stored; see
+// hookwatch.Exporter. Nothing is decrypted.
+func (s *Store) ExportAttempts(ctx context.Context, deliveryID string) ([]*hookwatch.StoredAttempt, error) {
+	rows, err := s.pool.Query(ctx, `SELECT n, owner, at, latency_us, class, http_status, error, response,
+		transform, sent_hash, sent_url, sent_headers, sent_body, sent_key, sent_size
+		FROM attempts WHERE delivery_id = $1 ORDER BY n`, deliveryID)
+	if err != nil {
+		return nil, storeError("export attempts", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*hookwatch.StoredAttempt, error) {
+		a := &hookwatch.Attempt{DeliveryID: deliveryID}
+		sa := &hookwatch.StoredAttempt{Attempt: a}
+		var latency int64
+		var class string
+		if err := row.Scan(&a.N, &a.Owner, &a.At, &latency, &class, &a.StatusCode, &a.Error, &a.Response,
+			&a.Transform, &a.SentHash, &sa.SentURL, &sa.SentHeaders, &sa.SentBody, &sa.SentKey, &sa.SentSize); err != nil {
+			return nil, err
+		}
+		a.At, a.Latency, a.Class = a.At.UTC(), time.Duration(latency)*time.Microsecond, hookwatch.ErrorClass(class)
+		return sa, nil
+	})
+	if err != nil {
+		return nil, storeError("export attempts", err)
+	}
+	return out, nil
+}
+
+func (s *Store) exportEvents(ctx context.Context, before string, limit int) ([]*hookwatch.StoredEvent, error) {
 	where, args := "true", []any{limit}
 	if before != "" {
 		where, args = "e.id < $2", append(args, before)

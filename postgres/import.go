@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"strings"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -35,6 +36,9 @@ func (s *Store) ImportEvents(ctx context.Context, events []*hookwatch.StoredEven
 	malformed, test := make([]bool, n), make([]bool, n)
 	var kSources, kIDs, kEvents []string
 	var kExpires, kReceived []time.Time
+	var fEvents, fDests, fErrs, fKeys []string
+	var fRoutes []int32
+	var fSealed [][]byte
 	now := s.now()
 	for i, se := range events {
 		e, p := se.Event, se.Payload
@@ -46,6 +50,11 @@ func (s *Store) ImportEvents(ctx context.Context, events []*hookwatch.StoredEven
 		}
 		if bodies[i] == nil {
 			bodies[i] = []byte{}
+		}
+		for _, f := range se.Filters {
+			fEvents, fRoutes, fDests = append(fEvents, e.ID), append(fRoutes, int32(f.Route)), append(fDests, text(strings.Join(f.Destinations, ",")))
+			fErrs, fSealed, fKeys = append(fErrs, text(f.Err)), append(fSealed, f.Sealed), append(fKeys, f.KeyID)
+			keyIDs = append(keyIDs, f.KeyID)
 		}
 		if key := text(se.DedupeID); key != "" && se.DedupeUntil.After(now) {
 			kSources, kIDs, kEvents = append(kSources, sources[i]), append(kIDs, key), append(kEvents, e.ID)
@@ -61,7 +70,7 @@ func (s *Store) ImportEvents(ctx context.Context, events []*hookwatch.StoredEven
 			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[],
 				$8::timestamptz[], $9::bool[], $10::bool[], $11::text[], $12::text[], $13::text[])
 			ON CONFLICT (id) DO NOTHING`,
-			ids, sources, providers, pids, types, headers, bodies, received, malformed, test, traces, keyIDs, subjects)
+			ids, sources, providers, pids, types, headers, bodies, received, malformed, test, traces, keyIDs[:n], subjects)
 		if err != nil {
 			return err
 		}
@@ -70,6 +79,13 @@ func (s *Store) ImportEvents(ctx context.Context, events []*hookwatch.StoredEven
 			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])
 			ON CONFLICT (source, provider_event_id) DO NOTHING`,
 			kSources, kIDs, kEvents, kExpires, kReceived)
+		if err != nil || len(fEvents) == 0 {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO event_filters (event_id, route, destinations, error, error_sealed, key_id)
+			SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::bytea[], $6::text[])
+			ON CONFLICT (event_id, route) DO NOTHING`,
+			fEvents, fRoutes, fDests, fErrs, fSealed, fKeys)
 		return err
 	})
 	if err != nil {
@@ -100,12 +116,21 @@ func registerKeyIDs(ctx context.Context, tx pgx.Tx, keyIDs []string, now time.Ti
 // already present, their attempts (attempts[i] are those of ds[i]), in one
 // transaction. Leases are dropped: the copied installation is stopped. It
 // returns how many deliveries were new. Their events must be present.
-func (s *Store) ImportDeliveries(ctx context.Context, ds []*hookwatch.Delivery, attempts [][]*hookwatch.Attempt) (int, error) {
+func (s *Store) ImportDeliveries(ctx context.Context, ds []*hookwatch.Delivery, attempts [][]*hookwatch.StoredAttempt) (int, error) {
 	if len(ds) == 0 {
 		return 0, nil
 	}
 	var inserted int
+	var sentKeys []string
+	for _, as := range attempts {
+		for _, a := range as {
+			sentKeys = append(sentKeys, a.SentKey)
+		}
+	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := registerKeyIDs(ctx, tx, sentKeys, s.now()); err != nil {
+			return err
+		}
 		b := &pgx.Batch{}
 		for i, d := range ds {
 			b.Queue(`WITH d AS (
@@ -116,15 +141,19 @@ func (s *Store) ImportDeliveries(ctx context.Context, ds []*hookwatch.Delivery, 
 					$22, $23, (SELECT received_at FROM events WHERE id = $2))
 				ON CONFLICT (id) DO NOTHING RETURNING id
 			), a AS (
-				INSERT INTO attempts (delivery_id, n, owner, at, latency_us, class, http_status, error, response)
-				SELECT d.id, a.n, a.owner, a.at, a.latency_us, a.class, a.http_status, a.error, a.response
-				FROM d, unnest($14::int[], $15::text[], $16::timestamptz[], $17::bigint[], $18::text[], $19::int[], $20::text[], $21::bytea[])
-					AS a(n, owner, at, latency_us, class, http_status, error, response)
+				INSERT INTO attempts (delivery_id, n, owner, at, latency_us, class, http_status, error, response,
+					transform, sent_hash, sent_url, sent_headers, sent_body, sent_key, sent_size)
+				SELECT d.id, a.n, a.owner, a.at, a.latency_us, a.class, a.http_status, a.error, a.response,
+					a.transform, a.sent_hash, a.sent_url, a.sent_headers, a.sent_body, a.sent_key, a.sent_size
+				FROM d, unnest($14::int[], $15::text[], $16::timestamptz[], $17::bigint[], $18::text[], $19::int[], $20::text[], $21::bytea[],
+					$24::text[], $25::text[], $26::text[], $27::text[], $28::bytea[], $29::text[], $30::int[])
+					AS a(n, owner, at, latency_us, class, http_status, error, response,
+						transform, sent_hash, sent_url, sent_headers, sent_body, sent_key, sent_size)
 			)
 			SELECT count(*) FROM d`,
 				append([]any{d.ID, d.EventID, text(d.Destination), string(d.Status), d.Attempts, d.NextAttemptAt,
 					string(d.LastClass), d.LastStatus, text(d.LastError), d.CreatedAt, d.UpdatedAt, nullTime(d.QueuedAt), nullTime(d.CompletedAt)},
-					append(attemptColumns(attempts[i]), text(d.OrderKey), text(d.OrderError))...)...)
+					append(append(attemptColumns(attempts[i]), text(d.OrderKey), text(d.OrderError)), sentColumns(attempts[i])...)...)...)
 		}
 		br := tx.SendBatch(ctx, b)
 		defer br.Close()
@@ -144,11 +173,12 @@ func (s *Store) ImportDeliveries(ctx context.Context, ds []*hookwatch.Delivery, 
 }
 
 // attemptColumns returns the arrays $14..$21 of ImportDeliveries' query.
-func attemptColumns(as []*hookwatch.Attempt) []any {
-	n := len(as)
+func attemptColumns(sas []*hookwatch.StoredAttempt) []any {
+	n := len(sas)
 	ns, owners, at, latency, classes := make([]int32, n), make([]string, n), make([]time.Time, n), make([]int64, n), make([]string, n)
 	statuses, errs, responses := make([]int32, n), make([]string, n), make([][]byte, n)
-	for i, a := range as {
+	for i, sa := range sas {
+		a := sa.Attempt
 		ns[i], owners[i], at[i], latency[i], classes[i] = int32(a.N), text(a.Owner), a.At, a.Latency.Microseconds(), string(a.Class)
 		statuses[i], errs[i], responses[i] = int32(a.StatusCode), text(a.Error), a.Response
 		if responses[i] == nil {
@@ -156,6 +186,21 @@ func attemptColumns(as []*hookwatch.Attempt) []any {
 		}
 	}
 	return []any{ns, owners, at, latency, classes, statuses, errs, responses}
+}
+
+// sentColumns returns the arrays $24..$30 of ImportDeliveries' query: what
+// each attempt sent (migration 0019), as stored (a sealed request as sent
+// stays sealed: its additional data is the delivery ID and the attempt's
+// time, both kept).
+func sentColumns(sas []*hookwatch.StoredAttempt) []any {
+	n := len(sas)
+	transforms, hashes, urls, headers, keys := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	bodies, sizes := make([][]byte, n), make([]int32, n)
+	for i, sa := range sas {
+		transforms[i], hashes[i], urls[i] = text(sa.Attempt.Transform), text(sa.Attempt.SentHash), text(sa.SentURL)
+		headers[i], bodies[i], keys[i], sizes[i] = text(sa.SentHeaders), sa.SentBody, sa.SentKey, int32(sa.SentSize)
+	}
+	return []any{transforms, hashes, urls, headers, bodies, keys, sizes}
 }
 
 // ImportDestinationStates stores destination states (pause, disablement,

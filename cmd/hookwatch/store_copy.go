@@ -137,11 +137,11 @@ Example: hookwatch store copy --from sqlite:./data/hookwatch.db --to postgres://
 		if len(page) == 0 {
 			break
 		}
-		attempts := make([][]*hookwatch.Attempt, len(page))
+		attempts := make([][]*hookwatch.StoredAttempt, len(page))
 		ids := make([]string, len(page))
 		pageAttempts := 0
 		for i, d := range page {
-			if _, attempts[i], err = src.GetDelivery(ctx, d.ID); err != nil {
+			if attempts[i], err = exp.ExportAttempts(ctx, d.ID); err != nil {
 				return fmt.Errorf("store copy: read attempts: %w", err)
 			}
 			ids[i] = d.ID
