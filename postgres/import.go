@@ -2,10 +2,10 @@ package postgres
 
 import (
 	"context"
-	"strings"
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/hookwatch/hookwatch"
