@@ -1,0 +1,151 @@
+package provider
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// adyen verifies Adyen standard webhooks (notifications). The signature is
+// in the body, once per notification item: additionalData.hmacSignature is
+// the base64 HMAC-SHA256, keyed with the HMAC key shown hex-encoded in the
+// Customer Area (decoded to bytes), of
+//
+//	pspReference:originalReference:merchantAccountCode:merchantReference:value:currency:eventCode:success
+//
+// with value and currency taken from the item's amount, an empty string for
+// any field the item lacks, and no escaping (Adyen's libraries join the raw
+// values with ':'). A request passes only when EVERY item verifies with one
+// of the configured keys: an unsigned or tampered item among signed ones
+// rejects the whole request (Adyen retries it; a partial accept could not
+// be expressed in one answer). There is no signed time and so no tolerance.
+//
+// The event ID is pspReference:eventCode:success (a failed and a later
+// successful AUTHORISATION of one payment are different events), the type
+// the eventCode; a batch of items gets a digest of the item IDs (batchID)
+// and their common eventCode (or "batch"). live "false" marks the event as
+// a test.
+type adyen struct {
+	keys [][]byte
+}
+
+func newAdyen(cfg Config) (Scheme, error) {
+	if err := plainConfig("adyen", cfg); err != nil {
+		return nil, err
+	}
+	keys := make([][]byte, len(cfg.Secrets))
+	for i, s := range cfg.Secrets {
+		k, err := hex.DecodeString(strings.TrimSpace(s))
+		if err != nil || len(k) == 0 {
+			return nil, fmt.Errorf("provider adyen: secret %d is not hex: give the HMAC key exactly as the Customer Area shows it (Developers > Webhooks > the webhook > Security)", i+1)
+		}
+		keys[i] = k
+	}
+	return &adyen{keys: keys}, nil
+}
+
+// adyenBody is the part of a standard notification that is signed or
+// identifies the event. Numbers stay json.Number so that "value" is signed
+// exactly as sent.
+type adyenBody struct {
+	Live              any `json:"live"`
+	NotificationItems []struct {
+		Item *adyenItem `json:"NotificationRequestItem"`
+	} `json:"notificationItems"`
+}
+
+type adyenItem struct {
+	PSPReference        any `json:"pspReference"`
+	OriginalReference   any `json:"originalReference"`
+	MerchantAccountCode any `json:"merchantAccountCode"`
+	MerchantReference   any `json:"merchantReference"`
+	Amount              struct {
+		Value    any `json:"value"`
+		Currency any `json:"currency"`
+	} `json:"amount"`
+	EventCode      any `json:"eventCode"`
+	Success        any `json:"success"`
+	AdditionalData struct {
+		HMACSignature any `json:"hmacSignature"`
+	} `json:"additionalData"`
+}
+
+// adyenField renders a JSON value the way Adyen's libraries put it in the
+// signed string: strings as they are, numbers as sent, booleans as
+// true/false, anything missing or null as "".
+func adyenField(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case json.Number:
+		return x.String()
+	case bool:
+		if x {
+			return "true"
+		}
+		return "false"
+	}
+	return ""
+}
+
+// signedString is the string Adyen signs for one item.
+func (it *adyenItem) signedString() string {
+	return strings.Join([]string{
+		adyenField(it.PSPReference), adyenField(it.OriginalReference), adyenField(it.MerchantAccountCode),
+		adyenField(it.MerchantReference), adyenField(it.Amount.Value), adyenField(it.Amount.Currency),
+		adyenField(it.EventCode), adyenField(it.Success),
+	}, ":")
+}
+
+// parseAdyen decodes a standard notification and returns its items. It
+// fails with a *VerifyError when the body is not one, or an item has no
+// signature: the signatures are in the body, so an unparseable body is
+// an unsigned request.
+func parseAdyen(body []byte) (*adyenBody, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var b adyenBody
+	if err := dec.Decode(&b); err != nil {
+		return nil, Reject(ReasonMissingSignature, "the body is not an Adyen notification (JSON with notificationItems), so it carries no hmacSignature")
+	}
+	if len(b.NotificationItems) == 0 {
+		return nil, Reject(ReasonMissingSignature, "the notification has no notificationItems, so no hmacSignature")
+	}
+	for i, ni := range b.NotificationItems {
+		if ni.Item == nil {
+			return nil, Reject(ReasonMissingSignature, "notificationItems[%d] has no NotificationRequestItem", i)
+		}
+		if adyenField(ni.Item.AdditionalData.HMACSignature) == "" {
+			return nil, Reject(ReasonMissingSignature, "notificationItems[%d] has no additionalData.hmacSignature (enable HMAC signatures on the webhook in the Customer Area)", i)
+		}
+	}
+	return &b, nil
+}
+
+func (s *adyen) Verify(r *Request) (Result, error) {
+	b, err := parseAdyen(r.Body)
+	if err != nil {
+		return Result{}, err
+	}
+	ids := make([]string, len(b.NotificationItems))
+	types := make([]string, len(b.NotificationItems))
+	for i, ni := range b.NotificationItems {
+		it := ni.Item
+		sig, ok := decodeBase64(adyenField(it.AdditionalData.HMACSignature))
+		if !ok {
+			return Result{}, Reject(ReasonMalformedHeader, "notificationItems[%d].additionalData.hmacSignature is not base64", i)
+		}
+		if !matchAny(macs(sha256.New, s.keys, []byte(it.signedString())), [][]byte{sig}) {
+			return Result{}, Reject(ReasonBadSignature, "notificationItems[%d] (of %d) matches none of the %d configured key(s); every item must verify", i, len(b.NotificationItems), len(s.keys))
+		}
+		psp, code := adyenField(it.PSPReference), adyenField(it.EventCode)
+		if psp != "" && code != "" {
+			ids[i] = psp + ":" + code + ":" + adyenField(it.Success)
+		}
+		types[i] = code
+	}
+	return Result{EventID: batchID(ids), EventType: batchType(types), Test: adyenField(b.Live) == "false"}, nil
+}
