@@ -181,7 +181,12 @@ type Info struct {
 	// verification challenges of Dropbox and Okta, HEAD for Trello's. Nil:
 	// POST only. The receive path answers any other method with 405.
 	Methods []string
-	New     Factory
+	// Ack, when set, is the body of the answer to a stored (or duplicate)
+	// event, sent as text/plain with status 200 instead of Hookwatch's
+	// JSON {"id":...}: what the provider's older integrations check for
+	// (Adyen's "[accepted]"). Nil: the JSON answer.
+	Ack []byte
+	New Factory
 }
 
 // AllowedMethods returns the HTTP methods a source of this provider
