@@ -55,7 +55,7 @@ func newContentful(cfg Config) (Scheme, error) {
 	}
 	for i, s := range cfg.Secrets {
 		if len(s) != 64 {
-			return nil, fmt.Errorf("provider contentful: secret %d has %d characters; Contentful signing secrets have 64 (copy it from the webhook's Settings > Request verification)", i+1, len(s))
+			return nil, fmt.Errorf("provider contentful: secret %d has %d characters; Contentful signing secrets have 64 (Settings → Webhooks → the webhook → Settings tab → Enable request verification shows it once)", i+1, len(s))
 		}
 	}
 	return &contentful{keys: stringKeys(cfg.Secrets), tolerance: toleranceOr(cfg.Tolerance, contentfulTolerance)}, nil
