@@ -3,6 +3,7 @@ package provider
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -148,4 +149,56 @@ func (s *adyen) Verify(r *Request) (Result, error) {
 		types[i] = code
 	}
 	return Result{EventID: batchID(ids), EventType: batchType(types), Test: adyenField(b.Live) == "false"}, nil
+}
+
+// SignBody sets every item's additionalData.hmacSignature, made with the
+// first key. The body is re-encoded (keys sorted, numbers as sent): the
+// signature covers the item's fields, not the bytes.
+func (s *adyen) SignBody(body []byte) ([]byte, error) {
+	if len(s.keys) == 0 {
+		return nil, fmt.Errorf("adyen: no secret")
+	}
+	typed, err := parseAdyenItems(body)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var doc map[string]any
+	if err := dec.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("adyen: the body is not a JSON object: %w", err)
+	}
+	items, _ := doc["notificationItems"].([]any)
+	for i, raw := range items {
+		wrapper, _ := raw.(map[string]any)
+		item, _ := wrapper["NotificationRequestItem"].(map[string]any)
+		if item == nil || i >= len(typed) {
+			return nil, fmt.Errorf("adyen: notificationItems[%d] has no NotificationRequestItem object", i)
+		}
+		extra, _ := item["additionalData"].(map[string]any)
+		if extra == nil {
+			extra = map[string]any{}
+			item["additionalData"] = extra
+		}
+		extra["hmacSignature"] = base64.StdEncoding.EncodeToString(mac(sha256.New, s.keys[0], []byte(typed[i].signedString())))
+	}
+	return json.Marshal(doc)
+}
+
+// parseAdyenItems decodes the items of a notification for signing.
+func parseAdyenItems(body []byte) ([]*adyenItem, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var b adyenBody
+	if err := dec.Decode(&b); err != nil || len(b.NotificationItems) == 0 {
+		return nil, fmt.Errorf("adyen: the body is not a notification with notificationItems")
+	}
+	out := make([]*adyenItem, len(b.NotificationItems))
+	for i, ni := range b.NotificationItems {
+		if ni.Item == nil {
+			return nil, fmt.Errorf("adyen: notificationItems[%d] has no NotificationRequestItem", i)
+		}
+		out[i] = ni.Item
+	}
+	return out, nil
 }

@@ -164,3 +164,27 @@ func TestAdyenConfig(t *testing.T) {
 		t.Error("an unknown option was accepted")
 	}
 }
+
+func TestAdyenSignBody(t *testing.T) {
+	unsigned := []byte(`{"live":"false","notificationItems":[` +
+		`{"NotificationRequestItem":{"pspReference":"1","merchantAccountCode":"M","amount":{"value":10,"currency":"EUR"},"eventCode":"CAPTURE","success":"true"}},` +
+		`{"NotificationRequestItem":{"pspReference":"2","merchantAccountCode":"M","amount":{"value":0,"currency":"EUR"},"eventCode":"REFUND","success":"false","additionalData":{"hmacSignature":"old","other":"kept"}}}]}`)
+	s := mustNew(t, "adyen", Config{Secrets: []string{adyenKey, adyenOther}})
+	signed, err := s.(BodySigner).SignBody(unsigned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Signed with the first key, checked against the independent recipe.
+	if !strings.Contains(string(signed), adyenSign(adyenKey, "1", "", "M", "", "10", "EUR", "CAPTURE", "true")) ||
+		!strings.Contains(string(signed), adyenSign(adyenKey, "2", "", "M", "", "0", "EUR", "REFUND", "false")) || !strings.Contains(string(signed), `"other":"kept"`) {
+		t.Errorf("signed body %s", signed)
+	}
+	if _, err := adyenVerify(t, signed, adyenKey); err != nil {
+		t.Errorf("a body signed by SignBody: %v", err)
+	}
+	for _, bad := range []string{"not json", `{"notificationItems":[]}`, `{"notificationItems":[{"x":1}]}`} {
+		if _, err := s.(BodySigner).SignBody([]byte(bad)); err == nil {
+			t.Errorf("SignBody(%s) succeeded", bad)
+		}
+	}
+}

@@ -20,7 +20,8 @@
 // otherwise Result.EventID (dedupe on it when not empty) and
 // Result.EventType describe the event. Names lists the providers, Lookup
 // describes one (Info.NeedsPublicURL, Info.AllowedMethods), and schemes that
-// can sign implement Signer. docs/providers.md describes every scheme.
+// can sign implement Signer (or BodySigner, when the signature is in the
+// body). docs/providers.md describes every scheme.
 package provider
 
 import (
@@ -140,6 +141,15 @@ type Signer interface {
 	// now, signed with the first configured secret. url is the URL the
 	// request is sent to (for schemes that sign it).
 	Sign(h http.Header, url string, body []byte, now time.Time) error
+}
+
+// BodySigner is implemented by schemes whose signatures are inside the
+// body (Adyen's, one per notification item), which a Signer cannot set.
+type BodySigner interface {
+	// SignBody returns body with its signatures set, made with the first
+	// configured secret. It fails when body is not in the provider's
+	// format.
+	SignBody(body []byte) ([]byte, error)
 }
 
 // Config is a source's verification settings, as read from the config file.

@@ -107,6 +107,19 @@ sources:
 		t.Errorf("tampered Adyen notification: %d %s, want 401 bad_signature", code, body)
 	}
 
+	// hookwatch send signs inside the body for Adyen, and the Contentful
+	// headers.
+	payload := filepath.Join(dir, "capture.json")
+	os.WriteFile(payload, []byte(`{"live":"false","notificationItems":[{"NotificationRequestItem":{"pspReference":"8816178952380553","merchantAccountCode":"HookwatchECOM","amount":{"value":2500,"currency":"EUR"},"eventCode":"CAPTURE","success":"true"}}]}`), 0o600)
+	if out, stderr, err := runBinary(t, "send", "--config", cfgPath, "--source", "payments", "--file", payload); err != nil || !strings.Contains(out, "[accepted]") {
+		t.Errorf("hookwatch send to the adyen source: %v\n%s%s", err, out, stderr)
+	}
+	payload = filepath.Join(dir, "entry.json")
+	os.WriteFile(payload, []byte(`{"sys":{"id":"sent-by-hookwatch","type":"Entry","version":1}}`), 0o600)
+	if out, stderr, err := runBinary(t, "send", "--config", cfgPath, "--source", "cms", "--file", payload, "-H", "X-Contentful-Topic: ContentManagement.Entry.save"); err != nil {
+		t.Errorf("hookwatch send to the contentful source: %v\n%s%s", err, out, stderr)
+	}
+
 	store, err := sqlite.Open(context.Background(), dbPath)
 	if err != nil {
 		t.Fatal(err)
@@ -116,12 +129,13 @@ sources:
 		{"cms", "ContentManagement.Entry.publish:5KsDBWseXY6QegucYAoacS:3", "ContentManagement.Entry.publish"},
 		{"payments", "8816178952380553:AUTHORISATION:true", "AUTHORISATION"},
 	} {
+		// Newest first: the event hookwatch send made, then the one above.
 		evs, err := store.ListEvents(context.Background(), hookwatch.EventFilter{Source: want.source, Limit: 10})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(evs) != 1 || evs[0].ProviderEventID != want.id || evs[0].Type != want.typ {
-			t.Errorf("%s: stored %d events (%+v), want one with id %q type %q", want.source, len(evs), evs, want.id, want.typ)
+		if len(evs) != 2 || evs[1].ProviderEventID != want.id || evs[1].Type != want.typ || !evs[0].Test {
+			t.Errorf("%s: stored %d events (%+v), want the signed one with id %q type %q and a test event from hookwatch send", want.source, len(evs), evs, want.id, want.typ)
 		}
 	}
 }
