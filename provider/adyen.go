@@ -74,10 +74,11 @@ type adyenItem struct {
 	} `json:"additionalData"`
 }
 
-// adyenField renders a JSON value the way Adyen's libraries put it in the
-// signed string: strings as they are, numbers as sent, booleans as
-// true/false, anything missing or null as "".
-func adyenField(v any) string {
+// scalarString renders a decoded JSON scalar as text: strings as they are,
+// numbers as sent (json.Number), booleans as true/false, anything else
+// (missing, null, objects) as "". It is how Adyen's libraries put a field
+// in the signed string.
+func scalarString(v any) string {
 	switch x := v.(type) {
 	case string:
 		return x
@@ -95,9 +96,9 @@ func adyenField(v any) string {
 // signedString is the string Adyen signs for one item.
 func (it *adyenItem) signedString() string {
 	return strings.Join([]string{
-		adyenField(it.PSPReference), adyenField(it.OriginalReference), adyenField(it.MerchantAccountCode),
-		adyenField(it.MerchantReference), adyenField(it.Amount.Value), adyenField(it.Amount.Currency),
-		adyenField(it.EventCode), adyenField(it.Success),
+		scalarString(it.PSPReference), scalarString(it.OriginalReference), scalarString(it.MerchantAccountCode),
+		scalarString(it.MerchantReference), scalarString(it.Amount.Value), scalarString(it.Amount.Currency),
+		scalarString(it.EventCode), scalarString(it.Success),
 	}, ":")
 }
 
@@ -119,7 +120,7 @@ func parseAdyen(body []byte) (*adyenBody, error) {
 		if ni.Item == nil {
 			return nil, Reject(ReasonMissingSignature, "notificationItems[%d] has no NotificationRequestItem", i)
 		}
-		if adyenField(ni.Item.AdditionalData.HMACSignature) == "" {
+		if scalarString(ni.Item.AdditionalData.HMACSignature) == "" {
 			return nil, Reject(ReasonMissingSignature, "notificationItems[%d] has no additionalData.hmacSignature (enable HMAC signatures on the webhook in the Customer Area)", i)
 		}
 	}
@@ -135,20 +136,20 @@ func (s *adyen) Verify(r *Request) (Result, error) {
 	types := make([]string, len(b.NotificationItems))
 	for i, ni := range b.NotificationItems {
 		it := ni.Item
-		sig, ok := decodeBase64(adyenField(it.AdditionalData.HMACSignature))
+		sig, ok := decodeBase64(scalarString(it.AdditionalData.HMACSignature))
 		if !ok {
 			return Result{}, Reject(ReasonMalformedHeader, "notificationItems[%d].additionalData.hmacSignature is not base64", i)
 		}
 		if !matchAny(macs(sha256.New, s.keys, []byte(it.signedString())), [][]byte{sig}) {
 			return Result{}, Reject(ReasonBadSignature, "notificationItems[%d] (of %d) matches none of the %d configured key(s); every item must verify", i, len(b.NotificationItems), len(s.keys))
 		}
-		psp, code := adyenField(it.PSPReference), adyenField(it.EventCode)
+		psp, code := scalarString(it.PSPReference), scalarString(it.EventCode)
 		if psp != "" && code != "" {
-			ids[i] = psp + ":" + code + ":" + adyenField(it.Success)
+			ids[i] = psp + ":" + code + ":" + scalarString(it.Success)
 		}
 		types[i] = code
 	}
-	return Result{EventID: batchID(ids), EventType: batchType(types), Test: adyenField(b.Live) == "false"}, nil
+	return Result{EventID: batchID(ids), EventType: batchType(types), Test: scalarString(b.Live) == "false"}, nil
 }
 
 // SignBody sets every item's additionalData.hmacSignature, made with the

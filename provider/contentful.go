@@ -1,8 +1,10 @@
 package provider
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -209,14 +211,23 @@ func (s *contentful) Verify(r *Request) (Result, error) {
 	if len(r.Body) == 0 {
 		return res, nil // GET and DELETE webhooks carry no body
 	}
-	doc, ok := jsonObject(r.Body)
-	if !ok {
+	// Only sys is decoded (a typed decode: an entry's fields can be large).
+	var doc struct {
+		Sys struct {
+			ID       any `json:"id"`
+			Version  any `json:"version"`
+			Revision any `json:"revision"`
+		} `json:"sys"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(r.Body))
+	dec.UseNumber()
+	if err := dec.Decode(&doc); err != nil {
 		res.Malformed = true
 		return res, nil
 	}
-	id, ver := jsonString(doc, "sys.id"), jsonString(doc, "sys.version")
+	id, ver := scalarString(doc.Sys.ID), scalarString(doc.Sys.Version)
 	if ver == "" {
-		ver = jsonString(doc, "sys.revision")
+		ver = scalarString(doc.Sys.Revision)
 	}
 	if id != "" && ver != "" {
 		res.EventID = topic + ":" + id + ":" + ver
