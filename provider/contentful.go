@@ -112,7 +112,8 @@ func contentfulString(method, path string, h http.Header, m contentfulMeta, body
 	var pairs []kv
 	for name, vals := range h {
 		lower := strings.ToLower(name)
-		if lower == contentfulSignedHeaders || lower == contentfulTimestamp || !slices.Contains(m.signed, lower) {
+		if lower == contentfulSignedHeaders || lower == contentfulTimestamp || !slices.Contains(m.signed, lower) || slices.Contains(names, lower) {
+			// (the last: a hand-built Header with one name in two cases)
 			continue
 		}
 		names = append(names, lower)

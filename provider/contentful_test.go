@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -192,6 +193,22 @@ func TestContentfulScheme(t *testing.T) {
 	res, err = cfVerify(t, cfRequest(cfSecret, `{"sys":{"id":"x"}}`, now), cfSecret)
 	if err != nil || res.EventID != "" {
 		t.Errorf("no version: %+v %v", res, err)
+	}
+
+	// A bodyless DELETE (Contentful sends GET and DELETE webhooks without a
+	// body) is signed over an empty body.
+	ts := strconv.FormatInt(now.UnixMilli(), 10)
+	del := &Request{Method: http.MethodDelete, URL: "https://hooks.example.com/in/cf", Now: now, Header: http.Header{
+		"X-Contentful-Topic":          {"ContentManagement.Entry.delete"},
+		"X-Contentful-Signed-Headers": {"x-contentful-signed-headers,x-contentful-timestamp"},
+		"X-Contentful-Timestamp":      {ts},
+		"X-Contentful-Signature":      {hmHex(sha256.New, cfSecret, "DELETE\n/in/cf\nx-contentful-signed-headers:x-contentful-signed-headers,x-contentful-timestamp;x-contentful-timestamp:"+ts+"\n")},
+	}}
+	if res, err := cfVerify(t, del, cfSecret); err != nil || res.EventType != "ContentManagement.Entry.delete" || res.Malformed {
+		t.Errorf("bodyless DELETE: %+v %v", res, err)
+	}
+	if info, _ := Lookup("contentful"); !slices.Contains(info.AllowedMethods(), http.MethodDelete) || !slices.Contains(info.AllowedMethods(), http.MethodGet) {
+		t.Errorf("contentful methods %v, want GET and DELETE among them", info.AllowedMethods())
 	}
 
 	// Sign makes requests Verify accepts.
