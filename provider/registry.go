@@ -47,4 +47,6 @@ var registry = map[string]Info{
 	"postmark":         {Name: "postmark", Summary: "Postmark: HTTP basic auth, secret user:password", New: newPostmark},
 	"sanity":           {Name: "sanity", Summary: "Sanity: sanity-webhook-signature t=(ms),v1= HMAC-SHA256 base64url of {t}.{body}", New: newSanity},
 	"airtable":         {Name: "airtable", Summary: "Airtable: X-Airtable-Content-MAC hmac-sha256= HMAC-SHA256 hex of the body, base64 macSecret", New: newAirtable},
+	"plaid":            {Name: "plaid", Summary: "Plaid: Plaid-Verification ES256 JWT over the body's SHA-256; secrets are Plaid's JWKs (no fetch at verification)", New: newPlaid},
+	"asana":            {Name: "asana", Summary: "Asana: X-Hook-Signature HMAC-SHA256 hex of the body; the X-Hook-Secret handshake's secret is kept (or configured)", HandshakeSecret: true, New: newAsana},
 }
