@@ -54,8 +54,9 @@ func (s *Store) checkKeys(ctx context.Context) error {
 			continue
 		}
 		var used bool
-		if err := s.w.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE key_id = ?) OR EXISTS (SELECT 1 FROM quarantine WHERE key_id = ?)`,
-			id, id).Scan(&used); err != nil {
+		if err := s.w.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE key_id = ?) OR EXISTS (SELECT 1 FROM quarantine WHERE key_id = ?)
+			OR EXISTS (SELECT 1 FROM handshake_secrets WHERE key_id = ?)`,
+			id, id, id).Scan(&used); err != nil {
 			return fmt.Errorf("sqlite: open: check encryption keys: %w", err)
 		}
 		if used {
@@ -211,7 +212,8 @@ func (s *Store) KeyUsage(ctx context.Context) (map[string]map[string]int, error)
 		// Only while still unused: a row sealed under it since the count
 		// keeps it registered.
 		if _, err := s.w.ExecContext(ctx, `DELETE FROM encryption_keys WHERE key_id = ?
-			AND NOT EXISTS (SELECT 1 FROM events WHERE key_id = ?) AND NOT EXISTS (SELECT 1 FROM quarantine WHERE key_id = ?)`, id, id, id); err != nil {
+			AND NOT EXISTS (SELECT 1 FROM events WHERE key_id = ?) AND NOT EXISTS (SELECT 1 FROM quarantine WHERE key_id = ?)
+			AND NOT EXISTS (SELECT 1 FROM handshake_secrets WHERE key_id = ?)`, id, id, id, id); err != nil {
 			return nil, writeError("forget encryption key", err)
 		}
 	}

@@ -44,6 +44,7 @@ func RunEncryption(t *testing.T, open EncryptedOpener) {
 	t.Run("DecryptOnly", func(t *testing.T) { t.Parallel(); testDecryptOnly(t, open(t)) })
 	t.Run("Export", func(t *testing.T) { t.Parallel(); testExport(t, open(t)) })
 	t.Run("EraseSealedSubject", func(t *testing.T) { t.Parallel(); testEraseSealedSubject(t, open(t)) })
+	t.Run("HandshakeSealed", func(t *testing.T) { t.Parallel(); testHandshakeSealed(t, open(t)) })
 }
 
 // testExport reads rows as stored (hookwatch.Exporter, for store copy): a
