@@ -110,6 +110,14 @@ func TestAsanaHandshakeEndToEnd(t *testing.T) {
 	if code, _, out := post(signed(second, " "), body+" "); code != 200 || strings.Contains(out, "duplicate") {
 		t.Fatalf("event signed with the new secret: %d %s", code, out)
 	}
+	// hookwatch send signs with the kept secret.
+	payload := filepath.Join(dir, "event.json")
+	if err := os.WriteFile(payload, []byte(strings.Replace(body, "1200", "1300", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out := cli("send", "--config", path, "--source", "asana", "--file", payload); !strings.Contains(out, "200") {
+		t.Fatalf("send with the kept secret: %s", out)
+	}
 	if _, errOut, err := runBinary(t, "sources", "reset-handshake", "--config", path, "nope"); err == nil || !strings.Contains(errOut, "no source named") {
 		t.Fatalf("reset of an unknown source: %v %s", err, errOut)
 	}
