@@ -115,7 +115,7 @@ func TestAsanaHandshakeEndToEnd(t *testing.T) {
 	if err := os.WriteFile(payload, []byte(strings.Replace(body, "1200", "1300", 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if out := cli("send", "--config", path, "--source", "asana", "--file", payload); !strings.Contains(out, "200") {
+	if out := cli("send", "--config", path, "--source", "asana", "--file", payload); !strings.Contains(out, " 200 OK") {
 		t.Fatalf("send with the kept secret: %s", out)
 	}
 	if _, errOut, err := runBinary(t, "sources", "reset-handshake", "--config", path, "nope"); err == nil || !strings.Contains(errOut, "no source named") {
