@@ -235,3 +235,21 @@ func FuzzPlaidJWT(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkPlaidVerify is one Plaid webhook verified: the JWT parsed, one
+// P-256 signature checked, the body hashed. Recorded in docs/PERFORMANCE.md.
+func BenchmarkPlaidVerify(b *testing.B) {
+	now := time.Unix(1_764_650_000, 0)
+	k := newPlaidTestKey(b, "bench-kid")
+	s, err := New("plaid", Config{Secrets: []string{k.jwk("null")}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := plaidRequest(k.sign(b, plaidBody, now), plaidBody, now)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Verify(req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
