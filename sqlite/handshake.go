@@ -37,6 +37,14 @@ func (s *Store) HandshakeSecret(ctx context.Context, source string) (hookwatch.H
 	if err != nil {
 		return hookwatch.HandshakeSecret{}, readError("handshake secret of "+source, err)
 	}
+	// A secret sealed under another key than the sealing one (before a
+	// rotation, or before encryption.keys) is sealed again under it, so
+	// that the old key can be removed: best effort, read again next time.
+	if kid := s.cipher.KeyID(); kid != "" && kid != keyID {
+		if _, resealed, err := s.cipher.SealSecret(nil, encrypt.AAD(hookwatch.HandshakeSecretTable, source), secret); err == nil {
+			s.w.ExecContext(ctx, `UPDATE handshake_secrets SET key_id = ?, secret = ? WHERE source = ? AND key_id = ?`, kid, resealed, source, keyID)
+		}
+	}
 	return hookwatch.HandshakeSecret{Source: source, Secret: string(secret), CreatedAt: fromMicros(at)}, nil
 }
 

@@ -82,8 +82,9 @@ func testHandshakeSecrets(t *testing.T, open Opener) {
 
 // testHandshakeSealed: a handshake secret is sealed at rest, with or
 // without encryption.keys: bound to its row (copied to another source it
-// does not open), and under a key the store was not given the store does
-// not open, naming the key.
+// does not open); under a key the store was not given the store does not
+// open, naming the key; once read under rotated keys it is sealed under
+// the new first key, and the old one can go.
 func testHandshakeSealed(t *testing.T, loc Encrypted) {
 	ctx := context.Background()
 	at := time.Now().UTC().Truncate(time.Millisecond)
@@ -120,5 +121,23 @@ func testHandshakeSealed(t *testing.T, loc Encrypted) {
 		t.Fatal("opened without the key that seals a handshake secret")
 	} else if !strings.Contains(err.Error(), c.KeyID()) {
 		t.Fatalf("open without the key: %v; want it to name key ID %s", err, c.KeyID())
+	}
+
+	// After a rotation, reading a secret seals it under the new first key,
+	// so the old key can be removed.
+	k2 := NewKey(t)
+	s = mustOpen(t, loc, NewCipher(t, k2, k))
+	for src, want := range map[string]string{"plainstore": "secret-without-keys", "sealed": "secret-with-keys"} {
+		if got, err := s.HandshakeSecret(ctx, src); err != nil || got.Secret != want {
+			t.Fatalf("%s with the rotated keys: %+v, %v", src, got, err)
+		}
+	}
+	s.Close()
+	s = mustOpen(t, loc, NewCipher(t, k2))
+	defer s.Close()
+	for src, want := range map[string]string{"plainstore": "secret-without-keys", "sealed": "secret-with-keys"} {
+		if got, err := s.HandshakeSecret(ctx, src); err != nil || got.Secret != want {
+			t.Fatalf("%s with the old key removed: %+v, %v", src, got, err)
+		}
 	}
 }
