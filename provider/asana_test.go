@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -164,4 +166,21 @@ func FuzzAsanaHeaders(f *testing.F) {
 			t.Fatalf("kept secret replaced by %q", k.secret)
 		}
 	})
+}
+
+// TestPlaidAsanaRegistered: both are in the registry, with the methods and
+// flags the receive path reads, and a testdata SOURCE.md.
+func TestPlaidAsanaRegistered(t *testing.T) {
+	for _, name := range []string{"plaid", "asana"} {
+		info, ok := Lookup(name)
+		if !ok || info.Name != name || info.Summary == "" || info.New == nil || len(info.AllowedMethods()) != 1 {
+			t.Errorf("%s: registry entry %+v", name, info)
+		}
+		if info.HandshakeSecret != (name == "asana") {
+			t.Errorf("%s: HandshakeSecret %v", name, info.HandshakeSecret)
+		}
+		if src, err := os.ReadFile(filepath.Join("..", "testdata", "providers", name, "SOURCE.md")); err != nil || len(src) == 0 {
+			t.Errorf("%s: no testdata SOURCE.md: %v", name, err)
+		}
+	}
 }
