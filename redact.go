@@ -21,6 +21,7 @@ var secretHeaders = map[string]bool{
 	"X-Gitlab-Token":      true, // GitLab sends the shared secret itself
 	"X-Api-Key":           true,
 	"X-Auth-Token":        true,
+	"X-Hook-Secret":       true, // Asana's handshake hands over its signing secret
 }
 
 // tokenHeaders are the credential headers whose value a scheme compares

@@ -541,6 +541,14 @@ func (c *Config) problems() []string {
 			bad(p+".provider", "unknown provider %q (known: %s)", s.Provider, strings.Join(provider.Names(), ", "))
 			continue
 		}
+		if info, _ := provider.Lookup(s.Provider); len(s.Secrets) == 0 && info.HandshakeSecret {
+			// The secret is the one the first handshake hands over, kept in
+			// the store (hookwatch sources handshake NAME).
+			if s.MaxBody < 1 {
+				bad(p+".max_body", "must be positive")
+			}
+			continue
+		}
 		if len(s.Secrets) == 0 {
 			bad(p+".secrets", "at least one secret is required")
 			continue

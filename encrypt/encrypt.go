@@ -294,3 +294,59 @@ func (c *Cipher) OpenFilterError(eventID string, route int, keyID, plain string,
 }
 
 func filterID(eventID string, route int) string { return eventID + "#" + strconv.Itoa(route) }
+
+// SealSecret seals a secret the store must be able to read back (a
+// handshake secret), bound to aad: under c's key when c seals, else under
+// installationKey, with the key ID hookwatch.InstallationKeyID. Unlike
+// payloads, a secret is never stored in plaintext.
+func (c *Cipher) SealSecret(installationKey, aad, secret []byte) (keyID string, sealed []byte, err error) {
+	if c.KeyID() != "" {
+		return c.Seal(aad, secret)
+	}
+	aead, err := installationAEAD(installationKey)
+	if err != nil {
+		return "", nil, err
+	}
+	out := make([]byte, nonceSize, nonceSize+len(secret)+aead.Overhead())
+	if _, err := rand.Read(out); err != nil {
+		return "", nil, fmt.Errorf("encrypt: nonce: %w", err)
+	}
+	return hookwatch.InstallationKeyID, aead.Seal(out, out, secret, aad), nil
+}
+
+// OpenSecret opens what SealSecret returned.
+func (c *Cipher) OpenSecret(installationKey []byte, keyID string, aad, sealed []byte) ([]byte, error) {
+	if keyID == "" {
+		return nil, hookwatch.Errorf(hookwatch.EINTERNAL, "a secret is stored unsealed: the store is damaged")
+	}
+	if keyID != hookwatch.InstallationKeyID {
+		return c.Open(keyID, aad, sealed)
+	}
+	aead, err := installationAEAD(installationKey)
+	if err != nil {
+		return nil, err
+	}
+	if len(sealed) < nonceSize+aead.Overhead() {
+		return nil, hookwatch.Errorf(hookwatch.EINTERNAL, "sealed secret is too short: altered or damaged")
+	}
+	out, err := aead.Open(nil, sealed[:nonceSize], sealed[nonceSize:], aad)
+	if err != nil {
+		return nil, hookwatch.Errorf(hookwatch.EINTERNAL, "sealed secret does not authenticate under the installation key: altered, damaged or moved from another row")
+	}
+	return out, nil
+}
+
+// installationAEAD is AES-256-GCM under a key derived from the
+// installation key (never the installation key itself, which seals token
+// headers by HMAC).
+func installationAEAD(installationKey []byte) (cipher.AEAD, error) {
+	if len(installationKey) != hookwatch.InstallationKeySize {
+		return nil, hookwatch.Errorf(hookwatch.EINTERNAL, "encrypt: the installation key is %d bytes, not %d", len(installationKey), hookwatch.InstallationKeySize)
+	}
+	k := sha256.Sum256(append([]byte("hookwatch secret seal\x00"), installationKey...))
+	block, err := aes.NewCipher(k[:])
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}

@@ -222,6 +222,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if endSpan != nil {
 		endSpan()
 	}
+	if errors.Is(err, provider.ErrUnavailable) {
+		// A handshake secret could not be read or kept (the store is
+		// down): not a rejection, the provider retries.
+		h.opts.Metrics.request(src.Name, "unavailable", start)
+		h.opts.Logger.LogAttrs(r.Context(), slog.LevelError, "request not verified: answering 503 so the provider retries",
+			slog.String("source", src.Name), slog.Any("error", err))
+		w.Header().Set("Retry-After", strconv.Itoa(int(h.opts.RetryAfter.Round(time.Second)/time.Second)))
+		writeAnswer(w, server.StatusOf(hookwatch.EUNAVAILABLE), answer{Error: "unavailable", Message: "the request could not be verified now; retry later"})
+		return
+	}
 	if err != nil {
 		h.reject(r.Context(), w, src, err, &preq)
 		return
@@ -358,6 +368,13 @@ func (h *Handler) reject(ctx context.Context, w http.ResponseWriter, src *Source
 		h.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "webhook rejected",
 			slog.String("source", src.Name), slog.String("reason", string(reason)), slog.String("detail", err.Error()),
 			slog.Int("unlogged_since_last", unlogged))
+	}
+	if reason == provider.ReasonHandshakeRefused {
+		// A handshake that would replace the source's secret (Asana's
+		// X-Hook-Secret): refused with 409, and not quarantined, since
+		// releasing it could only replace the secret.
+		writeAnswer(w, server.StatusOf(hookwatch.ECONFLICT), answer{Error: string(reason), Message: err.Error()})
+		return
 	}
 	if h.opts.Reject != nil {
 		h.opts.Reject(ctx, Rejection{Source: src.Name, Provider: src.Provider, Reason: reason, Err: err,

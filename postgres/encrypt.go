@@ -58,7 +58,8 @@ func (s *Store) checkKeys(ctx context.Context) error {
 		// and the store does not open.
 		tag, err := s.pool.Exec(ctx, `DELETE FROM encryption_keys WHERE key_id = $1
 			AND NOT EXISTS (SELECT 1 FROM events WHERE key_id = $1) AND NOT EXISTS (SELECT 1 FROM quarantine WHERE key_id = $1)
-			AND NOT EXISTS (SELECT 1 FROM event_filters WHERE key_id = $1)`, id)
+			AND NOT EXISTS (SELECT 1 FROM event_filters WHERE key_id = $1)
+			AND NOT EXISTS (SELECT 1 FROM handshake_secrets WHERE key_id = $1)`, id)
 		if err != nil {
 			return storeError("check encryption keys", err)
 		}
@@ -218,7 +219,8 @@ func (s *Store) KeyUsage(ctx context.Context) (map[string]map[string]int, error)
 		}
 		if _, err := s.pool.Exec(ctx, `DELETE FROM encryption_keys WHERE key_id = $1
 			AND NOT EXISTS (SELECT 1 FROM events WHERE key_id = $1) AND NOT EXISTS (SELECT 1 FROM quarantine WHERE key_id = $1)
-			AND NOT EXISTS (SELECT 1 FROM event_filters WHERE key_id = $1)`, id); err != nil {
+			AND NOT EXISTS (SELECT 1 FROM event_filters WHERE key_id = $1)
+			AND NOT EXISTS (SELECT 1 FROM handshake_secrets WHERE key_id = $1)`, id); err != nil {
 			return nil, storeError("forget encryption key", err)
 		}
 	}

@@ -92,6 +92,9 @@ const (
 	ReasonFutureTimestamp  Reason = "future_timestamp"  // timestamp newer than the tolerance
 	ReasonUnknownVersion   Reason = "unknown_version"   // only signature versions we do not know
 	ReasonReplayed         Reason = "replayed"          // a one-time token seen before (Mailgun)
+	// ReasonHandshakeRefused: a handshake that would replace the secret
+	// already configured or kept (Asana); answered 409.
+	ReasonHandshakeRefused Reason = "handshake_refused"
 )
 
 // VerifyError is returned by Scheme.Verify when a request is rejected.
@@ -165,6 +168,10 @@ type Config struct {
 	// Options holds scheme-specific settings (the generic hmac scheme's
 	// header, algorithm and encoding; hubspot's version...).
 	Options map[string]string
+	// Keeper keeps the secret a provider hands over in its handshake, for
+	// providers whose Info.HandshakeSecret is set and a source configured
+	// with no secret (Asana). Nil otherwise.
+	Keeper SecretKeeper
 }
 
 // DefaultTolerance is the timestamp tolerance used when none is configured.
@@ -191,6 +198,10 @@ type Info struct {
 	// verification challenges of Dropbox and Okta, HEAD for Trello's. Nil:
 	// POST only. The receive path answers any other method with 405.
 	Methods []string
+	// HandshakeSecret is set when the secret may be left out of the
+	// config: the provider hands it over in its first request and
+	// Config.Keeper keeps it (Asana's X-Hook-Secret).
+	HandshakeSecret bool
 	// Ack, when set, is the body of the answer to a stored (or duplicate)
 	// event, sent as text/plain with status 200 instead of Hookwatch's
 	// JSON {"id":...}: what the provider's older integrations check for
@@ -217,7 +228,7 @@ func New(name string, cfg Config) (Scheme, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown provider %q (known: %v)", name, Names())
 	}
-	if len(cfg.Secrets) == 0 {
+	if len(cfg.Secrets) == 0 && !info.HandshakeSecret {
 		return nil, fmt.Errorf("provider %s: at least one secret is required", name)
 	}
 	for i, s := range cfg.Secrets {

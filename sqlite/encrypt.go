@@ -56,8 +56,9 @@ func (s *Store) checkKeys(ctx context.Context) error {
 		}
 		var used bool
 		if err := s.w.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE key_id = ?) OR EXISTS (SELECT 1 FROM quarantine WHERE key_id = ?)
-			OR EXISTS (SELECT 1 FROM event_filters WHERE key_id = ?)`,
-			id, id, id).Scan(&used); err != nil {
+			OR EXISTS (SELECT 1 FROM event_filters WHERE key_id = ?)
+			OR EXISTS (SELECT 1 FROM handshake_secrets WHERE key_id = ?)`,
+			id, id, id, id).Scan(&used); err != nil {
 			return fmt.Errorf("sqlite: open: check encryption keys: %w", err)
 		}
 		if used {
@@ -264,7 +265,8 @@ func (s *Store) KeyUsage(ctx context.Context) (map[string]map[string]int, error)
 		// keeps it registered.
 		if _, err := s.w.ExecContext(ctx, `DELETE FROM encryption_keys WHERE key_id = ?
 			AND NOT EXISTS (SELECT 1 FROM events WHERE key_id = ?) AND NOT EXISTS (SELECT 1 FROM quarantine WHERE key_id = ?)
-			AND NOT EXISTS (SELECT 1 FROM event_filters WHERE key_id = ?)`, id, id, id, id); err != nil {
+			AND NOT EXISTS (SELECT 1 FROM event_filters WHERE key_id = ?)
+			AND NOT EXISTS (SELECT 1 FROM handshake_secrets WHERE key_id = ?)`, id, id, id, id, id); err != nil {
 			return nil, writeError("forget encryption key", err)
 		}
 	}

@@ -45,6 +45,7 @@ func RunEncryption(t *testing.T, open EncryptedOpener) {
 	t.Run("Export", func(t *testing.T) { t.Parallel(); testExport(t, open(t)) })
 	t.Run("EraseSealedSubject", func(t *testing.T) { t.Parallel(); testEraseSealedSubject(t, open(t)) })
 	t.Run("FilterErrors", func(t *testing.T) { t.Parallel(); testFilterErrors(t, open(t)) })
+	t.Run("HandshakeSealed", func(t *testing.T) { t.Parallel(); testHandshakeSealed(t, open(t)) })
 }
 
 // testFilterErrors: why a filter left an event out (EventFilters) is sealed

@@ -36,6 +36,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Retention", func(t *testing.T) { t.Parallel(); testRetention(t, open) })
 	t.Run("Purge", func(t *testing.T) { t.Parallel(); testPurge(t, open) })
 	t.Run("EventFilters", func(t *testing.T) { t.Parallel(); testEventFilters(t, open) })
+	t.Run("HandshakeSecrets", func(t *testing.T) { t.Parallel(); testHandshakeSecrets(t, open) })
 }
 
 // base is a fixed time for test events, with microseconds (the stores'

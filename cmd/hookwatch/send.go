@@ -57,7 +57,17 @@ Example: hookwatch send --source stripe --file examples/stripe-invoice.json`)
 	if err != nil {
 		return hookwatch.Errorf(hookwatch.EINVALID, "read payload: %v", err)
 	}
-	scheme, err := provider.New(src.Provider, src.ProviderConfig())
+	pc := src.ProviderConfig()
+	if info, _ := provider.Lookup(src.Provider); info.HandshakeSecret && len(pc.Secrets) == 0 {
+		// Signed with the secret the handshake handed over (Asana).
+		store, err := openStore(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		pc.Keeper = storeKeeper{store: store, source: src.Name}
+	}
+	scheme, err := provider.New(src.Provider, pc)
 	if err != nil {
 		return hookwatch.Errorf(hookwatch.EINVALID, "source %s: %v", src.Name, err)
 	}

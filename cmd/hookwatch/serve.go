@@ -183,7 +183,7 @@ func (m *Main) Open(ctx context.Context) error {
 	// The config, translated once for this start (wire.go): the receive
 	// path's sources, the routes, and the releaser (with schemes of its
 	// own) that the admin API and the dashboard share.
-	sources, err := ingestSources(cfg)
+	sources, err := ingestSources(cfg, store)
 	if err != nil {
 		return err
 	}

@@ -33,10 +33,17 @@ import (
 
 // ingestSources builds the configured sources, each with a scheme of its
 // own: one set for the receive path, one for a releaser (see newReleaser).
-func ingestSources(cfg *config.Config) ([]ingest.Source, error) {
+//
+// hs keeps the secrets of sources whose provider hands one over in a
+// handshake (Asana) and whose config gives none; nil: such sources fail.
+func ingestSources(cfg *config.Config, hs hookwatch.HandshakeStore) ([]ingest.Source, error) {
 	sources := make([]ingest.Source, 0, len(cfg.Sources))
 	for _, s := range cfg.Sources {
-		scheme, err := provider.New(s.Provider, s.ProviderConfig())
+		pc := s.ProviderConfig()
+		if info, _ := provider.Lookup(s.Provider); info.HandshakeSecret && len(pc.Secrets) == 0 && hs != nil {
+			pc.Keeper = storeKeeper{store: hs, source: s.Name}
+		}
+		scheme, err := provider.New(s.Provider, pc)
 		if err != nil {
 			return nil, hookwatch.Errorf(hookwatch.EINVALID, "source %s: %v", s.Name, err)
 		}
@@ -202,7 +209,7 @@ func routeFilters(cfg *config.Config) ([]hookwatch.Filter, error) {
 // (quarantine.Releaser says why). The server builds one per start, shared
 // by the admin API and the dashboard; the CLI one per command.
 func newReleaser(cfg *config.Config, store hookwatch.Store) (*quarantine.Releaser, error) {
-	sources, err := ingestSources(cfg)
+	sources, err := ingestSources(cfg, store)
 	if err != nil {
 		return nil, err
 	}
