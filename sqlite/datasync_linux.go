@@ -10,7 +10,7 @@ import (
 // which SQLite rewrites from its start after a checkpoint, an fsync(2)
 // after every group commit also journaled the new mtime, one ext4 journal
 // commit per fsync; fdatasync skips it when the file did not grow, and
-// still makes a grown file's size durable (docs/PERFORMANCE.md, step 7).
+// still makes a grown file's size durable (docs/PERFORMANCE.md, step 8).
 func datasync(f *os.File) error {
 	rc, err := f.SyscallConn()
 	if err != nil {

@@ -229,7 +229,7 @@ func (s *Store) checkpoint(every time.Duration) {
 			// connection, between two group commits: it then copies all
 			// that is left (the frames of the last 250 ms), and the next
 			// commit rewrites the WAL from its start over blocks already
-			// allocated (docs/PERFORMANCE.md, step 7).
+			// allocated (docs/PERFORMANCE.md, step 8).
 			if log > restartFrames {
 				s.w.Exec("PRAGMA wal_checkpoint(PASSIVE)")
 			}
