@@ -37,9 +37,9 @@ import (
 // acknowledged, even if a later fsync covers its sequence number.
 type walSyncer struct {
 	path string
-	// fsync makes f durable: (*os.File).Sync, which is fsync(2) on Linux
-	// (SQLite's own syncs are fsync(2) too in modernc.org/sqlite). A seam for
-	// tests that make it fail.
+	// fsync makes f durable: fdatasync(2) for the WAL file on Linux
+	// (datasync), (*os.File).Sync, which is fsync(2), for its directory. A
+	// seam for tests that make it fail.
 	fsync func(*os.File) error
 	// down is the store's gate (nil while it accepts commits) and fail takes
 	// the store down; both belong to the Store.
@@ -65,7 +65,14 @@ type walSyncer struct {
 var errReopened = &hookwatch.Error{Code: hookwatch.EUNAVAILABLE, Message: "store reopened after fsync failure: commit not acknowledged", Err: ErrReopening}
 
 func newWALSyncer(dbPath string, down *atomic.Pointer[hookwatch.Error], fail func(error)) *walSyncer {
-	return &walSyncer{path: dbPath + "-wal", fsync: (*os.File).Sync, down: down, fail: fail}
+	w := &walSyncer{path: dbPath + "-wal", down: down, fail: fail}
+	w.fsync = func(f *os.File) error {
+		if f.Name() == w.path {
+			return datasync(f)
+		}
+		return f.Sync()
+	}
+	return w
 }
 
 // committed records that a commit finished and returns its sequence number,
