@@ -115,6 +115,9 @@ type Handler struct {
 	// methods are the HTTP methods each source accepts: POST, and those its
 	// provider declares (provider.Info.Methods).
 	methods map[string][]string
+	// acks are the answer bodies of the sources whose provider expects
+	// one (provider.Info.Ack) instead of the JSON answer.
+	acks map[string][]byte
 }
 
 // RejectLogInterval is the least time between two "webhook rejected" log
@@ -145,10 +148,13 @@ func (l *rejectLog) take(now time.Time) (unlogged int, log bool) {
 
 // NewHandler returns the receive handler.
 func NewHandler(opts Options) *Handler {
-	h := &Handler{opts: opts, sources: map[string]*Source{}, rejectLogs: map[string]*rejectLog{}, methods: map[string][]string{}}
+	h := &Handler{opts: opts, sources: map[string]*Source{}, rejectLogs: map[string]*rejectLog{}, methods: map[string][]string{}, acks: map[string][]byte{}}
 	for i := range opts.Sources {
 		info, _ := provider.Lookup(opts.Sources[i].Provider)
 		h.methods[opts.Sources[i].Name] = info.AllowedMethods()
+		if info.Ack != nil {
+			h.acks[opts.Sources[i].Name] = info.Ack
+		}
 		h.sources[opts.Sources[i].Name] = &opts.Sources[i]
 		h.rejectLogs[opts.Sources[i].Name] = &rejectLog{}
 	}
@@ -255,17 +261,30 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAnswer(w, server.StatusOf(hookwatch.EUNAVAILABLE), answer{Error: "unavailable", Message: "the event could not be stored; retry later"})
 		return
 	}
-	if ir.Duplicate {
-		h.opts.Metrics.request(src.Name, "duplicate", start)
-		writeOK(w, ir.ID, true)
-		return
-	}
 	outcome := "accepted"
-	if res.Malformed {
+	switch {
+	case ir.Duplicate:
+		outcome = "duplicate"
+	case res.Malformed:
 		outcome = "accepted_malformed"
 	}
 	h.opts.Metrics.request(src.Name, outcome, start)
-	writeOK(w, ir.ID, false)
+	if ack, ok := h.acks[src.Name]; ok {
+		writeAck(w, ack)
+		return
+	}
+	writeOK(w, ir.ID, ir.Duplicate)
+}
+
+// writeAck writes the 200 answer a provider checks for (provider.Info.Ack)
+// in place of the JSON one.
+func writeAck(w http.ResponseWriter, body []byte) {
+	h := w.Header()
+	h["Content-Type"] = textType
+	h["Cache-Control"] = noStore
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	w.WriteHeader(http.StatusOK)
+	w.Write(body)
 }
 
 // NewEvent builds the event of a verified request received at at (its ID
@@ -371,6 +390,7 @@ func requestURL(src *Source, r *http.Request) string {
 // The header values of every answer, shared (never modified).
 var (
 	jsonType = []string{"application/json"}
+	textType = []string{"text/plain; charset=utf-8"}
 	noStore  = []string{"no-store"}
 )
 

@@ -20,7 +20,8 @@
 // otherwise Result.EventID (dedupe on it when not empty) and
 // Result.EventType describe the event. Names lists the providers, Lookup
 // describes one (Info.NeedsPublicURL, Info.AllowedMethods), and schemes that
-// can sign implement Signer. docs/providers.md describes every scheme.
+// can sign implement Signer (or BodySigner, when the signature is in the
+// body). docs/providers.md describes every scheme.
 package provider
 
 import (
@@ -142,6 +143,15 @@ type Signer interface {
 	Sign(h http.Header, url string, body []byte, now time.Time) error
 }
 
+// BodySigner is implemented by schemes whose signatures are inside the
+// body (Adyen's, one per notification item), which a Signer cannot set.
+type BodySigner interface {
+	// SignBody returns body with its signatures set, made with the first
+	// configured secret. It fails when body is not in the provider's
+	// format.
+	SignBody(body []byte) ([]byte, error)
+}
+
 // Config is a source's verification settings, as read from the config file.
 type Config struct {
 	// Secrets are all the currently valid secrets (or public keys); a request
@@ -181,7 +191,12 @@ type Info struct {
 	// verification challenges of Dropbox and Okta, HEAD for Trello's. Nil:
 	// POST only. The receive path answers any other method with 405.
 	Methods []string
-	New     Factory
+	// Ack, when set, is the body of the answer to a stored (or duplicate)
+	// event, sent as text/plain with status 200 instead of Hookwatch's
+	// JSON {"id":...}: what the provider's older integrations check for
+	// (Adyen's "[accepted]"). Nil: the JSON answer.
+	Ack []byte
+	New Factory
 }
 
 // AllowedMethods returns the HTTP methods a source of this provider

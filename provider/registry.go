@@ -47,4 +47,6 @@ var registry = map[string]Info{
 	"postmark":         {Name: "postmark", Summary: "Postmark: HTTP basic auth, secret user:password", New: newPostmark},
 	"sanity":           {Name: "sanity", Summary: "Sanity: sanity-webhook-signature t=(ms),v1= HMAC-SHA256 base64url of {t}.{body}", New: newSanity},
 	"airtable":         {Name: "airtable", Summary: "Airtable: X-Airtable-Content-MAC hmac-sha256= HMAC-SHA256 hex of the body, base64 macSecret", New: newAirtable},
+	"contentful":       {Name: "contentful", Summary: "Contentful: x-contentful-signature HMAC-SHA256 hex of method, path, signed headers and body; x-contentful-timestamp (ms), 30 s TTL", Methods: []string{"GET", "PUT", "PATCH", "DELETE"}, New: newContentful},
+	"adyen":            {Name: "adyen", Summary: "Adyen standard webhooks: each item's additionalData.hmacSignature, HMAC-SHA256 base64 of its fields, hex HMAC key; every item must verify; answers [accepted]", Ack: []byte("[accepted]"), New: newAdyen},
 }

@@ -62,7 +62,12 @@ Example: hookwatch send --source stripe --file examples/stripe-invoice.json`)
 		return hookwatch.Errorf(hookwatch.EINVALID, "source %s: %v", src.Name, err)
 	}
 	signer, ok := scheme.(provider.Signer)
-	if !ok {
+	if bs, isBody := scheme.(provider.BodySigner); isBody {
+		// The signatures are in the body (Adyen): no header to set.
+		if body, err = bs.SignBody(body); err != nil {
+			return hookwatch.Errorf(hookwatch.EINVALID, "sign: %v", err)
+		}
+	} else if !ok {
 		return hookwatch.Errorf(hookwatch.EINVALID, "provider %s verifies with a public key: hookwatch cannot sign for it", src.Provider)
 	}
 	base := *url
@@ -85,8 +90,10 @@ Example: hookwatch send --source stripe --file examples/stripe-invoice.json`)
 	for _, h := range headers {
 		req.Header.Set(h[0], h[1])
 	}
-	if err := signer.Sign(req.Header, signURL, body, time.Now()); err != nil {
-		return fmt.Errorf("sign: %w", err)
+	if signer != nil {
+		if err := signer.Sign(req.Header, signURL, body, time.Now()); err != nil {
+			return fmt.Errorf("sign: %w", err)
+		}
 	}
 	client := &http.Client{Timeout: *timeout}
 	resp, err := client.Do(req)

@@ -1,0 +1,84 @@
+package ingest_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/ingest"
+	"github.com/hookwatch/hookwatch/provider"
+	"github.com/hookwatch/hookwatch/server"
+	"github.com/hookwatch/hookwatch/sqlite"
+)
+
+// TestProviderAck: a source whose provider expects a fixed answer body
+// (Adyen's "[accepted]") gets it, as text/plain with 200, for a stored
+// event and for a duplicate; a rejection is the usual JSON 401; other
+// sources keep the JSON answer.
+func TestProviderAck(t *testing.T) {
+	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hw.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit := ingest.NewCommitter(store, 64, nil)
+	const key = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056"
+	var sources []ingest.Source
+	for _, s := range []struct{ name, prov, secret string }{{"adyen", "adyen", key}, {"stripe", "stripe", stripeSecret}} {
+		scheme, err := provider.New(s.prov, provider.Config{Secrets: []string{s.secret}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sources = append(sources, ingest.Source{Name: s.name, Provider: s.prov, Scheme: scheme, MaxBody: 4096, DedupeHorizon: hookwatch.DefaultDedupeHorizon})
+	}
+	h := ingest.NewHandler(ingest.Options{Sources: sources, Committer: commit})
+	srv := httptest.NewServer(server.Public(server.Options{Ingest: h, Store: store}))
+	t.Cleanup(func() {
+		srv.Close()
+		commit.Close()
+		store.Close()
+	})
+
+	k, _ := hex.DecodeString(key)
+	m := hmac.New(sha256.New, k)
+	m.Write([]byte("7914073381342284::TestMerchant:order-1:1130:EUR:AUTHORISATION:true"))
+	sig := base64.StdEncoding.EncodeToString(m.Sum(nil))
+	body := `{"live":"true","notificationItems":[{"NotificationRequestItem":{"pspReference":"7914073381342284","merchantAccountCode":"TestMerchant","merchantReference":"order-1","amount":{"value":1130,"currency":"EUR"},"eventCode":"AUTHORISATION","success":"true","additionalData":{"hmacSignature":"` + sig + `"}}}]}`
+	post := func(path, body string, h http.Header) reply {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+path, strings.NewReader(body))
+		for k, v := range h {
+			req.Header[k] = v
+		}
+		return do(t, req)
+	}
+	for i := range 2 { // the second is a duplicate
+		r := post("/in/adyen", body, nil)
+		if r.status != http.StatusOK || r.raw != "[accepted]" || r.header.Get("Content-Type") != "text/plain; charset=utf-8" {
+			t.Fatalf("signed notification %d: %d %q %q, want 200 [accepted] text/plain", i+1, r.status, r.raw, r.header.Get("Content-Type"))
+		}
+	}
+	evs, err := store.ListEvents(context.Background(), hookwatch.EventFilter{Source: "adyen", Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1 || evs[0].ProviderEventID != "7914073381342284:AUTHORISATION:true" || evs[0].Type != "AUTHORISATION" {
+		t.Fatalf("stored %+v, want one AUTHORISATION event", evs)
+	}
+	r := post("/in/adyen", strings.Replace(body, `"value":1130`, `"value":1`, 1), nil)
+	if r.status != http.StatusUnauthorized || r.body["error"] != "bad_signature" {
+		t.Errorf("tampered notification: %d %s, want 401 bad_signature", r.status, r.raw)
+	}
+	stripeBody := `{"id":"evt_ack_1","type":"invoice.paid"}`
+	r = post("/in/stripe", stripeBody, signed(t, "stripe", stripeSecret, stripeBody, time.Now()))
+	if r.status != http.StatusOK || r.body["id"] == nil {
+		t.Errorf("stripe: %d %s, want the JSON answer with an id", r.status, r.raw)
+	}
+}
