@@ -3,8 +3,10 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/hookwatch/hookwatch"
+	"github.com/hookwatch/hookwatch/sqlq"
 )
 
 // The performance view's series: a fixed number of grouped queries per
@@ -13,52 +15,18 @@ import (
 // division; every query keeps t >= since, so the division never rounds a
 // time before the range into bucket 0.
 
-// seriesSQL is one grouped series query: it keeps col in q's range and
-// the source and destination filters (on columns src and dst; dst "" when
-// the rows have no destination), leaves test events out (column test), and
-// numbers the bucket of col as b.
-type seriesSQL struct {
-	q             hookwatch.SeriesQuery
-	col, src, dst string
-	test          string
+// dialect is SQLite's for the shared series queries: times are
+// microseconds, so a bucket index is integer division.
+var dialect = sqlq.Dialect{
+	Style:   sqlq.Question,
+	Time:    func(t time.Time) any { return micros(t) },
+	Bucket:  func(col, since, width string) string { return fmt.Sprintf(`(%s - %s) / %s`, col, since, width) },
+	NotTest: func(col string) string { return col + " = 0" },
 }
 
-// bucket is the bucket index expression of col, and its arguments.
-func (w seriesSQL) bucket() (string, []any) {
-	return fmt.Sprintf(`(%s - ?) / ?`, w.col), []any{micros(w.q.Since), w.q.Bucket.Microseconds()}
-}
-
-// where is the condition, and its arguments.
-func (w seriesSQL) where() (string, []any) {
-	cond, args := w.filters()
-	return fmt.Sprintf(`%[1]s >= ? AND %[1]s < ? AND `, w.col) + cond, append([]any{micros(w.q.Since), micros(w.q.Until)}, args...)
-}
-
-// filters is the condition without the range: no test events, and the
-// source and destination filters.
-func (w seriesSQL) filters() (string, []any) {
-	cond := w.test + " = 0"
-	var args []any
-	if w.q.Source != "" {
-		cond += fmt.Sprintf(` AND %s = ?`, w.src)
-		args = append(args, w.q.Source)
-	}
-	if w.q.Destination != "" && w.dst != "" {
-		cond += fmt.Sprintf(` AND %s = ?`, w.dst)
-		args = append(args, w.q.Destination)
-	}
-	return cond, args
-}
-
-// query returns "SELECT <groups>, <bucket> AS b, <values> FROM <from>
-// WHERE <where> AND <extra> GROUP BY <groups>, b" and its arguments.
-func (w seriesSQL) query(groups, values, from, extra string) (string, []any) {
-	b, bargs := w.bucket()
-	cond, wargs := w.where()
-	if extra != "" {
-		cond += " AND " + extra
-	}
-	return fmt.Sprintf(`SELECT %s, %s AS b, %s FROM %s WHERE %s GROUP BY %s, b`, groups, b, values, from, cond, groups), append(bargs, wargs...)
+// series is a series query of q over col; see sqlq.Series.
+func series(q hookwatch.SeriesQuery, col, src, dst, test string) sqlq.Series {
+	return sqlq.Series{D: dialect, Q: q, Col: col, Src: src, Dst: dst, Test: test}
 }
 
 const seriesJoin = `deliveries d JOIN events e ON e.id = d.event_id`
@@ -76,27 +44,27 @@ func (s *Store) Series(ctx context.Context, q hookwatch.SeriesQuery) ([]hookwatc
 	// Receive rows are asked for only when no destination is chosen: a
 	// destination's page charts what it was sent.
 	if q.Destination == "" {
-		recv := seriesSQL{q: q, col: "received_at", src: "source", test: "test"}
-		if err := scan(rows.ScanAccepted(q))(recv.query("source", "count(*)", "events", "")); err != nil {
+		recv := series(q, "received_at", "source", "", "test")
+		if err := scan(rows.ScanAccepted(q))(recv.Query("source", "count(*)", "events", "")); err != nil {
 			return nil, err
 		}
-		rej := seriesSQL{q: q, col: "at", src: "source", test: "test"}
-		if err := scan(rows.ScanRejected(q))(rej.query("source", "count(*)", "failures", "kind = 'signature'")); err != nil {
+		rej := series(q, "at", "source", "", "test")
+		if err := scan(rows.ScanRejected(q))(rej.Query("source", "count(*)", "failures", "kind = 'signature'")); err != nil {
 			return nil, err
 		}
 	}
 	// Processing time counts from the event's receipt, or from its replay.
 	const lat = `(d.completed_at - max(e.received_at, d.queued_at))`
-	done := seriesSQL{q: q, col: "d.completed_at", src: "e.source", dst: "d.destination", test: "e.test"}
-	if err := scan(rows.ScanDelivered(q))(done.query("e.source, d.destination", "count(*)"+latencySQL(lat), seriesJoin, "d.status = 'succeeded'")); err != nil {
+	done := series(q, "d.completed_at", "e.source", "d.destination", "e.test")
+	if err := scan(rows.ScanDelivered(q))(done.Query("e.source, d.destination", "count(*)"+latencySQL(lat), seriesJoin, "d.status = 'succeeded'")); err != nil {
 		return nil, err
 	}
-	att := seriesSQL{q: q, col: "a.at", src: "e.source", dst: "d.destination", test: "e.test"}
-	if err := scan(rows.ScanAttempts(q))(att.query("e.source, d.destination", "count(*), coalesce(sum(a.class <> ''), 0)"+latencySQL("a.latency_us"),
+	att := series(q, "a.at", "e.source", "d.destination", "e.test")
+	if err := scan(rows.ScanAttempts(q))(att.Query("e.source, d.destination", "count(*), coalesce(sum(a.class <> ''), 0)"+latencySQL("a.latency_us"),
 		"attempts a JOIN deliveries d ON d.id = a.delivery_id JOIN events e ON e.id = d.event_id", "")); err != nil {
 		return nil, err
 	}
-	if err := scan(rows.ScanDeadLetters(q))(done.query("e.source, d.destination", "count(*)", seriesJoin, "d.status = 'dead'")); err != nil {
+	if err := scan(rows.ScanDeadLetters(q))(done.Query("e.source, d.destination", "count(*)", seriesJoin, "d.status = 'dead'")); err != nil {
 		return nil, err
 	}
 	return rows.List(), nil
@@ -114,40 +82,42 @@ func (s *Store) BacklogSeries(ctx context.Context, q hookwatch.SeriesQuery) ([]h
 		return nil, err
 	}
 	scan := s.seriesScanner(ctx)
-	c := hookwatch.NewBacklogCounts(q)
+	cs := hookwatch.NewBacklogCounts(q)
 	const entered = `max(e.received_at, d.queued_at)`
 	// Pending at the start: entered before it, and still pending or
 	// completed after it (two counts, each served by an index).
-	start := seriesSQL{q: q, col: entered, src: "e.source", dst: "d.destination", test: "e.test"}
-	cond, fargs := start.filters()
+	start := series(q, entered, "e.source", "d.destination", "e.test")
 	for _, still := range []struct {
 		cond string
 		args []any
 	}{{"d.status = 'pending'", nil}, {"d.completed_at >= ?", []any{micros(q.Since)}}} {
-		args := append(append([]any{micros(q.Since)}, still.args...), fargs...)
-		if err := scan(c.ScanStart)(`SELECT d.destination, count(*) FROM `+seriesJoin+` WHERE `+entered+` < ? AND `+still.cond+` AND `+cond+` GROUP BY d.destination`, args); err != nil {
+		c := sqlq.New(sqlq.Question)
+		c.Add(entered+" < ?", micros(q.Since))
+		c.Add(still.cond, still.args...)
+		start.Filters(c)
+		if err := scan(cs.ScanStart)(`SELECT d.destination, count(*) FROM `+seriesJoin+` WHERE `+c.Where()+` GROUP BY d.destination`, c.Args); err != nil {
 			return nil, err
 		}
 	}
 	// Entered in the range: on receipt (never replayed since: served by
 	// the events' receive-time index), or on a replay (queued_at).
-	received := seriesSQL{q: q, col: "e.received_at", src: "e.source", dst: "d.destination", test: "e.test"}
-	if err := scan(c.ScanCreated)(received.query("d.destination", "count(*)", seriesJoin, "d.queued_at <= e.received_at")); err != nil {
+	received := series(q, "e.received_at", "e.source", "d.destination", "e.test")
+	if err := scan(cs.ScanCreated)(received.Query("d.destination", "count(*)", seriesJoin, "d.queued_at <= e.received_at")); err != nil {
 		return nil, err
 	}
-	replayed := seriesSQL{q: q, col: "d.queued_at", src: "e.source", dst: "d.destination", test: "e.test"}
-	if err := scan(c.ScanCreated)(replayed.query("d.destination", "count(*)", seriesJoin, "d.queued_at > e.received_at")); err != nil {
+	replayed := series(q, "d.queued_at", "e.source", "d.destination", "e.test")
+	if err := scan(cs.ScanCreated)(replayed.Query("d.destination", "count(*)", seriesJoin, "d.queued_at > e.received_at")); err != nil {
 		return nil, err
 	}
-	done := seriesSQL{q: q, col: "d.completed_at", src: "e.source", dst: "d.destination", test: "e.test"}
-	if err := scan(c.ScanCompleted)(done.query("d.destination", "count(*)", seriesJoin, "d.status IN ('succeeded', 'dead')")); err != nil {
+	done := series(q, "d.completed_at", "e.source", "d.destination", "e.test")
+	if err := scan(cs.ScanCompleted)(done.Query("d.destination", "count(*)", seriesJoin, "d.status IN ('succeeded', 'dead')")); err != nil {
 		return nil, err
 	}
-	return c.Points(), nil
+	return cs.Points(), nil
 }
 
 // seriesScanner returns a function that runs a series query (as
-// seriesSQL.query returns it) with each called per row.
+// sqlq.Series.Query returns it) with each called per row.
 func (s *Store) seriesScanner(ctx context.Context) func(each func(func(...any) error) error) func(string, []any) error {
 	return func(each func(func(...any) error) error) func(string, []any) error {
 		return func(query string, args []any) error { return s.scanRows(ctx, each, query, args...) }
@@ -160,8 +130,8 @@ func (s *Store) FailingTypes(ctx context.Context, q hookwatch.SeriesQuery, limit
 	if err := q.Check(); err != nil {
 		return nil, err
 	}
-	att := seriesSQL{q: q, col: "a.at", src: "e.source", dst: "d.destination", test: "e.test"}
-	cond, args := att.where()
+	att := series(q, "a.at", "e.source", "d.destination", "e.test")
+	c := att.Where()
 	var out []hookwatch.TypeFailures
 	err := s.scanRows(ctx, func(scan func(...any) error) error {
 		var f hookwatch.TypeFailures
@@ -172,8 +142,8 @@ func (s *Store) FailingTypes(ctx context.Context, q hookwatch.SeriesQuery, limit
 		return nil
 	}, `SELECT e.source, e.type, d.destination, sum(a.class <> '') AS failed, count(*)
 		FROM attempts a JOIN deliveries d ON d.id = a.delivery_id JOIN events e ON e.id = d.event_id
-		WHERE `+cond+`
+		WHERE `+c.Where()+`
 		GROUP BY e.source, e.type, d.destination HAVING failed > 0
-		ORDER BY failed DESC, e.source, e.type, d.destination LIMIT ?`, append(args, limit)...)
+		ORDER BY failed DESC, e.source, e.type, d.destination LIMIT `+c.Arg(limit), c.Args...)
 	return out, err
 }
