@@ -22,8 +22,8 @@ import (
 
 // TestProviderAck: a source whose provider expects a fixed answer body
 // (Adyen's "[accepted]") gets it, as text/plain with 200, for a stored
-// event and for a duplicate; a rejection is the usual JSON 401; other
-// sources keep the JSON answer.
+// event and for a duplicate; Airtable gets the empty body it asks for; a
+// rejection is the usual JSON 401; other sources keep the JSON answer.
 func TestProviderAck(t *testing.T) {
 	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hw.db"))
 	if err != nil {
@@ -32,7 +32,8 @@ func TestProviderAck(t *testing.T) {
 	commit := ingest.NewCommitter(store, 64, nil)
 	const key = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056"
 	var sources []ingest.Source
-	for _, s := range []struct{ name, prov, secret string }{{"adyen", "adyen", key}, {"stripe", "stripe", stripeSecret}} {
+	const airtableSecret = "c2VjcmV0LW1hYy1rZXktZm9yLWFpcnRhYmxlLXRlc3Q=" // base64, as Airtable returns macSecretBase64
+	for _, s := range []struct{ name, prov, secret string }{{"adyen", "adyen", key}, {"stripe", "stripe", stripeSecret}, {"airtable", "airtable", airtableSecret}} {
 		scheme, err := provider.New(s.prov, provider.Config{Secrets: []string{s.secret}})
 		if err != nil {
 			t.Fatal(err)
@@ -75,6 +76,15 @@ func TestProviderAck(t *testing.T) {
 	r := post("/in/adyen", strings.Replace(body, `"value":1130`, `"value":1`, 1), nil)
 	if r.status != http.StatusUnauthorized || r.body["error"] != "bad_signature" {
 		t.Errorf("tampered notification: %d %s, want 401 bad_signature", r.status, r.raw)
+	}
+	// Airtable asks for a 200 (or 204) with an empty body.
+	ping := `{"base":{"id":"appAck"},"webhook":{"id":"achAck"},"timestamp":"2026-12-02T15:00:00.000Z"}`
+	r = post("/in/airtable", ping, signed(t, "airtable", airtableSecret, ping, time.Now()))
+	if r.status != http.StatusOK || r.raw != "" || r.header.Get("Content-Length") != "0" {
+		t.Errorf("airtable ping: %d %q (Content-Length %q), want 200 with an empty body", r.status, r.raw, r.header.Get("Content-Length"))
+	}
+	if r = post("/in/airtable", ping+" ", signed(t, "airtable", airtableSecret, ping, time.Now())); r.status != http.StatusUnauthorized {
+		t.Errorf("airtable ping with a body it was not signed over: %d %s, want 401", r.status, r.raw)
 	}
 	stripeBody := `{"id":"evt_ack_1","type":"invoice.paid"}`
 	r = post("/in/stripe", stripeBody, signed(t, "stripe", stripeSecret, stripeBody, time.Now()))

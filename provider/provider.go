@@ -205,7 +205,8 @@ type Info struct {
 	// Ack, when set, is the body of the answer to a stored (or duplicate)
 	// event, sent as text/plain with status 200 instead of Hookwatch's
 	// JSON {"id":...}: what the provider's older integrations check for
-	// (Adyen's "[accepted]"). Nil: the JSON answer.
+	// (Adyen's "[accepted]"). Empty but not nil: an empty body (Airtable
+	// asks for one). Nil: the JSON answer.
 	Ack []byte
 	New Factory
 }

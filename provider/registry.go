@@ -46,7 +46,7 @@ var registry = map[string]Info{
 	"msgraph":          {Name: "msgraph", Summary: "Microsoft Graph change notifications: clientState equal to the secret; answers validationToken", New: newMSGraph},
 	"postmark":         {Name: "postmark", Summary: "Postmark: HTTP basic auth, secret user:password", New: newPostmark},
 	"sanity":           {Name: "sanity", Summary: "Sanity: sanity-webhook-signature t=(ms),v1= HMAC-SHA256 base64url of {t}.{body}", New: newSanity},
-	"airtable":         {Name: "airtable", Summary: "Airtable: X-Airtable-Content-MAC hmac-sha256= HMAC-SHA256 hex of the body, base64 macSecret", New: newAirtable},
+	"airtable":         {Name: "airtable", Summary: "Airtable: X-Airtable-Content-MAC hmac-sha256= HMAC-SHA256 hex of the body, base64 macSecret", Ack: []byte{}, New: newAirtable},
 	"contentful":       {Name: "contentful", Summary: "Contentful: x-contentful-signature HMAC-SHA256 hex of method, path, signed headers and body; x-contentful-timestamp (ms), 30 s TTL", Methods: []string{"GET", "PUT", "PATCH", "DELETE"}, New: newContentful},
 	"adyen":            {Name: "adyen", Summary: "Adyen standard webhooks: each item's additionalData.hmacSignature, HMAC-SHA256 base64 of its fields, hex HMAC key; every item must verify; answers [accepted]", Ack: []byte("[accepted]"), New: newAdyen},
 	"plaid":            {Name: "plaid", Summary: "Plaid: Plaid-Verification ES256 JWT over the body's SHA-256; secrets are Plaid's JWKs (no fetch at verification)", New: newPlaid},
