@@ -225,11 +225,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if errors.Is(err, provider.ErrUnavailable) {
 		// A handshake secret could not be read or kept (the store is
 		// down): not a rejection, the provider retries.
-		h.opts.Metrics.request(src.Name, "unavailable", start)
-		h.opts.Logger.LogAttrs(r.Context(), slog.LevelError, "request not verified: answering 503 so the provider retries",
-			slog.String("source", src.Name), slog.Any("error", err))
-		w.Header().Set("Retry-After", strconv.Itoa(int(h.opts.RetryAfter.Round(time.Second)/time.Second)))
-		writeAnswer(w, server.StatusOf(hookwatch.EUNAVAILABLE), answer{Error: "unavailable", Message: "the request could not be verified now; retry later"})
+		h.unavailable(w, r, src, start, "request not verified: answering 503 so the provider retries",
+			"the request could not be verified now; retry later", slog.Any("error", err))
 		return
 	}
 	if err != nil {
@@ -264,11 +261,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		endSpan()
 	}
 	if err != nil {
-		h.opts.Metrics.request(src.Name, "unavailable", start)
-		h.opts.Logger.LogAttrs(r.Context(), slog.LevelError, "event not committed: answering 503 so the provider retries",
-			slog.String("source", src.Name), slog.String("provider_event_id", res.EventID), slog.Any("error", err))
-		w.Header().Set("Retry-After", strconv.Itoa(int(h.opts.RetryAfter.Round(time.Second)/time.Second)))
-		writeAnswer(w, server.StatusOf(hookwatch.EUNAVAILABLE), answer{Error: "unavailable", Message: "the event could not be stored; retry later"})
+		h.unavailable(w, r, src, start, "event not committed: answering 503 so the provider retries",
+			"the event could not be stored; retry later", slog.String("provider_event_id", res.EventID), slog.Any("error", err))
 		return
 	}
 	outcome := "accepted"
@@ -284,6 +278,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeOK(w, ir.ID, ir.Duplicate)
+}
+
+// unavailable answers 503 with Retry-After, so the provider retries a
+// request Hookwatch could not verify or store now, and logs why.
+func (h *Handler) unavailable(w http.ResponseWriter, r *http.Request, src *Source, start time.Time, logMsg, message string, attrs ...slog.Attr) {
+	h.opts.Metrics.request(src.Name, "unavailable", start)
+	h.opts.Logger.LogAttrs(r.Context(), slog.LevelError, logMsg, append([]slog.Attr{slog.String("source", src.Name)}, attrs...)...)
+	w.Header().Set("Retry-After", strconv.Itoa(int(h.opts.RetryAfter.Round(time.Second)/time.Second)))
+	writeAnswer(w, server.StatusOf(hookwatch.EUNAVAILABLE), answer{Error: "unavailable", Message: message})
 }
 
 // writeAck writes the 200 answer a provider checks for (provider.Info.Ack)
