@@ -297,13 +297,18 @@ func filterID(eventID string, route int) string { return eventID + "#" + strconv
 
 // SealSecret seals a secret the store must be able to read back (a
 // handshake secret), bound to aad: under c's key when c seals, else under
-// installationKey, with the key ID hookwatch.InstallationKeyID. Unlike
-// payloads, a secret is never stored in plaintext.
-func (c *Cipher) SealSecret(installationKey, aad, secret []byte) (keyID string, sealed []byte, err error) {
+// the installation key (called only then), with the key ID
+// hookwatch.InstallationKeyID. Unlike payloads, a secret is never stored in
+// plaintext.
+func (c *Cipher) SealSecret(installationKey func() ([]byte, error), aad, secret []byte) (keyID string, sealed []byte, err error) {
 	if c.KeyID() != "" {
 		return c.Seal(aad, secret)
 	}
-	aead, err := installationAEAD(installationKey)
+	ik, err := installationKey()
+	if err != nil {
+		return "", nil, err
+	}
+	aead, err := installationAEAD(ik)
 	if err != nil {
 		return "", nil, err
 	}
@@ -314,15 +319,20 @@ func (c *Cipher) SealSecret(installationKey, aad, secret []byte) (keyID string, 
 	return hookwatch.InstallationKeyID, aead.Seal(out, out, secret, aad), nil
 }
 
-// OpenSecret opens what SealSecret returned.
-func (c *Cipher) OpenSecret(installationKey []byte, keyID string, aad, sealed []byte) ([]byte, error) {
+// OpenSecret opens what SealSecret returned; installationKey is called only
+// for a secret sealed under it.
+func (c *Cipher) OpenSecret(installationKey func() ([]byte, error), keyID string, aad, sealed []byte) ([]byte, error) {
 	if keyID == "" {
 		return nil, hookwatch.Errorf(hookwatch.EINTERNAL, "a secret is stored unsealed: the store is damaged")
 	}
 	if keyID != hookwatch.InstallationKeyID {
 		return c.Open(keyID, aad, sealed)
 	}
-	aead, err := installationAEAD(installationKey)
+	ik, err := installationKey()
+	if err != nil {
+		return nil, err
+	}
+	aead, err := installationAEAD(ik)
 	if err != nil {
 		return nil, err
 	}
@@ -334,6 +344,20 @@ func (c *Cipher) OpenSecret(installationKey []byte, keyID string, aad, sealed []
 		return nil, hookwatch.Errorf(hookwatch.EINTERNAL, "sealed secret does not authenticate under the installation key: altered, damaged or moved from another row")
 	}
 	return out, nil
+}
+
+// ResealSecret returns secret, opened from under keyID, sealed again under
+// c's sealing key when that is another key (the secret was kept before a
+// rotation, or before encryption.keys was set), so that the store can write
+// it back and the old key can be removed; ok is false when there is nothing
+// to do or the sealing failed (the store tries again at the next read).
+func (c *Cipher) ResealSecret(keyID string, aad, secret []byte) (newKeyID string, sealed []byte, ok bool) {
+	kid := c.KeyID()
+	if kid == "" || kid == keyID {
+		return "", nil, false
+	}
+	newKeyID, sealed, err := c.Seal(aad, secret)
+	return newKeyID, sealed, err == nil
 }
 
 // installationAEAD is AES-256-GCM under a key derived from the

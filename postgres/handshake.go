@@ -27,23 +27,15 @@ func (s *Store) HandshakeSecret(ctx context.Context, source string) (hookwatch.H
 	if err != nil {
 		return hookwatch.HandshakeSecret{}, unavailable("handshake secret", err)
 	}
-	var ik []byte
-	if keyID == hookwatch.InstallationKeyID {
-		if ik, err = s.InstallationKey(ctx); err != nil {
-			return hookwatch.HandshakeSecret{}, err
-		}
-	}
-	secret, err := s.cipher.OpenSecret(ik, keyID, encrypt.AAD(hookwatch.HandshakeSecretTable, source), sealed)
+	aad := encrypt.AAD(hookwatch.HandshakeSecretTable, source)
+	secret, err := s.cipher.OpenSecret(func() ([]byte, error) { return s.InstallationKey(ctx) }, keyID, aad, sealed)
 	if err != nil {
 		return hookwatch.HandshakeSecret{}, storeError("handshake secret of "+source, err)
 	}
-	// A secret sealed under another key than the sealing one (before a
-	// rotation, or before encryption.keys) is sealed again under it, so
-	// that the old key can be removed: best effort, read again next time.
-	if kid := s.cipher.KeyID(); kid != "" && kid != keyID {
-		if _, resealed, err := s.cipher.SealSecret(nil, encrypt.AAD(hookwatch.HandshakeSecretTable, source), secret); err == nil {
-			s.pool.Exec(ctx, `UPDATE handshake_secrets SET key_id = $1, secret = $2 WHERE source = $3 AND key_id = $4`, kid, resealed, source, keyID)
-		}
+	// Sealed under another key than the sealing one: sealed again, so that
+	// the old key can be removed (best effort, tried again next read).
+	if kid, resealed, ok := s.cipher.ResealSecret(keyID, aad, secret); ok {
+		s.pool.Exec(ctx, `UPDATE handshake_secrets SET key_id = $1, secret = $2 WHERE source = $3 AND key_id = $4`, kid, resealed, source, keyID)
 	}
 	return hookwatch.HandshakeSecret{Source: source, Secret: string(secret), CreatedAt: at.UTC()}, nil
 }
@@ -51,14 +43,7 @@ func (s *Store) HandshakeSecret(ctx context.Context, source string) (hookwatch.H
 // KeepHandshakeSecret keeps secret unless one is kept; see
 // hookwatch.HandshakeStore.
 func (s *Store) KeepHandshakeSecret(ctx context.Context, source, secret string, at time.Time) (bool, error) {
-	var ik []byte
-	if s.cipher.KeyID() == "" {
-		var err error
-		if ik, err = s.InstallationKey(ctx); err != nil {
-			return false, err
-		}
-	}
-	keyID, sealed, err := s.cipher.SealSecret(ik, encrypt.AAD(hookwatch.HandshakeSecretTable, source), []byte(secret))
+	keyID, sealed, err := s.cipher.SealSecret(func() ([]byte, error) { return s.InstallationKey(ctx) }, encrypt.AAD(hookwatch.HandshakeSecretTable, source), []byte(secret))
 	if err != nil {
 		return false, err
 	}
