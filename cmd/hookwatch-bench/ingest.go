@@ -89,6 +89,17 @@ func runIngest(args []string) error {
 	if storeURL == "" {
 		storeURL = "sqlite:" + filepath.Join(dir, "bench.db")
 	}
+	var pg *pgBackends
+	if isPostgres(storeURL) {
+		// The server's backends, told apart from other users of the
+		// database by their application_name.
+		var app string
+		storeURL, app = withAppName(storeURL, fmt.Sprintf("hookwatch-bench-%d", os.Getpid()))
+		if pg, err = openPGBackends(storeURL, app); err != nil {
+			return fmt.Errorf("watch PostgreSQL's CPU: %w", err)
+		}
+		defer pg.close()
+	}
 	public, admin := freeAddr(), freeAddr()
 	cfg := fmt.Sprintf("listen: %q\nadmin_listen: %q\nadmin_token: %q\nstore: %q\nlog: {level: error}\nsources:\n  - name: stripe\n    provider: stripe\n    secrets: [%q]\n",
 		public, admin, benchAdminToken, storeURL, benchSecret)
@@ -173,9 +184,22 @@ func runIngest(args []string) error {
 			name += " filtered"
 		}
 	}
-	var during func(time.Duration)
-	if *profile != "" {
-		during = func(d time.Duration) {
+	var (
+		pgDone      = make(chan struct{})
+		pgOwn, pgBG time.Duration
+		pgN         int
+		pgErr       error
+	)
+	during := func(d time.Duration) {
+		if pg != nil {
+			go func() {
+				defer close(pgDone)
+				pgOwn, pgBG, pgN, pgErr = pg.measure(d)
+			}()
+		} else {
+			close(pgDone)
+		}
+		if *profile != "" {
 			if err := captureProfile("http://"+admin, d, *profile); err != nil {
 				fmt.Fprintln(os.Stderr, "hookwatch-bench: profile:", err)
 			}
@@ -190,6 +214,14 @@ func runIngest(args []string) error {
 	}, during)
 	hook.peakRSS = peakRSS(hw.Process.Pid)
 	fmt.Println(hook)
+	if pg != nil {
+		<-pgDone
+		if pgErr != nil {
+			fmt.Fprintln(os.Stderr, "hookwatch-bench: PostgreSQL CPU:", pgErr)
+		} else {
+			fmt.Println(pgReport(pgOwn, pgBG, pgN, hook.accepted(), hook.elapsed))
+		}
+	}
 	if size, took, err := commitStats("http://" + admin); err == nil {
 		fmt.Printf("group commits (whole run): %.1f events per batch, %.2f ms per commit\n", size, took*1000)
 	}
