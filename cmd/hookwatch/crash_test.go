@@ -2,64 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/hookwatch/hookwatch/provider"
 	"github.com/hookwatch/hookwatch/sqlite"
 )
-
-const crashSecret = "whsec_crash_test"
-
-// writeConfig writes a config with one stripe source on the given addresses.
-func writeConfig(t *testing.T, dir, public, admin, store string) string {
-	t.Helper()
-	path := filepath.Join(dir, "hookwatch.yaml")
-	cfg := fmt.Sprintf(`listen: %q
-admin_listen: %q
-store: %q
-log: {level: warn}
-sources:
-  - name: stripe
-    provider: stripe
-    secrets: [%q]
-`, public, admin, store, crashSecret)
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-// sendStripe posts a signed Stripe event and returns the status and the
-// Hookwatch event ID of the answer.
-func sendStripe(client *http.Client, addr, providerID string) (int, string, error) {
-	body := fmt.Sprintf(`{"id":%q,"object":"event","type":"invoice.paid","livemode":true,"data":{"object":{"amount":%d}}}`, providerID, len(providerID))
-	scheme, err := provider.New("stripe", provider.Config{Secrets: []string{crashSecret}})
-	if err != nil {
-		return 0, "", err
-	}
-	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/in/stripe", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if err := scheme.(provider.Signer).Sign(req.Header, "", []byte(body), time.Now()); err != nil {
-		return 0, "", err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	var a struct{ ID string }
-	json.NewDecoder(resp.Body).Decode(&a)
-	return resp.StatusCode, a.ID, nil
-}
 
 // TestKill9LosesNothingAcknowledged is the durability promise: every
 // request answered 2xx before a SIGKILL is in the store, exactly once.
@@ -68,65 +17,25 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	dir := t.TempDir()
-	dbPath := filepath.Join(dir, "hw.db")
-	public, admin := freeAddr(t), freeAddr(t)
-	cfgPath := writeConfig(t, dir, public, admin, "sqlite:"+dbPath)
-	p := startServe(t, cfgPath, public, admin)
+	dbPath := filepath.Join(t.TempDir(), "hw.db")
+	p := serve(t, filepath.Dir(dbPath), stripeYAML("sqlite:"+dbPath))
 
 	type ack struct{ providerID, id string }
-	var (
-		mu     sync.Mutex
-		acked  []ack
-		sent   atomic.Int64
-		killed atomic.Bool
-		wg     sync.WaitGroup
-	)
-	client := &http.Client{Timeout: 10 * time.Second}
-	for w := 0; w < 16; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				pid := fmt.Sprintf("evt_w%d_%d", w, i)
-				status, id, err := sendStripe(client, public, pid)
-				sent.Add(1)
-				if err != nil {
-					if !killed.Load() {
-						t.Errorf("request failed before the kill: %v", err)
-					}
-					return
-				}
-				if status/100 == 2 {
-					mu.Lock()
-					acked = append(acked, ack{pid, id})
-					mu.Unlock()
-				}
-			}
-		}()
-	}
+	var acked []ack
 	// Kill once a good number of requests are acknowledged, mid-stream.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		mu.Lock()
-		n := len(acked)
-		mu.Unlock()
-		if n >= 500 || time.Now().After(deadline) {
-			break
+	sent := floodUntilKill(t, p.public, "evt", 30*time.Second, func(pid, id string, status int) {
+		if status/100 == 2 {
+			acked = append(acked, ack{pid, id})
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	killed.Store(true)
-	p.kill()
-	wg.Wait()
-	t.Logf("sent %d requests, %d acknowledged before SIGKILL", sent.Load(), len(acked))
+	}, func() bool { return len(acked) >= 500 }, p.kill)
+	t.Logf("sent %d requests, %d acknowledged before SIGKILL", sent, len(acked))
 	if len(acked) == 0 {
 		t.Fatal("nothing was acknowledged")
 	}
 
 	// Restart on the same file: it must come up (WAL recovery) and still
 	// remember what it acknowledged.
-	p2 := startServe(t, cfgPath, public, admin)
+	p2 := p.restart(t)
 	store, err := sqlite.Open(context.Background(), dbPath)
 	if err != nil {
 		t.Fatal(err)
@@ -139,7 +48,7 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 		}
 	}
 	// A provider retry of an acknowledged event is absorbed as a duplicate.
-	status, id, err := sendStripe(client, public, acked[0].providerID)
+	status, id, err := sendStripe(&http.Client{Timeout: 10 * time.Second}, p.public, acked[0].providerID)
 	if err != nil || status != 200 || id != acked[0].id {
 		t.Errorf("retry after restart: %d %s %v, want 200 duplicate of %s", status, id, err, acked[0].id)
 	}
@@ -153,51 +62,23 @@ func TestSIGTERMDrains(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	dir := t.TempDir()
-	dbPath := filepath.Join(dir, "hw.db")
-	public, admin := freeAddr(t), freeAddr(t)
-	p := startServe(t, writeConfig(t, dir, public, admin, "sqlite:"+dbPath), public, admin)
+	dbPath := filepath.Join(t.TempDir(), "hw.db")
+	p := serve(t, filepath.Dir(dbPath), stripeYAML("sqlite:"+dbPath))
 
-	var (
-		mu    sync.Mutex
-		acked []string
-		wg    sync.WaitGroup
-		stop  atomic.Bool
-	)
-	client := &http.Client{Timeout: 10 * time.Second}
-	for w := 0; w < 8; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; !stop.Load(); i++ {
-				status, id, err := sendStripe(client, public, fmt.Sprintf("evt_term_%d_%d", w, i))
-				if err != nil {
-					return // the listener is closed
-				}
-				if status == 200 {
-					mu.Lock()
-					acked = append(acked, id)
-					mu.Unlock()
-				}
-			}
-		}()
-	}
+	var acked []string
+	f := startFlood(t, p.public, "evt_term", 8, func(_, id string, status int) {
+		if status == 200 {
+			acked = append(acked, id)
+		}
+	})
 	// SIGTERM mid-stream, once traffic is flowing (a count, not a fixed
 	// sleep: on a loaded machine half a second may be a handful of events).
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		mu.Lock()
-		n := len(acked)
-		mu.Unlock()
-		if n >= 200 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d events acknowledged in 30s before the SIGTERM", n)
-		}
+	if !f.waitUntil(30*time.Second, func() bool { return len(acked) >= 200 }) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		t.Fatalf("only %d events acknowledged in 30s before the SIGTERM", len(acked))
 	}
-	p.stop(t)
-	stop.Store(true)
-	wg.Wait()
+	f.stop(func() { p.stop(t) })
 	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
 		t.Errorf("exit code after SIGTERM = %d, want 0\n%s", code, p.logs)
 	}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -23,20 +22,11 @@ const (
 	adminToken = "test-admin-token"
 )
 
-// writeDeliveryConfig writes a config with a stripe source routed to one
-// destination at sinkURL.
-func writeDeliveryConfig(t *testing.T, dir, public, admin, store, sinkURL, extra string) string {
-	t.Helper()
-	path := filepath.Join(dir, "hookwatch.yaml")
-	cfg := fmt.Sprintf(`listen: %q
-admin_listen: %q
-admin_token: %q
-store: %q
-log: {level: warn}
-sources:
-  - name: stripe
-    provider: stripe
-    secrets: [%q]
+// deliveryYAML is a config body with store and a stripe source routed to
+// one destination at sinkURL, with extra keys of the destination.
+func deliveryYAML(store, sinkURL, extra string) string {
+	return fmt.Sprintf(`admin_token: %q
+%s
 destinations:
   - name: app
     url: %q
@@ -45,11 +35,7 @@ destinations:
 routes:
   - source: stripe
     destinations: [app]
-`, public, admin, adminToken, store, crashSecret, sinkURL, destSecret, extra)
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+`, adminToken, stripeYAML(store), sinkURL, destSecret, extra)
 }
 
 // appSink is the user's app: it verifies the signature and counts each
@@ -110,7 +96,7 @@ func TestDeliveryEndToEndAndAdminAPI(t *testing.T) {
 	t.Parallel()
 	sink, srv := newAppSink(t, 0)
 	dir := t.TempDir()
-	path := writeDeliveryConfig(t, dir, "127.0.0.1:0", "127.0.0.1:0", "sqlite:"+filepath.Join(dir, "hw.db"), srv.URL+"/hooks", "")
+	path := writeYAML(t, dir, anyPortsYAML+deliveryYAML("sqlite:"+filepath.Join(dir, "hw.db"), srv.URL+"/hooks", ""))
 	m := openMain(t, path)
 
 	client := &http.Client{Timeout: 10 * time.Second}
@@ -250,11 +236,9 @@ func TestKill9MidDeliveryRedelivers(t *testing.T) {
 	sink, srv := newAppSink(t, 20*time.Millisecond)
 	sink.stallAfter, sink.release = 20, make(chan struct{})
 	dir := t.TempDir()
-	public, admin := freeAddr(t), freeAddr(t)
 	// A 1s timeout makes the killed instance's leases expire 16s later.
-	path := writeDeliveryConfig(t, dir, public, admin, "sqlite:"+filepath.Join(dir, "hw.db"), srv.URL+"/hooks",
-		"    timeout: 1s\n    max_in_flight: 4")
-	p := startServe(t, path, public, admin)
+	p := serve(t, dir, deliveryYAML("sqlite:"+filepath.Join(dir, "hw.db"), srv.URL+"/hooks",
+		"    timeout: 1s\n    max_in_flight: 4"))
 
 	const n = 300
 	client := &http.Client{Timeout: 10 * time.Second}
@@ -268,7 +252,7 @@ func TestKill9MidDeliveryRedelivers(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := w; i < n; i += 8 {
-				code, id, err := sendStripe(client, public, fmt.Sprintf("evt_kill_%d", i))
+				code, id, err := sendStripe(client, p.public, fmt.Sprintf("evt_kill_%d", i))
 				if err == nil && code == 200 {
 					mu.Lock()
 					acked = append(acked, id)
@@ -295,7 +279,7 @@ func TestKill9MidDeliveryRedelivers(t *testing.T) {
 	close(sink.release)
 	t.Logf("killed with %d of %d events delivered", before, len(acked))
 
-	startServe(t, path, public, admin)
+	p.restart(t)
 	deadline = time.Now().Add(90 * time.Second)
 	for sink.distinct() < len(acked) && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)

@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,53 +29,15 @@ func TestKill9OwedDeliveriesCreatedOnce(t *testing.T) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}))
 	defer sink.Close()
-	dir := t.TempDir()
-	dbPath := filepath.Join(dir, "hw.db")
-	public, admin := freeAddr(t), freeAddr(t)
-	cfgPath := writeDeliveryConfig(t, dir, public, admin, "sqlite:"+dbPath, sink.URL, "")
-	p := startServe(t, cfgPath, public, admin)
+	dbPath := filepath.Join(t.TempDir(), "hw.db")
+	p := serve(t, filepath.Dir(dbPath), deliveryYAML("sqlite:"+dbPath, sink.URL, ""))
 
-	var (
-		mu     sync.Mutex
-		acked  = map[string]string{} // Hookwatch event ID -> provider ID
-		killed atomic.Bool
-		wg     sync.WaitGroup
-	)
-	client := &http.Client{Timeout: 10 * time.Second}
-	for w := 0; w < 16; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				pid := fmt.Sprintf("evt_fan_w%d_%d", w, i)
-				status, id, err := sendStripe(client, public, pid)
-				if err != nil {
-					if !killed.Load() {
-						t.Errorf("request failed before the kill: %v", err)
-					}
-					return
-				}
-				if status == http.StatusOK {
-					mu.Lock()
-					acked[id] = pid
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		mu.Lock()
-		n := len(acked)
-		mu.Unlock()
-		if n >= 1500 || time.Now().After(deadline) {
-			break
+	acked := map[string]string{} // Hookwatch event ID -> provider ID
+	floodUntilKill(t, p.public, "evt_fan", 30*time.Second, func(pid, id string, status int) {
+		if status == http.StatusOK {
+			acked[id] = pid
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	killed.Store(true)
-	p.kill()
-	wg.Wait()
+	}, func() bool { return len(acked) >= 1500 }, p.kill)
 	t.Logf("%d events acknowledged before SIGKILL", len(acked))
 	if len(acked) == 0 {
 		t.Fatal("nothing was acknowledged")

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -23,10 +22,7 @@ const filterSecretGitHub = "gh-filter-secret"
 // a closed port (deliveries stay pending: these tests look at routing).
 func filterConfig(t *testing.T, dir, routes string) string {
 	t.Helper()
-	path := filepath.Join(dir, "hookwatch.yaml")
-	cfg := fmt.Sprintf(`listen: "127.0.0.1:0"
-admin_listen: "127.0.0.1:0"
-store: %q
+	path := writeYAML(t, dir, anyPortsYAML+fmt.Sprintf(`store: %q
 log: {level: warn}
 sources:
   - name: stripe
@@ -40,10 +36,7 @@ destinations:
   - {name: audit, url: "http://127.0.0.1:9/audit"}
   - {name: ci, url: "http://127.0.0.1:9/ci"}
 routes:
-%s`, "sqlite:"+filepath.Join(dir, "hw.db"), crashSecret, filterSecretGitHub, routes)
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+%s`, "sqlite:"+filepath.Join(dir, "hw.db"), crashSecret, filterSecretGitHub, routes))
 	return path
 }
 

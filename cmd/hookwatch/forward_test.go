@@ -26,18 +26,12 @@ import (
 
 const forwardToken = "forward-test-admin-token-0123456789"
 
-// writeStreamConfig is writeConfig with an admin token: the event stream
-// is behind it.
-func writeStreamConfig(t *testing.T, dir, public, admin string) string {
+// serveStream serves one stripe source with an admin token: the event
+// stream is behind it.
+func serveStream(t *testing.T) *proc {
 	t.Helper()
-	path := writeConfig(t, dir, public, admin, "sqlite:"+filepath.Join(dir, "hw.db"))
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintf(f, "admin_token: %q\n", forwardToken)
-	f.Close()
-	return path
+	dir := t.TempDir()
+	return serve(t, dir, stripeYAML("sqlite:"+filepath.Join(dir, "hw.db"))+fmt.Sprintf("admin_token: %q\n", forwardToken))
 }
 
 // forwarded is one request the local app got.
@@ -100,10 +94,8 @@ func (s *syncBuffer) String() string {
 // middle (it reconnects and resumes after the last event it saw).
 func TestForwardAcrossServerRestart(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	public, admin := freeAddr(t), freeAddr(t)
-	cfg := writeStreamConfig(t, dir, public, admin)
-	srv := startServe(t, cfg, public, admin)
+	srv := serveStream(t)
+	public, cfg := srv.public, srv.config
 
 	app := &localApp{}
 	appSrv := httptest.NewServer(app)
@@ -139,7 +131,7 @@ func TestForwardAcrossServerRestart(t *testing.T) {
 	app.wait(t, 3, logs)
 
 	srv.stop(t)
-	srv = startServe(t, cfg, public, admin)
+	srv = srv.restart(t)
 	for i := range 3 {
 		send(fmt.Sprintf("evt_after_%d", i))
 	}
@@ -215,10 +207,8 @@ func TestForwardAcrossServerRestart(t *testing.T) {
 // what a script parses.
 func TestTailJSON(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	public, admin := freeAddr(t), freeAddr(t)
-	cfg := writeStreamConfig(t, dir, public, admin)
-	startServe(t, cfg, public, admin)
+	srv := serveStream(t)
+	public, cfg := srv.public, srv.config
 
 	client := &http.Client{Timeout: 10 * time.Second}
 	var want []string

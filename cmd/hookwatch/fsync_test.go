@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -10,8 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -50,8 +47,7 @@ func TestFsyncFailureUnderStrace(t *testing.T) {
 	}
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "hw.db")
-	public, admin := freeAddr(t), freeAddr(t)
-	cfgPath := writeConfig(t, dir, public, admin, "sqlite:"+dbPath)
+	cfgPath, public, admin := serveConfig(t, dir, stripeYAML("sqlite:"+dbPath))
 	straceLog := filepath.Join(dir, "strace.log")
 	// Injection counts each thread's fsyncs of the WAL apart: each thread's
 	// 60th and every 300th after it fail, a few faults over the run, each
@@ -64,41 +60,10 @@ func TestFsyncFailureUnderStrace(t *testing.T) {
 		providerID, id string
 		status, order  int
 	}
-	var (
-		mu      sync.Mutex
-		answers []answer
-		order   atomic.Int64
-		killed  atomic.Bool
-		wg      sync.WaitGroup
-	)
-	client := &http.Client{Timeout: 10 * time.Second}
-	for w := 0; w < 16; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				pid := fmt.Sprintf("evt_fsync_w%d_%d", w, i)
-				status, id, err := sendStripe(client, public, pid)
-				if err != nil {
-					if !killed.Load() {
-						t.Errorf("request failed before the kill: %v", err)
-					}
-					return
-				}
-				mu.Lock()
-				answers = append(answers, answer{pid, id, status, int(order.Add(1))})
-				mu.Unlock()
-				if status == http.StatusServiceUnavailable {
-					time.Sleep(5 * time.Millisecond) // Retry-After, shortened
-				}
-			}
-		}()
-	}
+	var answers []answer
 	// Run until a fault was answered 503 and the server accepted again
 	// well after it.
 	summary := func() (ok, refused, okAfter int) {
-		mu.Lock()
-		defer mu.Unlock()
 		first := 0
 		for _, a := range answers {
 			if a.status == http.StatusServiceUnavailable && (first == 0 || a.order < first) {
@@ -120,26 +85,23 @@ func TestFsyncFailureUnderStrace(t *testing.T) {
 		}
 		return ok, refused, okAfter
 	}
-	deadline := time.Now().Add(90 * time.Second)
-	for {
+	floodUntilKill(t, public, "evt_fsync", 90*time.Second, func(providerID, id string, status int) {
+		answers = append(answers, answer{providerID, id, status, len(answers) + 1})
+	}, func() bool {
 		_, refused, okAfter := summary()
-		if refused > 0 && okAfter >= 300 || time.Now().After(deadline) {
-			break
+		return refused > 0 && okAfter >= 300
+	}, func() {
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatalf("kill -9 %d: %v", pid, err)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	killed.Store(true)
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-		t.Fatalf("kill -9 %d: %v", pid, err)
-	}
-	select {
-	case <-p.exited:
-	case <-time.After(60 * time.Second):
-		ps, _ := exec.Command("ps", "-o", "pid,ppid,stat,wchan:30,args", "-p", fmt.Sprint(pid), "-p", fmt.Sprint(p.cmd.Process.Pid)).CombinedOutput()
-		st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-		t.Fatalf("strace or hookwatch still running 60s after kill -9:\n%s\n%s", ps, st)
-	}
-	wg.Wait()
+		select {
+		case <-p.exited:
+		case <-time.After(60 * time.Second):
+			ps, _ := exec.Command("ps", "-o", "pid,ppid,stat,wchan:30,args", "-p", fmt.Sprint(pid), "-p", fmt.Sprint(p.cmd.Process.Pid)).CombinedOutput()
+			st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+			t.Fatalf("strace or hookwatch still running 60s after kill -9:\n%s\n%s", ps, st)
+		}
+	})
 	ok, refused, okAfter := summary()
 	injected := strings.Count(readFile(t, straceLog), "(INJECTED)")
 	t.Logf("%d answers: %d 200, %d 503 (%d fsync failures injected); %d 200 after the first 503", len(answers), ok, refused, injected, okAfter)
@@ -160,7 +122,7 @@ func TestFsyncFailureUnderStrace(t *testing.T) {
 	}
 
 	// Restart without faults: every request answered 200 is there, once.
-	p2 := startServe(t, cfgPath, public, admin)
+	p2 := p.restart(t)
 	store, err := sqlite.Open(context.Background(), dbPath)
 	if err != nil {
 		t.Fatal(err)
@@ -177,6 +139,7 @@ func TestFsyncFailureUnderStrace(t *testing.T) {
 	}
 	// The provider retries what was refused: each is accepted, and stored
 	// once (a refused event the reopen kept is answered as a duplicate).
+	client := &http.Client{Timeout: 10 * time.Second}
 	retried := map[string]string{}
 	for _, a := range answers {
 		if a.status != http.StatusServiceUnavailable {
@@ -202,41 +165,18 @@ func TestFsyncFailureUnderStrace(t *testing.T) {
 // of hookwatch itself, for kill -9.
 func startServeStrace(t *testing.T, configPath, public, admin, stracePath string, args ...string) (*proc, int) {
 	t.Helper()
-	p := &proc{public: public, admin: admin, logs: &bytes.Buffer{}, exited: make(chan struct{})}
-	p.cmd = exec.Command(stracePath, append(args, binary(t), "serve", "--config", configPath)...)
-	p.cmd.Stdout = p.logs
-	p.cmd.Stderr = p.logs
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.cmd.Wait(); close(p.exited) }()
+	p := launch(t, exec.Command(stracePath, append(args, binary(t), "serve", "--config", configPath)...), configPath, public, admin)
 	pid := 0
 	t.Cleanup(func() {
 		if pid > 0 {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
-		p.kill()
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-p.exited:
-			t.Fatalf("hookwatch serve under strace exited early:\n%s", p.logs)
-		default:
-		}
-		resp, err := http.Get("http://" + public + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				if pid = tracee(p.cmd.Process.Pid, binary(t)); pid > 0 {
-					return p, pid
-				}
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("hookwatch serve under strace not ready after 30s:\n%s", p.logs)
-	return nil, 0
+	p.waitReady(t, "hookwatch serve under strace", 30*time.Second, func() bool {
+		pid = tracee(p.cmd.Process.Pid, binary(t))
+		return pid > 0
+	})
+	return p, pid
 }
 
 // tracee returns the pid of strace's child running bin, or 0. strace forks
@@ -251,13 +191,4 @@ func tracee(stracePid int, bin string) int {
 		}
 	}
 	return 0
-}
-
-func readFile(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }

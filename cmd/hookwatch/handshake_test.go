@@ -25,14 +25,9 @@ func TestAsanaHandshakeEndToEnd(t *testing.T) {
 	}
 	t.Parallel()
 	dir := t.TempDir()
-	public, admin := freeAddr(t), freeAddr(t)
 	db := filepath.Join(dir, "hw.db")
-	path := filepath.Join(dir, "hookwatch.yaml")
-	cfg := fmt.Sprintf("listen: %q\nadmin_listen: %q\nstore: %q\nlog: {level: warn}\nsources:\n  - name: asana\n    provider: asana\n", public, admin, "sqlite:"+db)
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	startServe(t, path, public, admin)
+	p := serve(t, dir, fmt.Sprintf("store: %q\nlog: {level: warn}\nsources:\n  - name: asana\n    provider: asana\n", "sqlite:"+db))
+	public, path := p.public, p.config
 
 	const first, second = "0f5c1e0bd1c5f2c9a4c6a0f1e0c7d2b3a4f5e6d7c8b9a0f1e2d3c4b5a6f7e8d9", "9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e"
 	body := `{"events":[{"user":{"gid":"1","resource_type":"user"},"created_at":"2026-12-02T10:00:00.000Z","action":"changed","resource":{"gid":"1200","resource_type":"task"},"parent":null}]}`

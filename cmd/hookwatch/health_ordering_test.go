@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,10 +19,7 @@ func TestHealthShowsBlockedKeys(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "hw.db")
-	cfgPath := filepath.Join(dir, "hookwatch.yaml")
-	if err := os.WriteFile(cfgPath, []byte(orderedConfig("127.0.0.1:0", "127.0.0.1:0", "sqlite:"+dbPath, "http://127.0.0.1:9/")), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath := writeYAML(t, dir, anyPortsYAML+orderedYAML("sqlite:"+dbPath, "http://127.0.0.1:9/"))
 	ctx := context.Background()
 	s, err := sqlite.Open(ctx, dbPath)
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -96,10 +95,7 @@ func startAlertMain(t *testing.T, circuitFailures int, extra string) *alertSetup
 	var hooksSrv *httptest.Server
 	s.hooks, hooksSrv = newHookReceiver(t)
 	dir := t.TempDir()
-	s.path = filepath.Join(dir, "hookwatch.yaml")
-	cfg := fmt.Sprintf(`listen: 127.0.0.1:0
-admin_listen: 127.0.0.1:0
-admin_token: %q
+	s.path = writeYAML(t, dir, anyPortsYAML+fmt.Sprintf(`admin_token: %q
 store: %q
 log: {level: error}
 sources:
@@ -124,10 +120,7 @@ alerts:
   channels:
     - {name: ops-hooks, type: webhook, url: %q, secret: %q}
 %s`, adminToken, "sqlite:"+filepath.Join(dir, "hw.db"), crashSecret, app.URL+"/hooks", destSecret, circuitFailures,
-		hooksSrv.URL+"/alerts", alertHookSecret, extra)
-	if err := os.WriteFile(s.path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+		hooksSrv.URL+"/alerts", alertHookSecret, extra))
 	c, err := config.Load(s.path, func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)

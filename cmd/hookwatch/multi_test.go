@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -76,29 +74,14 @@ func TestMultiInstancePostgresDelivers(t *testing.T) {
 
 	var procs []*proc
 	for range 3 {
-		dir := t.TempDir()
-		public, admin := freeAddr(t), freeAddr(t)
-		cfg := fmt.Sprintf(`listen: %q
-admin_listen: %q
-store: %q
-log: {level: warn}
-sources:
-  - name: stripe
-    provider: stripe
-    secrets: [%q]
-destinations:
+		procs = append(procs, serve(t, t.TempDir(), stripeYAML(url)+fmt.Sprintf(`destinations:
   - name: app
     url: %q
     timeout: 1s
 routes:
   - source: stripe
     destinations: [app]
-`, public, admin, url, crashSecret, appSrv.URL+"/hooks")
-		path := filepath.Join(dir, "hookwatch.yaml")
-		if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		procs = append(procs, startServe(t, path, public, admin))
+`, appSrv.URL+"/hooks")))
 	}
 
 	var (

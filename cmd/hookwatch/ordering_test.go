@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -82,18 +81,10 @@ func (a *orderedApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// orderedConfig is a serve config with one Stripe source and one ordered
+// orderedYAML is a config body with one Stripe source and one ordered
 // destination, keyed on data.object.id, retrying fast.
-func orderedConfig(public, admin, store, appURL string) string {
-	return fmt.Sprintf(`listen: %q
-admin_listen: %q
-store: %q
-log: {level: warn}
-sources:
-  - name: stripe
-    provider: stripe
-    secrets: [%q]
-destinations:
+func orderedYAML(store, appURL string) string {
+	return stripeYAML(store) + fmt.Sprintf(`destinations:
   - name: app
     url: %q
     timeout: 2s
@@ -105,7 +96,7 @@ destinations:
 routes:
   - source: stripe
     destinations: [app]
-`, public, admin, store, crashSecret, appURL)
+`, appURL)
 }
 
 // sendKeyed sends seq of key to addr, signed like Stripe.
@@ -204,14 +195,9 @@ func TestOrderedDeliveryEndToEnd(t *testing.T) {
 	appSrv := httptest.NewServer(app)
 	defer appSrv.Close()
 	dir := t.TempDir()
-	public, admin := freeAddr(t), freeAddr(t)
-	path := filepath.Join(dir, "hookwatch.yaml")
-	if err := os.WriteFile(path, []byte(orderedConfig(public, admin, "sqlite:"+filepath.Join(dir, "hw.db"), appSrv.URL+"/hooks")), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	startServe(t, path, public, admin)
+	p := serve(t, dir, orderedYAML("sqlite:"+filepath.Join(dir, "hw.db"), appSrv.URL+"/hooks"))
 	const keys, n = 1000, 10
-	sendRounds(t, keys, n, 16, func(int) string { return public }, nil)
+	sendRounds(t, keys, n, 16, func(int) string { return p.public }, nil)
 	waitOrdered(t, app, keys, n, 120*time.Second)
 }
 
@@ -230,13 +216,7 @@ func TestOrderedDeliveryPostgresInstanceKilled(t *testing.T) {
 	defer appSrv.Close()
 	var procs []*proc
 	for range 3 {
-		dir := t.TempDir()
-		public, admin := freeAddr(t), freeAddr(t)
-		path := filepath.Join(dir, "hookwatch.yaml")
-		if err := os.WriteFile(path, []byte(orderedConfig(public, admin, url, appSrv.URL+"/hooks")), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		procs = append(procs, startServe(t, path, public, admin))
+		procs = append(procs, serve(t, t.TempDir(), orderedYAML(url, appSrv.URL+"/hooks")))
 	}
 	const keys, n = 300, 10
 	var killed atomic.Bool

@@ -182,9 +182,7 @@ func TestMultiInstancePostgres(t *testing.T) {
 	}
 	var procs []*proc
 	for range 3 {
-		dir := t.TempDir()
-		public, admin := freeAddr(t), freeAddr(t)
-		procs = append(procs, startServe(t, writeConfig(t, dir, public, admin, url), public, admin))
+		procs = append(procs, serve(t, t.TempDir(), stripeYAML(url)))
 	}
 
 	var (

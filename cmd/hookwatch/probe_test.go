@@ -79,8 +79,8 @@ func TestResumeProbesAndTheBacklogFlowsAtOnce(t *testing.T) {
 	t.Parallel()
 	sink, down, srv := downSink(t)
 	dir := t.TempDir()
-	path := writeDeliveryConfig(t, dir, "127.0.0.1:0", "127.0.0.1:0", "sqlite:"+filepath.Join(dir, "hw.db"), srv.URL+"/hooks",
-		"    max_in_flight: 1\n    circuit: {failures: 2, cooldown: 10m}\n    retry: {initial: 1s, max_backoff: 1s}")
+	path := writeYAML(t, dir, anyPortsYAML+deliveryYAML("sqlite:"+filepath.Join(dir, "hw.db"), srv.URL+"/hooks",
+		"    max_in_flight: 1\n    circuit: {failures: 2, cooldown: 10m}\n    retry: {initial: 1s, max_backoff: 1s}"))
 	m := openMain(t, path)
 	client := &http.Client{Timeout: 10 * time.Second}
 	send := func(from, n int) {
@@ -204,7 +204,7 @@ func TestHealthAfterSendCountsTheTestEventApart(t *testing.T) {
 	t.Parallel()
 	_, _, srv := downSink(t) // the app is not running yet: the delivery waits
 	dir := t.TempDir()
-	path := writeDeliveryConfig(t, dir, "127.0.0.1:0", "127.0.0.1:0", "sqlite:"+filepath.Join(dir, "hw.db"), srv.URL+"/hooks", "")
+	path := writeYAML(t, dir, anyPortsYAML+deliveryYAML("sqlite:"+filepath.Join(dir, "hw.db"), srv.URL+"/hooks", ""))
 	m := openMain(t, path)
 	payload := filepath.Join(dir, "invoice.json")
 	if err := os.WriteFile(payload, []byte(`{"id":"evt_demo","object":"event","type":"invoice.paid","livemode":true}`), 0o600); err != nil {

@@ -117,6 +117,8 @@ func freeAddr(t *testing.T) string {
 // proc is a running `hookwatch serve`.
 type proc struct {
 	cmd    *exec.Cmd
+	config string // the config file's path
+	env    []string
 	public string
 	admin  string
 	logs   *bytes.Buffer
@@ -127,34 +129,58 @@ type proc struct {
 // answers on the public address. env is added to the process environment.
 func startServe(t *testing.T, configPath, public, admin string, env ...string) *proc {
 	t.Helper()
-	p := &proc{public: public, admin: admin, logs: &bytes.Buffer{}, exited: make(chan struct{})}
-	p.cmd = exec.Command(binary(t), "serve", "--config", configPath)
-	p.cmd.Env = append(os.Environ(), env...)
-	p.cmd.Stdout = p.logs
-	p.cmd.Stderr = p.logs
-	if err := p.cmd.Start(); err != nil {
+	cmd := exec.Command(binary(t), "serve", "--config", configPath)
+	cmd.Env = append(os.Environ(), env...)
+	p := launch(t, cmd, configPath, public, admin)
+	p.env = env
+	p.waitReady(t, "hookwatch serve", 20*time.Second, func() bool { return true })
+	return p
+}
+
+// restart runs `hookwatch serve` again (p has exited) with p's config,
+// environment and addresses, and waits until it is ready.
+func (p *proc) restart(t *testing.T) *proc {
+	t.Helper()
+	return startServe(t, p.config, p.public, p.admin, p.env...)
+}
+
+// launch starts cmd, a server on the config at configPath listening on
+// public and admin, with its output in p.logs; the process is killed at
+// the end of the test.
+func launch(t *testing.T, cmd *exec.Cmd, configPath, public, admin string) *proc {
+	t.Helper()
+	p := &proc{cmd: cmd, config: configPath, public: public, admin: admin, logs: &bytes.Buffer{}, exited: make(chan struct{})}
+	cmd.Stdout = p.logs
+	cmd.Stderr = p.logs
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { p.cmd.Wait(); close(p.exited) }()
+	go func() { cmd.Wait(); close(p.exited) }()
 	t.Cleanup(func() { p.kill() })
-	deadline := time.Now().Add(20 * time.Second)
+	return p
+}
+
+// waitReady waits until /readyz answers 200 on p.public and ready agrees,
+// and fails the test if the process exits first or within passes.
+func (p *proc) waitReady(t *testing.T, what string, within time.Duration, ready func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
 		select {
 		case <-p.exited:
-			t.Fatalf("hookwatch serve exited early:\n%s", p.logs)
+			t.Fatalf("%s exited early:\n%s", what, p.logs)
 		default:
 		}
-		resp, err := http.Get("http://" + public + "/readyz")
+		resp, err := http.Get("http://" + p.public + "/readyz")
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return p
+			if resp.StatusCode == 200 && ready() {
+				return
 			}
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatalf("hookwatch serve not ready after 20s:\n%s", p.logs)
-	return nil
+	t.Fatalf("%s not ready after %v:\n%s", what, within, p.logs)
 }
 
 // kill sends SIGKILL (no chance to clean up) and waits for the exit.

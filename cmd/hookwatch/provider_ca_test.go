@@ -36,11 +36,7 @@ func TestProviderContentfulAdyenServe(t *testing.T) {
 	)
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "hw.db")
-	public, admin := freeAddr(t), freeAddr(t)
-	cfgPath := filepath.Join(dir, "hookwatch.yaml")
-	cfg := fmt.Sprintf(`listen: %q
-admin_listen: %q
-store: %q
+	p := serve(t, dir, fmt.Sprintf(`store: %q
 log: {level: warn}
 sources:
   - name: cms
@@ -49,11 +45,8 @@ sources:
   - name: payments
     provider: adyen
     secrets: [%q]
-`, public, admin, "sqlite:"+dbPath, cfSecret, adyenKey)
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	p := startServe(t, cfgPath, public, admin)
+`, "sqlite:"+dbPath, cfSecret, adyenKey))
+	public, cfgPath := p.public, p.config
 
 	send := func(path string, h http.Header, body string) (int, string) {
 		t.Helper()

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,10 +14,7 @@ import (
 // writeQuarantineConfig writes a config whose stripe source has secret.
 func writeQuarantineConfig(t *testing.T, dir, secret string) string {
 	t.Helper()
-	path := filepath.Join(dir, "hookwatch.yaml")
-	cfg := fmt.Sprintf(`listen: "127.0.0.1:0"
-admin_listen: "127.0.0.1:0"
-admin_token: "qtoken"
+	path := writeYAML(t, dir, anyPortsYAML+fmt.Sprintf(`admin_token: "qtoken"
 store: %q
 log: {level: error}
 quarantine: {max_count: 100, max_age: 1d, max_body: 64KiB}
@@ -26,10 +22,7 @@ sources:
   - name: stripe
     provider: stripe
     secrets: [%q]
-`, "sqlite:"+filepath.Join(dir, "hw.db"), secret)
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`, "sqlite:"+filepath.Join(dir, "hw.db"), secret))
 	return path
 }
 

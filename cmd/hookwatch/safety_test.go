@@ -33,10 +33,7 @@ const (
 // header of its own.
 func writeSafetyConfig(t *testing.T, dir, gitlabToken, sinkURL string) string {
 	t.Helper()
-	path := filepath.Join(dir, "hookwatch.yaml")
-	cfg := fmt.Sprintf(`listen: "127.0.0.1:0"
-admin_listen: "127.0.0.1:0"
-admin_token: %q
+	path := writeYAML(t, dir, anyPortsYAML+fmt.Sprintf(`admin_token: %q
 store: %q
 log: {level: error}
 sources:
@@ -54,10 +51,7 @@ routes:
   - {source: gitlab, destinations: [app]}
   - {source: github, destinations: [app]}
   - {source: github-id, destinations: [app]}
-`, adminToken, "sqlite:"+filepath.Join(dir, "hw.db"), crashSecret, gitlabToken, safetyGitHubSecret, safetyGitHubSecret, sinkURL, destSecret, safetyAppKey)
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`, adminToken, "sqlite:"+filepath.Join(dir, "hw.db"), crashSecret, gitlabToken, safetyGitHubSecret, safetyGitHubSecret, sinkURL, destSecret, safetyAppKey))
 	return path
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -38,10 +37,7 @@ func (a *brokenApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func startSentryMain(t *testing.T, dsn, env, sinkURL string, sentryKeys ...string) *Main {
 	t.Helper()
 	dir := t.TempDir()
-	path := filepath.Join(dir, "hookwatch.yaml")
-	cfg := fmt.Sprintf(`listen: 127.0.0.1:0
-admin_listen: 127.0.0.1:0
-admin_token: %q
+	path := writeYAML(t, dir, anyPortsYAML+fmt.Sprintf(`admin_token: %q
 store: %q
 log: {level: info}
 sources:
@@ -63,10 +59,7 @@ sentry:
   traces_sample_rate: 1
   logs: true
   users: {stripe: data.object.customer}
-`+strings.Join(sentryKeys, "")+``, sentryAdminToken, "sqlite:"+filepath.Join(dir, "hw.db"), crashSecret, sinkURL, sentryDestSecret, sentryHeaderKey, dsn, env)
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`+strings.Join(sentryKeys, "")+``, sentryAdminToken, "sqlite:"+filepath.Join(dir, "hw.db"), crashSecret, sinkURL, sentryDestSecret, sentryHeaderKey, dsn, env))
 	return openMain(t, path)
 }
 

@@ -18,7 +18,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -229,9 +228,7 @@ func writeWireConfig(t *testing.T, c wireConfig) string {
 	if c.destHeaders == "" {
 		c.destHeaders = "{}"
 	}
-	cfg := fmt.Sprintf(`listen: 127.0.0.1:0
-admin_listen: 127.0.0.1:0
-admin_token: %q
+	return writeYAML(t, dir, anyPortsYAML+fmt.Sprintf(`admin_token: %q
 store: %q
 log: {level: info}
 sources:
@@ -251,12 +248,7 @@ sentry:
   environment: %q
   traces_sample_rate: %s
   logs: true
-%s`, sentryAdminToken, "sqlite:"+filepath.Join(dir, "hw.db"), crashSecret, c.appURL, c.destHeaders, c.attempts, c.dsn, c.env, c.rate, c.sentryExtra)
-	path := filepath.Join(dir, "hookwatch.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+%s`, sentryAdminToken, "sqlite:"+filepath.Join(dir, "hw.db"), crashSecret, c.appURL, c.destHeaders, c.attempts, c.dsn, c.env, c.rate, c.sentryExtra))
 }
 
 func startWire(t *testing.T, c wireConfig) *Main {

@@ -48,22 +48,14 @@ func mountTmpfs(t *testing.T, size int64) string {
 // store on dir and the given extra config (a YAML fragment).
 func serveOn(t *testing.T, dir, extra string) *proc {
 	t.Helper()
-	public, admin := freeAddr(t), freeAddr(t)
-	path := filepath.Join(t.TempDir(), "hookwatch.yaml")
-	cfg := fmt.Sprintf(`listen: %q
-admin_listen: %q
-store: %q
+	return serve(t, t.TempDir(), fmt.Sprintf(`store: %q
 log: {level: error}
 %s
 sources:
   - name: stripe
     provider: stripe
     secrets: [%q]
-`, public, admin, "sqlite:"+filepath.Join(dir, "hw.db"), extra, crashSecret)
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return startServe(t, path, public, admin)
+`, "sqlite:"+filepath.Join(dir, "hw.db"), extra, crashSecret))
 }
 
 // flood posts n unsigned requests of size bytes to /in/stripe from a few
@@ -171,12 +163,7 @@ func TestQuarantineFloodOnSmallDisk(t *testing.T) {
 // writeStoreConfig writes a config with the given store and extra YAML.
 func writeStoreConfig(t *testing.T, store, extra string) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "hookwatch.yaml")
-	cfg := fmt.Sprintf("store: %q\nlog: {level: error}\n%s\nsources:\n  - {name: stripe, provider: stripe, secrets: [%q]}\n", store, extra, crashSecret)
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return writeYAML(t, t.TempDir(), fmt.Sprintf("store: %q\nlog: {level: error}\n%s\nsources:\n  - {name: stripe, provider: stripe, secrets: [%q]}\n", store, extra, crashSecret))
 }
 
 // `hookwatch health` says whether the store can write and how much room its
