@@ -22,6 +22,7 @@ var dialect = sqlq.Dialect{
 	// greatest ignores a NULL queued_at: never replayed.
 	Greatest:    func(a, b string) string { return "greatest(" + a + ", " + b + ")" },
 	CountIf:     func(cond string) string { return "count(*) FILTER (WHERE " + cond + ")" },
+	SumMicros:   func(dur string) string { return "coalesce(sum(extract(epoch FROM " + dur + ") * 1000000), 0)::bigint" },
 	Micros:      func(n string) string { return n + " * interval '1 microsecond'" },
 	NotReplayed: "(d.queued_at IS NULL OR d.queued_at <= e.received_at)",
 }

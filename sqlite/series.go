@@ -21,6 +21,7 @@ var dialect = sqlq.Dialect{
 	// NULL, until a replay.
 	Greatest:    func(a, b string) string { return "max(" + a + ", " + b + ")" },
 	CountIf:     func(cond string) string { return "coalesce(sum(" + cond + "), 0)" },
+	SumMicros:   func(dur string) string { return "coalesce(sum(" + dur + "), 0)" },
 	Micros:      func(n string) string { return n },
 	NotReplayed: "d.queued_at <= e.received_at",
 }

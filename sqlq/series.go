@@ -35,6 +35,10 @@ type Dialect struct {
 	// Micros is the dialect's duration of n microseconds (n an integer
 	// expression), comparable with the difference of two time columns.
 	Micros func(n string) string
+	// SumMicros is the sum of the group's values of the duration
+	// expression dur (the difference of two time columns) in whole
+	// microseconds, 0 when there are none.
+	SumMicros func(dur string) string
 	// NotReplayed is the condition that delivery d was not replayed after
 	// its event e was received (SQLite's queued_at is 0 until a replay,
 	// PostgreSQL's NULL).
@@ -43,8 +47,8 @@ type Dialect struct {
 
 // Latencies returns the columns that count, for each of
 // hookwatch.LatencyBuckets, the rows whose duration expression lat (as
-// Micros writes one) is at most that bucket's bound; each column begins
-// with ", ".
+// Micros writes one) is at most that bucket's bound (cumulative counts);
+// each column begins with ", ".
 func (d Dialect) Latencies(lat string) string {
 	var b strings.Builder
 	for _, l := range hookwatch.LatencyBuckets {
