@@ -2,64 +2,13 @@ package postgres
 
 import (
 	"context"
-	"fmt"
-	"strings"
 
 	"github.com/hookwatch/hookwatch"
 )
 
-// latencySQL returns the columns that bucket the processing time
-// expression lat (an interval) cumulatively by hookwatch.LatencyBuckets.
-func latencySQL(lat string) string {
-	var b strings.Builder
-	for _, d := range hookwatch.LatencyBuckets {
-		fmt.Fprintf(&b, ", count(*) FILTER (WHERE %s <= interval '%d microseconds')", lat, d.Microseconds())
-	}
-	return b.String()
-}
-
 // Traffic computes the figures of a window; see hookwatch.HealthStore.
 func (s *Store) Traffic(ctx context.Context, q hookwatch.TrafficQuery) ([]hookwatch.Traffic, error) {
-	var rows hookwatch.TrafficRows
-	if err := s.scanRows(ctx, rows.ScanAccepted, `SELECT source, test, count(*) FROM events
-		WHERE received_at >= $1 AND received_at < $2 AND ($3 OR NOT test)
-		GROUP BY source, test ORDER BY source, test`, q.Since, q.Until, q.Test); err != nil {
-		return nil, err
-	}
-	// Processing time counts from the event's receipt, or from its replay
-	// (greatest ignores a NULL queued_at: never replayed).
-	const lat = `(d.completed_at - greatest(e.received_at, d.queued_at))`
-	if err := s.scanRows(ctx, rows.ScanDelivered, `SELECT e.source, d.destination, e.test, count(*),
-		coalesce(sum(extract(epoch FROM `+lat+`) * 1000000), 0)::bigint`+latencySQL(lat)+`
-		FROM deliveries d JOIN events e ON e.id = d.event_id
-		WHERE d.status = 'succeeded' AND d.completed_at >= $1 AND d.completed_at < $2 AND ($3 OR NOT e.test)
-		GROUP BY e.source, d.destination, e.test ORDER BY e.source, d.destination, e.test`, q.Since, q.Until, q.Test); err != nil {
-		return nil, err
-	}
-	if err := s.scanRows(ctx, rows.ScanFailed, `SELECT e.source, d.destination, e.test, a.class, count(*)
-		FROM attempts a JOIN deliveries d ON d.id = a.delivery_id JOIN events e ON e.id = d.event_id
-		WHERE a.at >= $1 AND a.at < $2 AND a.class <> '' AND ($3 OR NOT e.test)
-		GROUP BY e.source, d.destination, e.test, a.class ORDER BY e.source, d.destination, e.test, a.class`, q.Since, q.Until, q.Test); err != nil {
-		return nil, err
-	}
-	if err := s.scanRows(ctx, rows.ScanDeadLetters, `SELECT e.source, d.destination, e.test, count(*)
-		FROM deliveries d JOIN events e ON e.id = d.event_id
-		WHERE d.status = 'dead' AND d.completed_at >= $1 AND d.completed_at < $2 AND ($3 OR NOT e.test)
-		GROUP BY e.source, d.destination, e.test ORDER BY e.source, d.destination, e.test`, q.Since, q.Until, q.Test); err != nil {
-		return nil, err
-	}
-	if q.Within > 0 {
-		w := q.Within
-		if err := s.scanRows(ctx, rows.ScanSLO, `SELECT e.source, d.destination, e.test, count(*),
-			count(*) FILTER (WHERE d.status = 'succeeded' AND d.completed_at - e.received_at <= $4 * interval '1 microsecond')
-			FROM events e JOIN deliveries d ON d.event_id = e.id
-			WHERE e.received_at >= $1 AND e.received_at < $2 AND ($3 OR NOT e.test)
-			GROUP BY e.source, d.destination, e.test ORDER BY e.source, d.destination, e.test`,
-			q.Since.Add(-w), q.Until.Add(-w), q.Test, w.Microseconds()); err != nil {
-			return nil, err
-		}
-	}
-	return rows.List(), nil
+	return dialect.Traffic(q, s.scanner(ctx))
 }
 
 // Backlogs returns pending deliveries by (source, destination).

@@ -3,8 +3,11 @@
 // arguments in the dialect's placeholder style, limits, batched deletes
 // and the runner of numbered migrations embedded as .sql files.
 //
-// It knows no table and writes no statement of its own: the stores hand it
-// condition fragments and the functions that run their SQL. Rules about
+// Its one set of statements is the dashboard's read queries (series.go,
+// health.go): the two schemas have the same tables, so those are written
+// once over a Dialect that holds each store's SQL (placeholders, time
+// binding, bucket, count and duration expressions). Elsewhere the stores
+// hand it condition fragments and the functions that run their SQL. Rules about
 // the domain (how failures group into issues, the order of due work) live
 // in the root package, hookwatch.
 package sqlq
