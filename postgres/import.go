@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -115,7 +116,9 @@ func registerKeyIDs(ctx context.Context, tx pgx.Tx, keyIDs []string, now time.Ti
 // ImportDeliveries stores deliveries with their own IDs and, for those not
 // already present, their attempts (attempts[i] are those of ds[i]), in one
 // transaction. Leases are dropped: the copied installation is stopped. It
-// returns how many deliveries were new. Their events must be present.
+// returns how many deliveries were new. Their events must be present: a
+// delivery whose event is not is an error with code EINVALID, and nothing
+// of the batch is stored.
 func (s *Store) ImportDeliveries(ctx context.Context, ds []*hookwatch.Delivery, attempts [][]*hookwatch.StoredAttempt) (int, error) {
 	if len(ds) == 0 {
 		return 0, nil
@@ -129,6 +132,22 @@ func (s *Store) ImportDeliveries(ctx context.Context, ds []*hookwatch.Delivery, 
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if err := registerKeyIDs(ctx, tx, sentKeys, s.now()); err != nil {
+			return err
+		}
+		// No foreign key checks a delivery's event since 0023, so a copy
+		// checks it here: a delivery without its event would stay pending
+		// forever, since claims read the event.
+		eventIDs := make([]string, len(ds))
+		for i, d := range ds {
+			eventIDs[i] = d.EventID
+		}
+		var missing string
+		err := tx.QueryRow(ctx, `SELECT u.id FROM unnest($1::text[]) AS u(id)
+			WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = u.id) LIMIT 1`, eventIDs).Scan(&missing)
+		if err == nil {
+			return hookwatch.Errorf(hookwatch.EINVALID, "import deliveries: event %s is not in the store; import the events first", missing)
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
 		b := &pgx.Batch{}
