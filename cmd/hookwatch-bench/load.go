@@ -42,6 +42,12 @@ func (r result) cpuPerEvent() time.Duration {
 	return r.cpu / time.Duration(r.accepted())
 }
 
+// cpuShare formats a CPU time per event beside the share of a core that the
+// whole CPU time over window is: "192 µs (1.04 cores)".
+func cpuShare(per, cpu, window time.Duration) string {
+	return fmt.Sprintf("%.0f µs (%.2f cores)", float64(per)/float64(time.Microsecond), cpu.Seconds()/window.Seconds())
+}
+
 func (r result) pct(p float64) time.Duration {
 	if len(r.latencies) == 0 {
 		return 0
@@ -53,7 +59,7 @@ func (r result) pct(p float64) time.Duration {
 func (r result) String() string {
 	cpu := "n/a"
 	if per := r.cpuPerEvent(); per > 0 {
-		cpu = fmt.Sprintf("%.0f µs (%.2f cores)", float64(per)/float64(time.Microsecond), r.cpu.Seconds()/r.elapsed.Seconds())
+		cpu = cpuShare(per, r.cpu, r.elapsed)
 	}
 	return fmt.Sprintf("%-28s %9.0f req/s   p50 %7s   p99 %7s   errors %d   non-2xx %d   peak RSS %s   CPU/event %s",
 		r.name, r.rps(), r.pct(0.50).Round(10*time.Microsecond), r.pct(0.99).Round(10*time.Microsecond),

@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"strings"
 	"time"
 
+	"github.com/hookwatch/hookwatch/config"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -101,9 +101,10 @@ func (p *pgBackends) measure(d time.Duration) (own, bg time.Duration, n int, err
 
 func (p *pgBackends) close() { p.conn.Close(context.Background()) }
 
-// isPostgres reports whether a store URL is PostgreSQL's.
+// isPostgres reports whether a store URL is PostgreSQL's, as serve reads it.
 func isPostgres(store string) bool {
-	return strings.HasPrefix(store, "postgres://") || strings.HasPrefix(store, "postgresql://")
+	kind, _, err := config.ParseStore(store)
+	return err == nil && kind == "postgres"
 }
 
 // pgReport formats the PostgreSQL CPU over the measured window per accepted
@@ -112,8 +113,6 @@ func pgReport(own, bg time.Duration, backends, accepted int, window time.Duratio
 	if accepted <= 0 {
 		return "PostgreSQL CPU: no accepted event"
 	}
-	per := func(c time.Duration) string {
-		return fmt.Sprintf("%.0f µs/event (%.2f cores)", float64(c)/float64(time.Microsecond)/float64(accepted), c.Seconds()/window.Seconds())
-	}
-	return fmt.Sprintf("PostgreSQL CPU: %d backends of this server %s; background processes %s", backends, per(own), per(bg))
+	per := func(c time.Duration) string { return cpuShare(c/time.Duration(accepted), c, window) }
+	return fmt.Sprintf("PostgreSQL CPU/event: %d backends of this server %s; background processes %s", backends, per(own), per(bg))
 }
