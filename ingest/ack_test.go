@@ -7,17 +7,12 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/ingest"
-	"github.com/hookwatch/hookwatch/provider"
-	"github.com/hookwatch/hookwatch/server"
-	"github.com/hookwatch/hookwatch/sqlite"
 )
 
 // TestProviderAck: a source whose provider expects a fixed answer body
@@ -25,28 +20,11 @@ import (
 // event and for a duplicate; Airtable gets the empty body it asks for; a
 // rejection is the usual JSON 401; other sources keep the JSON answer.
 func TestProviderAck(t *testing.T) {
-	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hw.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	commit := ingest.NewCommitter(store, 64, nil)
+	store := openStore(t)
 	const key = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056"
-	var sources []ingest.Source
 	const airtableSecret = "c2VjcmV0LW1hYy1rZXktZm9yLWFpcnRhYmxlLXRlc3Q=" // base64, as Airtable returns macSecretBase64
-	for _, s := range []struct{ name, prov, secret string }{{"adyen", "adyen", key}, {"stripe", "stripe", stripeSecret}, {"airtable", "airtable", airtableSecret}} {
-		scheme, err := provider.New(s.prov, provider.Config{Secrets: []string{s.secret}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		sources = append(sources, ingest.Source{Name: s.name, Provider: s.prov, Scheme: scheme, MaxBody: 4096, DedupeHorizon: hookwatch.DefaultDedupeHorizon})
-	}
-	h := ingest.NewHandler(ingest.Options{Sources: sources, Committer: commit})
-	srv := httptest.NewServer(server.Public(server.Options{Ingest: h, Store: store}))
-	t.Cleanup(func() {
-		srv.Close()
-		commit.Close()
-		store.Close()
-	})
+	srv, _ := serveReceiver(t, store, ingest.Options{Sources: newSources(t, sourceSpec{name: "adyen", prov: "adyen", secret: key},
+		sourceSpec{name: "stripe", prov: "stripe", secret: stripeSecret}, sourceSpec{name: "airtable", prov: "airtable", secret: airtableSecret})}, nil)
 
 	k, _ := hex.DecodeString(key)
 	m := hmac.New(sha256.New, k)

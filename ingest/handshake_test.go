@@ -5,8 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,8 +12,6 @@ import (
 	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/ingest"
 	"github.com/hookwatch/hookwatch/provider"
-	"github.com/hookwatch/hookwatch/server"
-	"github.com/hookwatch/hookwatch/sqlite"
 )
 
 // flakyKeeper is a provider.SecretKeeper whose store can be made to fail.
@@ -51,11 +47,6 @@ func (k *flakyKeeper) Keep(s string) (bool, error) {
 // is answered 409 and not quarantined; a keeper that cannot reach its store
 // makes the answer 503 with Retry-After (the provider retries), not 401.
 func TestHandshakeSecretAnswers(t *testing.T) {
-	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hw.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	commit := ingest.NewCommitter(store, 64, nil)
 	k := &flakyKeeper{secret: "kept"}
 	scheme, err := provider.New("asana", provider.Config{Keeper: k})
 	if err != nil {
@@ -63,14 +54,9 @@ func TestHandshakeSecretAnswers(t *testing.T) {
 	}
 	var rejected []ingest.Rejection
 	var mu sync.Mutex
-	h := ingest.NewHandler(ingest.Options{Sources: []ingest.Source{{Name: "asana", Provider: "asana", Scheme: scheme, MaxBody: 4096, DedupeHorizon: hookwatch.DefaultDedupeHorizon}},
-		Committer: commit, Reject: func(_ context.Context, r ingest.Rejection) { mu.Lock(); rejected = append(rejected, r); mu.Unlock() }})
-	srv := httptest.NewServer(server.Public(server.Options{Ingest: h, Store: store}))
-	t.Cleanup(func() {
-		srv.Close()
-		commit.Close()
-		store.Close()
-	})
+	srv, _ := serveReceiver(t, openStore(t), ingest.Options{
+		Sources: []ingest.Source{{Name: "asana", Provider: "asana", Scheme: scheme, MaxBody: 4096, DedupeHorizon: hookwatch.DefaultDedupeHorizon}},
+		Reject:  func(_ context.Context, r ingest.Rejection) { mu.Lock(); rejected = append(rejected, r); mu.Unlock() }}, nil)
 	post := func(name, value string) (*http.Response, string) {
 		req, _ := http.NewRequest("POST", srv.URL+"/in/asana", strings.NewReader(`{"events":[]}`))
 		req.Header.Set(name, value)

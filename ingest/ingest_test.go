@@ -40,47 +40,75 @@ type env struct {
 
 func setup(t *testing.T) *env {
 	t.Helper()
-	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hw.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{store: store, now: time.Now()}
-	e.commit = ingest.NewCommitter(store, 64, func(b ingest.Batch) {
-		e.mu.Lock()
-		e.sizes = append(e.sizes, b.Size)
-		e.mu.Unlock()
-	})
-	var sources []ingest.Source
-	for _, s := range []struct{ name, prov, secret string }{
-		{"stripe", "stripe", stripeSecret}, {"github", "github", githubSecret}, {"slack", "slack", slackSecret},
-	} {
-		scheme, err := provider.New(s.prov, provider.Config{Secrets: []string{s.secret}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		src := ingest.Source{Name: s.name, Provider: s.prov, Scheme: scheme, MaxBody: 4096, DedupeHorizon: hookwatch.DefaultDedupeHorizon}
-		if info, _ := provider.Lookup(s.prov); info.Subject != "" {
+	e := &env{store: openStore(t), now: time.Now()}
+	sources := newSources(t, sourceSpec{name: "stripe", prov: "stripe", secret: stripeSecret},
+		sourceSpec{name: "github", prov: "github", secret: githubSecret}, sourceSpec{name: "slack", prov: "slack", secret: slackSecret})
+	for i := range sources {
+		if info, _ := provider.Lookup(sources[i].Provider); info.Subject != "" {
 			// The provider's default subject path, as the config gives it.
-			src.Subject, _ = hookwatch.ParseSubjectPath(info.Subject)
+			sources[i].Subject, _ = hookwatch.ParseSubjectPath(info.Subject)
 		}
-		sources = append(sources, src)
 	}
-	h := ingest.NewHandler(ingest.Options{
-		Sources: sources, Committer: e.commit, RetryAfter: 7 * time.Second,
+	e.server, e.commit = serveReceiver(t, e.store, ingest.Options{
+		Sources: sources, RetryAfter: 7 * time.Second,
 		Router: func(ev *hookwatch.Event) ([]string, []hookwatch.Filtered) {
 			if ev.Source == "stripe" {
 				return []string{"app"}, nil
 			}
 			return nil, nil
 		},
-	})
-	e.server = httptest.NewServer(server.Public(server.Options{Ingest: h, Store: store}))
-	t.Cleanup(func() {
-		e.server.Close()
-		e.commit.Close()
-		store.Close()
+	}, func(b ingest.Batch) {
+		e.mu.Lock()
+		e.sizes = append(e.sizes, b.Size)
+		e.mu.Unlock()
 	})
 	return e
+}
+
+// openStore opens a SQLite store in a temp dir, closed when the test ends
+// (after the servers and committers of serveReceiver, registered later).
+func openStore(t *testing.T) *sqlite.Store {
+	t.Helper()
+	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hw.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return store
+}
+
+// sourceSpec is a source to receive on: its name, provider and secret, and
+// the public URL for providers that sign it.
+type sourceSpec struct{ name, prov, secret, url string }
+
+// newSources builds the sources of specs with their providers' schemes.
+func newSources(t *testing.T, specs ...sourceSpec) []ingest.Source {
+	t.Helper()
+	var sources []ingest.Source
+	for _, s := range specs {
+		scheme, err := provider.New(s.prov, provider.Config{Secrets: []string{s.secret}, PublicURL: s.url})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sources = append(sources, ingest.Source{Name: s.name, Provider: s.prov, Scheme: scheme, PublicURL: s.url,
+			MaxBody: 4096, DedupeHorizon: hookwatch.DefaultDedupeHorizon})
+	}
+	return sources
+}
+
+// serveReceiver is a real receive path over store: a group committer
+// (observe may be nil), the handler of opts with that committer, and the
+// public listener on a loopback server, all closed when the test ends.
+func serveReceiver(t *testing.T, store *sqlite.Store, opts ingest.Options, observe func(ingest.Batch)) (*httptest.Server, *ingest.Committer) {
+	t.Helper()
+	commit := ingest.NewCommitter(store, 64, observe)
+	opts.Committer = commit
+	srv := httptest.NewServer(server.Public(server.Options{Ingest: ingest.NewHandler(opts), Store: store}))
+	t.Cleanup(func() {
+		srv.Close()
+		commit.Close()
+	})
+	return srv, commit
 }
 
 // signed builds a request signed by the named provider's scheme.

@@ -1,55 +1,34 @@
 package ingest_test
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/hookwatch/hookwatch"
 	"github.com/hookwatch/hookwatch/ingest"
 	"github.com/hookwatch/hookwatch/provider"
-	"github.com/hookwatch/hookwatch/server"
-	"github.com/hookwatch/hookwatch/sqlite"
 )
 
 // TestProviderMethods checks that a source accepts the HTTP methods its
 // provider declares (HubSpot signs GET requests, Zendesk every method a webhook may use) and answers any other
 // method 405 with an Allow header listing the source's methods.
 func TestProviderMethods(t *testing.T) {
-	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hw.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	commit := ingest.NewCommitter(store, 64, nil)
 	const secret = "hubspot-client-secret"
-	var h *ingest.Handler
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	// HubSpot signs the URL, so the sources are made once the server's
+	// address is known; the test server forwards to the receive path.
+	var recv http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { recv.ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
 	publicURL := srv.URL + "/in/hubspot"
-	var sources []ingest.Source
-	for _, s := range []struct{ name, prov, secret, url string }{
-		{"hubspot", "hubspot", secret, publicURL}, {"stripe", "stripe", stripeSecret, ""},
-		{"zendesk", "zendesk", "zendesk-signing-secret", ""},
-	} {
-		scheme, err := provider.New(s.prov, provider.Config{Secrets: []string{s.secret}, PublicURL: s.url})
-		if err != nil {
-			t.Fatal(err)
-		}
-		sources = append(sources, ingest.Source{Name: s.name, Provider: s.prov, Scheme: scheme, PublicURL: s.url, MaxBody: 4096, DedupeHorizon: hookwatch.DefaultDedupeHorizon})
-	}
-	h = ingest.NewHandler(ingest.Options{Sources: sources, Committer: commit})
-	srv.Config.Handler = server.Public(server.Options{Ingest: h, Store: store})
-	t.Cleanup(func() {
-		srv.Close()
-		commit.Close()
-		store.Close()
-	})
+	back, _ := serveReceiver(t, openStore(t), ingest.Options{Sources: newSources(t,
+		sourceSpec{name: "hubspot", prov: "hubspot", secret: secret, url: publicURL}, sourceSpec{name: "stripe", prov: "stripe", secret: stripeSecret},
+		sourceSpec{name: "zendesk", prov: "zendesk", secret: "zendesk-signing-secret"})}, nil)
+	recv = back.Config.Handler
 
 	// A HubSpot v3 signed GET: method + URI + (empty) body + timestamp.
 	ts := strconv.FormatInt(time.Now().UnixMilli(), 10)
