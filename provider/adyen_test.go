@@ -5,10 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -57,18 +55,8 @@ func TestAdyenVectors(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			raw, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
 			var v vector
-			if err := json.Unmarshal(raw, &v); err != nil {
-				t.Fatal(err)
-			}
-			body, err := os.ReadFile(filepath.Join(filepath.Dir(f), v.BodyFile))
-			if err != nil {
-				t.Fatal(err)
-			}
+			body := loadVector(t, f, &v)
 			res, err := adyenVerify(t, body, v.Secret)
 			if err != nil {
 				t.Fatalf("Verify: %v", err)

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"hash"
 	"net/http"
@@ -94,18 +93,8 @@ func TestCatalogPublicVectors(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(filepath.Dir(f))+"/"+filepath.Base(f), func(t *testing.T) {
-			raw, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
 			var v catalogVector
-			if err := json.Unmarshal(raw, &v); err != nil {
-				t.Fatal(err)
-			}
-			body, err := os.ReadFile(filepath.Join(filepath.Dir(f), v.BodyFile))
-			if err != nil {
-				t.Fatal(err)
-			}
+			body := loadVector(t, f, &v)
 			h := http.Header{}
 			for k, val := range v.Headers {
 				h.Set(k, val)

@@ -2,9 +2,7 @@ package provider
 
 import (
 	"crypto/sha256"
-	"encoding/json"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -36,18 +34,8 @@ func TestContentfulVectors(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			raw, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
 			var v catalogVector
-			if err := json.Unmarshal(raw, &v); err != nil {
-				t.Fatal(err)
-			}
-			body, err := os.ReadFile(filepath.Join(filepath.Dir(f), v.BodyFile))
-			if err != nil {
-				t.Fatal(err)
-			}
+			body := loadVector(t, f, &v)
 			req := func() *Request {
 				h := http.Header{}
 				for k, val := range v.Headers {

@@ -275,6 +275,27 @@ func TestRegistered(t *testing.T) {
 }
 
 // vector is one public test vector, as stored in testdata/providers.
+// loadVector reads the test vector file f into v and returns the body
+// file it names, read from beside it.
+func loadVector(t *testing.T, f string, v interface{ bodyFile() string }) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		t.Fatal(err)
+	}
+	body, err := os.ReadFile(filepath.Join(filepath.Dir(f), v.bodyFile()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body
+}
+
+func (v *vector) bodyFile() string        { return v.BodyFile }
+func (v *catalogVector) bodyFile() string { return v.BodyFile }
+
 type vector struct {
 	Provider  string            `json:"provider"`
 	Secret    string            `json:"secret"`
@@ -301,18 +322,8 @@ func TestPublicVectors(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(filepath.Dir(f))+"/"+filepath.Base(f), func(t *testing.T) {
-			raw, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
 			var v vector
-			if err := json.Unmarshal(raw, &v); err != nil {
-				t.Fatal(err)
-			}
-			body, err := os.ReadFile(filepath.Join(filepath.Dir(f), v.BodyFile))
-			if err != nil {
-				t.Fatal(err)
-			}
+			body := loadVector(t, f, &v)
 			h := http.Header{}
 			for k, val := range v.Headers {
 				h.Set(k, val)
