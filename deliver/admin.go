@@ -108,6 +108,7 @@ func (e *Engine) SetPaused(ctx context.Context, name string, paused bool) error 
 	if err := SetPaused(ctx, e.opts.Store, e.Destinations(), name, paused, e.opts.Clock.Now()); err != nil {
 		return err
 	}
+	e.setBlocked(e.dests[name], paused)
 	e.Wake()
 	return nil
 }

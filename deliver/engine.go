@@ -149,6 +149,11 @@ type dest struct {
 	// The stored state as this engine last wrote or read it (see sync.go).
 	stored   storedState
 	syncedAt time.Time // real time of the last read; zero: never read
+	// blocked: paused or disabled (410), as this engine last read or
+	// wrote it. A blocked destination is not claimed (the store would
+	// answer nothing, after a write transaction that competes with the
+	// group commit on every wake); its state is re-read every syncEvery.
+	blocked bool
 }
 
 type finishReq struct {
@@ -453,7 +458,11 @@ func (e *Engine) claim(d *dest, inflight *int) (more bool, wait time.Duration) {
 	case hookwatch.CircuitHalfOpen:
 		capacity = 0 // the probe is in flight
 	}
+	blocked := d.blocked
 	d.mu.Unlock()
+	if blocked {
+		return false, syncEvery
+	}
 	if wait > 0 {
 		return false, wait
 	}
@@ -583,6 +592,8 @@ func (e *Engine) try(d *dest, dl *hookwatch.Delivery, record func(hookwatch.Fini
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		if err := e.opts.Store.DisableDestination(ctx, d.cfg.Name, fmt.Sprintf("answered 410 Gone at %s", now.UTC().Format(time.RFC3339)), now); err != nil {
 			e.opts.Logger.Error("deliver: disable destination failed", "destination", d.cfg.Name, "error", err)
+		} else {
+			e.setBlocked(d, true)
 		}
 		cancel()
 		e.opts.Logger.Warn("deliver: destination answered 410 Gone: disabled; its deliveries wait until `hookwatch destinations resume`",

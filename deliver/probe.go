@@ -131,6 +131,7 @@ func (e *Engine) Resume(ctx context.Context, name string) (*ProbeResult, error) 
 	if err := SetPaused(ctx, e.opts.Store, e.Destinations(), name, false, e.opts.Clock.Now()); err != nil {
 		return nil, err
 	}
+	e.setBlocked(e.dests[name], false)
 	res, err := e.Probe(ctx, name)
 	if res == nil || !res.AppUp() {
 		e.Wake() // resumed all the same: what is due goes out as the circuit allows

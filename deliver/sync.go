@@ -53,10 +53,12 @@ func micros(t time.Time) int64 {
 
 // syncState reads d's stored state and adopts it if someone else wrote
 // it: at d's first claim, then while something holds d back (circuit not
-// closed, a Retry-After wait), at most every syncEvery.
+// closed, a Retry-After wait, paused or disabled), at most every syncEvery.
+// So a resume from another process (the CLI, another instance) is seen
+// within syncEvery.
 func (e *Engine) syncState(d *dest, now time.Time) {
 	d.mu.Lock()
-	held := d.circuit != hookwatch.CircuitClosed || now.Before(d.notBefore)
+	held := d.circuit != hookwatch.CircuitClosed || now.Before(d.notBefore) || d.blocked
 	due := d.syncedAt.IsZero() || (held && time.Since(d.syncedAt) >= syncEvery)
 	if due {
 		d.syncedAt = time.Now()
@@ -72,9 +74,23 @@ func (e *Engine) syncState(d *dest, now time.Time) {
 		e.opts.Logger.Debug("deliver: reading the stored destination state failed; trying again later", "destination", d.cfg.Name, "error", err)
 		return
 	}
-	if st, ok := states[d.cfg.Name]; ok {
+	st, ok := states[d.cfg.Name]
+	d.mu.Lock()
+	d.blocked = ok && st.Blocked()
+	d.mu.Unlock()
+	if ok {
 		e.adopt(d, st, now)
 	}
+}
+
+// setBlocked records that this engine paused, resumed or disabled d, and
+// makes its next claim re-read the stored state: a resume takes effect at
+// once, not at the next sync.
+func (e *Engine) setBlocked(d *dest, blocked bool) {
+	d.mu.Lock()
+	d.blocked = blocked
+	d.syncedAt = time.Time{}
+	d.mu.Unlock()
 }
 
 // adopt takes the stored state st as d's if someone else wrote it after

@@ -193,8 +193,8 @@ func (s *Store) claimTx(ctx context.Context, tx *sql.Tx, r hookwatch.ClaimReques
 	}
 	// First the deliveries owed by stored events (fanout.go), so that no
 	// claim misses one, and rows created and leased in one transaction are
-	// written once. (Not for a paused destination, whose dispatcher still
-	// claims on every wake: the group commit fans out in batches then.)
+	// written once. (Not for a paused or disabled destination, which the
+	// engine does not claim: the group commit fans out in batches then.)
 	if _, err := s.fanOutTx(ctx, tx, fanoutBatch); err != nil {
 		return nil, nil, nil, err
 	}
