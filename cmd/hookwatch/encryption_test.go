@@ -29,7 +29,6 @@ import (
 // once with one line naming the key ID it needs, and never the keys.
 func TestServeFailsWithoutItsEncryptionKey(t *testing.T) {
 	t.Parallel()
-	bin := binary(t)
 	key := storetest.NewKey(t)
 	id := encrypt.KeyID(key)
 	wrong := base64.StdEncoding.EncodeToString(storetest.NewKey(t))
@@ -57,28 +56,12 @@ func TestServeFailsWithoutItsEncryptionKey(t *testing.T) {
 			data, _ := os.ReadFile(path)
 			os.WriteFile(path, append(data, tc.edit...), 0o600)
 
-			cmd := exec.Command(bin, "serve", "--config", path)
-			cmd.Env = append(os.Environ(), tc.env...)
-			var out bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &out
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			var werr error
-			select {
-			case werr = <-done:
-			case <-time.After(20 * time.Second):
-				cmd.Process.Kill()
-				<-done
-				t.Fatalf("serve still running 20s after start:\n%s", out.String())
-			}
+			werr, output := serveToExit(t, path, tc.env...)
 			var exit *exec.ExitError
 			if !errors.As(werr, &exit) || exit.ExitCode() == 0 {
 				t.Errorf("exit: %v, want a failure", werr)
 			}
-			got := strings.TrimRight(out.String(), "\n")
+			got := strings.TrimRight(output, "\n")
 			if strings.Contains(got, "\n") || !strings.Contains(got, "key ID "+id) || !strings.Contains(got, "encryption.keys") {
 				t.Errorf("want one line naming key ID %s and encryption.keys, got:\n%s", id, got)
 			}

@@ -77,17 +77,40 @@ func serve(t *testing.T, dir, body string, env ...string) *proc {
 	return startServe(t, path, public, admin, env...)
 }
 
+// stripeRequest is a POST of body to addr's stripe source, signed with
+// secret the way Stripe signs it.
+func stripeRequest(addr, secret, body string) (*http.Request, error) {
+	scheme, err := provider.New("stripe", provider.Config{Secrets: []string{secret}})
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/in/stripe", strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if err := scheme.(provider.Signer).Sign(req.Header, "", []byte(body), time.Now()); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// mustStripeRequest is stripeRequest for a test that stops at an error.
+func mustStripeRequest(t *testing.T, addr, secret, body string) *http.Request {
+	t.Helper()
+	req, err := stripeRequest(addr, secret, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
 // sendStripe posts a signed Stripe event and returns the status and the
 // Hookwatch event ID of the answer.
 func sendStripe(client *http.Client, addr, providerID string) (int, string, error) {
 	body := fmt.Sprintf(`{"id":%q,"object":"event","type":"invoice.paid","livemode":true,"data":{"object":{"amount":%d}}}`, providerID, len(providerID))
-	scheme, err := provider.New("stripe", provider.Config{Secrets: []string{crashSecret}})
+	req, err := stripeRequest(addr, crashSecret, body)
 	if err != nil {
-		return 0, "", err
-	}
-	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/in/stripe", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if err := scheme.(provider.Signer).Sign(req.Header, "", []byte(body), time.Now()); err != nil {
 		return 0, "", err
 	}
 	resp, err := client.Do(req)

@@ -18,7 +18,6 @@ import (
 	"github.com/hookwatch/hookwatch/alert"
 	"github.com/hookwatch/hookwatch/config"
 	"github.com/hookwatch/hookwatch/ingest"
-	"github.com/hookwatch/hookwatch/provider"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
 
@@ -146,17 +145,9 @@ type stripeEvent struct {
 func (s *alertSetup) post(t *testing.T, e stripeEvent) string {
 	t.Helper()
 	body := fmt.Sprintf(`{"id":%q,"object":"event","type":"invoice.paid","livemode":%v,"data":{"object":{"id":"in_1"}}}`, e.id, e.livemode)
-	scheme, err := provider.New("stripe", provider.Config{Secrets: []string{crashSecret}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest(http.MethodPost, "http://"+s.m.PublicAddr()+"/in/stripe", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
+	req := mustStripeRequest(t, s.m.PublicAddr(), crashSecret, body)
 	if e.testHeader {
 		req.Header.Set(ingest.TestHeader, "1")
-	}
-	if err := scheme.(provider.Signer).Sign(req.Header, "", []byte(body), time.Now()); err != nil {
-		t.Fatal(err)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -238,3 +238,29 @@ func runBinary(t *testing.T, args ...string) (string, string, error) {
 	err := cmd.Run()
 	return out.String(), errb.String(), err
 }
+
+// serveToExit runs `serve --config path` with env added to the test's
+// environment, for a start-up that must fail, and returns its exit error
+// and combined output. A serve still running after 20 s fails the test:
+// it hung instead of saying what is wrong.
+func serveToExit(t *testing.T, path string, env ...string) (error, string) {
+	t.Helper()
+	cmd := exec.Command(binary(t), "serve", "--config", path)
+	cmd.Env = append(os.Environ(), env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case werr := <-done:
+		return werr, out.String()
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("serve still running 20s after start (hung):\n%s", out.String())
+		return nil, ""
+	}
+}

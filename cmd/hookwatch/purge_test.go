@@ -11,22 +11,12 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch"
-	"github.com/hookwatch/hookwatch/provider"
 )
 
 // postSigned posts body to the server's stripe source, signed with secret.
 func postSigned(t *testing.T, addr, secret, body string) int {
 	t.Helper()
-	scheme, err := provider.New("stripe", provider.Config{Secrets: []string{secret}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/in/stripe", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if err := scheme.(provider.Signer).Sign(req.Header, "", []byte(body), time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(mustStripeRequest(t, addr, secret, body))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch/monitor/monitortest"
-	"github.com/hookwatch/hookwatch/provider"
 )
 
 const (
@@ -68,15 +67,7 @@ sentry:
 func postStripe(t *testing.T, addr, id string) (int, string) {
 	t.Helper()
 	body := fmt.Sprintf(`{"id":%q,"object":"event","type":"invoice.payment_failed","livemode":true,"data":{"object":{"customer":"cus_sentry_1"}}}`, id)
-	scheme, err := provider.New("stripe", provider.Config{Secrets: []string{crashSecret}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/in/stripe", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if err := scheme.(provider.Signer).Sign(req.Header, "", []byte(body), time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	req := mustStripeRequest(t, addr, crashSecret, body)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -348,10 +339,7 @@ func TestSentrySendPayloadIsScrubbed(t *testing.T) {
 
 	body := fmt.Sprintf(`{"id":"evt_payload_1","object":"event","type":"invoice.payment_failed","livemode":true,`+
 		`"data":{"object":{"customer":"cus_payload","note":"pasted by mistake: %s and %s"}}}`, sentryDestSecret, sentryAdminToken)
-	scheme, _ := provider.New("stripe", provider.Config{Secrets: []string{crashSecret}})
-	req, _ := http.NewRequest(http.MethodPost, "http://"+m.PublicAddr()+"/in/stripe", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	scheme.(provider.Signer).Sign(req.Header, "", []byte(body), time.Now())
+	req := mustStripeRequest(t, m.PublicAddr(), crashSecret, body)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("ingest: %v %v", err, resp)

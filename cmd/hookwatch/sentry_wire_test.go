@@ -27,7 +27,6 @@ import (
 	"time"
 
 	"github.com/hookwatch/hookwatch/config"
-	"github.com/hookwatch/hookwatch/provider"
 )
 
 // wireItem is one envelope item as Sentry's ingestion sees it.
@@ -269,16 +268,7 @@ func startWire(t *testing.T, c wireConfig) *Main {
 // Hookwatch's event ID.
 func postWire(t *testing.T, addr, body string) string {
 	t.Helper()
-	scheme, err := provider.New("stripe", provider.Config{Secrets: []string{crashSecret}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/in/stripe", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if err := scheme.(provider.Signer).Sign(req.Header, "", []byte(body), time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(mustStripeRequest(t, addr, crashSecret, body))
 	if err != nil {
 		t.Fatal(err)
 	}

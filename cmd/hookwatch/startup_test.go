@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestServeStartupFailures starts the real binary in each way it cannot
@@ -21,7 +20,6 @@ import (
 // against a hang (a timing assertion would be flaky on a busy machine).
 func TestServeStartupFailures(t *testing.T) {
 	t.Parallel()
-	bin := binary(t)
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -117,28 +115,12 @@ func TestServeStartupFailures(t *testing.T) {
 				os.WriteFile(path, []byte(tc.edit(string(data))), 0o600)
 			}
 
-			cmd := exec.Command(bin, "serve", "--config", path)
-			cmd.Env = append(os.Environ(), tc.env...)
-			var out bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &out
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			var werr error
-			select {
-			case werr = <-done:
-			case <-time.After(20 * time.Second):
-				cmd.Process.Kill()
-				<-done
-				t.Fatalf("serve still running 20s after start (hung):\n%s", out.String())
-			}
+			werr, output := serveToExit(t, path, tc.env...)
 			var exit *exec.ExitError
 			if !errors.As(werr, &exit) || exit.ExitCode() != tc.code {
 				t.Errorf("exit: %v, want code %d", werr, tc.code)
 			}
-			got := strings.TrimRight(out.String(), "\n")
+			got := strings.TrimRight(output, "\n")
 			if strings.Contains(got, "\n") || !strings.HasPrefix(got, "hookwatch: ") {
 				t.Errorf("want one line \"hookwatch: ...\", got:\n%s", got)
 			}
