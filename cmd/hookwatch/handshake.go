@@ -41,11 +41,6 @@ func (k storeKeeper) Keep(secret string) (bool, error) {
 	return k.store.KeepHandshakeSecret(ctx, k.source, secret, time.Now())
 }
 
-func init() {
-	commands["sources handshake"] = command{"say whether a handshake secret (Asana's X-Hook-Secret) is kept for a source, and since when (never the secret)", runSourcesHandshake}
-	commands["sources reset-handshake"] = command{"forget a source's kept handshake secret so that the next handshake's is kept", runSourcesResetHandshake}
-}
-
 // handshakeSource returns the configured source named by the command's one
 // argument, checking that its provider hands its secret over in a
 // handshake.
