@@ -22,13 +22,6 @@ import (
 	"github.com/hookwatch/hookwatch/sqlite"
 )
 
-func init() {
-	modes["e2e"] = struct {
-		summary string
-		run     func(args []string) error
-	}{"ingest at fixed rates into a local sink answering 200: delivered/s, lag p50/p99; backlog drain and RSS", runE2E}
-}
-
 // sink is the user's app: it answers 200 and measures the delivery lag
 // from the event's receive time, which its webhook-id (a ULID) carries to
 // the millisecond.

@@ -264,25 +264,36 @@ func commitStats(admin string) (size, took float64, err error) {
 
 // adminPost posts to Hookwatch's admin API and checks for a 200.
 func adminPost(url string) error {
-	req, err := http.NewRequest(http.MethodPost, url, nil)
+	resp, err := adminDo(http.MethodPost, url)
 	if err != nil {
 		return err
+	}
+	resp.Body.Close()
+	return nil
+}
+
+// benchAdminToken authenticates the bench on the admin listener.
+const benchAdminToken = "bench-admin-token"
+
+// adminDo sends a request with the bench's admin token and returns the
+// response, or an error naming the URL and status unless it is a 200.
+func adminDo(method, url string) (*http.Response, error) {
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+benchAdminToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(resp.Body)
-		return fmt.Errorf("%s: %s: %s", url, resp.Status, b)
+		resp.Body.Close()
+		return nil, fmt.Errorf("%s %s: %s: %s", method, url, resp.Status, b)
 	}
-	return nil
+	return resp, nil
 }
-
-// benchAdminToken authenticates the profile capture on the admin listener.
-const benchAdminToken = "bench-admin-token"
 
 // captureProfile fetches a CPU profile of d from the admin listener's
 // /debug/pprof/profile into path.
@@ -291,19 +302,11 @@ func captureProfile(admin string, d time.Duration, path string) error {
 	if secs < 1 {
 		secs = 1
 	}
-	req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", admin, secs), nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+benchAdminToken)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := adminDo(http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", admin, secs))
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET /debug/pprof/profile: %s", resp.Status)
-	}
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return err

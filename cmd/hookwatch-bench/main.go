@@ -21,6 +21,8 @@ var modes = map[string]struct {
 	"ingest": {"bare net/http ceiling vs Hookwatch ingest (verify + durable commit)", runIngest},
 	// bareServer is the ceiling's server process (started by ingest).
 	"bare-server": {"(internal) a bare net/http server that reads the body and answers 200", runBareServer},
+	"e2e":         {"ingest at fixed rates into a local sink answering 200: delivered/s, lag p50/p99; backlog drain and RSS", runE2E},
+	"ordering":    {"ordered delivery per key vs unordered: events through serve to a local sink, delivered/s and CPU per event", runOrdering},
 }
 
 func main() {

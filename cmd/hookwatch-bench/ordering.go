@@ -17,13 +17,6 @@ import (
 	"github.com/hookwatch/hookwatch/provider"
 )
 
-func init() {
-	modes["ordering"] = struct {
-		summary string
-		run     func(args []string) error
-	}{"ordered delivery per key vs unordered: events through serve to a local sink, delivered/s and CPU per event", runOrdering}
-}
-
 // orderSink answers 200 after delay and counts deliveries, checking each
 // key's order (seq per key) for the ordered run.
 type orderSink struct {
