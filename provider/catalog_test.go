@@ -83,11 +83,7 @@ func TestCatalogRegistered(t *testing.T) {
 // then checks that a tampered body, another secret or (when timestamped) a
 // later clock make them fail, and that rotation keeps them passing.
 func TestCatalogPublicVectors(t *testing.T) {
-	var files []string
-	for _, name := range catalogProviders {
-		m, _ := filepath.Glob(filepath.Join("..", "testdata", "providers", name, "*.vector.json"))
-		files = append(files, m...)
-	}
+	files := vectorFiles(catalogProviders...)
 	if len(files) < 10 {
 		t.Fatalf("found %d vector files, want at least 10", len(files))
 	}
@@ -95,10 +91,7 @@ func TestCatalogPublicVectors(t *testing.T) {
 		t.Run(filepath.Base(filepath.Dir(f))+"/"+filepath.Base(f), func(t *testing.T) {
 			var v catalogVector
 			body := loadVector(t, f, &v)
-			h := http.Header{}
-			for k, val := range v.Headers {
-				h.Set(k, val)
-			}
+			h := vectorHeader(v.Headers)
 			now := time.Unix(v.Now, 0)
 			if v.NowMS != 0 {
 				now = time.UnixMilli(v.NowMS)
