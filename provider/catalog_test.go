@@ -213,6 +213,19 @@ func swapEnc(k, prefix string, toB64 bool) func(r *Request) {
 	}
 }
 
+// hexToB64After returns a reencode that rewrites the hex signature following
+// the first (or, with last, the final) marker in header k as base64.
+func hexToB64After(k, marker string, last bool) func(r *Request) {
+	return func(r *Request) {
+		v := r.Header.Get(k)
+		i := strings.Index(v, marker)
+		if last {
+			i = strings.LastIndex(v, marker)
+		}
+		r.Header.Set(k, v[:i]+marker+hexToB64(v[i+len(marker):]))
+	}
+}
+
 func edKey(seed string) ed25519.PrivateKey {
 	s := sha256.Sum256([]byte(seed))
 	return ed25519.NewKeyFromSeed(s[:])
@@ -242,13 +255,9 @@ var catalogCases = []catalogCase{
 			ts := unix(at)
 			return post(catURL, body, at, "Paddle-Signature", "ts="+ts+";h1=deadbeef;h1="+hmHex(sha256.New, sec, ts+":"+body))
 		},
-		stale: 6 * time.Minute,
-		reencode: func(r *Request) {
-			v := r.Header.Get("Paddle-Signature")
-			i := strings.LastIndex(v, "h1=")
-			r.Header.Set("Paddle-Signature", v[:i]+"h1="+hexToB64(v[i+3:]))
-		},
-		wantID: "evt_1", wantType: "transaction.completed",
+		stale:    6 * time.Minute,
+		reencode: hexToB64After("Paddle-Signature", "h1=", true),
+		wantID:   "evt_1", wantType: "transaction.completed",
 	},
 	{
 		name: "square", secret: "sq-key", publicURL: catURL,
@@ -399,12 +408,8 @@ var catalogCases = []catalogCase{
 			ts := unix(at)
 			return post(catURL, body, at, "Calendly-Webhook-Signature", "t="+ts+",v1="+hmHex(sha256.New, sec, ts+"."+body))
 		},
-		stale: 4 * time.Minute,
-		reencode: func(r *Request) {
-			v := r.Header.Get("Calendly-Webhook-Signature")
-			i := strings.Index(v, "v1=")
-			r.Header.Set("Calendly-Webhook-Signature", v[:i]+"v1="+hexToB64(v[i+3:]))
-		},
+		stale:    4 * time.Minute,
+		reencode: hexToB64After("Calendly-Webhook-Signature", "v1=", false),
 		wantType: "invitee.created",
 	},
 	{
