@@ -30,13 +30,9 @@ func newLinear(cfg Config) (Scheme, error) {
 }
 
 func (s *linear) Verify(r *Request) (Result, error) {
-	v := header(r.Header, "Linear-Signature")
-	if v == "" {
-		return Result{}, missing("Linear-Signature")
-	}
-	sig, ok := decodeHex(v)
-	if !ok {
-		return Result{}, Reject(ReasonMalformedHeader, "Linear-Signature is not hex")
+	sig, err := hexHeader(r.Header, "Linear-Signature", "Linear-Signature")
+	if err != nil {
+		return Result{}, err
 	}
 	if !macMatches(sha256.New, s.keys, sig, r.Body) {
 		return Result{}, mismatch(len(s.keys))
