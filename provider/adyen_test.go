@@ -49,7 +49,7 @@ func adyenVerify(t *testing.T, body []byte, keys ...string) (Result, error) {
 }
 
 func TestAdyenVectors(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join("..", "testdata", "providers", "adyen", "*.vector.json"))
+	files := vectorFiles("adyen")
 	if len(files) != 3 {
 		t.Fatalf("found %d Adyen vectors, want 3", len(files))
 	}

@@ -91,6 +91,18 @@ func matchAny(expected, given [][]byte) bool {
 	return false
 }
 
+// macMatches reports whether HMAC(key, parts...) equals sig (constant-time,
+// via equal) for any of keys, trying them in order and stopping at the
+// first that matches.
+func macMatches(h func() hash.Hash, keys [][]byte, sig []byte, parts ...[]byte) bool {
+	for _, k := range keys {
+		if equal(mac(h, k, parts...), sig) {
+			return true
+		}
+	}
+	return false
+}
+
 // macs computes HMAC(key, parts...) for every key, in order.
 func macs(h func() hash.Hash, keys [][]byte, parts ...[]byte) [][]byte {
 	out := make([][]byte, len(keys))

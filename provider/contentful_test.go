@@ -28,7 +28,7 @@ func cfVerify(t *testing.T, r *Request, secrets ...string) (Result, error) {
 }
 
 func TestContentfulVectors(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join("..", "testdata", "providers", "contentful", "*.vector.json"))
+	files := vectorFiles("contentful")
 	if len(files) != 2 {
 		t.Fatalf("found %d Contentful vectors, want 2", len(files))
 	}
@@ -37,11 +37,7 @@ func TestContentfulVectors(t *testing.T) {
 			var v catalogVector
 			body := loadVector(t, f, &v)
 			req := func() *Request {
-				h := http.Header{}
-				for k, val := range v.Headers {
-					h.Set(k, val)
-				}
-				return &Request{Method: v.Method, URL: v.URL, Header: h, Body: append([]byte(nil), body...), Now: time.UnixMilli(v.NowMS)}
+				return &Request{Method: v.Method, URL: v.URL, Header: vectorHeader(v.Headers), Body: append([]byte(nil), body...), Now: time.UnixMilli(v.NowMS)}
 			}
 			res, err := cfVerify(t, req(), v.Secret)
 			if err != nil {

@@ -26,6 +26,20 @@ func decodeHex(s string) ([]byte, bool) {
 	return b, err == nil && len(b) > 0
 }
 
+// hexHeader reads the hex signature in header name: missing(shown) when it
+// is absent, "<shown> is not hex" (malformed) when it does not decode.
+func hexHeader(h http.Header, name, shown string) ([]byte, error) {
+	v := header(h, name)
+	if v == "" {
+		return nil, missing(shown)
+	}
+	sig, ok := decodeHex(v)
+	if !ok {
+		return nil, Reject(ReasonMalformedHeader, "%s is not hex", shown)
+	}
+	return sig, nil
+}
+
 // decodeBase64 decodes a standard (padded) base64 signature. Providers that
 // use base64 all send the padded standard alphabet; the unpadded form is
 // accepted too because some proxies strip '='.

@@ -22,13 +22,9 @@ func newLemonSqueezy(cfg Config) (Scheme, error) {
 }
 
 func (s *lemonsqueezy) Verify(r *Request) (Result, error) {
-	v := header(r.Header, "X-Signature")
-	if v == "" {
-		return Result{}, missing("X-Signature")
-	}
-	sig, ok := decodeHex(v)
-	if !ok {
-		return Result{}, Reject(ReasonMalformedHeader, "X-Signature is not hex")
+	sig, err := hexHeader(r.Header, "X-Signature", "X-Signature")
+	if err != nil {
+		return Result{}, err
 	}
 	for _, k := range s.keys {
 		if equal(mac(sha256.New, k, r.Body), sig) {

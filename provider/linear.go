@@ -30,22 +30,11 @@ func newLinear(cfg Config) (Scheme, error) {
 }
 
 func (s *linear) Verify(r *Request) (Result, error) {
-	v := header(r.Header, "Linear-Signature")
-	if v == "" {
-		return Result{}, missing("Linear-Signature")
+	sig, err := hexHeader(r.Header, "Linear-Signature", "Linear-Signature")
+	if err != nil {
+		return Result{}, err
 	}
-	sig, ok := decodeHex(v)
-	if !ok {
-		return Result{}, Reject(ReasonMalformedHeader, "Linear-Signature is not hex")
-	}
-	matched := false
-	for _, k := range s.keys {
-		if equal(mac(sha256.New, k, r.Body), sig) {
-			matched = true
-			break
-		}
-	}
-	if !matched {
+	if !macMatches(sha256.New, s.keys, sig, r.Body) {
 		return Result{}, mismatch(len(s.keys))
 	}
 	res := Result{EventID: header(r.Header, "Linear-Delivery"), EventType: header(r.Header, "Linear-Event")}

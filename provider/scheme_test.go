@@ -277,6 +277,27 @@ func TestRegistered(t *testing.T) {
 // vector is one public test vector, as stored in testdata/providers.
 // loadVector reads the test vector file f into v and returns the body
 // file it names, read from beside it.
+// vectorFiles lists the *.vector.json files under testdata/providers for the
+// named providers, in order.
+func vectorFiles(names ...string) []string {
+	var files []string
+	for _, name := range names {
+		m, _ := filepath.Glob(filepath.Join("..", "testdata", "providers", name, "*.vector.json"))
+		files = append(files, m...)
+	}
+	return files
+}
+
+// vectorHeader turns a vector's header map into an http.Header (canonical
+// keys, as h.Set would write them).
+func vectorHeader(m map[string]string) http.Header {
+	h := http.Header{}
+	for k, val := range m {
+		h.Set(k, val)
+	}
+	return h
+}
+
 func loadVector(t *testing.T, f string, v interface{ bodyFile() string }) []byte {
 	t.Helper()
 	raw, err := os.ReadFile(f)
@@ -312,11 +333,11 @@ type vector struct {
 // SOURCE.md beside each), then checks that they stop verifying once the
 // body, the secret or the clock is wrong.
 func TestPublicVectors(t *testing.T) {
-	var files []string
+	var names []string
 	for _, c := range schemeCases {
-		m, _ := filepath.Glob(filepath.Join("..", "testdata", "providers", c.name, "*.vector.json"))
-		files = append(files, m...)
+		names = append(names, c.name)
 	}
+	files := vectorFiles(names...)
 	if len(files) < 6 {
 		t.Fatalf("found %d vector files, want at least 6", len(files))
 	}
@@ -324,10 +345,7 @@ func TestPublicVectors(t *testing.T) {
 		t.Run(filepath.Base(filepath.Dir(f))+"/"+filepath.Base(f), func(t *testing.T) {
 			var v vector
 			body := loadVector(t, f, &v)
-			h := http.Header{}
-			for k, val := range v.Headers {
-				h.Set(k, val)
-			}
+			h := vectorHeader(v.Headers)
 			req := func() *Request {
 				return &Request{Method: http.MethodPost, Header: h.Clone(), Body: append([]byte(nil), body...), Now: time.Unix(v.Now, 0)}
 			}

@@ -118,37 +118,62 @@ func parseSignatureList(header string) (swSigList, error) {
 	}
 }
 
-// Verify implements Scheme.
-func (s *standardScheme) Verify(r *Request) (Result, error) {
+// swSigned is what both Standard Webhooks schemes (HMAC v1 and Ed25519 v1a)
+// read from a request before checking its signature.
+type swSigned struct {
+	fam    swHeaders // the header family in use (webhook- or svix-)
+	header string    // the raw signature header
+	id     string
+	rawTS  string
+	ts     time.Time
+}
+
+// prefix is the "{id}.{timestamp}." that precedes the body in the signed
+// message.
+func (h swSigned) prefix() []byte { return []byte(h.id + "." + h.rawTS + ".") }
+
+// readSWHeaders picks the header family (webhook- first, then svix-) and
+// reads and checks the signature, id and timestamp headers.
+func readSWHeaders(r *Request) (swSigned, error) {
 	fam := swUnbranded
 	if strings.TrimSpace(r.Header.Get(fam.signature)) == "" {
 		fam = swSvix
 	}
 	header := r.Header.Get(fam.signature)
 	if strings.TrimSpace(header) == "" {
-		return Result{}, Reject(ReasonMissingSignature, "no webhook-signature or svix-signature header")
+		return swSigned{}, Reject(ReasonMissingSignature, "no webhook-signature or svix-signature header")
 	}
 	id := r.Header.Get(fam.id)
 	rawTS := strings.TrimSpace(r.Header.Get(fam.timestamp))
 	if id == "" || rawTS == "" {
-		return Result{}, Reject(ReasonMalformedHeader, "%s is set but %s or %s is missing", fam.signature, fam.id, fam.timestamp)
+		return swSigned{}, Reject(ReasonMalformedHeader, "%s is set but %s or %s is missing", fam.signature, fam.id, fam.timestamp)
 	}
 	ts, err := parseUnix(rawTS)
 	if err != nil {
-		return Result{}, err
+		return swSigned{}, err
 	}
-	sigs, err := parseSignatureList(header)
+	return swSigned{fam: fam, header: header, id: id, rawTS: rawTS, ts: ts}, nil
+}
+
+// Verify implements Scheme.
+func (s *standardScheme) Verify(r *Request) (Result, error) {
+	h, err := readSWHeaders(r)
 	if err != nil {
 		return Result{}, err
 	}
-	if !matchAny(macs(sha256.New, s.keys, []byte(id+"."+rawTS+"."), r.Body), sigs.v1) {
+	fam, ts := h.fam, h.ts
+	sigs, err := parseSignatureList(h.header)
+	if err != nil {
+		return Result{}, err
+	}
+	if !matchAny(macs(sha256.New, s.keys, h.prefix(), r.Body), sigs.v1) {
 		return Result{}, Reject(ReasonBadSignature, "no v1 signature in %s matches any configured secret", fam.signature)
 	}
 	if err := checkTimestamp(ts, r.Now, s.tolerance); err != nil {
 		return Result{}, err
 	}
 	vals, ok := jsonTopStrings(r.Body, "type")
-	return Result{EventID: id, EventType: vals[0], Malformed: !ok}, nil
+	return Result{EventID: h.id, EventType: vals[0], Malformed: !ok}, nil
 }
 
 // Sign implements Signer. It keeps a message ID already set on h (under

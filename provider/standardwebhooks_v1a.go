@@ -56,32 +56,19 @@ type standardV1a struct {
 }
 
 func (s *standardV1a) Verify(r *Request) (Result, error) {
-	fam := swUnbranded
-	if strings.TrimSpace(r.Header.Get(fam.signature)) == "" {
-		fam = swSvix
-	}
-	v := r.Header.Get(fam.signature)
-	if strings.TrimSpace(v) == "" {
-		return Result{}, Reject(ReasonMissingSignature, "no webhook-signature or svix-signature header")
-	}
-	id := r.Header.Get(fam.id)
-	rawTS := strings.TrimSpace(r.Header.Get(fam.timestamp))
-	if id == "" || rawTS == "" {
-		return Result{}, Reject(ReasonMalformedHeader, "%s is set but %s or %s is missing", fam.signature, fam.id, fam.timestamp)
-	}
-	ts, err := parseUnix(rawTS)
+	h, err := readSWHeaders(r)
 	if err != nil {
 		return Result{}, err
 	}
-	sigs, bad := parseV1aSignatures(v)
+	fam, ts := h.fam, h.ts
+	sigs, bad := parseV1aSignatures(h.header)
 	if len(sigs) == 0 {
 		if bad > 0 {
 			return Result{}, Reject(ReasonMalformedHeader, "no v1a entry in %s is a base64 Ed25519 signature", fam.signature)
 		}
 		return Result{}, Reject(ReasonUnknownVersion, "no v1a entry in %s", fam.signature)
 	}
-	msg := []byte(id + "." + rawTS + ".")
-	msg = append(msg, r.Body...)
+	msg := append(h.prefix(), r.Body...)
 	matched := false
 	for _, k := range s.keys {
 		for _, sig := range sigs {
@@ -97,7 +84,7 @@ func (s *standardV1a) Verify(r *Request) (Result, error) {
 		return Result{}, err
 	}
 	vals, ok := jsonTopStrings(r.Body, "type")
-	return Result{EventID: id, EventType: vals[0], Malformed: !ok}, nil
+	return Result{EventID: h.id, EventType: vals[0], Malformed: !ok}, nil
 }
 
 // standardMixed verifies with public keys (v1a) and HMAC secrets (v1),

@@ -54,14 +54,7 @@ func (s *twitch) Verify(r *Request) (Result, error) {
 	if err != nil {
 		return Result{}, Reject(ReasonMalformedHeader, "Twitch-Eventsub-Message-Timestamp %q is not RFC 3339", truncate(ts, 40))
 	}
-	matched := false
-	for _, k := range s.keys {
-		if equal(mac(sha256.New, k, []byte(id), []byte(ts), r.Body), sig) {
-			matched = true
-			break
-		}
-	}
-	if !matched {
+	if !macMatches(sha256.New, s.keys, sig, []byte(id), []byte(ts), r.Body) {
 		return Result{}, mismatch(len(s.keys))
 	}
 	if err := checkTimestamp(t, r.Now, s.tolerance); err != nil {

@@ -21,13 +21,9 @@ func newVercel(cfg Config) (Scheme, error) {
 }
 
 func (s *vercel) Verify(r *Request) (Result, error) {
-	v := header(r.Header, "X-Vercel-Signature")
-	if v == "" {
-		return Result{}, missing("x-vercel-signature")
-	}
-	sig, ok := decodeHex(v)
-	if !ok {
-		return Result{}, Reject(ReasonMalformedHeader, "x-vercel-signature is not hex")
+	sig, err := hexHeader(r.Header, "X-Vercel-Signature", "x-vercel-signature")
+	if err != nil {
+		return Result{}, err
 	}
 	for _, k := range s.keys {
 		if equal(mac(sha1.New, k, r.Body), sig) {

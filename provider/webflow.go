@@ -28,13 +28,9 @@ func newWebflow(cfg Config) (Scheme, error) {
 }
 
 func (s *webflow) Verify(r *Request) (Result, error) {
-	v := header(r.Header, "X-Webflow-Signature")
-	if v == "" {
-		return Result{}, missing("x-webflow-signature")
-	}
-	sig, ok := decodeHex(v)
-	if !ok {
-		return Result{}, Reject(ReasonMalformedHeader, "x-webflow-signature is not hex")
+	sig, err := hexHeader(r.Header, "X-Webflow-Signature", "x-webflow-signature")
+	if err != nil {
+		return Result{}, err
 	}
 	ts := header(r.Header, "X-Webflow-Timestamp")
 	ms, err := strconv.ParseInt(ts, 10, 64)

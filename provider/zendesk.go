@@ -41,14 +41,7 @@ func (s *zendesk) Verify(r *Request) (Result, error) {
 	if !ok {
 		return Result{}, Reject(ReasonMalformedHeader, "X-Zendesk-Webhook-Signature is not base64")
 	}
-	matched := false
-	for _, k := range s.keys {
-		if equal(mac(sha256.New, k, []byte(ts), r.Body), sig) {
-			matched = true
-			break
-		}
-	}
-	if !matched {
+	if !macMatches(sha256.New, s.keys, sig, []byte(ts), r.Body) {
 		return Result{}, mismatch(len(s.keys))
 	}
 	if err := checkTimestamp(t, r.Now, s.tolerance); err != nil {
