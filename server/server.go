@@ -229,20 +229,6 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	s.errors.Error(w, r, err)
 }
 
-// RequireToken wraps h so that it answers only requests carrying
-// "Authorization: Bearer <token>". The comparison is constant-time.
-func RequireToken(token string, h http.Handler) http.Handler {
-	return RequireTokens(token, nil, h)
-}
-
-// RequireTokens is RequireToken that also accepts the API tokens that
-// tokens knows (nil: none). With neither an admin token nor token checker
-// the API is disabled. Failed tokens are throttled per client address (see
-// tokenGuard); Admin shares one throttle across all its routes.
-func RequireTokens(token string, tokens TokenChecker, h http.Handler) http.Handler {
-	return newTokenGuard(token, tokens, nil, Errors{}).wrap(h)
-}
-
 // Admin token throttle: wrong tokens allowed per client address per
 // window. Beyond, the address is answered 429 with Retry-After, without
 // looking at the token (a right one included), until the window has
